@@ -1,0 +1,150 @@
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/callbox/callbox/pipeline"
+)
+
+// Frame is one coded frame from another participant.
+type Frame struct {
+	From    string // the sender's identity
+	Codec   pipeline.Codec
+	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
+	Arrived time.Time
+}
+
+// Handlers receive what other participants send. They run on one goroutine
+// per remote track and must not keep Data after they return.
+type Handlers struct {
+	Video func(Frame)
+	Audio func(Frame)
+}
+
+// Watcher is a participant that receives and sends nothing.
+type Watcher struct {
+	room   *lksdk.Room
+	cancel context.CancelFunc
+}
+
+// Watch joins the room without sending and hands every remote participant's
+// frames to h until Leave. Video starts, and restarts after loss, at a
+// keyframe: the sender is asked for one (PLI) and frames before it are dropped.
+func Watch(opts Options, h Handlers) (*Watcher, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	callbacks := &lksdk.RoomCallback{}
+	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		go receiveTrack(ctx, track, rp, h)
+	}
+	var room *lksdk.Room
+	var err error
+	if opts.Token != "" {
+		room, err = lksdk.ConnectToRoomWithToken(opts.URL, opts.Token, callbacks, lksdk.WithAutoSubscribe(true))
+	} else {
+		room, err = lksdk.ConnectToRoom(opts.URL, lksdk.ConnectInfo{
+			APIKey: opts.APIKey, APISecret: opts.APISecret, RoomName: opts.Room,
+			ParticipantIdentity: opts.Identity, ParticipantName: opts.Name,
+		}, callbacks, lksdk.WithAutoSubscribe(true))
+	}
+	if err != nil {
+		cancel()
+		return nil, explain(opts.URL, err)
+	}
+	return &Watcher{room: room, cancel: cancel}, nil
+}
+
+// Leave disconnects. A frame being handled at that moment still finishes.
+func (w *Watcher) Leave() {
+	w.cancel()
+	w.room.Disconnect()
+}
+
+func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, h Handlers) {
+	mime := strings.ToLower(track.Codec().MimeType)
+	from := rp.Identity()
+	switch {
+	case mime == strings.ToLower(webrtc.MimeTypeOpus) && h.Audio != nil:
+		for ctx.Err() == nil {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: pkt.Payload, Arrived: time.Now()})
+		}
+	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
+		receiveVideo(ctx, track, rp, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video)
+	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
+		receiveVideo(ctx, track, rp, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video)
+	default:
+		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
+		_, _ = io.Copy(io.Discard, rtpReader{track})
+	}
+}
+
+func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant,
+	codec pipeline.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame)) {
+	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
+		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
+	waitingForKeyframe := true
+	askedAt := time.Time{}
+	for ctx.Err() == nil {
+		pkt, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		builder.Push(pkt)
+		for sample := builder.Pop(); sample != nil; sample = builder.Pop() {
+			if sample.PrevDroppedPackets > 0 {
+				waitingForKeyframe = true
+			}
+			if waitingForKeyframe {
+				if !isKeyframe(sample.Data) {
+					if time.Since(askedAt) > 500*time.Millisecond {
+						rp.WritePLI(track.SSRC())
+						askedAt = time.Now()
+					}
+					continue
+				}
+				waitingForKeyframe = false
+			}
+			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now()})
+		}
+	}
+}
+
+// isH264Keyframe reports whether an Annex-B access unit holds an IDR slice.
+func isH264Keyframe(au []byte) bool {
+	for i := 0; i+3 < len(au); i++ {
+		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 && au[i+3]&0x1f == 5 {
+			return true
+		}
+	}
+	return false
+}
+
+// isVP8Keyframe reads the frame tag's inverse key frame bit (RFC 6386 9.1).
+func isVP8Keyframe(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 }
+
+type rtpReader struct{ track *webrtc.TrackRemote }
+
+func (r rtpReader) Read(b []byte) (int, error) {
+	n, _, err := r.track.Read(b)
+	if errors.Is(err, io.EOF) {
+		return n, io.EOF
+	}
+	if err != nil {
+		return n, fmt.Errorf("read rtp: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,278 @@
+// Package call owns the group call: joining a LiveKit room, publishing the
+// box's tracks, receiving the others', reconnecting, and the call state
+// machine that the rest of the box watches. It takes coded frames from the
+// pipeline and never touches devices.
+package call
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/callbox/callbox/pipeline"
+)
+
+// Options say which room to join, as whom, and what the box sends.
+type Options struct {
+	URL      string
+	Room     string
+	Identity string
+	Name     string
+	// Either a key and secret, from which each join makes a token...
+	APIKey, APISecret string
+	// ...or a token made elsewhere.
+	Token string
+
+	VideoCodec       pipeline.Codec
+	Width, Height    int
+	MaxVideoBitrate  int // bits per second
+	OnKeyframeWanted func()
+	OnBitrate        func(bitsPerSecond int)
+
+	Logger *slog.Logger
+}
+
+// Session is the box's presence in one room. Run joins and stays joined;
+// WriteVideo and WriteAudio send what the pipeline made.
+type Session struct {
+	opts  Options
+	log   *slog.Logger
+	state stateMachine
+
+	mu     sync.Mutex
+	video  *lksdk.LocalTrack // nil while not in the call
+	audio  *lksdk.LocalTrack
+	room   *lksdk.Room
+	joined time.Time
+}
+
+// New makes a session; nothing happens until Run.
+func New(opts Options) *Session {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if opts.OnKeyframeWanted == nil {
+		opts.OnKeyframeWanted = func() {}
+	}
+	if opts.OnBitrate == nil {
+		opts.OnBitrate = func(int) {}
+	}
+	return &Session{opts: opts, log: log.With("room", opts.Room)}
+}
+
+// Status is the call's state now.
+func (s *Session) Status() Status { return s.state.get() }
+
+// Watch returns a channel with the current status and every change after it,
+// and a function to stop watching.
+func (s *Session) Watch() (<-chan Status, func()) { return s.state.watch() }
+
+// The waits between join attempts while the server cannot be reached.
+const (
+	firstRetry = time.Second
+	lastRetry  = 30 * time.Second
+)
+
+// Run joins the room and stays in it until ctx ends, then leaves cleanly.
+// While the server cannot be reached it keeps trying, with growing waits.
+func (s *Session) Run(ctx context.Context) error {
+	retry := firstRetry
+	for {
+		s.state.set(Status{State: Joining})
+		disconnected := make(chan error, 1)
+		room, err := s.join(ctx, disconnected)
+		if err != nil {
+			if ctx.Err() != nil {
+				s.state.set(Status{State: Idle})
+				return nil
+			}
+			err = explain(s.opts.URL, err)
+			s.state.set(Status{State: Failed, Err: err})
+			s.log.Error("cannot join the call; trying again", "err", err, "retry_in", retry)
+			select {
+			case <-ctx.Done():
+				s.state.set(Status{State: Idle})
+				return nil
+			case <-time.After(retry):
+			}
+			retry = min(2*retry, lastRetry)
+			continue
+		}
+		retry = firstRetry
+		s.state.set(Status{State: InCall})
+		s.log.Info("in the call", "identity", s.opts.Identity)
+
+		select {
+		case <-ctx.Done():
+			s.leave(room)
+			s.state.set(Status{State: Idle})
+			s.log.Info("left the call")
+			return nil
+		case err := <-disconnected:
+			s.leave(room)
+			err = explain(s.opts.URL, err)
+			s.state.set(Status{State: Reconnecting, Err: err})
+			s.log.Warn("lost the call; joining again", "err", err)
+		}
+	}
+}
+
+func (s *Session) join(ctx context.Context, disconnected chan<- error) (*lksdk.Room, error) {
+	callbacks := &lksdk.RoomCallback{
+		OnDisconnectedWithReason: func(reason lksdk.DisconnectionReason) {
+			select {
+			case disconnected <- fmt.Errorf("disconnected: %s", reason):
+			default:
+			}
+		},
+		OnReconnecting: func() {
+			s.state.set(Status{State: Reconnecting, Err: errors.New("connection interrupted")})
+			s.log.Warn("connection to the call server interrupted; reconnecting")
+		},
+		OnReconnected: func() {
+			s.state.set(Status{State: InCall})
+			s.opts.OnKeyframeWanted()
+			s.log.Info("reconnected")
+		},
+	}
+	room := lksdk.NewRoom(callbacks)
+	var err error
+	if s.opts.Token != "" {
+		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token)
+	} else {
+		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
+			APIKey:              s.opts.APIKey,
+			APISecret:           s.opts.APISecret,
+			RoomName:            s.opts.Room,
+			ParticipantIdentity: s.opts.Identity,
+			ParticipantName:     s.opts.Name,
+		})
+	}
+	if err != nil {
+		return nil, err
+	}
+	video, audio, err := s.publish(room)
+	if err != nil {
+		room.Disconnect()
+		return nil, err
+	}
+	s.mu.Lock()
+	s.room, s.video, s.audio, s.joined = room, video, audio, time.Now()
+	s.mu.Unlock()
+	s.opts.OnKeyframeWanted() // the first frame anyone sees must be decodable
+	return room, nil
+}
+
+func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
+	control := newBitrateControl(s.opts.MaxVideoBitrate)
+	video, err = lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
+		lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))
+	if err != nil {
+		return nil, nil, fmt.Errorf("video track: %w", err)
+	}
+	if _, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
+		Name: "camera", Source: livekit.TrackSource_CAMERA,
+		VideoWidth: s.opts.Width, VideoHeight: s.opts.Height,
+	}); err != nil {
+		return nil, nil, fmt.Errorf("publish video: %w", err)
+	}
+	audio, err = lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
+		SDPFmtpLine: "minptime=10;useinbandfec=1",
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("audio track: %w", err)
+	}
+	if _, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
+		Name: "microphone", Source: livekit.TrackSource_MICROPHONE,
+	}); err != nil {
+		return nil, nil, fmt.Errorf("publish audio: %w", err)
+	}
+	return video, audio, nil
+}
+
+// videoCapability is what the box offers to send for each codec.
+func videoCapability(c pipeline.Codec) webrtc.RTPCodecCapability {
+	if c == pipeline.CodecVP8 {
+		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	}
+	return webrtc.RTPCodecCapability{
+		MimeType: webrtc.MimeTypeH264, ClockRate: 90000,
+		// Constrained baseline, level 3.1: what x264's baseline profile makes.
+		SDPFmtpLine: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+	}
+}
+
+func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
+	switch p := p.(type) {
+	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+		s.opts.OnKeyframeWanted()
+	case *rtcp.ReceiverEstimatedMaximumBitrate:
+		s.opts.OnBitrate(control.onEstimate(int(p.Bitrate)))
+	case *rtcp.ReceiverReport:
+		for _, r := range p.Reports {
+			s.opts.OnBitrate(control.onLoss(r.FractionLost))
+		}
+	}
+}
+
+func (s *Session) leave(room *lksdk.Room) {
+	s.mu.Lock()
+	s.room, s.video, s.audio = nil, nil, nil
+	s.mu.Unlock()
+	room.Disconnect()
+}
+
+// WriteVideo sends one coded picture; outside a call it is dropped.
+func (s *Session) WriteVideo(f pipeline.EncodedFrame) error {
+	s.mu.Lock()
+	track := s.video
+	s.mu.Unlock()
+	return writeSample(track, f)
+}
+
+// WriteAudio sends one coded block of sound; outside a call it is dropped.
+func (s *Session) WriteAudio(f pipeline.EncodedFrame) error {
+	s.mu.Lock()
+	track := s.audio
+	s.mu.Unlock()
+	return writeSample(track, f)
+}
+
+func writeSample(track *lksdk.LocalTrack, f pipeline.EncodedFrame) error {
+	if track == nil || len(f.Data) == 0 {
+		return nil
+	}
+	return track.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration}, nil)
+}
+
+// explain turns what the network stack says into what a person can act on.
+func explain(url string, err error) error {
+	var dnsErr *net.DNSError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return fmt.Errorf("the call server at %s refuses connections (is it running?): %w", url, err)
+	case errors.As(err, &dnsErr):
+		return fmt.Errorf("the call server's name in %s cannot be resolved (check call.url and the network): %w", url, err)
+	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
+		return fmt.Errorf("the call server at %s cannot be reached (check the network): %w", url, err)
+	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "timeout"):
+		return fmt.Errorf("the call server at %s does not answer in time: %w", url, err)
+	case strings.Contains(err.Error(), "401"), strings.Contains(err.Error(), "unauthorized"):
+		return fmt.Errorf("the call server at %s refused the box's credentials (check call.api_key and call.api_secret, or call.token): %w", url, err)
+	}
+	return err
+}

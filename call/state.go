@@ -1,0 +1,84 @@
+package call
+
+import "sync"
+
+// State is where the box is in a call. The call state machine is the one
+// place that decides it; the screen, the LEDs and the page only watch it.
+type State int
+
+const (
+	Idle         State = iota // not in a call and not trying to be
+	Joining                   // connecting to the call server
+	InCall                    // joined and sending
+	Reconnecting              // the connection dropped; getting it back
+	Failed                    // the last attempt failed; Err says why, a retry follows
+)
+
+func (s State) String() string {
+	switch s {
+	case Idle:
+		return "idle"
+	case Joining:
+		return "joining"
+	case InCall:
+		return "in call"
+	case Reconnecting:
+		return "reconnecting"
+	case Failed:
+		return "failed"
+	}
+	return "unknown"
+}
+
+// Status is a state with the reason for it.
+type Status struct {
+	State State
+	// Err says what went wrong, in Failed and Reconnecting.
+	Err error
+}
+
+// stateMachine holds the current status and tells watchers of every change.
+type stateMachine struct {
+	mu       sync.Mutex
+	status   Status
+	watchers map[chan Status]struct{}
+}
+
+func (m *stateMachine) get() Status {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+func (m *stateMachine) set(s Status) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status = s
+	for w := range m.watchers {
+		// A watcher keeps only the newest status: a slow watcher sees the
+		// latest state, never a stale one, and never blocks the call.
+		select {
+		case <-w:
+		default:
+		}
+		w <- s
+	}
+}
+
+// watch returns a channel that receives the current status now and every
+// change after, and a function that stops it.
+func (m *stateMachine) watch() (<-chan Status, func()) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.watchers == nil {
+		m.watchers = make(map[chan Status]struct{})
+	}
+	w := make(chan Status, 1)
+	w <- m.status
+	m.watchers[w] = struct{}{}
+	return w, func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		delete(m.watchers, w)
+	}
+}

@@ -1,0 +1,224 @@
+// Package config owns Callbox's settings: one typed struct, its defaults, its
+// validation, loading from one TOML file and writing it back atomically. It
+// does not know how the settings are used.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is every setting of the box. Field docs live in callbox.example.toml.
+type Config struct {
+	Call  Call  `toml:"call"`
+	Video Video `toml:"video"`
+	Audio Audio `toml:"audio"`
+	Log   Log   `toml:"log"`
+}
+
+// Call says which room to join and how to prove we may.
+type Call struct {
+	URL       string `toml:"url"`
+	Room      string `toml:"room"`
+	Identity  string `toml:"identity"`
+	Name      string `toml:"name"`
+	APIKey    string `toml:"api_key"`
+	APISecret string `toml:"api_secret"`
+	Token     string `toml:"token"`
+}
+
+// Video is the camera and how its pictures are encoded.
+type Video struct {
+	// Camera is a device path (/dev/video0), a V4L2 card name, or
+	// "testpattern" for the synthetic source.
+	Camera           string `toml:"camera"`
+	Width            int    `toml:"width"`
+	Height           int    `toml:"height"`
+	FPS              int    `toml:"fps"`
+	Codec            string `toml:"codec"`
+	BitrateKbps      int    `toml:"bitrate_kbps"`
+	KeyframeInterval int    `toml:"keyframe_interval"`
+}
+
+// Audio is the microphone and how its sound is encoded.
+type Audio struct {
+	// Microphone is an ALSA device ("default", "hw:1,0", a card name), or
+	// "tone" for the synthetic source.
+	Microphone  string `toml:"microphone"`
+	ToneHz      int    `toml:"tone_hz"`
+	PeriodMs    int    `toml:"period_ms"`
+	BitrateKbps int    `toml:"bitrate_kbps"`
+}
+
+// Log sets how much the daemon says.
+type Log struct {
+	Level string `toml:"level"`
+}
+
+// Names of the synthetic sources and the codecs, as written in the file.
+const (
+	CameraTestPattern = "testpattern"
+	MicrophoneTone    = "tone"
+	CodecH264         = "h264"
+	CodecVP8          = "vp8"
+)
+
+// Default returns the settings of a box that has been told nothing: the
+// synthetic sources, 720p30 H.264.
+func Default() Config {
+	return Config{
+		Call: Call{Identity: "callbox", Name: "Callbox"},
+		Video: Video{
+			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
+			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120,
+		},
+		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
+		Log:   Log{Level: "info"},
+	}
+}
+
+// Load reads path over the defaults and validates the result.
+func Load(path string) (Config, error) {
+	cfg := Default()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	meta, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
+		return cfg, fmt.Errorf("config %s: unknown setting %q", path, undecoded[0].String())
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// FieldError names the setting that is wrong and says why.
+type FieldError struct {
+	Field  string // as written in the file: "video.codec"
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
+// Validate checks every setting and returns all problems found, each a *FieldError.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
+	}
+
+	if c.Call.URL == "" {
+		bad("call.url", "is empty: set the call server's address, e.g. wss://calls.example.org")
+	} else if u, err := url.Parse(c.Call.URL); err != nil || u.Host == "" ||
+		!oneOf(u.Scheme, "ws", "wss", "http", "https") {
+		bad("call.url", "%q is not a ws://, wss://, http:// or https:// address with a host", c.Call.URL)
+	}
+	if c.Call.Token == "" {
+		if c.Call.Room == "" {
+			bad("call.room", "is empty: name the room to join")
+		}
+		if c.Call.Identity == "" {
+			bad("call.identity", "is empty: give the box a unique identity in the room")
+		}
+		if c.Call.APIKey == "" || c.Call.APISecret == "" {
+			bad("call.api_key", "api_key and api_secret are both needed when no token is given")
+		}
+	}
+
+	if c.Video.Camera == "" {
+		bad("video.camera", "is empty: use a device path such as /dev/video0, a camera name, or %q", CameraTestPattern)
+	}
+	if c.Video.Width < 16 || c.Video.Width > 3840 || c.Video.Width%2 != 0 {
+		bad("video.width", "%d is not an even number from 16 to 3840", c.Video.Width)
+	}
+	if c.Video.Height < 16 || c.Video.Height > 2160 || c.Video.Height%2 != 0 {
+		bad("video.height", "%d is not an even number from 16 to 2160", c.Video.Height)
+	}
+	if c.Video.FPS < 1 || c.Video.FPS > 60 {
+		bad("video.fps", "%d is not from 1 to 60", c.Video.FPS)
+	}
+	if !oneOf(c.Video.Codec, CodecH264, CodecVP8) {
+		bad("video.codec", "%q is not one of %s, %s", c.Video.Codec, CodecH264, CodecVP8)
+	}
+	if c.Video.BitrateKbps < 50 || c.Video.BitrateKbps > 20000 {
+		bad("video.bitrate_kbps", "%d is not from 50 to 20000", c.Video.BitrateKbps)
+	}
+	if c.Video.KeyframeInterval < 1 || c.Video.KeyframeInterval > 600 {
+		bad("video.keyframe_interval", "%d is not from 1 to 600 frames", c.Video.KeyframeInterval)
+	}
+
+	if c.Audio.Microphone == "" {
+		bad("audio.microphone", "is empty: use an ALSA device such as default or hw:1,0, or %q", MicrophoneTone)
+	}
+	if c.Audio.ToneHz < 20 || c.Audio.ToneHz > 20000 {
+		bad("audio.tone_hz", "%d is not from 20 to 20000", c.Audio.ToneHz)
+	}
+	if !oneOf(c.Audio.PeriodMs, 10, 20) {
+		bad("audio.period_ms", "%d is not one of 10, 20", c.Audio.PeriodMs)
+	}
+	if c.Audio.BitrateKbps < 6 || c.Audio.BitrateKbps > 510 {
+		bad("audio.bitrate_kbps", "%d is not from 6 to 510", c.Audio.BitrateKbps)
+	}
+
+	if !oneOf(strings.ToLower(c.Log.Level), "debug", "info", "warn", "error") {
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	return errors.Join(errs...)
+}
+
+// Save writes cfg to path atomically: a reader sees the old file or the new
+// one, never half of one, even across a power cut.
+func Save(path string, cfg Config) error {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
+		return fmt.Errorf("config: encode: %w", err)
+	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, ".callbox-config-*")
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	if err := os.Chmod(tmp.Name(), 0o600); err != nil { // it holds secrets
+		tmp.Close()
+		return fmt.Errorf("config: %w", err)
+	}
+	if _, err := tmp.Write(buf.Bytes()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: write %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("config: sync %s: %w", tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("config: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+func oneOf[T comparable](v T, allowed ...T) bool { return slices.Contains(allowed, v) }

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func validConfig() Config {
+	c := Default()
+	c.Call.URL = "ws://10.99.0.1:7880"
+	c.Call.Room = "family"
+	c.Call.APIKey = "key"
+	c.Call.APISecret = "secret"
+	return c
+}
+
+func TestValidateNamesTheField(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(*Config)
+		field  string
+		says   string
+	}{
+		{"no url", func(c *Config) { c.Call.URL = "" }, "call.url", "empty"},
+		{"url without scheme", func(c *Config) { c.Call.URL = "10.0.0.1:7880" }, "call.url", "ws://"},
+		{"url of another scheme", func(c *Config) { c.Call.URL = "ftp://host" }, "call.url", "ftp://host"},
+		{"no room", func(c *Config) { c.Call.Room = "" }, "call.room", "empty"},
+		{"no identity", func(c *Config) { c.Call.Identity = "" }, "call.identity", "empty"},
+		{"no secret", func(c *Config) { c.Call.APISecret = "" }, "call.api_key", "token"},
+		{"no camera", func(c *Config) { c.Video.Camera = "" }, "video.camera", "testpattern"},
+		{"odd width", func(c *Config) { c.Video.Width = 1279 }, "video.width", "1279"},
+		{"huge height", func(c *Config) { c.Video.Height = 10000 }, "video.height", "16 to 2160"},
+		{"zero fps", func(c *Config) { c.Video.FPS = 0 }, "video.fps", "1 to 60"},
+		{"unknown codec", func(c *Config) { c.Video.Codec = "h265" }, "video.codec", "h264, vp8"},
+		{"tiny bitrate", func(c *Config) { c.Video.BitrateKbps = 1 }, "video.bitrate_kbps", "50 to 20000"},
+		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
+		{"no microphone", func(c *Config) { c.Audio.Microphone = "" }, "audio.microphone", "tone"},
+		{"inaudible tone", func(c *Config) { c.Audio.ToneHz = 5 }, "audio.tone_hz", "20 to 20000"},
+		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},
+		{"audio bitrate", func(c *Config) { c.Audio.BitrateKbps = 1000 }, "audio.bitrate_kbps", "6 to 510"},
+		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level", "debug, info"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			tt.change(&c)
+			err := c.Validate()
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("Validate() = %v, want a *FieldError", err)
+			}
+			if fe.Field != tt.field {
+				t.Errorf("error names field %q, want %q (error: %v)", fe.Field, tt.field, err)
+			}
+			if !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("error %q does not say %q", err, tt.says)
+			}
+		})
+	}
+}
+
+func TestTokenReplacesKeyAndRoom(t *testing.T) {
+	c := validConfig()
+	c.Call.APIKey, c.Call.APISecret, c.Call.Room = "", "", ""
+	c.Call.Token = "eyJ..."
+	if err := c.Validate(); err != nil {
+		t.Fatalf("a token alone should do: %v", err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	c := validConfig()
+	c.Video.FPS = 0
+	c.Audio.PeriodMs = 7
+	err := c.Validate()
+	for _, field := range []string{"video.fps", "audio.period_ms"} {
+		if err == nil || !strings.Contains(err.Error(), field) {
+			t.Errorf("Validate() = %v, want it to name %s", err, field)
+		}
+	}
+}
+
+func TestExampleFileLoads(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "callbox.example.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The example documents the defaults: a field that differs is a lie in one of them.
+	want := Default()
+	want.Call = cfg.Call
+	if cfg != want {
+		t.Errorf("example file differs from Default():\n got %+v\nwant %+v", cfg, want)
+	}
+}
+
+func TestLoadRejectsBadFiles(t *testing.T) {
+	tests := []struct{ name, body, says string }{
+		{"unknown key", "[video]\ncolour = \"red\"\n", `"video.colour"`},
+		{"wrong type", "[video]\nfps = \"thirty\"\n", "fps"},
+		{"not toml", "this is { not toml", "config"},
+		{"invalid value", "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\n[video]\ncodec = \"mpeg2\"\n", "video.codec"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "callbox.toml")
+			if err := os.WriteFile(path, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path)
+			if err == nil || !strings.Contains(err.Error(), tt.says) {
+				t.Errorf("Load() = %v, want an error saying %s", err, tt.says)
+			}
+		})
+	}
+	if _, err := Load(filepath.Join(t.TempDir(), "missing.toml")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestSaveThenLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "callbox.toml")
+	cfg := validConfig()
+	cfg.Video.Codec = CodecVP8
+	if err := Save(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != cfg {
+		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", got, cfg)
+	}
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("config file mode %v, want 0600: it holds the API secret", info.Mode().Perm())
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".callbox-config-*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+}

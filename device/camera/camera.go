@@ -1,0 +1,67 @@
+// Package camera owns video capture: V4L2 devices through go4vl, format
+// negotiation, and the synthetic TestPattern source. It hands out raw frames
+// with capture timestamps and knows nothing about encoding or calls.
+package camera
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// PixelFormat is a V4L2 fourcc.
+type PixelFormat uint32
+
+func fourcc(a, b, c, d byte) PixelFormat {
+	return PixelFormat(uint32(a) | uint32(b)<<8 | uint32(c)<<16 | uint32(d)<<24)
+}
+
+// The pixel formats Callbox understands, in V4L2's fourcc values.
+var (
+	PixelFormatI420  = fourcc('Y', 'U', '1', '2') // planar 4:2:0: Y, then U, then V
+	PixelFormatNV12  = fourcc('N', 'V', '1', '2') // Y plane, then interleaved UV
+	PixelFormatYUYV  = fourcc('Y', 'U', 'Y', 'V') // packed 4:2:2
+	PixelFormatMJPEG = fourcc('M', 'J', 'P', 'G') // one JPEG image per frame
+)
+
+func (p PixelFormat) String() string {
+	b := []byte{byte(p), byte(p >> 8), byte(p >> 16), byte(p >> 24)}
+	return string(b)
+}
+
+// Format is what a source delivers: pixel layout, size and frame rate.
+type Format struct {
+	Pixel  PixelFormat
+	Width  int
+	Height int
+	FPS    int
+	// Stride is the length in bytes of one line of the first plane
+	// (V4L2's bytesperline); 0 means tightly packed.
+	Stride int
+}
+
+func (f Format) String() string {
+	return fmt.Sprintf("%s %dx%d@%d", f.Pixel, f.Width, f.Height, f.FPS)
+}
+
+// Frame is one captured picture.
+type Frame struct {
+	Format Format
+	// Data holds the picture as the source produced it. It is valid only
+	// until the next ReadFrame or Close on the source that returned it.
+	Data []byte
+	// Seq counts frames from 0 at stream start.
+	Seq uint64
+	// Time is when the picture was captured.
+	Time time.Time
+}
+
+// Source is anything that produces frames: a V4L2 device or a TestPattern.
+type Source interface {
+	// Format reports the negotiated format.
+	Format() Format
+	// ReadFrame waits for the next frame.
+	ReadFrame(ctx context.Context) (Frame, error)
+	// Close stops streaming and releases the device.
+	Close() error
+}

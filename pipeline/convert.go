@@ -1,0 +1,176 @@
+package pipeline
+
+import (
+	"bytes"
+	"fmt"
+	"image"
+	"image/jpeg"
+
+	"github.com/callbox/callbox/device/camera"
+)
+
+// planes are the pixel planes of an I420 (p0, p1, p2) or NV12 (p0, p1) frame.
+type planes struct {
+	p0, p1, p2       []byte
+	stride0, stride1 int
+}
+
+// yuvPlanes finds the planes of an I420 or NV12 frame of the given size in f.Data.
+func yuvPlanes(f camera.Frame, width, height int) (planes, error) {
+	if f.Format.Width != width || f.Format.Height != height {
+		return planes{}, fmt.Errorf("frame is %dx%d, encoder wants %dx%d", f.Format.Width, f.Format.Height, width, height)
+	}
+	stride := f.Format.Stride
+	if stride == 0 {
+		stride = width
+	}
+	ySize := stride * height
+	switch f.Format.Pixel {
+	case camera.PixelFormatI420:
+		cStride, cSize := stride/2, (stride/2)*(height/2)
+		if len(f.Data) < ySize+2*cSize {
+			return planes{}, fmt.Errorf("I420 frame %d has %d bytes, want %d", f.Seq, len(f.Data), ySize+2*cSize)
+		}
+		return planes{
+			p0: f.Data[:ySize], p1: f.Data[ySize : ySize+cSize], p2: f.Data[ySize+cSize : ySize+2*cSize],
+			stride0: stride, stride1: cStride,
+		}, nil
+	case camera.PixelFormatNV12:
+		cSize := stride * (height / 2)
+		if len(f.Data) < ySize+cSize {
+			return planes{}, fmt.Errorf("NV12 frame %d has %d bytes, want %d", f.Seq, len(f.Data), ySize+cSize)
+		}
+		return planes{p0: f.Data[:ySize], p1: f.Data[ySize : ySize+cSize], stride0: stride, stride1: stride}, nil
+	}
+	return planes{}, fmt.Errorf("pixel format %s is not I420 or NV12", f.Format.Pixel)
+}
+
+// I420Image views an I420 frame as an image, without copying.
+func I420Image(f camera.Frame) (*image.YCbCr, error) {
+	p, err := yuvPlanes(f, f.Format.Width, f.Format.Height)
+	if err != nil {
+		return nil, err
+	}
+	if f.Format.Pixel != camera.PixelFormatI420 {
+		return nil, fmt.Errorf("pixel format %s is not I420", f.Format.Pixel)
+	}
+	return &image.YCbCr{
+		Y: p.p0, Cb: p.p1, Cr: p.p2, YStride: p.stride0, CStride: p.stride1,
+		SubsampleRatio: image.YCbCrSubsampleRatio420,
+		Rect:           image.Rect(0, 0, f.Format.Width, f.Format.Height),
+	}, nil
+}
+
+// Converter turns captured frames of any format the cameras give into I420,
+// reusing one buffer, so the steady state allocates nothing (MJPEG aside).
+type Converter struct {
+	buf []byte
+}
+
+// ToI420 returns f converted to tightly packed I420. The result's Data is
+// valid until the next call. An I420 frame is returned as it is.
+func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
+	w, h := f.Format.Width, f.Format.Height
+	if w <= 0 || h <= 0 || w%2 != 0 || h%2 != 0 {
+		return camera.Frame{}, fmt.Errorf("convert frame %d: size %dx%d is not positive and even", f.Seq, w, h)
+	}
+	if f.Format.Pixel == camera.PixelFormatI420 {
+		return f, nil
+	}
+	out := f
+	out.Format.Pixel = camera.PixelFormatI420
+	out.Format.Stride = 0
+	size := w*h + w*h/2
+	if cap(c.buf) < size {
+		c.buf = make([]byte, size)
+	}
+	out.Data = c.buf[:size]
+	y, u, v := out.Data[:w*h], out.Data[w*h:w*h+w*h/4], out.Data[w*h+w*h/4:]
+
+	var err error
+	switch f.Format.Pixel {
+	case camera.PixelFormatNV12:
+		err = nv12ToI420(f, y, u, v)
+	case camera.PixelFormatYUYV:
+		err = yuyvToI420(f, y, u, v)
+	case camera.PixelFormatMJPEG:
+		err = mjpegToI420(f, y, u, v)
+	default:
+		err = fmt.Errorf("pixel format %s is not supported", f.Format.Pixel)
+	}
+	if err != nil {
+		return camera.Frame{}, fmt.Errorf("convert frame %d: %w", f.Seq, err)
+	}
+	return out, nil
+}
+
+func nv12ToI420(f camera.Frame, y, u, v []byte) error {
+	w, h := f.Format.Width, f.Format.Height
+	p, err := yuvPlanes(f, w, h)
+	if err != nil {
+		return err
+	}
+	for row := range h {
+		copy(y[row*w:(row+1)*w], p.p0[row*p.stride0:])
+	}
+	cw := w / 2
+	for row := range h / 2 {
+		uv := p.p1[row*p.stride1 : row*p.stride1+w]
+		ur, vr := u[row*cw:(row+1)*cw], v[row*cw:(row+1)*cw]
+		for i := range cw {
+			ur[i], vr[i] = uv[2*i], uv[2*i+1]
+		}
+	}
+	return nil
+}
+
+// yuyvToI420 keeps the chroma of even lines: 4:2:2 to 4:2:0 by dropping
+// every other chroma line costs no visible quality and half the work.
+func yuyvToI420(f camera.Frame, y, u, v []byte) error {
+	w, h := f.Format.Width, f.Format.Height
+	stride := f.Format.Stride
+	if stride == 0 {
+		stride = 2 * w
+	}
+	if len(f.Data) < stride*(h-1)+2*w {
+		return fmt.Errorf("YUYV frame has %d bytes, want %d", len(f.Data), stride*h)
+	}
+	cw := w / 2
+	for row := range h {
+		line := f.Data[row*stride : row*stride+2*w]
+		yr := y[row*w : (row+1)*w]
+		for i := range w {
+			yr[i] = line[2*i]
+		}
+		if row%2 == 0 {
+			ur, vr := u[(row/2)*cw:(row/2+1)*cw], v[(row/2)*cw:(row/2+1)*cw]
+			for i := range cw {
+				ur[i], vr[i] = line[4*i+1], line[4*i+3]
+			}
+		}
+	}
+	return nil
+}
+
+func mjpegToI420(f camera.Frame, y, u, v []byte) error {
+	img, err := jpeg.Decode(bytes.NewReader(f.Data))
+	if err != nil {
+		return fmt.Errorf("MJPEG: %w", err)
+	}
+	w, h := f.Format.Width, f.Format.Height
+	yc, ok := img.(*image.YCbCr)
+	if !ok || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
+		return fmt.Errorf("MJPEG: picture is %T %v, want YCbCr %dx%d", img, img.Bounds(), w, h)
+	}
+	for row := range h {
+		copy(y[row*w:(row+1)*w], yc.Y[yc.YOffset(0, row):])
+	}
+	cw := w / 2
+	for row := range h / 2 {
+		for col := range cw {
+			ci := yc.COffset(2*col, 2*row)
+			u[row*cw+col], v[row*cw+col] = yc.Cb[ci], yc.Cr[ci]
+		}
+	}
+	return nil
+}

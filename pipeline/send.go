@@ -1,0 +1,65 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/device/camera"
+)
+
+// SendVideo is the video send path: it reads frames from src, converts them
+// for enc where needed, encodes them and hands each coded frame to out,
+// until ctx ends or src, enc or out fails.
+func SendVideo(ctx context.Context, src camera.Source, enc VideoEncoder, out func(EncodedFrame) error) error {
+	var conv Converter
+	for {
+		f, err := src.ReadFrame(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		if !enc.Accepts(f.Format.Pixel) {
+			if f, err = conv.ToI420(f); err != nil {
+				return err
+			}
+		}
+		coded, err := enc.Encode(f)
+		if err != nil {
+			return err
+		}
+		if len(coded.Data) == 0 {
+			continue
+		}
+		if err := out(coded); err != nil {
+			return fmt.Errorf("send video: %w", err)
+		}
+	}
+}
+
+// SendAudio is the audio send path: it reads blocks of samples from src,
+// encodes them and hands each packet to out, until ctx ends or a part fails.
+func SendAudio(ctx context.Context, src audio.Source, enc AudioEncoder, out func(EncodedFrame) error) error {
+	pcm := make([]int16, enc.FrameSamples())
+	duration := time.Duration(len(pcm)) * time.Second / audio.SampleRate
+	for {
+		if err := src.Read(ctx, pcm); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		// The block's first sample was captured one block before now.
+		captured := time.Now().Add(-duration)
+		packet, err := enc.Encode(pcm)
+		if err != nil {
+			return err
+		}
+		if err := out(EncodedFrame{Data: packet, Captured: captured, Duration: duration}); err != nil {
+			return fmt.Errorf("send audio: %w", err)
+		}
+	}
+}
