@@ -1,6 +1,7 @@
 // Package camera owns video capture: V4L2 devices through go4vl, format
 // negotiation, and the synthetic TestPattern source. It hands out raw frames
-// with capture timestamps and knows nothing about encoding or calls.
+// with capture timestamps and knows nothing about encoding or calls; it
+// does not convert pixel formats (the pipeline does).
 package camera
 
 import (

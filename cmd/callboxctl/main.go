@@ -1,0 +1,104 @@
+// Command callboxctl is the operator's tool. For now it has one command,
+// view: join the box's room as a watcher and save what arrives as pictures.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/internal/viewer"
+)
+
+const usage = `usage: callboxctl view -config FILE [-out DIR]
+
+  view   join the room of the box set up in FILE, decode what it sends,
+         save the newest picture as DIR/latest.png every second and
+         print what arrives.
+`
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] != "view" {
+		fmt.Fprint(os.Stderr, usage)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := view(ctx, os.Args[2:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "callboxctl:", err)
+		os.Exit(1)
+	}
+}
+
+func view(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("view", flag.ContinueOnError)
+	configPath := fs.String("config", "", "the box's settings file")
+	out := fs.String("out", filepath.Join(os.TempDir(), "callbox-view"), "folder for latest.png")
+	identity := fs.String("identity", "viewer", "identity to join as")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		return errors.New("view needs -config: the settings file of the box to watch")
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	if cfg.Call.APIKey == "" {
+		return errors.New("view makes its own token and needs call.api_key and call.api_secret in the config")
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	call.UseLogger(slog.Default())
+	v, err := viewer.Start(ctx, call.Options{
+		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
+		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Printf("watching room %q at %s; pictures go to %s\n", cfg.Call.Room, cfg.Call.URL, filepath.Join(*out, "latest.png"))
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	seen := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		pictures, sound := v.Pictures(), v.Audio()
+		if len(pictures) == seen {
+			fmt.Println("waiting for pictures…")
+			continue
+		}
+		last := pictures[len(pictures)-1]
+		line := fmt.Sprintf("%d pictures from %s (%d in the last second)", len(pictures), last.From, len(pictures)-seen)
+		if last.StampErr == nil {
+			line += fmt.Sprintf(", frame %d, %d ms from camera to here", last.Stamp.Frame, last.Decoded.Sub(last.Stamp.Time).Milliseconds())
+		}
+		if n := min(len(sound), audio.SampleRate); n > 0 {
+			line += fmt.Sprintf(", sound peaks at %.0f Hz", audio.DominantFrequency(sound[len(sound)-n:], audio.SampleRate))
+		}
+		fmt.Println(line)
+		seen = len(pictures)
+		if err := v.SavePNG(filepath.Join(*out, "latest.png")); err != nil {
+			fmt.Fprintln(os.Stderr, "callboxctl:", err)
+		}
+	}
+}

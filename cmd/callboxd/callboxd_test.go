@@ -1,0 +1,309 @@
+package main
+
+// These tests run the real callboxd binary against a real LiveKit server,
+// inside a private network namespace (see internal/netns), and watch the
+// call with a second participant that decodes what arrives.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/internal/viewer"
+)
+
+func TestMain(m *testing.M) {
+	call.UseLogger(slog.Default()) // the viewer's SDK: warnings only
+	lkserver.RunInNamespace(m)
+}
+
+var (
+	buildOnce sync.Once
+	binary    string
+	buildErr  error
+)
+
+// daemonBinary builds callboxd once per test run. Inside the namespace
+// there is no network: every module is already in the cache.
+func daemonBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "callboxd-test-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binary = filepath.Join(dir, "callboxd")
+		cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", binary, ".")
+		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binary
+}
+
+func startServer(t *testing.T) *lkserver.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// runningDaemon is a callboxd process and what it said.
+type runningDaemon struct {
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	log  bytes.Buffer
+	said chan struct{} // closed and replaced on every write
+	done chan error
+}
+
+func (d *runningDaemon) Write(p []byte) (int, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.log.Write(p)
+	close(d.said)
+	d.said = make(chan struct{})
+	return len(p), nil
+}
+
+func (d *runningDaemon) output() string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.log.String()
+}
+
+// waitLog waits until the daemon's log contains text.
+func (d *runningDaemon) waitLog(t *testing.T, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		d.mu.Lock()
+		found, said := strings.Contains(d.log.String(), text), d.said
+		d.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-said:
+		case err := <-d.done:
+			t.Fatalf("callboxd exited (%v) before saying %q:\n%s", err, text, d.output())
+		case <-deadline:
+			t.Fatalf("callboxd did not say %q within %v:\n%s", text, timeout, d.output())
+		}
+	}
+}
+
+func startDaemon(t *testing.T, args ...string) *runningDaemon {
+	t.Helper()
+	d := &runningDaemon{said: make(chan struct{}), done: make(chan error, 1)}
+	d.cmd = exec.Command(daemonBinary(t), args...)
+	d.cmd.Stdout, d.cmd.Stderr = d, d
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.cmd.Wait() }()
+	t.Cleanup(func() {
+		d.cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("callboxd said:\n%s", d.output())
+		}
+	})
+	return d
+}
+
+// stop sends SIGTERM and checks callboxd leaves cleanly and at once.
+func (d *runningDaemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("callboxd exited with %v after SIGTERM, want 0", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Errorf("callboxd still runs 10 s after SIGTERM")
+	}
+	if out := d.output(); strings.Contains(out, "panic") {
+		t.Errorf("callboxd panicked:\n%s", out)
+	}
+}
+
+func serverArgs(srv *lkserver.Server, room string) []string {
+	return []string{"-url", srv.URL, "-room", room, "-identity", "box", "-api-key", srv.APIKey, "-api-secret", srv.APISecret}
+}
+
+func startViewer(t *testing.T, ctx context.Context, srv *lkserver.Server, room string) *viewer.Viewer {
+	t.Helper()
+	v, err := viewer.Start(ctx, call.Options{
+		URL: srv.URL, Room: room, Identity: "viewer", APIKey: srv.APIKey, APISecret: srv.APISecret,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// checkPictures asserts what a person watching would see: pictures keep
+// coming, in order, each the frame after one before it.
+func checkPictures(t *testing.T, v *viewer.Viewer, want int) {
+	t.Helper()
+	increasing := 0
+	var prev uint32
+	for _, p := range v.Pictures() {
+		if p.StampErr != nil {
+			continue
+		}
+		if p.Stamp.Frame > prev || increasing == 0 {
+			increasing++
+		} else {
+			t.Errorf("frame %d arrived after frame %d", p.Stamp.Frame, prev)
+		}
+		prev = p.Stamp.Frame
+	}
+	if increasing < want {
+		t.Errorf("%d pictures with increasing frame numbers, want at least %d", increasing, want)
+	}
+	if errs := v.Errors(); len(errs) > 0 {
+		t.Errorf("the viewer could not decode everything: %v", errors.Join(errs...))
+	}
+}
+
+// checkTone asserts the sound that arrived is the box's 440 Hz tone.
+func checkTone(t *testing.T, ctx context.Context, v *viewer.Viewer) {
+	t.Helper()
+	for len(v.Audio()) < 2*audio.SampleRate {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("only %d samples of sound arrived", len(v.Audio()))
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	got := v.Audio()
+	lastSecond := got[len(got)-audio.SampleRate:]
+	if f := audio.DominantFrequency(lastSecond, audio.SampleRate); f < 435 || f > 445 {
+		t.Errorf("the sound that arrived peaks at %.1f Hz, want 440 ± 5", f)
+	}
+}
+
+func TestCallSendsPicturesAndSound(t *testing.T) {
+	for _, codec := range []string{"h264", "vp8"} {
+		t.Run(codec, func(t *testing.T) {
+			srv := startServer(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			room := "family-" + codec
+			v := startViewer(t, ctx, srv, room)
+			d := startDaemon(t, append(serverArgs(srv, room),
+				"-codec", codec, "-width", "640", "-height", "360", "-tone-hz", "440")...)
+			d.waitLog(t, "in the call", 30*time.Second)
+			if err := v.WaitPictures(ctx, 100); err != nil {
+				t.Fatal(err)
+			}
+			checkPictures(t, v, 90)
+			checkTone(t, ctx, v)
+			d.stop(t)
+			if !strings.Contains(d.output(), "left the call") {
+				t.Errorf("callboxd did not say it left the call")
+			}
+		})
+	}
+}
+
+// TestServerDownThenUp: the box is switched on before the call server; it
+// says so in plain words, keeps trying, and joins once the server is there.
+func TestServerDownThenUp(t *testing.T) {
+	srv := startServer(t)
+	if err := srv.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, append(serverArgs(srv, "late"), "-width", "320", "-height", "180")...)
+	d.waitLog(t, "refuses connections (is it running?)", 20*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := srv.Restart(ctx); err != nil {
+		t.Fatal(err)
+	}
+	v := startViewer(t, ctx, srv, "late")
+	if err := v.WaitPictures(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
+	checkPictures(t, v, 30)
+	d.stop(t)
+}
+
+// TestMissingCamera: a camera that is not there is reported, looked for
+// again, and the call goes on with sound.
+func TestMissingCamera(t *testing.T) {
+	srv := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	v := startViewer(t, ctx, srv, "nocam")
+	d := startDaemon(t, append(serverArgs(srv, "nocam"), "-camera", "/dev/video-does-not-exist")...)
+	d.waitLog(t, "camera /dev/video-does-not-exist does not work; trying again", 20*time.Second)
+	checkTone(t, ctx, v)
+	if n := strings.Count(d.output(), "camera /dev/video-does-not-exist does not work"); n != 1 {
+		t.Errorf("the missing camera was reported %d times, want once", n)
+	}
+	d.stop(t)
+}
+
+func TestBadConfigExits(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		file string
+		says string
+	}{
+		{"unknown codec", []string{"-url", "ws://" + netns.Addr + ":1", "-room", "r", "-api-key", "k", "-api-secret", "s", "-codec", "h265"}, "", "video.codec"},
+		{"no url", []string{"-room", "r"}, "", "call.url"},
+		{"url of another kind", []string{"-url", "ftp://x", "-room", "r", "-api-key", "k", "-api-secret", "s"}, "", "call.url"},
+		{"unknown setting", nil, "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\n[video]\ncolour = 1\n", "video.colour"},
+		{"missing file", []string{"-config", "/nonexistent/callbox.toml"}, "", "no such file"},
+		{"stray argument", []string{"now"}, "", "unexpected argument"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := tt.args
+			if tt.file != "" {
+				path := filepath.Join(t.TempDir(), "callbox.toml")
+				os.WriteFile(path, []byte(tt.file), 0o600)
+				args = append(args, "-config", path)
+			}
+			cmd := exec.Command(daemonBinary(t), args...)
+			out, err := cmd.CombinedOutput()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) || exit.ExitCode() != exitBadConfig {
+				t.Fatalf("callboxd %v: %v, want exit code %d\n%s", args, err, exitBadConfig, out)
+			}
+			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+			if len(lines) != 1 || !strings.Contains(lines[0], tt.says) {
+				t.Errorf("callboxd said %q, want one line naming %s", out, tt.says)
+			}
+		})
+	}
+}

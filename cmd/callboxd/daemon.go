@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/pipeline"
+)
+
+// daemon wires the devices, the pipeline and the call together.
+type daemon struct {
+	cfg     config.Config
+	log     *slog.Logger
+	session *call.Session
+	encoder atomic.Pointer[pipeline.VideoEncoder] // the one in use, for keyframe and bitrate requests
+}
+
+func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d := &daemon{cfg: cfg, log: log}
+	d.session = call.New(call.Options{
+		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
+		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
+		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
+		MaxVideoBitrate:  cfg.Video.BitrateKbps * 1000,
+		OnKeyframeWanted: d.forceKeyframe,
+		OnBitrate:        d.setBitrate,
+		Logger:           log,
+	})
+	log.Info("callboxd starting", "url", cfg.Call.URL, "room", cfg.Call.Room,
+		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone, "codec", cfg.Video.Codec)
+
+	var wg sync.WaitGroup
+	wg.Go(func() { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
+	wg.Go(func() { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
+	err := d.session.Run(ctx)
+	wg.Wait()
+	return err
+}
+
+func videoCodec(cfg config.Config) pipeline.Codec {
+	if cfg.Video.Codec == config.CodecVP8 {
+		return pipeline.CodecVP8
+	}
+	return pipeline.CodecH264
+}
+
+func (d *daemon) forceKeyframe() {
+	if enc := d.encoder.Load(); enc != nil {
+		(*enc).ForceKeyFrame()
+	}
+}
+
+func (d *daemon) setBitrate(bitsPerSecond int) {
+	if enc := d.encoder.Load(); enc != nil {
+		(*enc).SetBitrate(bitsPerSecond)
+	}
+}
+
+// keepGoing runs part until ctx ends, starting it again after a failure: a
+// camera unplugged and plugged back in, a microphone that comes late. The
+// first failure of a kind is an error in the log; repeats of it are not.
+func (d *daemon) keepGoing(ctx context.Context, what string, part func(context.Context) error) {
+	const first, last = time.Second, 30 * time.Second
+	retry := first
+	lastErr := ""
+	for ctx.Err() == nil {
+		started := time.Now()
+		err := part(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = fmt.Errorf("stopped")
+		}
+		if time.Since(started) > last {
+			retry = first // it ran well for a while: this is a new problem
+		}
+		if err.Error() != lastErr {
+			d.log.Error(what+" does not work; trying again", "err", err, "retry_in", retry)
+			lastErr = err.Error()
+		} else {
+			d.log.Debug(what+" still does not work", "err", err, "retry_in", retry)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(retry):
+		}
+		retry = min(2*retry, last)
+	}
+}
+
+func (d *daemon) sendVideo(ctx context.Context) error {
+	v := d.cfg.Video
+	src, err := openCamera(ctx, v)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	f := src.Format()
+	if f.Width != v.Width || f.Height != v.Height || f.FPS != v.FPS {
+		d.log.Info("the camera does not offer the configured size; using the nearest",
+			"want", fmt.Sprintf("%dx%d@%d", v.Width, v.Height, v.FPS), "got", f.String())
+	}
+	settings := pipeline.VideoSettings{
+		Width: f.Width, Height: f.Height, FPS: f.FPS,
+		BitsPerSecond: v.BitrateKbps * 1000, KeyframeInterval: v.KeyframeInterval,
+	}
+	var enc pipeline.VideoEncoder
+	if videoCodec(d.cfg) == pipeline.CodecVP8 {
+		enc, err = pipeline.NewVP8Encoder(settings)
+	} else {
+		enc, err = pipeline.NewH264Encoder(settings)
+	}
+	if err != nil {
+		return err
+	}
+	d.encoder.Store(&enc)
+	defer func() {
+		d.encoder.Store(nil)
+		enc.Close()
+	}()
+	d.log.Info("sending video", "format", f.String(), "codec", enc.Codec())
+	return pipeline.SendVideo(ctx, src, enc, d.session.WriteVideo)
+}
+
+func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
+	if v.Camera == config.CameraTestPattern {
+		return camera.NewTestPattern(camera.TestPatternOptions{Width: v.Width, Height: v.Height, FPS: v.FPS})
+	}
+	return camera.Open(ctx, camera.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS})
+}
+
+func (d *daemon) sendAudio(ctx context.Context) error {
+	a := d.cfg.Audio
+	var src audio.Source
+	var err error
+	if a.Microphone == config.MicrophoneTone {
+		src, err = audio.NewTone(audio.ToneOptions{Frequency: float64(a.ToneHz), Amplitude: 0.5})
+	} else {
+		src, err = audio.OpenCapture(ctx, audio.CaptureOptions{
+			Device: a.Microphone, Period: time.Duration(a.PeriodMs) * time.Millisecond, Logger: d.log,
+		})
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	enc, err := pipeline.NewOpusEncoder(a.BitrateKbps * 1000)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	d.log.Info("sending audio", "microphone", a.Microphone)
+	return pipeline.SendAudio(ctx, src, enc, d.session.WriteAudio)
+}

@@ -1,0 +1,500 @@
+package camera
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/vladimirvivien/go4vl/v4l2"
+	"golang.org/x/sys/unix"
+)
+
+// OpenOptions says which camera to open and what to ask of it.
+type OpenOptions struct {
+	// Device is a node path ("/dev/video0") or a V4L2 card name ("vivid",
+	// "C920"), matched against the capture nodes in DevDir: exact name
+	// first (ignoring case), then a part of it. Empty means the first
+	// capture node.
+	Device string
+	// DevDir is where card names are looked up; empty means /dev.
+	DevDir string
+	// Width, Height and FPS wanted; zero means 1280x720 at 30 fps.
+	Width, Height, FPS int
+	// Pixel forces a pixel format; 0 lets Negotiate choose.
+	Pixel PixelFormat
+	// Buffers is how many driver buffers to stream with; 0 means 4.
+	Buffers int
+	// Logger gets the negotiated format and dropped frames; nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Device is a streaming V4L2 capture device. It implements Source: Data of
+// a Frame points into the driver's buffer, valid until the next ReadFrame
+// or Close (that buffer goes back to the driver then).
+//
+// We use go4vl's v4l2 package (ioctl wrappers and types) but not its
+// device package: that one delivers frames from its own goroutine through
+// a channel, drops frames with errors on a side channel, reads buffer
+// timestamps as wall time (they are CLOCK_MONOTONIC) and leaks the fd on
+// some Open failures. Here ReadFrame dequeues directly: no goroutine, and
+// an unplugged camera is an error from ReadFrame.
+type Device struct {
+	info   DeviceInfo
+	format Format
+	caps   []FormatCaps
+	log    *slog.Logger
+
+	mu        sync.Mutex // serialises ReadFrame and teardown
+	fd        int
+	buffers   [][]byte // mmapped driver buffers
+	streaming bool
+	held      int // buffer handed out with the last Frame, -1 if none
+	lastSeq   uint32
+	seqHigh   uint64 // extends the driver's 32-bit sequence
+	gone      error  // set once the device vanished
+
+	wakeMu sync.Mutex // guards wakeFD against use after close
+	wakeFD int        // eventfd that interrupts a blocked ReadFrame
+
+	closed       atomic.Bool
+	closeOnce    sync.Once
+	closeErr     error
+	stopLifetime atomic.Pointer[func() bool] // unregisters the Open ctx hook
+}
+
+var _ Source = (*Device)(nil)
+
+// Open opens a camera, negotiates a format (see Negotiate) and starts
+// streaming. Cancelling ctx closes the device, like Close. Errors name the
+// device and wrap ErrNotFound, ErrBusy, ErrNotCapture or
+// ErrUnsupportedFormat where they apply.
+func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	path := opts.Device
+	if !strings.ContainsRune(path, '/') {
+		dir := opts.DevDir
+		if dir == "" {
+			dir = "/dev"
+		}
+		info, err := findCamera(dir, path)
+		if err != nil {
+			return nil, err
+		}
+		path = info.Path
+	}
+	fd, info, err := probe(path)
+	if err != nil {
+		return nil, err
+	}
+	if !info.Capture {
+		unix.Close(fd)
+		return nil, fmt.Errorf("open %s: %w (%s)", path, ErrNotCapture, info.Kind)
+	}
+	d := &Device{info: info, log: log.With("camera", path), fd: fd, held: -1, wakeFD: -1}
+	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
+		d.teardown()
+		return nil, fmt.Errorf("open %s: eventfd: %w", path, err)
+	}
+	want := Want{Width: opts.Width, Height: opts.Height, FPS: opts.FPS, Pixel: opts.Pixel}.withDefaults()
+	buffers := opts.Buffers
+	if buffers <= 0 {
+		buffers = 4
+	}
+	if err := d.start(want, buffers); err != nil {
+		d.teardown()
+		return nil, err
+	}
+	d.log.Info("camera streaming", "card", info.Card, "driver", info.Driver, "format", d.format.String(), "stride", d.format.Stride)
+	stop := context.AfterFunc(ctx, func() { d.Close() })
+	d.stopLifetime.Store(&stop)
+	return d, nil
+}
+
+// Format reports the negotiated format.
+func (d *Device) Format() Format { return d.format }
+
+// Info says which device this is.
+func (d *Device) Info() DeviceInfo { return d.info }
+
+// Capabilities lists what the device offered when it was opened (formats
+// Callbox understands, with sizes and frame intervals).
+func (d *Device) Capabilities() []FormatCaps { return d.caps }
+
+// start runs the V4L2 capture set-up: enumerate, negotiate, set format and
+// rate, request and map buffers, queue them, stream on.
+func (d *Device) start(want Want, bufferCount int) error {
+	path := d.info.Path
+	d.caps = queryCaps(d.fd, want)
+	c, err := negotiate(d.caps, want)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+
+	fdp := uintptr(d.fd)
+	// Only width, height, pixel format and field are set: go4vl's PixFormat
+	// is not byte-for-byte v4l2_pix_format past those, so the rest stay 0
+	// (driver defaults).
+	if err := v4l2.SetPixFormat(fdp, v4l2.PixFormat{
+		Width: uint32(c.Width), Height: uint32(c.Height), PixelFormat: uint32(c.Pixel), Field: v4l2.FieldNone,
+	}); err != nil {
+		return d.setupError("set format "+c.Format.String(), err)
+	}
+	pf, err := v4l2.GetPixFormat(fdp)
+	if err != nil {
+		return d.setupError("get format", err)
+	}
+	if PixelFormat(pf.PixelFormat) != c.Pixel {
+		return fmt.Errorf("open %s: asked for %s, driver gave %s: %w", path, c.Pixel, PixelFormat(pf.PixelFormat), ErrUnsupportedFormat)
+	}
+	if int(pf.Width) != c.Width || int(pf.Height) != c.Height {
+		d.log.Warn("camera adjusted the size", "asked", fmt.Sprintf("%dx%d", c.Width, c.Height), "got", fmt.Sprintf("%dx%d", pf.Width, pf.Height))
+	}
+	d.format = Format{Pixel: c.Pixel, Width: int(pf.Width), Height: int(pf.Height), FPS: c.FPS, Stride: int(pf.BytesPerLine)}
+	d.format.FPS = d.setFrameRate(c.interval, c.FPS)
+
+	h := &streamHandle{fd: fdp, count: uint32(bufferCount)}
+	req, err := v4l2.InitBuffers(h)
+	if err != nil {
+		return d.setupError("request buffers", err)
+	}
+	if req.Count == 0 {
+		return fmt.Errorf("open %s: driver gave no buffers", path)
+	}
+	h.count = req.Count
+	for i := range req.Count {
+		b, err := v4l2.GetBuffer(h, i)
+		if err != nil {
+			return d.setupError("query buffer", err)
+		}
+		m, err := unix.Mmap(d.fd, int64(b.Info.Offset), int(b.Length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+		if err != nil {
+			return fmt.Errorf("open %s: map buffer %d: %w", path, i, err)
+		}
+		d.buffers = append(d.buffers, m)
+	}
+	for i := range req.Count {
+		if _, err := v4l2.QueueBuffer(fdp, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, i); err != nil {
+			return d.setupError("queue buffer", err)
+		}
+	}
+	if err := v4l2.StreamOn(h); err != nil {
+		return d.setupError("stream on", err)
+	}
+	d.streaming = true
+	return nil
+}
+
+// setFrameRate asks for the negotiated frame period if the driver lets us
+// (V4L2_CAP_TIMEPERFRAME) and returns the rate it settled on.
+func (d *Device) setFrameRate(iv Interval, fps int) int {
+	fdp := uintptr(d.fd)
+	sp, err := v4l2.GetStreamParam(fdp, v4l2.BufTypeVideoCapture)
+	if err != nil || sp.Capture.Capability&v4l2.StreamParamTimePerFrame == 0 {
+		return fps
+	}
+	sp.Capture.TimePerFrame = v4l2.Fract{Numerator: uint32(iv.Num), Denominator: uint32(iv.Den)}
+	if err := v4l2.SetStreamParam(fdp, v4l2.BufTypeVideoCapture, sp); err != nil {
+		d.log.Warn("camera refused the frame rate", "fps", fps, "err", err)
+	}
+	if sp, err = v4l2.GetStreamParam(fdp, v4l2.BufTypeVideoCapture); err == nil {
+		got := Interval{int(sp.Capture.TimePerFrame.Numerator), int(sp.Capture.TimePerFrame.Denominator)}.FPS()
+		if got > 0 {
+			return int(math.Round(got))
+		}
+	}
+	return fps
+}
+
+func (d *Device) setupError(step string, err error) error {
+	switch {
+	case errors.Is(err, unix.EBUSY):
+		return fmt.Errorf("open %s: %w (%s)", d.info.Path, ErrBusy, step)
+	case errors.Is(err, v4l2.ErrorSystem):
+		return fmt.Errorf("open %s: %s: %w: %w", d.info.Path, step, ErrGone, err)
+	default:
+		return fmt.Errorf("open %s: %s: %w", d.info.Path, step, err)
+	}
+}
+
+// queryCaps enumerates the formats Callbox understands with their frame
+// sizes and, per size, frame intervals. For a size range the intervals
+// are those at the size Negotiate will take from it for want.
+func queryCaps(fd int, want Want) []FormatCaps {
+	fdp := uintptr(fd)
+	descs, _ := v4l2.GetAllFormatDescriptions(fdp) // a partial list is still a list
+	var caps []FormatCaps
+	for _, desc := range descs {
+		fc := FormatCaps{Pixel: PixelFormat(desc.PixelFormat)}
+		if pixelRank(fc.Pixel) < 0 {
+			caps = append(caps, fc) // named in errors, never chosen
+			continue
+		}
+		sizes, _ := v4l2.GetFormatFrameSizes(fdp, desc.PixelFormat)
+		if len(sizes) == 0 {
+			// The driver does not enumerate sizes: offer anything and let
+			// S_FMT adjust it; start reads back what we got.
+			sizes = []v4l2.FrameSizeEnum{{Type: v4l2.FrameSizeTypeContinuous, Size: v4l2.FrameSize{
+				MinWidth: 16, MaxWidth: 8192, StepWidth: 1, MinHeight: 16, MaxHeight: 8192, StepHeight: 1}}}
+		}
+		for _, s := range sizes {
+			sc := SizeCaps{
+				MinWidth: int(s.Size.MinWidth), MaxWidth: int(s.Size.MaxWidth), StepWidth: int(s.Size.StepWidth),
+				MinHeight: int(s.Size.MinHeight), MaxHeight: int(s.Size.MaxHeight), StepHeight: int(s.Size.StepHeight),
+			}
+			switch s.Type {
+			case v4l2.FrameSizeTypeDiscrete:
+				sc.StepWidth, sc.StepHeight = 0, 0
+			case v4l2.FrameSizeTypeContinuous:
+				sc.StepWidth, sc.StepHeight = 1, 1
+			}
+			w, h := sc.fit(want.Width, want.Height)
+			sc.Intervals = queryIntervals(fdp, desc.PixelFormat, w, h)
+			fc.Sizes = append(fc.Sizes, sc)
+		}
+		caps = append(caps, fc)
+	}
+	return caps
+}
+
+func queryIntervals(fd uintptr, pixel uint32, width, height int) []IntervalRange {
+	var out []IntervalRange
+	for i := range uint32(64) { // bounded: a broken driver must not loop us
+		e, err := v4l2.GetFormatFrameInterval(fd, i, pixel, uint32(width), uint32(height))
+		if err != nil {
+			break
+		}
+		r := IntervalRange{
+			Min: Interval{int(e.Interval.Min.Numerator), int(e.Interval.Min.Denominator)},
+			Max: Interval{int(e.Interval.Max.Numerator), int(e.Interval.Max.Denominator)},
+		}
+		if e.Type == v4l2.FrameIntervalTypeStepwise {
+			r.Step = Interval{int(e.Interval.Step.Numerator), int(e.Interval.Step.Denominator)}
+		}
+		out = append(out, r)
+		if e.Type != v4l2.FrameIntervalTypeDiscrete {
+			break // one range describes them all
+		}
+	}
+	return out
+}
+
+// ReadFrame waits for the next captured frame. The previous frame's
+// buffer goes back to the driver first. A camera unplugged mid-stream
+// gives an error wrapping ErrGone; after Close, ErrClosed.
+func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
+	if err := ctx.Err(); err != nil {
+		return Frame{}, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed.Load() {
+		return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
+	}
+	if d.gone != nil {
+		return Frame{}, d.gone
+	}
+	if d.held >= 0 {
+		idx := d.held
+		d.held = -1
+		if _, err := v4l2.QueueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, uint32(idx)); err != nil {
+			return Frame{}, d.streamError("queue buffer", err)
+		}
+	}
+	stop := context.AfterFunc(ctx, d.wake)
+	defer stop()
+	deviceError := false
+	for {
+		buf, err := v4l2.DequeueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture)
+		switch {
+		case err == nil:
+			if f, ok := d.frameFrom(buf); ok {
+				return f, nil
+			}
+			deviceError = false
+			continue // an empty or damaged buffer went back; wait for the next
+		case !errors.Is(err, unix.EAGAIN):
+			return Frame{}, d.streamError("dequeue", err)
+		case deviceError:
+			// poll said error, yet nothing to dequeue: the stream is dead.
+			return Frame{}, d.streamError("poll", unix.EIO)
+		}
+		fds := []unix.PollFd{{Fd: int32(d.fd), Events: unix.POLLIN}, {Fd: int32(d.wakeFD), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, -1); err != nil {
+			if errors.Is(err, unix.EINTR) {
+				continue
+			}
+			return Frame{}, fmt.Errorf("read %s: poll: %w", d.info.Path, err)
+		}
+		if fds[1].Revents != 0 {
+			var b [8]byte
+			unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
+			if d.closed.Load() {
+				return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
+			}
+			if err := ctx.Err(); err != nil {
+				return Frame{}, err
+			}
+		}
+		if fds[0].Revents&unix.POLLNVAL != 0 {
+			return Frame{}, d.streamError("poll", unix.EBADF)
+		}
+		deviceError = fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 && fds[0].Revents&unix.POLLIN == 0
+	}
+}
+
+// frameFrom turns a dequeued buffer into a Frame; false (buffer requeued)
+// when it holds nothing usable.
+func (d *Device) frameFrom(buf v4l2.Buffer) (Frame, bool) {
+	var mono unix.Timespec
+	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+	nowWall := time.Now()
+	if int(buf.Index) >= len(d.buffers) {
+		d.log.Warn("camera returned an unknown buffer", "index", buf.Index)
+		return Frame{}, false
+	}
+	if buf.Flags&v4l2.BufFlagError != 0 || buf.BytesUsed == 0 {
+		d.log.Debug("camera frame dropped", "seq", buf.Sequence, "flags", fmt.Sprintf("%#x", buf.Flags), "bytes", buf.BytesUsed)
+		v4l2.QueueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, buf.Index)
+		return Frame{}, false
+	}
+	if buf.Sequence < d.lastSeq {
+		d.seqHigh += 1 << 32
+	}
+	d.lastSeq = buf.Sequence
+	data := d.buffers[buf.Index]
+	data = data[:min(int(buf.BytesUsed), len(data))]
+	d.held = int(buf.Index)
+	return Frame{
+		Format: d.format,
+		Data:   data,
+		Seq:    d.seqHigh + uint64(buf.Sequence),
+		Time:   captureTime(buf.Flags, int64(buf.Timestamp.Sec), int64(buf.Timestamp.Usec), nowWall, time.Duration(mono.Nano())),
+	}, true
+}
+
+// captureTime converts a V4L2 buffer timestamp to wall time. Drivers stamp
+// buffers on CLOCK_MONOTONIC (V4L2_BUF_FLAG_TIMESTAMP_MONOTONIC); go4vl
+// hands the raw timeval over, and we shift it by how long ago it was on
+// that clock. Other clocks, a missing stamp, or one that is implausibly
+// old or in the future: the time of dequeue.
+func captureTime(flags uint32, sec, usec int64, nowWall time.Time, nowMono time.Duration) time.Time {
+	if flags&v4l2.BufFlagTimestampMask != v4l2.BufFlagTimestampMonotonic || (sec == 0 && usec == 0) {
+		return nowWall
+	}
+	age := nowMono - (time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond)
+	if age < 0 || age > 5*time.Second {
+		return nowWall
+	}
+	return nowWall.Add(-age)
+}
+
+// streamError wraps an error from the streaming ioctls. go4vl folds
+// ENODEV, EIO, ENXIO and EBADF into v4l2.ErrorSystem; on a streaming
+// capture node they all mean the stream is dead (an unplugged USB camera
+// gives EIO from DQBUF, then ENODEV), so they become ErrGone and stick.
+func (d *Device) streamError(step string, err error) error {
+	if errors.Is(err, v4l2.ErrorSystem) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EIO) || errors.Is(err, unix.EBADF) {
+		d.gone = fmt.Errorf("read %s: %w (%s: %w)", d.info.Path, ErrGone, step, err)
+		d.log.Warn("camera gone", "err", err)
+		return d.gone
+	}
+	return fmt.Errorf("read %s: %s: %w", d.info.Path, step, err)
+}
+
+func (d *Device) wake() {
+	d.wakeMu.Lock()
+	defer d.wakeMu.Unlock()
+	if d.wakeFD >= 0 {
+		var one [8]byte // eventfd takes a host-order uint64 to add
+		binary.NativeEndian.PutUint64(one[:], 1)
+		unix.Write(d.wakeFD, one[:])
+	}
+}
+
+// Close stops streaming, returns the buffers and closes the device. A
+// ReadFrame blocked in another goroutine returns ErrClosed. Safe to call
+// more than once.
+func (d *Device) Close() error {
+	d.closeOnce.Do(func() {
+		d.closed.Store(true)
+		d.wake()
+		if stop := d.stopLifetime.Load(); stop != nil {
+			(*stop)()
+		}
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		d.closeErr = d.teardown()
+	})
+	return d.closeErr
+}
+
+// teardown releases everything start and Open took, in reverse. Errors
+// from a device that is already gone are expected and not reported.
+func (d *Device) teardown() error {
+	var errs []error
+	h := &streamHandle{fd: uintptr(d.fd), count: uint32(len(d.buffers))}
+	if d.streaming {
+		if err := v4l2.StreamOff(h); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", d.info.Path, err))
+		}
+		d.streaming = false
+	}
+	for _, b := range d.buffers {
+		unix.Munmap(b)
+	}
+	if len(d.buffers) > 0 {
+		v4l2.ResetBuffers(h) // free driver buffers now, not at close
+	}
+	d.buffers, d.held = nil, -1
+	if d.fd >= 0 {
+		if err := unix.Close(d.fd); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", d.info.Path, err))
+		}
+		d.fd = -1
+	}
+	d.wakeMu.Lock()
+	if d.wakeFD >= 0 {
+		unix.Close(d.wakeFD)
+		d.wakeFD = -1
+	}
+	d.wakeMu.Unlock()
+	if d.gone != nil {
+		return nil
+	}
+	return errors.Join(errs...)
+}
+
+// streamHandle lets go4vl's buffer helpers (InitBuffers, GetBuffer,
+// StreamOn, ...) run on our fd: they take its StreamingDevice interface
+// but read only Fd, BufferType, BufferCount and MemIOType.
+type streamHandle struct {
+	fd    uintptr
+	count uint32
+}
+
+func (h *streamHandle) Name() string                { return "" }
+func (h *streamHandle) Fd() uintptr                 { return h.fd }
+func (h *streamHandle) Capability() v4l2.Capability { return v4l2.Capability{} }
+func (h *streamHandle) MemIOType() v4l2.IOType      { return v4l2.IOTypeMMAP }
+func (h *streamHandle) GetOutput() <-chan []byte    { return nil }
+func (h *streamHandle) SetInput(<-chan []byte)      {}
+func (h *streamHandle) Close() error                { return nil }
+func (h *streamHandle) Buffers() [][]byte           { return nil }
+func (h *streamHandle) BufferType() v4l2.BufType    { return v4l2.BufTypeVideoCapture }
+func (h *streamHandle) BufferCount() uint32         { return h.count }
+func (h *streamHandle) Start(context.Context) error { return nil }
+func (h *streamHandle) Stop() error                 { return nil }

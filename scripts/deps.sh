@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Callbox builds and tests with, if any is missing.
+set -euo pipefail
+
+packages=(
+	gcc pkg-config            # cgo
+	libx264-dev libvpx-dev libopus-dev      # encoders
+	libavcodec-dev libavutil-dev            # decoders
+	iproute2 util-linux       # network namespaces for the call server
+	ffmpeg                    # test streams for the decoder tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "Installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

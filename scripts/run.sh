@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# make run: a LiveKit server and callboxd in a private network namespace
+# (WebRTC in pion never uses loopback, so 127.0.0.1 alone cannot carry a
+# call), the camera at /dev/video0 or the test pattern, until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+	exec sudo --preserve-env=HOME,XDG_CACHE_HOME,PATH "$0" "$@"
+fi
+
+cache="${XDG_CACHE_HOME:-$HOME/.cache}/callbox/run"
+mkdir -p "$cache"
+config="$cache/callbox.toml"
+
+camera=testpattern
+[ -e /dev/video0 ] && camera=/dev/video0
+microphone=tone
+compgen -G "/dev/snd/pcmC*D*c" >/dev/null && microphone=default
+
+scripts/netns.sh up
+pids=()
+cleanup() {
+	trap - INT TERM EXIT
+	[ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
+	wait 2>/dev/null || true
+	scripts/netns.sh down
+	echo "stopped"
+}
+trap cleanup INT TERM EXIT
+
+rm -f "$config"
+scripts/netns.sh exec bin/devserver -config "$config" -camera "$camera" -microphone "$microphone" \
+	-log "$cache/livekit.log" &
+pids+=($!)
+for _ in $(seq 100); do
+	[ -s "$config" ] && break
+	sleep 0.2
+done
+[ -s "$config" ] || { echo "the LiveKit server did not start; see $cache/livekit.log" >&2; exit 1; }
+
+scripts/netns.sh exec bin/callboxd -config "$config" &
+pids+=($!)
+
+cat <<MSG
+
+Callbox is running: camera $camera, microphone $microphone, settings in $config.
+To watch the call, in another terminal:
+
+    sudo scripts/netns.sh exec bin/callboxctl view -config $config
+
+and open $(dirname "$(mktemp -u)")/callbox-view/latest.png (it is renewed every second).
+Ctrl-C stops everything.
+
+MSG
+wait -n "${pids[@]}"
