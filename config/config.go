@@ -191,7 +191,7 @@ func Save(path string, cfg Config) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
+	defer os.Remove(tmp.Name())                         // no-op after the rename
 	if err := os.Chmod(tmp.Name(), 0o600); err != nil { // it holds secrets
 		tmp.Close()
 		return fmt.Errorf("config: %w", err)

@@ -63,9 +63,14 @@ func I420Image(f camera.Frame) (*image.YCbCr, error) {
 
 // Converter turns captured frames of any format the cameras give into I420,
 // reusing one buffer, so the steady state allocates nothing (MJPEG aside).
+// The zero Converter is ready to use; Close frees it.
 type Converter struct {
 	buf []byte
+	sws swsConverter
 }
+
+// Close frees what the converter holds.
+func (c *Converter) Close() { c.sws.close() }
 
 // ToI420 returns f converted to tightly packed I420. The result's Data is
 // valid until the next call. An I420 frame is returned as it is.
@@ -89,10 +94,8 @@ func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
 
 	var err error
 	switch f.Format.Pixel {
-	case camera.PixelFormatNV12:
-		err = nv12ToI420(f, y, u, v)
-	case camera.PixelFormatYUYV:
-		err = yuyvToI420(f, y, u, v)
+	case camera.PixelFormatNV12, camera.PixelFormatYUYV:
+		err = c.sws.toI420(f, y, u, v)
 	case camera.PixelFormatMJPEG:
 		err = mjpegToI420(f, y, u, v)
 	default:
@@ -102,54 +105,6 @@ func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
 		return camera.Frame{}, fmt.Errorf("convert frame %d: %w", f.Seq, err)
 	}
 	return out, nil
-}
-
-func nv12ToI420(f camera.Frame, y, u, v []byte) error {
-	w, h := f.Format.Width, f.Format.Height
-	p, err := yuvPlanes(f, w, h)
-	if err != nil {
-		return err
-	}
-	for row := range h {
-		copy(y[row*w:(row+1)*w], p.p0[row*p.stride0:])
-	}
-	cw := w / 2
-	for row := range h / 2 {
-		uv := p.p1[row*p.stride1 : row*p.stride1+w]
-		ur, vr := u[row*cw:(row+1)*cw], v[row*cw:(row+1)*cw]
-		for i := range cw {
-			ur[i], vr[i] = uv[2*i], uv[2*i+1]
-		}
-	}
-	return nil
-}
-
-// yuyvToI420 keeps the chroma of even lines: 4:2:2 to 4:2:0 by dropping
-// every other chroma line costs no visible quality and half the work.
-func yuyvToI420(f camera.Frame, y, u, v []byte) error {
-	w, h := f.Format.Width, f.Format.Height
-	stride := f.Format.Stride
-	if stride == 0 {
-		stride = 2 * w
-	}
-	if len(f.Data) < stride*(h-1)+2*w {
-		return fmt.Errorf("YUYV frame has %d bytes, want %d", len(f.Data), stride*h)
-	}
-	cw := w / 2
-	for row := range h {
-		line := f.Data[row*stride : row*stride+2*w]
-		yr := y[row*w : (row+1)*w]
-		for i := range w {
-			yr[i] = line[2*i]
-		}
-		if row%2 == 0 {
-			ur, vr := u[(row/2)*cw:(row/2+1)*cw], v[(row/2)*cw:(row/2+1)*cw]
-			for i := range cw {
-				ur[i], vr[i] = line[4*i+1], line[4*i+3]
-			}
-		}
-	}
-	return nil
 }
 
 func mjpegToI420(f camera.Frame, y, u, v []byte) error {

@@ -229,6 +229,7 @@ func TestConvertKeepsThePicture(t *testing.T) {
 		"MJPEG": {Format: camera.Format{Pixel: camera.PixelFormatMJPEG, Width: w, Height: h}, Data: toJPEG(t, img)},
 	}
 	var conv pipeline.Converter
+	defer conv.Close()
 	for name, in := range formats {
 		out, err := conv.ToI420(in)
 		if err != nil {

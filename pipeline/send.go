@@ -14,6 +14,7 @@ import (
 // until ctx ends or src, enc or out fails.
 func SendVideo(ctx context.Context, src camera.Source, enc VideoEncoder, out func(EncodedFrame) error) error {
 	var conv Converter
+	defer conv.Close()
 	for {
 		f, err := src.ReadFrame(ctx)
 		if err != nil {

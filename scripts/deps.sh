@@ -5,7 +5,7 @@ set -euo pipefail
 packages=(
 	gcc pkg-config            # cgo
 	libx264-dev libvpx-dev libopus-dev      # encoders
-	libavcodec-dev libavutil-dev            # decoders
+	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
 	iproute2 util-linux       # network namespaces for the call server
 	ffmpeg                    # test streams for the decoder tests
 )
