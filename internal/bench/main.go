@@ -1,0 +1,286 @@
+// Command bench measures Callbox and prints one line per figure, as
+// "name: value unit". `make bench` runs it; the README says what each
+// figure measures and what it should be.
+//
+// The call figures come from a real call: a LiveKit server and callboxd in
+// a private network namespace, watched by a viewer that decodes and reads
+// the time the test pattern draws into each picture.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/pion/rtp"
+	"github.com/pion/rtp/codecs"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/internal/viewer"
+	"github.com/callbox/callbox/pipeline"
+)
+
+func main() {
+	lkserver.RunMainInNamespace(func() int {
+		if err := run(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			return 1
+		}
+		return 0
+	})
+}
+
+func run() error {
+	ratio, err := encodeOverheadRatio()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("encode_overhead_ratio: %.3f\n", ratio)
+	return callFigures()
+}
+
+// --- encode_overhead_ratio ---------------------------------------------------
+
+const (
+	benchWidth, benchHeight, benchFPS = 1280, 720, 30
+	overheadFrames                    = 90 // per round
+	overheadRounds                    = 5
+)
+
+// encodeOverheadRatio compares the CPU time of callboxd's send path, from a
+// camera's YUYV frames to RTP packets, with the CPU time of x264 alone
+// (the same encoder, the same settings) coding the same pictures already in
+// I420. Rounds alternate so that both see the same machine; the median
+// round's ratio is the figure.
+func encodeOverheadRatio() (float64, error) {
+	yuyv, i420, err := captureFrames(overheadFrames)
+	if err != nil {
+		return 0, err
+	}
+	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
+		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
+
+	var ratios []float64
+	for range overheadRounds {
+		path, err := cpuTime(func() error { return sendPath(settings, yuyv) })
+		if err != nil {
+			return 0, err
+		}
+		raw, err := cpuTime(func() error { return rawEncode(settings, i420) })
+		if err != nil {
+			return 0, err
+		}
+		ratios = append(ratios, float64(path)/float64(raw))
+	}
+	slices.Sort(ratios)
+	return ratios[len(ratios)/2], nil
+}
+
+// captureFrames makes test pattern pictures as a YUYV camera would hand
+// them over, and the same pictures in I420.
+func captureFrames(n int) (yuyv, i420 []camera.Frame, err error) {
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: benchWidth, Height: benchHeight, FPS: 240})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer src.Close()
+	for range n {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			return nil, nil, err
+		}
+		f.Data = slices.Clone(f.Data)
+		i420 = append(i420, f)
+		y := f
+		y.Format.Pixel, y.Format.Stride = camera.PixelFormatYUYV, 0
+		y.Data = toYUYV(f.Data, benchWidth, benchHeight)
+		yuyv = append(yuyv, y)
+	}
+	return yuyv, i420, nil
+}
+
+func toYUYV(i420 []byte, w, h int) []byte {
+	out := make([]byte, 0, 2*w*h)
+	u, v := i420[w*h:], i420[w*h+w*h/4:]
+	for y := range h {
+		for x := 0; x < w; x += 2 {
+			c := (y/2)*(w/2) + x/2
+			out = append(out, i420[y*w+x], u[c], i420[y*w+x+1], v[c])
+		}
+	}
+	return out
+}
+
+// replay is a camera that hands out recorded frames as fast as they are read.
+type replay struct {
+	frames []camera.Frame
+	next   int
+}
+
+func (r *replay) Format() camera.Format { return r.frames[0].Format }
+func (r *replay) Close() error          { return nil }
+func (r *replay) ReadFrame(ctx context.Context) (camera.Frame, error) {
+	if r.next == len(r.frames) {
+		return camera.Frame{}, errEndOfReplay
+	}
+	f := r.frames[r.next]
+	r.next++
+	return f, nil
+}
+
+var errEndOfReplay = fmt.Errorf("end of replay")
+
+// sendPath runs callboxd's send path over the frames, down to RTP packets.
+func sendPath(s pipeline.VideoSettings, frames []camera.Frame) error {
+	enc, err := pipeline.NewH264Encoder(s)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	// The packetizer the LiveKit SDK's track uses for H.264.
+	packetizer := rtp.NewPacketizer(1200, 96, 1, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
+	err = pipeline.SendVideo(context.Background(), &replay{frames: frames}, enc, func(f pipeline.EncodedFrame) error {
+		packetizer.Packetize(f.Data, 90000/benchFPS)
+		return nil
+	})
+	if err == errEndOfReplay {
+		return nil
+	}
+	return err
+}
+
+// rawEncode codes the I420 frames with x264 and nothing else.
+func rawEncode(s pipeline.VideoSettings, frames []camera.Frame) error {
+	enc, err := pipeline.NewH264Encoder(s)
+	if err != nil {
+		return err
+	}
+	defer enc.Close()
+	for _, f := range frames {
+		if _, err := enc.Encode(f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cpuTime is the CPU time (user and system, all threads) fn takes.
+func cpuTime(fn func() error) (time.Duration, error) {
+	before := processCPU()
+	err := fn()
+	return processCPU() - before, err
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// --- the call figures ---------------------------------------------------------
+
+const measureFor = 15 * time.Second
+
+func callFigures() error {
+	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	daemonPath, err := buildDaemon()
+	if err != nil {
+		return err
+	}
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	v, err := viewer.Start(ctx, call.Options{URL: srv.URL, Room: "bench", Identity: "viewer",
+		APIKey: srv.APIKey, APISecret: srv.APISecret})
+	if err != nil {
+		return err
+	}
+	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench", "-identity", "box",
+		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", "warn",
+		"-width", strconv.Itoa(benchWidth), "-height", strconv.Itoa(benchHeight), "-fps", strconv.Itoa(benchFPS))
+	daemon.Stderr = os.Stderr
+	started := time.Now()
+	if err := daemon.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		daemon.Wait()
+	}()
+	if err := v.WaitPictures(ctx, 1); err != nil {
+		return fmt.Errorf("first picture: %w", err)
+	}
+	first := v.Pictures()[0]
+	fmt.Printf("start_to_first_frame_ms: %d ms\n", first.Decoded.Sub(started).Milliseconds())
+
+	// Let the call settle (rate control, jitter buffers), then measure.
+	time.Sleep(3 * time.Second)
+	from := len(v.Pictures())
+	time.Sleep(measureFor)
+	var latencies []float64
+	for _, p := range v.Pictures()[from:] {
+		if p.StampErr == nil {
+			latencies = append(latencies, float64(p.Decoded.Sub(p.Stamp.Time).Microseconds())/1000)
+		}
+	}
+	if len(latencies) < int(measureFor.Seconds())*benchFPS/2 {
+		return fmt.Errorf("only %d pictures with stamps in %v", len(latencies), measureFor)
+	}
+	slices.Sort(latencies)
+	fmt.Printf("glass_to_glass_p50_ms: %.1f ms\n", latencies[len(latencies)/2])
+	fmt.Printf("glass_to_glass_p95_ms: %.1f ms\n", latencies[len(latencies)*95/100])
+	fmt.Printf("received_fps: %.1f fps\n", float64(len(latencies))/measureFor.Seconds())
+
+	rss, err := peakRSS(daemon.Process.Pid)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rss_mb: %.1f MB\n", rss)
+	return nil
+}
+
+// peakRSS is the most resident memory the process has had, in MB.
+func peakRSS(pid int) (float64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.Lines(string(status)) {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return float64(kb) / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+}
+
+// buildDaemon builds callboxd; inside the namespace every module is cached.
+func buildDaemon() (string, error) {
+	dir, err := os.MkdirTemp("", "callbox-bench-")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "callboxd")
+	cmd := exec.Command("go", "build", "-o", path, "./cmd/callboxd")
+	cmd.Env = append(os.Environ(), "GOPROXY=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build callboxd: %v\n%s", err, out)
+	}
+	return path, nil
+}

@@ -1,0 +1,425 @@
+// Package lkserver starts a real LiveKit server (livekit-server Version) for
+// tests and `make run`, and mints tokens for it.
+//
+// It owns the server process, its generated config (keys, ports, RTC on one
+// address) and its log file. It must not reach any address but the one it is
+// given: tests give it netns.Addr inside a namespace made by the netns
+// package, since pion leaves loopback out of ICE and a call over 127.0.0.1
+// never connects. Use RunInNamespace from TestMain to get both.
+package lkserver
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/livekit/protocol/auth"
+)
+
+// Options says where a server listens.
+type Options struct {
+	// Addr is the single IP address the server binds and announces for
+	// RTC, e.g. netns.Addr. Required.
+	Addr string
+	// Port is the HTTP/WebSocket signalling port; 0 picks a free one.
+	Port int
+	// LogFile receives the server's output (appended). "" puts it in the
+	// server's temporary directory, which Close removes.
+	LogFile string
+}
+
+// Server is a running livekit-server process.
+type Server struct {
+	// URL is the signalling address for the SDK, ws://Addr:Port.
+	URL string
+	// APIKey and APISecret sign tokens; Token does it for you.
+	APIKey    string
+	APISecret string
+	// LogFile holds the server's output, across restarts.
+	LogFile string
+
+	binary     string
+	configFile string
+	tempDir    string
+	healthURL  string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when cmd has exited
+	waitErr error         // cmd's exit status, valid once exited is closed
+	// signalsFrom is when the server starts obeying SIGTERM; see signalDelay.
+	signalsFrom time.Time
+}
+
+const (
+	// startTimeout bounds the wait for a new server to answer, unless ctx
+	// ends sooner.
+	startTimeout = 30 * time.Second
+	// The server takes a first SIGTERM as "drain": it exits at once if no
+	// one is connected, else it waits for every participant to leave. A
+	// second SIGTERM forces it (its own rule). Then comes SIGKILL.
+	drainGrace = 500 * time.Millisecond
+	forceGrace = 5 * time.Second
+	// signalDelay: livekit-server answers HTTP about 100 ms before it marks
+	// itself running, and a SIGTERM in between is ignored (Version's
+	// service.LivekitServer.Start). Nothing shows the moment, so wait it out.
+	signalDelay = 200 * time.Millisecond
+	apiKey      = "callbox-test"
+	logLines    = 30
+)
+
+// Start writes a config for opts and starts livekit-server with it, waiting
+// until the server answers HTTP. ctx bounds only the start; Close ends the
+// server. On failure the error holds the last lines of the server's log.
+func Start(ctx context.Context, opts Options) (*Server, error) {
+	ip := net.ParseIP(opts.Addr)
+	if ip == nil || ip.To4() == nil {
+		return nil, fmt.Errorf("lkserver: Options.Addr %q: not an IPv4 address", opts.Addr)
+	}
+	if opts.Port < 0 || opts.Port > 65535 {
+		return nil, fmt.Errorf("lkserver: Options.Port %d: out of range", opts.Port)
+	}
+	binary, err := Binary(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+
+	ports, err := choosePorts(opts.Addr, opts.Port)
+	if err != nil {
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	secret, err := randomSecret()
+	if err != nil {
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	tempDir, err := os.MkdirTemp("", "lkserver-")
+	if err != nil {
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	logFile := opts.LogFile
+	if logFile == "" {
+		logFile = filepath.Join(tempDir, "livekit-server.log")
+	}
+	configFile := filepath.Join(tempDir, "livekit.yaml")
+	if err := writeConfig(configFile, opts.Addr, ports, secret); err != nil {
+		_ = os.RemoveAll(tempDir)
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+
+	hostPort := net.JoinHostPort(opts.Addr, strconv.Itoa(ports.http))
+	s := &Server{
+		URL:        "ws://" + hostPort,
+		APIKey:     apiKey,
+		APISecret:  secret,
+		LogFile:    logFile,
+		binary:     binary,
+		configFile: configFile,
+		tempDir:    tempDir,
+		healthURL:  "http://" + hostPort + "/",
+	}
+	if err := s.start(ctx); err != nil {
+		_ = os.RemoveAll(tempDir)
+		return nil, err
+	}
+	return s, nil
+}
+
+// Token returns a join token for identity in room, valid for an hour, with
+// the default grants (publish, subscribe, data).
+func (s *Server) Token(room, identity string) (string, error) {
+	if room == "" || identity == "" {
+		return "", fmt.Errorf("lkserver: token: room %q and identity %q must not be empty", room, identity)
+	}
+	token, err := auth.NewAccessToken(s.APIKey, s.APISecret).
+		SetIdentity(identity).
+		SetValidFor(time.Hour).
+		SetVideoGrant(&auth.VideoGrant{RoomJoin: true, Room: room}).
+		ToJWT()
+	if err != nil {
+		return "", fmt.Errorf("lkserver: token for %s in room %s: %w", identity, room, err)
+	}
+	return token, nil
+}
+
+// Stop ends the server process but keeps its config, so Restart can bring
+// it back on the same ports with the same keys. Stopping a stopped server
+// does nothing.
+func (s *Server) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopLocked()
+}
+
+// Restart stops the server if it runs and starts it again with the same
+// config, waiting until it answers.
+func (s *Server) Restart(ctx context.Context) error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	return s.start(ctx)
+}
+
+// Close stops the server and removes its temporary directory: the config,
+// and the log unless Options.LogFile put it elsewhere.
+func (s *Server) Close() error {
+	return errors.Join(s.Stop(), os.RemoveAll(s.tempDir))
+}
+
+func (s *Server) start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return fmt.Errorf("lkserver: start %s: already running", s.URL)
+	}
+	log, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("lkserver: log file: %w", err)
+	}
+	defer log.Close() // the child holds its own copy
+
+	cmd := exec.Command(s.binary, "--config", s.configFile)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.Env = withoutLiveKitVars(os.Environ())
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid: true,
+		// A test binary that dies (timeout, panic) takes the server along.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	exited := make(chan struct{})
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child ends, not
+		// the process: hold this thread until the server has exited. The
+		// goroutine ends locked, so the runtime retires the thread after.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		s.waitErr = cmd.Wait()
+		close(exited)
+	}()
+	if err := <-started; err != nil {
+		return fmt.Errorf("lkserver: start %s: %w", s.binary, err)
+	}
+	s.cmd, s.exited = cmd, exited
+
+	if err := s.waitReady(ctx); err != nil {
+		_ = s.stopLocked()
+		return fmt.Errorf("lkserver: start on %s: %w\nlast lines of %s:\n%s", s.URL, err, s.LogFile, s.logTail())
+	}
+	s.signalsFrom = time.Now().Add(signalDelay)
+	return nil
+}
+
+// waitReady polls the health endpoint (the server has no other way to say
+// it is up) until it answers "OK", the process exits, or time runs out.
+func (s *Server) waitReady(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	// No kept-alive connection: the server would wait for it on SIGTERM.
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var lastErr error
+	for {
+		lastErr = s.healthy(ctx, client)
+		if lastErr == nil {
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("server exited: %v", s.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("not ready: %w (last check: %v)", ctx.Err(), lastErr)
+		case <-tick.C:
+		}
+	}
+}
+
+func (s *Server) healthy(ctx context.Context, client *http.Client) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.healthURL, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
+	if resp.StatusCode != http.StatusOK || strings.TrimSpace(string(body)) != "OK" {
+		return fmt.Errorf("GET %s: %s %q", s.healthURL, resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+func (s *Server) stopLocked() error {
+	if s.cmd == nil {
+		return nil
+	}
+	pgid := s.cmd.Process.Pid // Setpgid made the server its group's leader
+	defer func() { s.cmd = nil }()
+	select {
+	case <-s.exited:
+		return nil
+	case <-time.After(time.Until(s.signalsFrom)):
+	}
+	for _, step := range []struct {
+		signal syscall.Signal
+		grace  time.Duration
+	}{
+		{syscall.SIGTERM, drainGrace},
+		{syscall.SIGTERM, forceGrace},
+		{syscall.SIGKILL, forceGrace},
+	} {
+		_ = syscall.Kill(-pgid, step.signal)
+		select {
+		case <-s.exited:
+			return nil
+		case <-time.After(step.grace):
+		}
+	}
+	return fmt.Errorf("lkserver: stop %s: process %d did not exit after SIGKILL", s.URL, pgid)
+}
+
+// logTail returns the last lines of the log file, for error messages.
+func (s *Server) logTail() string {
+	data, err := os.ReadFile(s.LogFile)
+	if err != nil {
+		return fmt.Sprintf("(cannot read log: %v)", err)
+	}
+	return lastLines(string(data), logLines)
+}
+
+type serverPorts struct {
+	http, rtcTCP, rtcUDP int
+}
+
+// choosePorts picks free ports on addr: httpPort (when not 0), a TCP port
+// for ICE over TCP, and one UDP port that carries all ICE over UDP.
+func choosePorts(addr string, httpPort int) (serverPorts, error) {
+	ports := serverPorts{http: httpPort}
+	var err error
+	if ports.http == 0 {
+		if ports.http, err = freePort("tcp", addr); err != nil {
+			return ports, err
+		}
+	}
+	for {
+		if ports.rtcTCP, err = freePort("tcp", addr); err != nil {
+			return ports, err
+		}
+		if ports.rtcTCP != ports.http {
+			break
+		}
+	}
+	if ports.rtcUDP, err = freePort("udp", addr); err != nil {
+		return ports, err
+	}
+	return ports, nil
+}
+
+// freePort asks the kernel for a free port on addr. Another process may
+// take it before the server binds; then the start fails with a clear error.
+func freePort(network, addr string) (int, error) {
+	hostPort := net.JoinHostPort(addr, "0")
+	if network == "udp" {
+		conn, err := net.ListenPacket(network, hostPort)
+		if err != nil {
+			return 0, fmt.Errorf("find free udp port on %s: %w", addr, err)
+		}
+		defer conn.Close()
+		return conn.LocalAddr().(*net.UDPAddr).Port, nil
+	}
+	ln, err := net.Listen(network, hostPort)
+	if err != nil {
+		return 0, fmt.Errorf("find free tcp port on %s: %w", addr, err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// config mirrors the parts of livekit-server's config (pkg/config in
+// Version) that we set. It is written as JSON, which is YAML too: no YAML
+// dependency and no quoting mistakes.
+type config struct {
+	Port          int               `json:"port"`
+	BindAddresses []string          `json:"bind_addresses"`
+	RTC           rtcConfig         `json:"rtc"`
+	Keys          map[string]string `json:"keys"`
+	Logging       loggingConfig     `json:"logging"`
+}
+
+type rtcConfig struct {
+	TCPPort       int    `json:"tcp_port"`
+	UDPPort       string `json:"udp_port"`
+	NodeIP        string `json:"node_ip"`
+	UseExternalIP bool   `json:"use_external_ip"`
+}
+
+type loggingConfig struct {
+	Level     string `json:"level"`
+	PionLevel string `json:"pion_level"`
+}
+
+func writeConfig(path, addr string, ports serverPorts, secret string) error {
+	data, err := json.MarshalIndent(config{
+		Port:          ports.http,
+		BindAddresses: []string{addr},
+		RTC: rtcConfig{
+			TCPPort:       ports.rtcTCP,
+			UDPPort:       strconv.Itoa(ports.rtcUDP),
+			NodeIP:        addr,
+			UseExternalIP: false,
+		},
+		Keys:    map[string]string{apiKey: secret},
+		Logging: loggingConfig{Level: "info", PionLevel: "error"},
+	}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	// The file holds the API secret.
+	if err := os.WriteFile(path, append(data, '\n'), 0o600); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// randomSecret returns 64 hex characters; the server wants at least 32.
+func randomSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("api secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// withoutLiveKitVars drops LIVEKIT_* variables, which the server reads as
+// flags (LIVEKIT_KEYS, LIVEKIT_CONFIG, ...) and would override our config.
+func withoutLiveKitVars(env []string) []string {
+	kept := env[:0:0]
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "LIVEKIT_") {
+			kept = append(kept, kv)
+		}
+	}
+	return kept
+}
