@@ -52,10 +52,8 @@ type Session struct {
 	state stateMachine
 
 	mu     sync.Mutex
-	video  *lksdk.LocalTrack // nil while not in the call
-	audio  *lksdk.LocalTrack
-	room   *lksdk.Room
-	joined time.Time
+	video *lksdk.LocalTrack // nil while not in the call
+	audio *lksdk.LocalTrack
 }
 
 // New makes a session; nothing happens until Run.
@@ -170,7 +168,7 @@ func (s *Session) join(ctx context.Context, disconnected chan<- error) (*lksdk.R
 		return nil, err
 	}
 	s.mu.Lock()
-	s.room, s.video, s.audio, s.joined = room, video, audio, time.Now()
+	s.video, s.audio = video, audio
 	s.mu.Unlock()
 	s.opts.OnKeyframeWanted() // the first frame anyone sees must be decodable
 	return room, nil
@@ -231,7 +229,7 @@ func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
 
 func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Lock()
-	s.room, s.video, s.audio = nil, nil, nil
+	s.video, s.audio = nil, nil
 	s.mu.Unlock()
 	room.Disconnect()
 }
