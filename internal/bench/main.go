@@ -55,7 +55,7 @@ func run() error {
 const (
 	benchWidth, benchHeight, benchFPS = 1280, 720, 30
 	overheadFrames                    = 90 // per round
-	overheadRounds                    = 5
+	overheadRounds                    = 7
 )
 
 // encodeOverheadRatio compares the CPU time of callboxd's send path, from a
