@@ -5,26 +5,49 @@ GOFLAGS   += -tags=dynamic
 export GOFLAGS
 CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/callbox
 
-.PHONY: run test bench deps build lab-test clean
+.PHONY: run test bench deps build lab-test clean image web e2ee-vectors
 
 deps:
 	@scripts/deps.sh
 
-build: deps
+build: deps web
 	$(GO) build -o bin/ ./cmd/callboxd ./cmd/callboxctl ./internal/devserver
 
 run: build
 	scripts/run.sh
 
-test: deps
+test: deps web
+	cd provisioning/browsertest && npm ci --no-audit --no-fund --silent
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=10s ./provisioning/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=10s ./provisioning/
+
+# The guest page (web/guest): livekit-client from npm, bundled by esbuild
+# into web/guest/static, which callboxd embeds. No CDN.
+web: deps
+	cd web/guest && npm ci --no-audit --no-fund --silent && node build.mjs
+
+# Frames encrypted by livekit-client's own code, for call's E2EE tests.
+e2ee-vectors: web
+	cd web/guest && node e2ee-vectors.mjs make ../../call/testdata/e2ee/vectors.json
 
 bench: deps
 	$(GO) run ./internal/bench
 
+# The lab VM's scenarios on the real callboxd (lab/README.md); needs root.
 lab-test: build
-	lab/test.sh
+	$(GO) build -o bin/lab-hostview ./lab/hostview
+	CGO_ENABLED=0 $(GO) build -o bin/lab-tone ./lab/tone
+	$(GO) test -c -o bin/audio.test ./device/audio
+	$(GO) test -c -o bin/v4l2m2m.test ./pipeline/v4l2m2m
+	bin/lab-hostview prepare >/dev/null
+	lab/test.sh -b bin/callboxd -b bin/lab-tone -b bin/audio.test -b bin/v4l2m2m.test
+
+# A flashable image and update bundle (buildroot/README.md): BOARD=rpi4,
+# rpi3 (also Zero 2 W), rpi5 or qemu. Needs the internet, ~15 GB, 1-3 hours.
+image:
+	BOARD=$(BOARD) buildroot/scripts/image.sh
 
 clean:
 	rm -rf bin

@@ -34,18 +34,22 @@ type Handlers struct {
 
 // Watcher is a participant that receives and sends nothing.
 type Watcher struct {
-	room   *lksdk.Room
-	cancel context.CancelFunc
+	room       *lksdk.Room
+	cancel     context.CancelFunc
+	decryption *roomDecryption // e2ee_decrypt.go
 }
 
 // Watch joins the room without sending and hands every remote participant's
 // frames to h until Leave. Video starts, and restarts after loss, at a
 // keyframe: the sender is asked for one (PLI) and frames before it are dropped.
+// With opts.RoomKey, frames are decrypted first; those that do not decrypt
+// are dropped and counted (DecryptStats), and a keyframe is asked for.
 func Watch(opts Options, h Handlers) (*Watcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
+	decryption := newRoomDecryption(opts.RoomKey, opts.Logger)
 	callbacks := &lksdk.RoomCallback{}
 	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		go receiveTrack(ctx, track, rp, h)
+		go receiveTrack(ctx, track, rp, h, decryption)
 	}
 	var room *lksdk.Room
 	var err error
@@ -61,7 +65,8 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 		cancel()
 		return nil, explain(opts.URL, err)
 	}
-	return &Watcher{room: room, cancel: cancel}, nil
+	decryption.setRoom(room)
+	return &Watcher{room: room, cancel: cancel, decryption: decryption}, nil
 }
 
 // Leave disconnects. A frame being handled at that moment still finishes.
@@ -70,22 +75,29 @@ func (w *Watcher) Leave() {
 	w.room.Disconnect()
 }
 
-func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, h Handlers) {
+func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, h Handlers, decryption *roomDecryption) {
 	mime := strings.ToLower(track.Codec().MimeType)
 	from := rp.Identity()
 	switch {
 	case mime == strings.ToLower(webrtc.MimeTypeOpus) && h.Audio != nil:
+		dec := decryption.forTrack(ctx, pipeline.CodecOpus, from)
 		for ctx.Err() == nil {
 			pkt, _, err := track.ReadRTP()
 			if err != nil {
 				return
 			}
-			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: pkt.Payload, Arrived: time.Now()})
+			data, ok := dec.open(pkt.Payload)
+			if !ok {
+				continue
+			}
+			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now()})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video)
+		receiveVideo(ctx, track, rp, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
+			decryption.forTrack(ctx, pipeline.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video)
+		receiveVideo(ctx, track, rp, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
+			decryption.forTrack(ctx, pipeline.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
 		_, _ = io.Copy(io.Discard, rtpReader{track})
@@ -93,7 +105,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 }
 
 func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant,
-	codec pipeline.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame)) {
+	codec pipeline.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame), dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	waitingForKeyframe := true
@@ -108,6 +120,18 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 			if sample.PrevDroppedPackets > 0 {
 				waitingForKeyframe = true
 			}
+			data, ok := dec.open(sample.Data)
+			if !ok {
+				// What follows refers to the dropped frame: start again at a
+				// keyframe, and ask for one now.
+				waitingForKeyframe = true
+				if time.Since(askedAt) > 500*time.Millisecond {
+					rp.WritePLI(track.SSRC())
+					askedAt = time.Now()
+				}
+				continue
+			}
+			sample.Data = data
 			if waitingForKeyframe {
 				if !isKeyframe(sample.Data) {
 					if time.Since(askedAt) > 500*time.Millisecond {

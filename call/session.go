@@ -40,6 +40,11 @@ type Options struct {
 	MaxVideoBitrate  int // bits per second
 	OnKeyframeWanted func()
 	OnBitrate        func(bitsPerSecond int)
+	// StartIdle makes Run wait for Join instead of joining Room at once.
+	StartIdle bool
+	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
+	// every frame received (e2ee.go).
+	RoomKey *RoomKey
 
 	Logger *slog.Logger
 }
@@ -47,13 +52,16 @@ type Options struct {
 // Session is the box's presence in one room. Run joins and stays joined;
 // WriteVideo and WriteAudio send what the pipeline made.
 type Session struct {
-	opts  Options
-	log   *slog.Logger
-	state stateMachine
+	opts   Options
+	log    *slog.Logger
+	state  stateMachine
+	desire desire // whether to be in a call, and in which room (control.go)
 
-	mu     sync.Mutex
+	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call
 	audio *lksdk.LocalTrack
+	// The publications, to tell the others of a mute (control.go).
+	videoPub, audioPub *lksdk.LocalTrackPublication
 }
 
 // New makes a session; nothing happens until Run.
@@ -68,7 +76,9 @@ func New(opts Options) *Session {
 	if opts.OnBitrate == nil {
 		opts.OnBitrate = func(int) {}
 	}
-	return &Session{opts: opts, log: log.With("room", opts.Room)}
+	s := &Session{opts: opts, log: log}
+	s.desire.init(opts.Room, !opts.StartIdle)
+	return s
 }
 
 // Status is the call's state now.
@@ -86,32 +96,43 @@ const (
 
 // Run joins the room and stays in it until ctx ends, then leaves cleanly.
 // While the server cannot be reached it keeps trying, with growing waits.
+// Leave and Join (control.go) make it leave, and join again or elsewhere.
 func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
 	for {
+		roomName, changed, ok := s.waitForCall(ctx)
+		if !ok {
+			return nil
+		}
 		s.state.set(Status{State: Joining})
 		disconnected := make(chan error, 1)
-		room, err := s.join(ctx, disconnected)
+		joinCtx, stopJoin := cancelOnChange(ctx, changed)
+		room, err := s.join(joinCtx, roomName, disconnected)
+		stopJoin()
 		if err != nil {
 			if ctx.Err() != nil {
 				s.state.set(Status{State: Idle})
 				return nil
 			}
+			if wishChanged(changed) {
+				continue // hung up, or another room chosen, while joining
+			}
 			err = explain(s.opts.URL, err)
 			s.state.set(Status{State: Failed, Err: err})
-			s.log.Error("cannot join the call; trying again", "err", err, "retry_in", retry)
+			s.log.Error("cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
 			select {
 			case <-ctx.Done():
 				s.state.set(Status{State: Idle})
 				return nil
 			case <-time.After(retry):
+			case <-changed:
 			}
 			retry = min(2*retry, lastRetry)
 			continue
 		}
 		retry = firstRetry
 		s.state.set(Status{State: InCall})
-		s.log.Info("in the call", "identity", s.opts.Identity)
+		s.log.Info("in the call", "room", roomName, "identity", s.opts.Identity)
 
 		select {
 		case <-ctx.Done():
@@ -124,11 +145,14 @@ func (s *Session) Run(ctx context.Context) error {
 			err = explain(s.opts.URL, err)
 			s.state.set(Status{State: Reconnecting, Err: err})
 			s.log.Warn("lost the call; joining again", "err", err)
+		case <-changed:
+			s.leave(room)
+			s.log.Info("left the call", "room", roomName)
 		}
 	}
 }
 
-func (s *Session) join(ctx context.Context, disconnected chan<- error) (*lksdk.Room, error) {
+func (s *Session) join(ctx context.Context, roomName string, disconnected chan<- error) (*lksdk.Room, error) {
 	callbacks := &lksdk.RoomCallback{
 		OnDisconnectedWithReason: func(reason lksdk.DisconnectionReason) {
 			select {
@@ -154,7 +178,7 @@ func (s *Session) join(ctx context.Context, disconnected chan<- error) (*lksdk.R
 		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
 			APIKey:              s.opts.APIKey,
 			APISecret:           s.opts.APISecret,
-			RoomName:            s.opts.Room,
+			RoomName:            roomName,
 			ParticipantIdentity: s.opts.Identity,
 			ParticipantName:     s.opts.Name,
 		})
@@ -170,34 +194,51 @@ func (s *Session) join(ctx context.Context, disconnected chan<- error) (*lksdk.R
 	s.mu.Lock()
 	s.video, s.audio = video, audio
 	s.mu.Unlock()
+	s.tellPrivacy()
 	s.opts.OnKeyframeWanted() // the first frame anyone sees must be decodable
 	return room, nil
 }
 
 func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
 	control := newBitrateControl(s.opts.MaxVideoBitrate)
-	video, err = lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
-		lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))
+	videoOpts, videoEncryption, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
-	if _, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
+	video, err = lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
+		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("video track: %w", err)
+	}
+	videoPub, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
 		Name: "camera", Source: livekit.TrackSource_CAMERA,
-		VideoWidth: s.opts.Width, VideoHeight: s.opts.Height,
-	}); err != nil {
+		VideoWidth: s.opts.Width, VideoHeight: s.opts.Height, Encryption: videoEncryption,
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("publish video: %w", err)
+	}
+	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(pipeline.CodecOpus)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audio track: %w", err)
 	}
 	audio, err = lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1",
-	})
+	}, audioOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audio track: %w", err)
 	}
-	if _, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
-		Name: "microphone", Source: livekit.TrackSource_MICROPHONE,
-	}); err != nil {
+	audioPub, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
+		Name: "microphone", Source: livekit.TrackSource_MICROPHONE, Encryption: audioEncryption,
+	})
+	if err != nil {
 		return nil, nil, fmt.Errorf("publish audio: %w", err)
+	}
+	s.mu.Lock()
+	s.videoPub, s.audioPub = videoPub, audioPub
+	s.mu.Unlock()
+	if s.opts.RoomKey != nil {
+		s.log.Info("sending end-to-end encrypted", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
 	return video, audio, nil
 }
@@ -229,21 +270,29 @@ func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
 
 func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Lock()
-	s.video, s.audio = nil, nil
+	s.video, s.audio, s.videoPub, s.audioPub = nil, nil, nil, nil
 	s.mu.Unlock()
 	room.Disconnect()
 }
 
-// WriteVideo sends one coded picture; outside a call it is dropped.
+// WriteVideo sends one coded picture; outside a call, or while the camera
+// is off (SetCameraOff), it is dropped.
 func (s *Session) WriteVideo(f pipeline.EncodedFrame) error {
+	if s.state.get().CameraOff {
+		return nil
+	}
 	s.mu.Lock()
 	track := s.video
 	s.mu.Unlock()
 	return writeSample(track, f)
 }
 
-// WriteAudio sends one coded block of sound; outside a call it is dropped.
+// WriteAudio sends one coded block of sound; outside a call, or while the
+// microphone is muted (SetMuted), it is dropped.
 func (s *Session) WriteAudio(f pipeline.EncodedFrame) error {
+	if s.state.get().Muted {
+		return nil
+	}
 	s.mu.Lock()
 	track := s.audio
 	s.mu.Unlock()

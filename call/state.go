@@ -35,6 +35,10 @@ type Status struct {
 	State State
 	// Err says what went wrong, in Failed and Reconnecting.
 	Err error
+	// Muted and CameraOff are the person's privacy choices (SetMuted,
+	// SetCameraOff): while set, no sound or no pictures leave the box. They
+	// outlast every change of State.
+	Muted, CameraOff bool
 }
 
 // stateMachine holds the current status and tells watchers of every change.
@@ -50,9 +54,17 @@ func (m *stateMachine) get() Status {
 	return m.status
 }
 
+// set changes the state and its reason; the privacy choices stay.
 func (m *stateMachine) set(s Status) {
+	m.update(func(cur *Status) { cur.State, cur.Err = s.State, s.Err })
+}
+
+// update changes the status under the lock and tells the watchers.
+func (m *stateMachine) update(change func(*Status)) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	s := m.status
+	change(&s)
 	m.status = s
 	for w := range m.watchers {
 		// A watcher keeps only the newest status: a slow watcher sees the

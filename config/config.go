@@ -4,16 +4,12 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Config is every setting of the box. Field docs live in callbox.example.toml.
@@ -22,6 +18,8 @@ type Config struct {
 	Video Video `toml:"video"`
 	Audio Audio `toml:"audio"`
 	Log   Log   `toml:"log"`
+	// Controls: buttons, LEDs, keys and remotes (controls.go).
+	Controls Controls `toml:"controls"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -33,6 +31,10 @@ type Call struct {
 	APIKey    string `toml:"api_key"`
 	APISecret string `toml:"api_secret"`
 	Token     string `toml:"token"`
+	// RoomKey turns on end-to-end encryption: every frame is encrypted with
+	// a key derived from it, which only the room's participants hold. A
+	// secret: never logged, never shown.
+	RoomKey string `toml:"room_key"`
 }
 
 // Video is the camera and how its pictures are encoded.
@@ -46,6 +48,9 @@ type Video struct {
 	Codec            string `toml:"codec"`
 	BitrateKbps      int    `toml:"bitrate_kbps"`
 	KeyframeInterval int    `toml:"keyframe_interval"`
+	// PixelFormat forces the camera's pixel format ("YUYV", "NV12",
+	// "I420", "MJPEG"); "" takes the best the camera offers.
+	PixelFormat string `toml:"pixel_format"`
 }
 
 // Audio is the microphone and how its sound is encoded.
@@ -62,6 +67,10 @@ type Audio struct {
 type Log struct {
 	Level string `toml:"level"`
 }
+
+// MinRoomKeyLength is the shortest call.room_key taken: the server sees the
+// encrypted frames and could try guesses offline.
+const MinRoomKeyLength = 12
 
 // Names of the synthetic sources and the codecs, as written in the file.
 const (
@@ -82,6 +91,8 @@ func Default() Config {
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
 		Log:   Log{Level: "info"},
+
+		Controls: Controls{StartInCall: true},
 	}
 }
 
@@ -92,14 +103,8 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return cfg, fmt.Errorf("config: %w", err)
 	}
-	meta, err := toml.Decode(string(data), &cfg)
+	cfg, err = Parse(data) // atomic.go
 	if err != nil {
-		return cfg, fmt.Errorf("config %s: %w", path, err)
-	}
-	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
-		return cfg, fmt.Errorf("config %s: unknown setting %q", path, undecoded[0].String())
-	}
-	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("config %s: %w", path, err)
 	}
 	return cfg, nil
@@ -138,6 +143,11 @@ func (c Config) Validate() error {
 		}
 	}
 
+	if c.Call.RoomKey != "" && len(c.Call.RoomKey) < MinRoomKeyLength {
+		// Never the key itself in the message.
+		bad("call.room_key", "is %d characters long: use at least %d (a longer one is harder to guess)", len(c.Call.RoomKey), MinRoomKeyLength)
+	}
+
 	if c.Video.Camera == "" {
 		bad("video.camera", "is empty: use a device path such as /dev/video0, a camera name, or %q", CameraTestPattern)
 	}
@@ -159,6 +169,9 @@ func (c Config) Validate() error {
 	if c.Video.KeyframeInterval < 1 || c.Video.KeyframeInterval > 600 {
 		bad("video.keyframe_interval", "%d is not from 1 to 600 frames", c.Video.KeyframeInterval)
 	}
+	if !oneOf(c.Video.PixelFormat, "", "YUYV", "NV12", "I420", "MJPEG") {
+		bad("video.pixel_format", "%q is not one of YUYV, NV12, I420, MJPEG, or empty for the best the camera offers", c.Video.PixelFormat)
+	}
 
 	if c.Audio.Microphone == "" {
 		bad("audio.microphone", "is empty: use an ALSA device such as default or hw:1,0, or %q", MicrophoneTone)
@@ -176,47 +189,19 @@ func (c Config) Validate() error {
 	if !oneOf(strings.ToLower(c.Log.Level), "debug", "info", "warn", "error") {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
+	c.Controls.validate(c.Call, bad)
 	return errors.Join(errs...)
 }
 
 // Save writes cfg to path atomically: a reader sees the old file or the new
 // one, never half of one, even across a power cut.
 func Save(path string, cfg Config) error {
-	var buf bytes.Buffer
-	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
-		return fmt.Errorf("config: encode: %w", err)
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".callbox-config-*")
+	data, err := Encode(cfg)
 	if err != nil {
+		return err
+	}
+	if err := WriteFileAtomic(OS, path, data); err != nil { // atomic.go
 		return fmt.Errorf("config: %w", err)
-	}
-	defer os.Remove(tmp.Name())                         // no-op after the rename
-	if err := os.Chmod(tmp.Name(), 0o600); err != nil { // it holds secrets
-		tmp.Close()
-		return fmt.Errorf("config: %w", err)
-	}
-	if _, err := tmp.Write(buf.Bytes()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("config: sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("config: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("config: sync %s: %w", dir, err)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -34,9 +35,11 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"odd width", func(c *Config) { c.Video.Width = 1279 }, "video.width", "1279"},
 		{"huge height", func(c *Config) { c.Video.Height = 10000 }, "video.height", "16 to 2160"},
 		{"zero fps", func(c *Config) { c.Video.FPS = 0 }, "video.fps", "1 to 60"},
+		{"short room key", func(c *Config) { c.Call.RoomKey = "s3cret" }, "call.room_key", "at least 12"},
 		{"unknown codec", func(c *Config) { c.Video.Codec = "h265" }, "video.codec", "h264, vp8"},
 		{"tiny bitrate", func(c *Config) { c.Video.BitrateKbps = 1 }, "video.bitrate_kbps", "50 to 20000"},
 		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
+		{"unknown pixel format", func(c *Config) { c.Video.PixelFormat = "RGB3" }, "video.pixel_format", "YUYV, NV12"},
 		{"no microphone", func(c *Config) { c.Audio.Microphone = "" }, "audio.microphone", "tone"},
 		{"inaudible tone", func(c *Config) { c.Audio.ToneHz = 5 }, "audio.tone_hz", "20 to 20000"},
 		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},
@@ -91,7 +94,7 @@ func TestExampleFileLoads(t *testing.T) {
 	// The example documents the defaults: a field that differs is a lie in one of them.
 	want := Default()
 	want.Call = cfg.Call
-	if cfg != want {
+	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("example file differs from Default():\n got %+v\nwant %+v", cfg, want)
 	}
 }
@@ -131,7 +134,7 @@ func TestSaveThenLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got != cfg {
+	if !reflect.DeepEqual(got, cfg) {
 		t.Errorf("round trip changed the config:\n got %+v\nwant %+v", got, cfg)
 	}
 	info, err := os.Stat(path)
@@ -144,5 +147,18 @@ func TestSaveThenLoad(t *testing.T) {
 	leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".callbox-config-*"))
 	if len(leftovers) != 0 {
 		t.Errorf("temporary files left behind: %v", leftovers)
+	}
+}
+
+// TestRoomKeyIsNeverInAnError: a rejected room key is described, not shown.
+func TestRoomKeyIsNeverInAnError(t *testing.T) {
+	c := validConfig()
+	c.Call.RoomKey = "s3cret-ab"
+	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Validate() = %v, want an error without the key", err)
+	}
+	c.Call.RoomKey = "a long enough room key"
+	if err := c.Validate(); err != nil {
+		t.Errorf("Validate() = %v for a good room key", err)
 	}
 }

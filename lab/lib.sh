@@ -38,7 +38,8 @@ lab_need_packages() {
 
 # --- For host-side scenario parts (lab/scenarios/NAME.host.sh), which run.sh
 # starts inside the test's network namespace next to the VM, with LAB_OUT,
-# LAB_CONSOLE, LAB_QMP, LAB_CTL, LAB_NETNS, LAB_HOST_IP and LAB_GUEST_IP set.
+# LAB_CONSOLE, LAB_QMP, LAB_CTL, LAB_NETNS, LAB_HOST_IP, LAB_GUEST_IP and
+# LAB_STARTED_NS (when qemu started, in ns since the epoch) set.
 
 # lab_host_fail records why the host side failed and ends it; run.sh reports
 # the scenario as failed with this reason.
@@ -81,6 +82,15 @@ lab_tell_guest() {
 # lab_screendump FILE.ppm saves what the bochs display shows.
 lab_screendump() {
 	lab_qmp screendump "{\"filename\":\"$1\"}" >/dev/null && [ -s "$1" ]
+}
+
+# lab_hostview SCENARIO runs lab-hostview (lab/hostview: a LiveKit server
+# and a viewer) for a call scenario; it records its own failure reason.
+# The binary is $LAB_HOSTVIEW, else bin/lab-hostview (make lab-test builds it).
+lab_hostview() {
+	local bin=${LAB_HOSTVIEW:-$lab_dir/../bin/lab-hostview}
+	[ -x "$bin" ] || lab_host_fail "no $bin: build it with go build -tags dynamic -o bin/lab-hostview ./lab/hostview (make lab-test does)"
+	"$bin" "$1"
 }
 
 # lab_usage prints the calling script's header comment.

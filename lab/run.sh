@@ -92,17 +92,17 @@ extra=$(sed -n 's/^# lab-append: *//p' "$scenario" | tr '\n' ' ')
 append="$append${extra:+ $extra}"
 
 host_part=$lab_dir/scenarios/$name.host.sh
+started=$(date +%s%N)
 if [ -f "$host_part" ]; then
 	: >"$console"
 	# Its own process group, so cleanup stops whatever it started too.
 	LAB_OUT=$out LAB_CONSOLE=$console LAB_QMP=$qmp LAB_CTL=$ctl LAB_NETNS=$netns \
-		LAB_HOST_IP=$host_ip LAB_GUEST_IP=$guest_ip \
+		LAB_HOST_IP=$host_ip LAB_GUEST_IP=$guest_ip LAB_STARTED_NS=$started \
 		setsid ip netns exec "$netns" bash "$host_part" >"$out/host.log" 2>&1 &
 	host_pid=$!
 fi
 
 lab_log "booting $name (kernel $(basename "$kernel"), initramfs $(basename "$initramfs"), timeout ${timeout_s}s)"
-started=$(date +%s%N)
 set +e
 timeout --kill-after=5 "$timeout_s" \
 	ip netns exec "$netns" qemu-system-x86_64 \

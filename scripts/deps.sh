@@ -8,6 +8,8 @@ packages=(
 	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
 	iproute2 util-linux       # network namespaces for the call server
 	ffmpeg                    # test streams for the decoder tests
+	chromium nodejs npm       # the setup page's browser test (provisioning/browsertest)
+	systemd                   # systemd-analyze verify of the image's units (buildroot/check.sh)
 )
 
 missing=()

@@ -21,13 +21,23 @@ import (
 )
 
 const usage = `usage: callboxctl view -config FILE [-out DIR]
+       callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
          print what arrives.
+  invite print a link with which a guest joins the call from a browser,
+         end-to-end encrypted (invite.go).
 `
 
 func main() {
+	if len(os.Args) >= 2 && os.Args[1] == "invite" {
+		if err := invite(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "callboxctl:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) < 2 || os.Args[1] != "view" {
 		fmt.Fprint(os.Stderr, usage)
 		os.Exit(2)
@@ -65,9 +75,13 @@ func view(ctx context.Context, args []string) error {
 		return err
 	}
 	call.UseLogger(slog.Default())
+	key, err := roomKey(cfg) // invite.go
+	if err != nil {
+		return err
+	}
 	v, err := viewer.Start(ctx, call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
-		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
+		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, RoomKey: key,
 	})
 	if err != nil {
 		return err

@@ -24,20 +24,38 @@ type daemon struct {
 }
 
 func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	return runDaemonWith(ctx, cfg, log, nil)
+}
+
+// runDaemonWith is runDaemon that hands the call session, once made, to
+// onSession (the setup page's status reads it; see provisioning.go).
+func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onSession func(*call.Session)) error {
 	d := &daemon{cfg: cfg, log: log}
+	key, keyErr := roomKey(cfg, log) // e2ee.go
+	if keyErr != nil {
+		return keyErr
+	}
 	d.session = call.New(call.Options{
+		RoomKey: key,
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
 		MaxVideoBitrate:  cfg.Video.BitrateKbps * 1000,
 		OnKeyframeWanted: d.forceKeyframe,
 		OnBitrate:        d.setBitrate,
+		StartIdle:        !cfg.Controls.StartInCall,
 		Logger:           log,
 	})
+	if onSession != nil {
+		onSession(d.session)
+	}
 	log.Info("callboxd starting", "url", cfg.Call.URL, "room", cfg.Call.Room,
 		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone, "codec", cfg.Video.Codec)
 
 	var wg sync.WaitGroup
+	if err := d.startControls(ctx, &wg); err != nil { // controls.go; none configured: nothing
+		return err
+	}
 	wg.Go(func() { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
 	wg.Go(func() { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
 	err := d.session.Run(ctx)
@@ -135,7 +153,15 @@ func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
 	if v.Camera == config.CameraTestPattern {
 		return camera.NewTestPattern(camera.TestPatternOptions{Width: v.Width, Height: v.Height, FPS: v.FPS})
 	}
-	return camera.Open(ctx, camera.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS})
+	return camera.Open(ctx, camera.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS,
+		Pixel: cameraPixelFormats[v.PixelFormat]})
+}
+
+// cameraPixelFormats maps video.pixel_format to the V4L2 fourcc; "" is
+// missing on purpose: 0 lets the camera's offer decide.
+var cameraPixelFormats = map[string]camera.PixelFormat{
+	"YUYV": camera.PixelFormatYUYV, "NV12": camera.PixelFormatNV12,
+	"I420": camera.PixelFormatI420, "MJPEG": camera.PixelFormatMJPEG,
 }
 
 func (d *daemon) sendAudio(ctx context.Context) error {

@@ -29,6 +29,9 @@ const (
 )
 
 func run(args []string) int {
+	if usesDataDir(args) { // the box as it ships: settings from the setup page
+		return runFromDataDir(args)
+	}
 	cfg, err := loadConfig(args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -43,6 +46,7 @@ func run(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	defer notifySystemd(ctx, log)() // systemd.go: READY=1 now, the watchdog fed, STOPPING=1 at the end
 
 	if err := runDaemon(ctx, cfg, log); err != nil {
 		log.Error("callboxd stopped", "err", err)
@@ -104,6 +108,7 @@ func bindFlags(fs *flag.FlagSet, c *config.Config) {
 	fs.IntVar(&c.Video.Height, "height", c.Video.Height, "picture height (video.height)")
 	fs.IntVar(&c.Video.FPS, "fps", c.Video.FPS, "frames per second (video.fps)")
 	fs.StringVar(&c.Video.Codec, "codec", c.Video.Codec, "h264 or vp8 (video.codec)")
+	fs.StringVar(&c.Video.PixelFormat, "pixel-format", c.Video.PixelFormat, `camera pixel format: YUYV, NV12, I420, MJPEG, or "" for the best (video.pixel_format)`)
 	fs.IntVar(&c.Video.BitrateKbps, "bitrate", c.Video.BitrateKbps, "most video kbit/s (video.bitrate_kbps)")
 	fs.StringVar(&c.Audio.Microphone, "microphone", c.Audio.Microphone, `ALSA device or "tone" (audio.microphone)`)
 	fs.IntVar(&c.Audio.ToneHz, "tone-hz", c.Audio.ToneHz, "tone frequency (audio.tone_hz)")

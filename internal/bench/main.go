@@ -32,6 +32,14 @@ import (
 )
 
 func main() {
+	// The lab needs root on the host: measure it before the re-exec into
+	// the bench's own namespace (the re-executed bench is Inside).
+	if !netns.Inside() {
+		if err := labFigure(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
 	lkserver.RunMainInNamespace(func() int {
 		if err := run(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)

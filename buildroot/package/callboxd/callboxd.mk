@@ -1,0 +1,29 @@
+################################################################################
+#
+# callboxd
+#
+################################################################################
+
+# Built from this checkout. buildroot/scripts/image.sh points
+# CALLBOXD_OVERRIDE_SRCDIR at a copy with vendor/ filled in, because
+# Buildroot builds Go offline (GOFLAGS=-mod=vendor, GOPROXY=off).
+CALLBOXD_VERSION = local
+CALLBOXD_SITE = $(BR2_EXTERNAL_CALLBOX_PATH)/..
+CALLBOXD_SITE_METHOD = local
+CALLBOXD_GOMOD = github.com/callbox/callbox
+CALLBOXD_BUILD_TARGETS = cmd/callboxd
+# dynamic: pion/mediadevices links the system's libopus and libvpx
+# rather than copies of its own.
+CALLBOXD_TAGS = dynamic
+CALLBOXD_DEPENDENCIES = ffmpeg host-pkgconf libvpx opus x264
+# cgo: x264, libvpx, opus, libswscale and libavcodec are C libraries.
+CALLBOXD_GO_ENV = \
+	CGO_ENABLED=1 \
+	PKG_CONFIG="$(PKG_CONFIG_HOST_BINARY)"
+
+define CALLBOXD_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(CALLBOXD_PKGDIR)/callboxd.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/callboxd.service
+endef
+
+$(eval $(golang-package))

@@ -1,0 +1,212 @@
+package call
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Action is something a person asks of the box with a button, a key or a
+// remote. What it does depends on the call's state; Controller.Do decides.
+type Action string
+
+// The actions, as the settings name them.
+const (
+	ActionCall         Action = "call"      // join the box's own room
+	ActionAnswer       Action = "answer"    // join the room that is ringing
+	ActionHangUp       Action = "hang_up"   // leave the call (or decline a ringing one)
+	ActionMute         Action = "mute"      // microphone off, or on again
+	ActionCamera       Action = "camera"    // camera privacy: stop sending pictures, or start again
+	ActionVolumeUp     Action = "volume_up" // the speaker's volume
+	ActionVolumeDown   Action = "volume_down"
+	ActionFactoryReset Action = "factory_reset" // ask for a factory reset (confirmed on the screen)
+	// SpeedDialPrefix, with a number N from 1, joins contact N's room.
+	SpeedDialPrefix = "speed_dial_"
+)
+
+// SpeedDial is the action that calls contact n (from 1).
+func SpeedDial(n int) Action { return Action(SpeedDialPrefix + strconv.Itoa(n)) }
+
+// ActionNames lists the actions for messages, speed dial as its pattern.
+func ActionNames() []string {
+	return []string{string(ActionCall), SpeedDialPrefix + "N", string(ActionAnswer), string(ActionHangUp),
+		string(ActionMute), string(ActionCamera), string(ActionVolumeUp), string(ActionVolumeDown), string(ActionFactoryReset)}
+}
+
+// ParseAction reads an action as the settings write it. contacts is how many
+// contacts there are: speed dial N needs contact N.
+func ParseAction(s string, contacts int) (Action, error) {
+	a := Action(strings.ToLower(strings.TrimSpace(s)))
+	switch a {
+	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera, ActionVolumeUp, ActionVolumeDown, ActionFactoryReset:
+		return a, nil
+	}
+	if n, ok := a.speedDial(); ok {
+		if n < 1 || n > contacts {
+			return "", fmt.Errorf("action %q: there is no contact %d (%d contacts are set)", s, n, contacts)
+		}
+		return a, nil
+	}
+	return "", fmt.Errorf("unknown action %q: use one of %s", s, strings.Join(ActionNames(), ", "))
+}
+
+// speedDial returns N for speed_dial_N.
+func (a Action) speedDial() (int, bool) {
+	rest, ok := strings.CutPrefix(string(a), SpeedDialPrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(rest)
+	return n, err == nil
+}
+
+// VolumeStep is how much one press of volume up or down changes the volume.
+const VolumeStep = 10
+
+// ControllerOptions say what the controller needs beyond the session.
+type ControllerOptions struct {
+	// Contacts are the rooms of speed dial 1, 2, ...
+	Contacts []string
+	// Volume is the speaker volume at start, in percent.
+	Volume int
+	// OnVolume is told each new volume, in percent.
+	OnVolume func(percent int)
+	// OnFactoryReset is told that a factory reset was asked for; the screen
+	// must ask for a confirmation before anything is erased.
+	OnFactoryReset func()
+	Logger         *slog.Logger
+}
+
+// Controller is the call state machine's answer to actions: the one place
+// that decides what a button, a key or a remote does in each state.
+type Controller struct {
+	session *Session
+	opts    ControllerOptions
+	log     *slog.Logger
+
+	mu      sync.Mutex
+	volume  int
+	ringing string // the room of a call that rings, "" when none
+}
+
+// NewController makes a controller for session.
+func NewController(session *Session, opts ControllerOptions) *Controller {
+	if opts.OnVolume == nil {
+		opts.OnVolume = func(int) {}
+	}
+	if opts.OnFactoryReset == nil {
+		opts.OnFactoryReset = func() {}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Controller{session: session, opts: opts, log: log, volume: min(max(opts.Volume, 0), 100)}
+}
+
+// Ring tells the controller that a call to room is ringing: answer joins
+// it, hang up declines it. An empty room stops the ringing.
+func (c *Controller) Ring(room string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.ringing = room
+}
+
+// Ringing is the room of the call that rings, or "".
+func (c *Controller) Ringing() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ringing
+}
+
+// Volume is the speaker volume in percent.
+func (c *Controller) Volume() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.volume
+}
+
+// Do carries out an action in the current state and says what it did, in
+// words for the log (and the tests).
+func (c *Controller) Do(a Action) string {
+	did := c.do(a)
+	c.log.Info("control", "action", string(a), "did", did)
+	return did
+}
+
+func (c *Controller) do(a Action) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	room, inCall := c.session.Wanted()
+	status := c.session.Status()
+
+	switch a {
+	case ActionCall:
+		if c.ringing != "" { // the one big button answers what rings
+			return c.callRoom(c.ringing, room, inCall)
+		}
+		return c.callRoom(c.session.opts.Room, room, inCall)
+	case ActionAnswer:
+		if c.ringing == "" {
+			return "nothing: no call is ringing"
+		}
+		return c.callRoom(c.ringing, room, inCall)
+	case ActionHangUp:
+		if c.ringing != "" {
+			declined := c.ringing
+			c.ringing = ""
+			return "declined the call to " + declined
+		}
+		if !inCall {
+			return "nothing: not in a call"
+		}
+		c.session.Leave()
+		return "left the call to " + room
+	case ActionMute:
+		c.session.SetMuted(!status.Muted)
+		if status.Muted {
+			return "microphone on"
+		}
+		return "microphone muted"
+	case ActionCamera:
+		c.session.SetCameraOff(!status.CameraOff)
+		if status.CameraOff {
+			return "camera on"
+		}
+		return "camera off"
+	case ActionVolumeUp, ActionVolumeDown:
+		step := VolumeStep
+		if a == ActionVolumeDown {
+			step = -VolumeStep
+		}
+		c.volume = min(max(c.volume+step, 0), 100)
+		c.opts.OnVolume(c.volume)
+		return fmt.Sprintf("volume %d%%", c.volume)
+	case ActionFactoryReset:
+		c.opts.OnFactoryReset()
+		return "factory reset asked for; waiting for the confirmation on the screen"
+	}
+	if n, ok := a.speedDial(); ok {
+		if n < 1 || n > len(c.opts.Contacts) {
+			return fmt.Sprintf("nothing: there is no contact %d", n)
+		}
+		return c.callRoom(c.opts.Contacts[n-1], room, inCall)
+	}
+	return fmt.Sprintf("nothing: %q is not an action", string(a))
+}
+
+// callRoom joins target unless the box is already in (or joining) it; a
+// call elsewhere is left first. A ringing call stops ringing either way.
+func (c *Controller) callRoom(target, current string, inCall bool) string {
+	c.ringing = ""
+	if inCall && current == target {
+		return "nothing: already in the call to " + target
+	}
+	c.session.Join(target)
+	if inCall {
+		return fmt.Sprintf("left the call to %s; joining %s", current, target)
+	}
+	return "joining " + target
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/web/guest"
+)
+
+// invite prints an invite link for one guest: the box's guest page, and in
+// the link's fragment (never sent to a server) a time-limited token and the
+// room key. Whoever has the link can join until it expires: send it only
+// to the guest.
+func invite(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("invite", flag.ContinueOnError)
+	configPath := fs.String("config", "", "the box's settings file")
+	page := fs.String("page", "https://callbox.local/guest/", "the guest page's address, as the guest's browser reaches the box")
+	server := fs.String("server", "", "the call server's address as the guest's browser reaches it (default: call.url)")
+	name := fs.String("name", "Guest", "the guest's name, shown to the others")
+	validFor := fs.Duration("valid-for", 24*time.Hour, "how long the link admits the guest")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		return errors.New("invite needs -config: the settings file of the box")
+	}
+	cfg, err := config.Load(*configPath)
+	if err != nil {
+		return err
+	}
+	if cfg.Call.RoomKey == "" {
+		return errors.New("invite: call.room_key is not set: guests join only end-to-end encrypted calls")
+	}
+	if *server == "" {
+		*server = cfg.Call.URL
+	}
+	inv, err := guest.NewInvite(guest.InviteOptions{
+		ServerURL: *server, APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
+		Room: cfg.Call.Room, RoomKey: cfg.Call.RoomKey, Name: *name, ValidFor: *validFor,
+	})
+	if err != nil {
+		return err
+	}
+	link, err := guest.Link(*page, inv)
+	if err != nil {
+		return err
+	}
+	fingerprint, err := call.Fingerprint(cfg.Call.RoomKey)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "%s\n\nValid for %v. The guest's page shows %s, as the box does.\n", link, *validFor, fingerprint)
+	return nil
+}
+
+// roomKey is the box's room key for a participant that joins as the box's
+// helper (view), or nil when the room is not encrypted.
+func roomKey(cfg config.Config) (*call.RoomKey, error) {
+	if cfg.Call.RoomKey == "" {
+		return nil, nil
+	}
+	return call.NewRoomKey(cfg.Call.RoomKey)
+}

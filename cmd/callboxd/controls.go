@@ -1,0 +1,240 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	periph "periph.io/x/conn/v3/gpio"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/gpio"
+)
+
+// controls are the box's buttons, LEDs and key devices, wired to the call's
+// controller: presses become actions, the call's status becomes lights.
+type controls struct {
+	log        *slog.Logger
+	controller *call.Controller
+	session    *call.Session
+	buttons    []*gpio.Button
+	holds      map[string]call.Action // button action → its hold action
+	leds       map[string]*gpio.LED   // by config name: status, mute, camera
+	keyDevices []string
+	keyCodes   map[uint16]string // key code → action
+}
+
+// openLine finds a GPIO line; tests put a fake here.
+type openLine func(gpio.Line) (periph.PinIO, error)
+
+// newControls opens and claims every line in cfg. An error names the line
+// (missing, taken by another process, or given twice under two names).
+func newControls(cfg config.Controls, session *call.Session, controller *call.Controller, open openLine, log *slog.Logger) (*controls, error) {
+	c := &controls{
+		log: log, controller: controller, session: session,
+		holds: map[string]call.Action{}, leds: map[string]*gpio.LED{}, keyCodes: map[uint16]string{},
+		keyDevices: cfg.KeyDevices,
+	}
+	claimed := map[periph.PinIO]string{} // the same line by name and by chip:offset
+	claim := func(field, spec string) (periph.PinIO, error) {
+		line, err := gpio.ParseLine(spec)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		pin, err := open(line)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		if other, ok := claimed[pin]; ok {
+			return nil, fmt.Errorf("%s: GPIO line %s is the same line as %s: one line, one action", field, spec, other)
+		}
+		claimed[pin] = field + " (" + spec + ")"
+		return pin, nil
+	}
+	for _, action := range slices.Sorted(maps.Keys(cfg.Buttons)) { // sorted: the same error every time
+		b := cfg.Buttons[action]
+		field := "controls.buttons." + action
+		pin, err := claim(field+".line", b.Line)
+		if err != nil {
+			return nil, err
+		}
+		pull, _ := gpio.ParsePull(b.Pull) // validated
+		opts := gpio.ButtonOptions{Name: action, Line: b.Line, ActiveLow: b.ActiveLow, Pull: pull}
+		switch {
+		case action == string(call.ActionFactoryReset):
+			opts.Hold = gpio.FactoryResetHold // only a long press resets
+			c.holds[action] = call.ActionFactoryReset
+		case b.HoldAction != "":
+			opts.Hold = gpio.FactoryResetHold
+			c.holds[action] = call.Action(b.HoldAction)
+		}
+		button, err := gpio.NewButton(pin, opts)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		c.buttons = append(c.buttons, button)
+	}
+	for _, name := range slices.Sorted(maps.Keys(cfg.LEDs)) {
+		l := cfg.LEDs[name]
+		field := "controls.leds." + name
+		pin, err := claim(field+".line", l.Line)
+		if err != nil {
+			return nil, err
+		}
+		led, err := gpio.NewLED(pin, gpio.LEDOptions{Line: l.Line, ActiveLow: l.ActiveLow, Brightness: l.Brightness})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", field, err)
+		}
+		c.leds[name] = led
+	}
+	for name, action := range cfg.Keys {
+		code, ok := gpio.KeyCode(name)
+		if !ok {
+			return nil, fmt.Errorf("controls.keys.%s: unknown key name", name) // validated already
+		}
+		c.keyCodes[code] = action
+	}
+	return c, nil
+}
+
+// run reads the buttons and keys and drives the LEDs until ctx ends.
+// keepGoing restarts a key device that goes away (a keypad unplugged).
+func (c *controls) run(ctx context.Context, keepGoing func(context.Context, string, func(context.Context) error)) {
+	var wg sync.WaitGroup
+	events := make(chan gpio.Event, 16)
+	emit := func(e gpio.Event) {
+		select {
+		case events <- e:
+		case <-ctx.Done():
+		}
+	}
+	for _, b := range c.buttons {
+		wg.Go(func() { _ = b.Run(ctx, emit) })
+	}
+	for _, device := range c.keyDevices {
+		wg.Go(func() {
+			keepGoing(ctx, "input device "+device, func(ctx context.Context) error {
+				keys, err := gpio.OpenKeys(device)
+				if err != nil {
+					return err
+				}
+				defer keys.Close()
+				c.log.Info("reading keys", "device", keys.Path(), "name", keys.Name())
+				return keys.Run(ctx, c.keyCodes, emit)
+			})
+		})
+	}
+	for _, led := range c.leds {
+		wg.Go(func() {
+			if err := led.Run(ctx); err != nil {
+				c.log.Error("LED stopped", "err", err)
+			}
+		})
+	}
+	statuses, stop := c.session.Watch()
+	wg.Go(func() {
+		defer stop()
+		driveLEDs(ctx, statuses, c.leds)
+	})
+	wg.Go(func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e := <-events:
+				if a, ok := c.actionFor(e); ok {
+					c.controller.Do(a)
+				}
+			}
+		}
+	})
+	wg.Wait()
+}
+
+// actionFor is the action a press asks for: the button's or key's own, its
+// hold action for a long press. A key's autorepeat only repeats the volume.
+func (c *controls) actionFor(e gpio.Event) (call.Action, bool) {
+	if e.Long {
+		a, ok := c.holds[e.Name]
+		return a, ok
+	}
+	a := call.Action(e.Name)
+	if a == call.ActionFactoryReset {
+		return "", false // a short press of the reset button does nothing
+	}
+	if e.Repeat && a != call.ActionVolumeUp && a != call.ActionVolumeDown {
+		return "", false
+	}
+	return a, true
+}
+
+// statusPatterns is what the status LED shows in each situation: each can
+// be told from the others across a room, without colours.
+var statusPatterns = map[call.Indication]gpio.Pattern{
+	call.ShowIdle:         {{Brightness: 1, For: 100 * time.Millisecond}, {Brightness: 0, For: 2900 * time.Millisecond}}, // a blip every 3 s: alive, waiting
+	call.ShowJoining:      gpio.Blink(500*time.Millisecond, 500*time.Millisecond),
+	call.ShowInCall:       gpio.Steady,
+	call.ShowMuted:        {{Brightness: 1, For: 1800 * time.Millisecond}, {Brightness: 0, For: 200 * time.Millisecond}}, // on, with a short dark gap
+	call.ShowReconnecting: gpio.Blink(150*time.Millisecond, 150*time.Millisecond),
+	call.ShowError:        {{Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 150 * time.Millisecond}, {Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 1550 * time.Millisecond}},
+	call.ShowSetupNeeded:  gpio.Blink(time.Second, time.Second),
+}
+
+// driveLEDs shows each status on the LEDs: the status LED's pattern, the
+// mute LED from the same Muted that stops the sound, the camera LED from
+// CameraOff. leds may lack any of them.
+func driveLEDs(ctx context.Context, statuses <-chan call.Status, leds map[string]*gpio.LED) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-statuses:
+			if led := leds[config.LEDStatus]; led != nil {
+				led.Show(statusPatterns[st.Indication()])
+			}
+			if led := leds[config.LEDMute]; led != nil {
+				led.Show(onWhen(st.Muted))
+			}
+			if led := leds[config.LEDCamera]; led != nil {
+				led.Show(onWhen(st.CameraOff))
+			}
+		}
+	}
+}
+
+func onWhen(on bool) gpio.Pattern {
+	if on {
+		return gpio.Steady
+	}
+	return gpio.Off
+}
+
+// startControls wires cfg's controls to the session, or does nothing when
+// there are none. Lines that cannot be had are an error here, at start.
+func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
+	cfg := d.cfg.Controls
+	if !cfg.Configured() {
+		return nil
+	}
+	controller := call.NewController(d.session, call.ControllerOptions{
+		Contacts: cfg.Contacts, Volume: 100, Logger: d.log,
+		OnVolume: func(percent int) {
+			d.log.Info("volume", "percent", percent) // no speaker path yet to apply it to
+		},
+		OnFactoryReset: func() {
+			d.log.Warn("factory reset asked for; it must be confirmed on the screen")
+		},
+	})
+	c, err := newControls(cfg, d.session, controller, gpio.Open, d.log)
+	if err != nil {
+		return err
+	}
+	d.log.Info("controls ready", "buttons", len(c.buttons), "leds", len(c.leds), "keys", len(c.keyCodes), "key_devices", cfg.KeyDevices)
+	wg.Go(func() { c.run(ctx, d.keepGoing) })
+	return nil
+}

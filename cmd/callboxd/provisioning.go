@@ -1,0 +1,230 @@
+package main
+
+// callboxd -data DIR: the box as it ships. The settings live in
+// DIR/callbox.toml, written by the setup page (package provisioning), which
+// callboxd serves over HTTPS. With no settings yet (first boot, or after a
+// factory reset) the daemon does not exit: it serves the page, logs the
+// setup code, and starts the call once setup is done. Saved settings restart
+// the call with them.
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/provisioning"
+	"github.com/callbox/callbox/provisioning/wifi"
+)
+
+// usesDataDir reports whether callboxd was started with -data.
+func usesDataDir(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "data" {
+			return true
+		}
+	}
+	return false
+}
+
+func runFromDataDir(args []string) int {
+	fs := flag.NewFlagSet("callboxd", flag.ContinueOnError)
+	dataDir := fs.String("data", "", "data directory: settings, admin password, TLS key; the setup page writes it")
+	listen := fs.String("listen", ":443", "address of the setup page (HTTPS)")
+	wpaSocket := fs.String("wpa-socket", "", "wpa_supplicant's control socket (e.g. /var/run/wpa_supplicant/wlan0) for Wi-Fi setup; empty: no Wi-Fi")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: log.level of the settings)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return exitOK
+		}
+		slog.Error("callboxd cannot start", "err", oneLine(err))
+		return exitBadConfig
+	}
+	if *dataDir == "" || fs.NArg() > 0 {
+		slog.Error("callboxd cannot start: -data needs a directory, and no other arguments")
+		return exitBadConfig
+	}
+	store, err := provisioning.OpenStore(*dataDir)
+	if err != nil {
+		slog.Error("callboxd cannot start", "err", oneLine(err))
+		return exitBadConfig
+	}
+	boot := store.Boot()
+	level := boot.Config.Log.Level
+	if *logLevel != "" {
+		level = *logLevel
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		slog.Error("callboxd cannot start: -log-level " + level + " is not one of debug, info, warn, error")
+		return exitBadConfig
+	}
+	logs := provisioning.NewLogBuffer(500)
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: l}))
+	slog.SetDefault(log)
+	call.UseLogger(log.With("part", "livekit"))
+	if boot.Notice != "" {
+		log.Warn(boot.Notice)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	defer notifySystemd(ctx, log)() // systemd.go: READY=1 now, the watchdog fed, STOPPING=1 at the end
+
+	sup := newSupervisor(log, boot)
+	opts := provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log}
+	if *wpaSocket != "" {
+		opts.WiFi = &wifi.Client{Socket: *wpaSocket, ScanWait: 3 * time.Second}
+	}
+	page := provisioning.NewServer(opts)
+	served := make(chan error, 1)
+	go func() {
+		served <- page.ListenAndServe(ctx, *listen, func(addr net.Addr) {
+			log.Info("setup page", "url", "https://"+addr.String()+"/", "tls_fingerprint", page.Fingerprint())
+			page.AnnounceSetup()
+		})
+	}()
+	sup.run(ctx)
+	if err := <-served; err != nil {
+		log.Error("callboxd stopped: the setup page cannot be served", "err", err)
+		return exitFailed
+	}
+	return exitOK
+}
+
+// supervisor runs the call with the settings of the moment: it implements
+// provisioning.Controller. It starts the call when the box is set up and a
+// call is wanted, and starts it again after settings change or a restart.
+type supervisor struct {
+	log  *slog.Logger
+	wake chan struct{} // something changed: look again
+
+	mu      sync.Mutex
+	boot    provisioning.Boot
+	hungUp  bool
+	session *call.Session
+	since   time.Time
+}
+
+func newSupervisor(log *slog.Logger, boot provisioning.Boot) *supervisor {
+	return &supervisor{log: log, boot: boot, wake: make(chan struct{}, 1), since: time.Now()}
+}
+
+func (s *supervisor) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *supervisor) Status() provisioning.CallStatus {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cfg := s.boot.Config
+	st := provisioning.CallStatus{Room: cfg.Call.Room, Codec: cfg.Video.Codec,
+		CodecReason: "chosen in the settings", Participants: []string{}, Since: s.since}
+	switch {
+	case s.boot.SetupNeeded:
+		st.State, st.Room, st.Codec = "setup needed", "", ""
+	case s.session == nil:
+		st.State = call.Idle.String()
+	default:
+		cs := s.session.Status()
+		st.State = cs.State.String()
+		if cs.Err != nil {
+			st.Error = cs.Err.Error()
+		}
+	}
+	return st
+}
+
+func (s *supervisor) Call() {
+	s.mu.Lock()
+	s.hungUp = false
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *supervisor) HangUp() {
+	s.mu.Lock()
+	s.hungUp = true
+	s.mu.Unlock()
+	s.poke()
+}
+
+func (s *supervisor) Restart() { s.poke() }
+
+func (s *supervisor) Apply(boot provisioning.Boot) {
+	s.mu.Lock()
+	s.boot = boot
+	s.mu.Unlock()
+	s.poke()
+}
+
+// run keeps the call going as wanted until ctx ends.
+func (s *supervisor) run(ctx context.Context) {
+	for ctx.Err() == nil {
+		s.mu.Lock()
+		boot, hungUp := s.boot, s.hungUp
+		s.mu.Unlock()
+		if boot.SetupNeeded || hungUp {
+			if boot.SetupNeeded {
+				s.log.Info("waiting for setup")
+			}
+			select {
+			case <-ctx.Done():
+			case <-s.wake:
+			}
+			continue
+		}
+		callCtx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- runDaemonWith(callCtx, boot.Config, s.log, func(sess *call.Session) {
+				s.mu.Lock()
+				s.session, s.since = sess, time.Now()
+				s.mu.Unlock()
+			})
+		}()
+		var err error
+		select {
+		case <-ctx.Done():
+			cancel()
+			err = <-done
+		case <-s.wake:
+			s.log.Info("restarting the call with the current settings")
+			cancel()
+			err = <-done
+		case err = <-done:
+			cancel()
+			if err == nil {
+				err = fmt.Errorf("the call stopped")
+			}
+			s.log.Error("the call stopped; starting it again", "err", err)
+			select {
+			case <-ctx.Done():
+			case <-s.wake:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		s.mu.Lock()
+		s.session, s.since = nil, time.Now()
+		s.mu.Unlock()
+		if err != nil && ctx.Err() == nil {
+			s.log.Debug("call ended", "err", err)
+		}
+	}
+}

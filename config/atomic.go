@@ -1,0 +1,112 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/BurntSushi/toml"
+)
+
+// FileSystem is the few file operations an atomic save needs. The box uses
+// OS; tests put a fake here that can "lose power" after any step.
+type FileSystem interface {
+	// CreateTemp makes a new file, readable only by its owner, in dir.
+	CreateTemp(dir, pattern string) (File, error)
+	Rename(oldpath, newpath string) error
+	Remove(path string) error
+	// SyncDir makes the directory's entries (a rename) durable.
+	SyncDir(dir string) error
+	ReadFile(path string) ([]byte, error)
+}
+
+// File is a file being written.
+type File interface {
+	Name() string
+	Write(p []byte) (int, error)
+	Sync() error
+	Close() error
+}
+
+// OS is the real file system.
+var OS FileSystem = osFileSystem{}
+
+type osFileSystem struct{}
+
+func (osFileSystem) CreateTemp(dir, pattern string) (File, error) {
+	return os.CreateTemp(dir, pattern) // mode 0600: settings hold secrets
+}
+func (osFileSystem) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
+func (osFileSystem) Remove(path string) error             { return os.Remove(path) }
+func (osFileSystem) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+func (osFileSystem) SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+// WriteFileAtomic replaces path with data so that, even across a power cut,
+// path holds either its old content or data, never a mix: write a temporary
+// file beside it, fsync it, rename it over path, fsync the directory.
+func WriteFileAtomic(fsys FileSystem, path string, data []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := fsys.CreateTemp(dir, ".callbox-tmp-*")
+	if err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	renamed := false
+	defer func() {
+		if !renamed {
+			fsys.Remove(tmp.Name())
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save %s: write %s: %w", path, tmp.Name(), err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("save %s: sync %s: %w", path, tmp.Name(), err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("save %s: close %s: %w", path, tmp.Name(), err)
+	}
+	if err := fsys.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	renamed = true
+	if err := fsys.SyncDir(dir); err != nil {
+		return fmt.Errorf("save %s: sync directory %s: %w", path, dir, err)
+	}
+	return nil
+}
+
+// Encode renders cfg as the TOML that Parse reads back.
+func Encode(cfg Config) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := toml.NewEncoder(&buf).Encode(cfg); err != nil {
+		return nil, fmt.Errorf("config: encode: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Parse reads TOML over the defaults and validates the result. An unknown
+// setting is an error, so a typo is never silently ignored.
+func Parse(data []byte) (Config, error) {
+	cfg := Default()
+	meta, err := toml.Decode(string(data), &cfg)
+	if err != nil {
+		return cfg, err
+	}
+	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
+		return cfg, fmt.Errorf("unknown setting %q", undecoded[0].String())
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}

@@ -1,0 +1,440 @@
+// Command lab-hostview is the host side of the lab's call scenarios. Next to
+// the lab VM, inside the test's network namespace, it runs a real LiveKit
+// server on the namespace's address, hands its address and keys to the
+// guest over the control channel, and watches the room as a person would:
+// it decodes what the guest's callboxd sends and checks it (vivid's colour
+// bars at the right size and advancing, a tone at the right pitch). It
+// never touches the guest's devices; the guest's scenario does that.
+//
+// Usage (run.sh starts it through lab/scenarios/NAME.host.sh):
+//
+//	lab-hostview prepare    outside the namespace: make sure the livekit-server binary is built
+//	lab-hostview camera     vivid in YUYV, then NV12, at 1280x720
+//	lab-hostview audio      a 1 kHz tone through snd-aloop
+//	lab-hostview faults     vivid unbound and bound again; the server stopped and restarted
+//	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
+//
+// It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP
+// and LAB_STARTED_NS. On failure it writes the reason to
+// $LAB_OUT/host-fail-reason, tells the guest "host-failed" and exits 1.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/internal/lkserver"
+)
+
+// room is where the guest's callboxd and the host's viewer meet.
+const room = "lab"
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons")
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	slog.SetDefault(log)
+	call.UseLogger(log.With("part", "livekit"))
+
+	if os.Args[1] == "prepare" {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		defer cancel()
+		path, err := lkserver.Binary(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "lab-hostview:", err)
+			os.Exit(1)
+		}
+		fmt.Println(path)
+		return
+	}
+
+	scenarios := map[string]func(context.Context, *lab) error{
+		"camera":  cameraScenario,
+		"audio":   audioScenario,
+		"faults":  faultsScenario,
+		"buttons": buttonsScenario,
+	}
+	scenario, ok := scenarios[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "lab-hostview: no scenario %q\n", os.Args[1])
+		os.Exit(2)
+	}
+	l, err := newLab(log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "lab-hostview:", err)
+		os.Exit(2)
+	}
+	// run.sh stops the host part when the VM ends; this bound is only for
+	// a run by hand that forgets to.
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	err = scenario(ctx, l)
+	l.close()
+	if err != nil {
+		l.fail(err)
+	}
+	log.Info("host side done")
+}
+
+// --- camera -----------------------------------------------------------------
+
+// videoWidth and videoHeight are what the guest's callboxd is set to send.
+const videoWidth, videoHeight = 1280, 720
+
+// advancing is how many successive pictures must be vivid's, each
+// different from the one before: at a few frames per second under TCG, a
+// few seconds of video.
+const advancing = 12
+
+func cameraScenario(ctx context.Context, l *lab) error {
+	if err := l.startCall(ctx); err != nil {
+		return err
+	}
+	for i, format := range []string{"YUYV", "NV12"} {
+		identity := "callbox-" + strings.ToLower(format)
+		since := time.Now()
+		got, err := l.view.waitAdvancing(ctx, identity, since, advancing, 240*time.Second)
+		if err != nil {
+			return fmt.Errorf("vivid in %s: %w", format, err)
+		}
+		first, last := got[0], got[len(got)-1]
+		if i == 0 {
+			boot := first.decoded.Sub(l.started).Seconds()
+			slog.Info("first picture from the guest", "after_s", boot)
+			// The figure make bench reports; see internal/bench.
+			fmt.Printf("lab_boot_to_in_call_s: %.1f s\n", boot)
+			_ = os.WriteFile(filepath.Join(l.out, "lab_boot_to_in_call_s"), fmt.Appendf(nil, "%.1f\n", boot), 0o644)
+		}
+		fps := float64(len(got)-1) / last.decoded.Sub(first.decoded).Seconds()
+		slog.Info("vivid's pictures arrive, advancing", "format", format, "pictures", len(got),
+			"size", fmt.Sprintf("%dx%d", last.width, last.height), "fps", fmt.Sprintf("%.1f", fps))
+		if err := l.view.savePNG(identity, filepath.Join(l.out, "camera-"+format+".png")); err != nil {
+			slog.Warn("no picture saved", "err", err)
+		}
+		if err := l.tell("seen " + format); err != nil {
+			return err
+		}
+	}
+	return l.waitEvent(ctx, "camera-done", 60*time.Second)
+}
+
+// --- audio ------------------------------------------------------------------
+
+// toneHz is what the guest plays into the loopback (lab/tone -hz).
+const toneHz = 1000
+
+func audioScenario(ctx context.Context, l *lab) error {
+	if err := l.startCall(ctx); err != nil {
+		return err
+	}
+	hz, err := l.view.waitTone(ctx, "callbox-audio", toneHz, 5, 180*time.Second)
+	if err != nil {
+		return err
+	}
+	slog.Info("the guest's tone arrived", "want_hz", toneHz, "got_hz", fmt.Sprintf("%.1f", hz))
+	return l.tell("heard")
+}
+
+// --- faults -----------------------------------------------------------------
+
+func faultsScenario(ctx context.Context, l *lab) error {
+	const identity = "callbox"
+	if err := l.startCall(ctx); err != nil {
+		return err
+	}
+	if _, err := l.view.waitAdvancing(ctx, identity, time.Time{}, advancing, 240*time.Second); err != nil {
+		return fmt.Errorf("before any fault: %w", err)
+	}
+
+	// The camera goes away while streaming.
+	slog.Info("unplugging the camera (vivid unbound in the guest)")
+	if err := l.tell("unplug"); err != nil {
+		return err
+	}
+	if err := l.waitEvent(ctx, "camera-gone", 60*time.Second); err != nil {
+		return err
+	}
+	// What was in flight has arrived within a second; after that, nothing
+	// may come from a camera that is not there.
+	gone := time.Now().Add(time.Second)
+	// Unplugged for a few seconds, as a person pulling a cable would.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(4 * time.Second):
+	}
+	if err := l.tell("replug"); err != nil {
+		return err
+	}
+	if err := l.waitEvent(ctx, "camera-back", 60*time.Second); err != nil {
+		return err
+	}
+	back := l.view.since(identity, gone)
+	if n := countBefore(back, l.lastEventSeen); n > 0 {
+		return fmt.Errorf("%d pictures arrived while vivid was unbound: the unplug did not reach callboxd", n)
+	}
+	got, err := l.view.waitAdvancing(ctx, identity, time.Now(), advancing, 180*time.Second)
+	if err != nil {
+		return fmt.Errorf("after vivid was bound again: %w", err)
+	}
+	slog.Info("pictures again after the camera came back", "after_s", got[0].decoded.Sub(l.lastEventSeen).Seconds())
+
+	// The call server goes away and comes back.
+	slog.Info("stopping the LiveKit server")
+	l.view.leave()
+	if err := l.srv.Stop(); err != nil {
+		return fmt.Errorf("stop the LiveKit server: %w", err)
+	}
+	// Down long enough for callboxd to see the call drop (its signalling
+	// and media time out) rather than riding over a blip.
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(8 * time.Second):
+	}
+	if err := l.srv.Restart(ctx); err != nil {
+		return fmt.Errorf("restart the LiveKit server: %w", err)
+	}
+	restarted := time.Now()
+	slog.Info("LiveKit server restarted")
+	if err := l.joinView(); err != nil {
+		return err
+	}
+	got, err = l.view.waitAdvancing(ctx, identity, restarted, advancing, 240*time.Second)
+	if err != nil {
+		return fmt.Errorf("after the LiveKit server restarted: %w", err)
+	}
+	slog.Info("pictures again after the server restart", "after_s", got[0].decoded.Sub(restarted).Seconds())
+	return l.tell("done")
+}
+
+// --- buttons ----------------------------------------------------------------
+
+// buttonsScenario: callboxd starts idle (controls.start_in_call = false);
+// the guest presses its gpio-sim buttons one by one and the host checks
+// what a person in the room would see.
+func buttonsScenario(ctx context.Context, l *lab) error {
+	const identity = "callbox-buttons"
+	if err := l.startCall(ctx); err != nil {
+		return err
+	}
+	if err := l.waitEvent(ctx, "controls-ready", 120*time.Second); err != nil {
+		return err
+	}
+	// Idle means not in the room: nothing arrives while no one pressed call.
+	if err := l.view.waitQuiet(ctx, identity, "video", 4*time.Second, 5*time.Second); err != nil {
+		return fmt.Errorf("before the call button: %w", err)
+	}
+	if n := len(l.view.since(identity, time.Time{})); n > 0 {
+		return fmt.Errorf("%d pictures arrived before the call button was pressed: callboxd did not start idle", n)
+	}
+	press := func(button string) error {
+		if err := l.tell("press-" + button); err != nil {
+			return err
+		}
+		return l.waitEvent(ctx, "pressed-"+button, 30*time.Second)
+	}
+	if err := press("call"); err != nil {
+		return err
+	}
+	if _, err := l.view.waitAdvancing(ctx, identity, l.lastEventSeen, advancing/2, 120*time.Second); err != nil {
+		return fmt.Errorf("after the call button: %w", err)
+	}
+	slog.Info("in the call after the call button")
+	if err := press("mute"); err != nil {
+		return err
+	}
+	if err := l.view.waitQuiet(ctx, identity, "audio", 2*time.Second, 20*time.Second); err != nil {
+		return fmt.Errorf("after the mute button: %w", err)
+	}
+	slog.Info("no sound after the mute button")
+	if err := press("hang-up"); err != nil {
+		return err
+	}
+	if err := l.view.waitQuiet(ctx, identity, "video", 3*time.Second, 20*time.Second); err != nil {
+		return fmt.Errorf("after the hang-up button: %w", err)
+	}
+	slog.Info("no pictures after the hang-up button")
+	return l.tell("done")
+}
+
+func countBefore(pics []pictureInfo, t time.Time) int {
+	n := 0
+	for _, p := range pics {
+		if p.decoded.Before(t) {
+			n++
+		}
+	}
+	return n
+}
+
+// --- pictures and sound -------------------------------------------------------
+
+// checkColourBars says whether a picture is vivid's default test pattern,
+// 75% colour bars (white, yellow, cyan, green, magenta, red, blue, black):
+// along the middle row, eight bars whose brightness falls from left to right.
+func checkColourBars(y []byte, stride, width, height int) error {
+	const bars = 8
+	var luma [bars]float64
+	row := height / 2
+	for i := range bars {
+		cx := (2*i + 1) * width / (2 * bars)
+		sum, n := 0, 0
+		for dy := -4; dy <= 4; dy++ {
+			for dx := -8; dx <= 8; dx++ {
+				sum += int(y[(row+dy)*stride+cx+dx])
+				n++
+			}
+		}
+		luma[i] = float64(sum) / float64(n)
+	}
+	for i := range bars - 1 {
+		if luma[i] < luma[i+1]+8 {
+			return fmt.Errorf("not vivid's colour bars: brightness of the bars along the middle row %.0f, want falling from left to right", luma)
+		}
+	}
+	if luma[0]-luma[bars-1] < 100 {
+		return fmt.Errorf("not vivid's colour bars: brightness %.0f spans too little from white to black", luma)
+	}
+	return nil
+}
+
+// changedPixels counts the pixels of the picture's top sixth (where vivid
+// writes the time and frame count) that differ clearly between a and b.
+// Coding noise in a still region stays far below the threshold.
+func changedPixels(a, b []byte, stride, width, height int) int {
+	n := 0
+	for row := range height / 6 {
+		for x := range width {
+			d := int(a[row*stride+x]) - int(b[row*stride+x])
+			if d > 40 || d < -40 {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// minChanged is how many pixels of the text must change for a picture to
+// count as the next one: one digit of vivid's 8x16 font changes more.
+const minChanged = 20
+
+func checkTone(samples []int16, want, within float64) (float64, error) {
+	rms := audio.RMS(samples)
+	if rms < 1000 {
+		return 0, fmt.Errorf("the sound is nearly silent (RMS %.0f)", rms)
+	}
+	hz := audio.DominantFrequency(samples, audio.SampleRate)
+	if math.Abs(hz-want) > within {
+		return hz, fmt.Errorf("the loudest frequency is %.1f Hz, want %.0f ± %.0f Hz", hz, want, within)
+	}
+	return hz, nil
+}
+
+// --- the lab around the scenario ---------------------------------------------
+
+type lab struct {
+	out, console, ctl, hostIP string
+	started                   time.Time // when run.sh started the VM
+	log                       *slog.Logger
+	srv                       *lkserver.Server
+	view                      *view
+	ctlConn                   *ctlConn
+	// lastEventSeen is when waitEvent last saw its event on the console.
+	lastEventSeen time.Time
+}
+
+func newLab(log *slog.Logger) (*lab, error) {
+	l := &lab{log: log, started: time.Now()}
+	for name, dst := range map[string]*string{
+		"LAB_OUT": &l.out, "LAB_CONSOLE": &l.console, "LAB_CTL": &l.ctl, "LAB_HOST_IP": &l.hostIP,
+	} {
+		*dst = os.Getenv(name)
+		if *dst == "" {
+			return nil, fmt.Errorf("%s is not set: run through lab/run.sh", name)
+		}
+	}
+	if ns := os.Getenv("LAB_STARTED_NS"); ns != "" {
+		n, err := strconv.ParseInt(ns, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("LAB_STARTED_NS %q: %w", ns, err)
+		}
+		l.started = time.Unix(0, n)
+	}
+	l.ctlConn = &ctlConn{path: l.ctl}
+	return l, nil
+}
+
+// startCall starts the LiveKit server, gives the guest its address and
+// keys once the guest asks, and joins the room as the viewer.
+func (l *lab) startCall(ctx context.Context) error {
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: l.hostIP, LogFile: filepath.Join(l.out, "livekit-server.log")})
+	if err != nil {
+		return err
+	}
+	l.srv = srv
+	l.log.Info("LiveKit server up", "url", srv.URL)
+	if err := l.joinView(); err != nil {
+		return err
+	}
+	// Only once the guest listens: what the serial line gets before the
+	// guest opens it is lost.
+	if err := l.waitEvent(ctx, "want-call-server", 120*time.Second); err != nil {
+		return err
+	}
+	return l.tell(fmt.Sprintf("call-server %s %s %s", srv.URL, srv.APIKey, srv.APISecret))
+}
+
+func (l *lab) joinView() error {
+	v, err := startView(call.Options{URL: l.srv.URL, Room: room, Identity: "lab-viewer",
+		APIKey: l.srv.APIKey, APISecret: l.srv.APISecret})
+	if err != nil {
+		return fmt.Errorf("viewer: %w", err)
+	}
+	l.view = v
+	return nil
+}
+
+func (l *lab) close() {
+	if l.view != nil {
+		l.view.leave()
+	}
+	if l.srv != nil {
+		_ = l.srv.Close()
+	}
+	l.ctlConn.close()
+}
+
+// fail records why the host side failed, where run.sh reports it, lets a
+// waiting guest give up at once, and exits.
+func (l *lab) fail(err error) {
+	reason := strings.ReplaceAll(err.Error(), "\n", "; ")
+	_ = os.WriteFile(filepath.Join(l.out, "host-fail-reason"), []byte(reason+"\n"), 0o644)
+	l.log.Error("FAIL", "err", reason)
+	_ = l.tell("host-failed")
+	l.ctlConn.close()
+	os.Exit(1)
+}
+
+func (l *lab) tell(line string) error {
+	if err := l.ctlConn.writeLine(line); err != nil {
+		return err
+	}
+	l.log.Info("told the guest", "line", strings.SplitN(line, " ", 2)[0])
+	return nil
+}
+
+// errGuestEnded: the guest printed its verdict, so no event will come.
+var errGuestEnded = errors.New("the guest's scenario ended")

@@ -1,0 +1,299 @@
+package compose
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"log/slog"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/pipeline"
+)
+
+// Member is a remote participant as the call sees it.
+type Member struct {
+	Identity string
+	Name     string
+	Muted    bool // microphone muted
+	// VideoCodec is the codec of the participant's camera track ("H264",
+	// "VP8", or what else they send); "" when they send no video.
+	VideoCodec string
+}
+
+// ScreenOptions configure a Screen.
+type ScreenOptions struct {
+	FPS int // frames presented per second; default 30
+	// NewDecoder opens a decoder for a codec (software or hardware).
+	NewDecoder func(codec pipeline.Codec) (pipeline.VideoDecoder, error)
+	// OnTileSizes is told the size each remote participant's picture is
+	// drawn at, whenever that changes, so the call can ask for the layer
+	// that fits. It runs on the render goroutine and must not block.
+	OnTileSizes func(map[string]image.Point)
+	// OnDrawn sees every composed frame just before it is presented (for
+	// measurements); it must not keep f.
+	OnDrawn func(f *display.Frame, l Layout)
+	Logger  *slog.Logger
+}
+
+// Screen is the call on the screen: it decodes each remote participant's
+// video, keeps their newest picture, and presents a composed frame at a
+// steady rate. Its setters and Video are safe from any goroutine.
+type Screen struct {
+	r    display.Renderer
+	opts ScreenOptions
+	log  *slog.Logger
+	comp Compositor
+
+	mu      sync.Mutex
+	members []Member
+	remote  map[string]*remoteVideo
+	speaker string
+	status  string
+	self    *image.YCbCr
+	sizes   map[string]image.Point // last told to OnTileSizes
+}
+
+// remoteVideo is one participant's decoder and newest picture.
+type remoteVideo struct {
+	decodeMu sync.Mutex // one Decode at a time; not held while drawing
+	codec    pipeline.Codec
+	dec      pipeline.VideoDecoder
+	failed   bool // the last frame could not be decoded
+
+	// Under Screen.mu:
+	picture *image.YCbCr
+	shownAt time.Time // when picture arrived
+	problem string    // why there is no picture
+	errors  int
+}
+
+// A picture older than this is replaced by the placeholder: the sender
+// stopped or paused their camera.
+const staleAfter = 3 * time.Second
+
+// NewScreen makes a screen on r; nothing is shown until Run.
+func NewScreen(r display.Renderer, opts ScreenOptions) *Screen {
+	if opts.FPS <= 0 {
+		opts.FPS = 30
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Screen{r: r, opts: opts, log: opts.Logger, remote: map[string]*remoteVideo{}}
+}
+
+// SetMembers says who else is in the call, in join order. Those gone lose
+// their tile and decoder.
+func (s *Screen) SetMembers(ms []Member) {
+	s.mu.Lock()
+	s.members = slices.Clone(ms)
+	var gone []*remoteVideo
+	for id, rv := range s.remote {
+		if !slices.ContainsFunc(ms, func(m Member) bool { return m.Identity == id }) {
+			gone = append(gone, rv)
+			delete(s.remote, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, rv := range gone {
+		rv.decodeMu.Lock()
+		if rv.dec != nil {
+			rv.dec.Close()
+			rv.dec = nil
+		}
+		rv.decodeMu.Unlock()
+	}
+}
+
+// SetSpeaker says who speaks now ("" for nobody).
+func (s *Screen) SetSpeaker(identity string) {
+	s.mu.Lock()
+	s.speaker = identity
+	s.mu.Unlock()
+}
+
+// SetStatus sets the status line.
+func (s *Screen) SetStatus(text string) {
+	s.mu.Lock()
+	s.status = text
+	s.mu.Unlock()
+}
+
+// ShowSelf shows pic (copied) as the self view; nil hides it.
+func (s *Screen) ShowSelf(pic *image.YCbCr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if pic == nil {
+		s.self = nil
+		return
+	}
+	s.self = copyPicture(s.self, pic)
+}
+
+func (s *Screen) video(identity string) *remoteVideo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rv := s.remote[identity]
+	if rv == nil {
+		rv = &remoteVideo{problem: "waiting for video"}
+		s.remote[identity] = rv
+	}
+	return rv
+}
+
+// Video decodes one coded frame from identity. Frames that cannot be
+// decoded put a placeholder in the tile until a picture decodes again.
+func (s *Screen) Video(identity string, codec pipeline.Codec, data []byte) {
+	rv := s.video(identity)
+	rv.decodeMu.Lock()
+	defer rv.decodeMu.Unlock()
+	if rv.dec == nil || rv.codec != codec {
+		if rv.dec != nil {
+			rv.dec.Close()
+			rv.dec = nil
+		}
+		rv.codec = codec
+		dec, err := s.opts.NewDecoder(codec)
+		if err != nil {
+			s.setProblem(identity, rv, fmt.Sprintf("cannot show %s video", codec), err)
+			return
+		}
+		rv.dec = dec
+	}
+	pic, err := rv.dec.Decode(data)
+	if err != nil {
+		s.setProblem(identity, rv, "damaged video, waiting for a new picture", err)
+		return
+	}
+	if pic == nil {
+		return
+	}
+	s.mu.Lock()
+	if s.remote[identity] == rv { // not left meanwhile
+		rv.picture = copyPicture(rv.picture, pic)
+		rv.shownAt = time.Now()
+		rv.problem = ""
+	}
+	s.mu.Unlock()
+	rv.failed = false
+}
+
+// setProblem shows problem instead of the picture; the first error of a
+// run is logged.
+func (s *Screen) setProblem(identity string, rv *remoteVideo, problem string, err error) {
+	if !rv.failed {
+		s.log.Warn("cannot show a participant's video", "participant", identity, "err", err)
+	}
+	rv.failed = true
+	s.mu.Lock()
+	rv.problem = problem
+	rv.picture = nil
+	rv.errors++
+	s.mu.Unlock()
+}
+
+// Run presents frames until ctx ends or the display fails.
+func (s *Screen) Run(ctx context.Context) error {
+	defer s.comp.Close()
+	tick := time.NewTicker(time.Second / time.Duration(s.opts.FPS))
+	defer tick.Stop()
+	for {
+		if err := s.DrawOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// DrawOnce composes and presents one frame.
+func (s *Screen) DrawOnce(ctx context.Context) error {
+	frame := s.r.BackBuffer()
+	s.mu.Lock()
+	scene := s.sceneLocked(time.Now())
+	l := s.comp.Draw(frame, scene)
+	sizes := map[string]image.Point{}
+	for _, t := range l.Tiles {
+		for _, p := range scene.Participants {
+			if p.Identity == t.Identity && p.Picture != nil {
+				sizes[t.Identity] = Fit(p.Picture.Rect.Size(), t.Rect).Size()
+			} else if p.Identity == t.Identity {
+				sizes[t.Identity] = t.Rect.Size()
+			}
+		}
+	}
+	changed := !maps.Equal(sizes, s.sizes)
+	s.sizes = sizes
+	s.mu.Unlock()
+	if changed && s.opts.OnTileSizes != nil {
+		s.opts.OnTileSizes(maps.Clone(sizes))
+	}
+	if s.opts.OnDrawn != nil {
+		s.opts.OnDrawn(frame, l)
+	}
+	if err := s.r.Present(ctx); err != nil {
+		return fmt.Errorf("show on the screen: %w", err)
+	}
+	return nil
+}
+
+func (s *Screen) sceneLocked(now time.Time) Scene {
+	scene := Scene{Speaker: s.speaker, Status: s.status, Self: s.self}
+	for _, m := range s.members {
+		p := Participant{Identity: m.Identity, Name: m.Name, Muted: m.Muted}
+		rv := s.remote[m.Identity]
+		switch {
+		case m.VideoCodec == "":
+			p.Problem = "no video"
+		case m.VideoCodec != string(pipeline.CodecH264) && m.VideoCodec != string(pipeline.CodecVP8):
+			p.Problem = fmt.Sprintf("cannot show %s video", m.VideoCodec)
+		case rv == nil:
+			p.Problem = "waiting for video"
+		case rv.picture != nil && now.Sub(rv.shownAt) > staleAfter:
+			p.Problem = "video paused"
+		default:
+			p.Picture, p.Problem = rv.picture, rv.problem
+		}
+		scene.Participants = append(scene.Participants, p)
+	}
+	return scene
+}
+
+// Close frees the decoders.
+func (s *Screen) Close() {
+	s.SetMembers(nil)
+}
+
+// copyPicture copies src into dst, reallocating dst when the size differs.
+func copyPicture(dst, src *image.YCbCr) *image.YCbCr {
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	if dst == nil || dst.Rect.Dx() != w || dst.Rect.Dy() != h || dst.SubsampleRatio != src.SubsampleRatio {
+		dst = image.NewYCbCr(image.Rect(0, 0, w, h), src.SubsampleRatio)
+	}
+	for y := range h {
+		copy(dst.Y[y*dst.YStride:y*dst.YStride+w], src.Y[src.YOffset(src.Rect.Min.X, src.Rect.Min.Y+y):])
+	}
+	cw, ch := (w+1)/2, (h+1)/2
+	if src.SubsampleRatio != image.YCbCrSubsampleRatio420 {
+		cw, ch = dst.CStride, len(dst.Cb)/max(1, dst.CStride)
+	}
+	for y := range ch {
+		o := src.COffset(src.Rect.Min.X, src.Rect.Min.Y+2*y)
+		if o >= len(src.Cb) || o >= len(src.Cr) {
+			break
+		}
+		copy(dst.Cb[y*dst.CStride:y*dst.CStride+cw], src.Cb[o:])
+		copy(dst.Cr[y*dst.CStride:y*dst.CStride+cw], src.Cr[o:])
+	}
+	return dst
+}

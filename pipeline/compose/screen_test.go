@@ -1,0 +1,158 @@
+package compose
+
+import (
+	"context"
+	"image"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/avcodec"
+)
+
+func softwareDecoder(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+	return avcodec.NewVideoDecoder(string(c))
+}
+
+// encodedPattern is n coded frames of a 320x180 test pattern, the first a keyframe.
+func encodedPattern(t *testing.T, codec pipeline.Codec, n int) [][]byte {
+	t.Helper()
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 320, Height: 180, FPS: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	settings := pipeline.VideoSettings{Width: 320, Height: 180, FPS: 30, BitsPerSecond: 500_000, KeyframeInterval: 1000}
+	var enc pipeline.VideoEncoder
+	if codec == pipeline.CodecVP8 {
+		enc, err = pipeline.NewVP8Encoder(settings)
+	} else {
+		enc, err = pipeline.NewH264Encoder(settings)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	var out [][]byte
+	for len(out) < n {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		coded, err := enc.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(coded.Data) > 0 {
+			out = append(out, append([]byte(nil), coded.Data...))
+		}
+	}
+	return out
+}
+
+func TestScreenShowsDecodedVideoAndPlaceholders(t *testing.T) {
+	h264 := encodedPattern(t, pipeline.CodecH264, 10)
+	vp8 := encodedPattern(t, pipeline.CodecVP8, 10)
+	garbage := make([]byte, 3000)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := range garbage {
+		garbage[i] = byte(rng.Uint32())
+	}
+	tests := []struct {
+		name   string
+		codec  string
+		frames [][]byte
+		shows  string // "picture" or the placeholder's words
+	}{
+		{"h264", "H264", h264, "picture"},
+		{"vp8", "VP8", vp8, "picture"},
+		{"unknown codec", "AV1", h264[:3], "cannot show AV1 video"},
+		{"starts mid-GOP", "H264", h264[3:6], "picture-or-placeholder"},
+		{"corrupt packet", "H264", [][]byte{garbage}, "placeholder"},
+		{"corrupt then keyframe", "H264", append([][]byte{garbage}, h264[:4]...), "picture"},
+		{"no video", "", nil, "no video"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := display.NewOffscreen(display.OffscreenOptions{Width: 640, Height: 360})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var layout Layout
+			s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder, OnDrawn: func(_ *display.Frame, l Layout) { layout = l }})
+			defer s.Close()
+			s.SetMembers([]Member{{Identity: "p", Name: "P", VideoCodec: tt.codec}})
+			for _, f := range tt.frames {
+				s.Video("p", pipeline.Codec(tt.codec), f)
+			}
+			if err := s.DrawOnce(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			frame, _ := r.Snapshot()
+			tile, ok := layout.Tile("p")
+			if !ok {
+				t.Fatal("no tile")
+			}
+			inner := Fit(image.Pt(320, 180), tile.Rect)
+			stamp, stampErr := ReadTileStamp(frame, inner, image.Pt(320, 180))
+			placeholder := Count(frame, tile.Rect, colorPlaceholder) > 50
+			switch tt.shows {
+			case "picture":
+				if stampErr != nil || placeholder {
+					t.Errorf("want the picture; stamp error %v, placeholder %v", stampErr, placeholder)
+				} else if want := uint32(len(tt.frames) - 1); tt.name != "corrupt then keyframe" && stamp.Frame != want {
+					t.Errorf("shows frame %d, want %d", stamp.Frame, want)
+				}
+			case "picture-or-placeholder":
+				// A decoder may conceal the missing reference or refuse; either way no crash and no wrong stamp.
+				if stampErr == nil && stamp.Frame != 5 {
+					t.Errorf("shows frame %d, want 5 or a placeholder", stamp.Frame)
+				}
+				if stampErr != nil && !placeholder {
+					t.Errorf("neither a readable picture nor a placeholder")
+				}
+			default:
+				if !placeholder {
+					t.Errorf("want a placeholder saying %q", tt.shows)
+				}
+				s.mu.Lock()
+				got := s.sceneLocked(time.Now()).Participants[0].Problem
+				s.mu.Unlock()
+				if tt.shows != "placeholder" && got != tt.shows {
+					t.Errorf("placeholder says %q, want %q", got, tt.shows)
+				}
+				if tt.shows == "placeholder" && !strings.Contains(got, "damaged") {
+					t.Errorf("placeholder says %q, want it to say the video is damaged", got)
+				}
+			}
+		})
+	}
+}
+
+// A participant who leaves loses their tile at the next frame.
+func TestScreenDropsLeavers(t *testing.T) {
+	r, _ := display.NewOffscreen(display.OffscreenOptions{Width: 640, Height: 360})
+	var layout Layout
+	sizes := map[string]image.Point{}
+	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder,
+		OnDrawn:     func(_ *display.Frame, l Layout) { layout = l },
+		OnTileSizes: func(m map[string]image.Point) { sizes = m }})
+	defer s.Close()
+	s.SetMembers([]Member{{Identity: "a", VideoCodec: "H264"}, {Identity: "b", VideoCodec: "H264"}})
+	s.DrawOnce(context.Background())
+	if len(layout.Tiles) != 2 || len(sizes) != 2 {
+		t.Fatalf("%d tiles, %d sizes told, want 2", len(layout.Tiles), len(sizes))
+	}
+	s.SetMembers([]Member{{Identity: "b", VideoCodec: "H264"}})
+	s.DrawOnce(context.Background())
+	if _, ok := layout.Tile("a"); ok || len(layout.Tiles) != 1 {
+		t.Errorf("a left but still has a tile: %+v", layout.Tiles)
+	}
+	if _, ok := sizes["a"]; ok {
+		t.Errorf("the call still asked for a's video at %v", sizes["a"])
+	}
+}

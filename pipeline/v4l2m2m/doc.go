@@ -1,0 +1,15 @@
+// Package v4l2m2m owns the hardware video codecs that Linux exposes as V4L2
+// memory-to-memory devices: the stateful encoder and decoder interfaces of
+// the kernel's Documentation/userspace-api/media/v4l/dev-encoder.rst and
+// dev-decoder.rst (the Raspberry Pi's bcm2835-codec, Rockchip, Amlogic,
+// i.MX, Qualcomm Venus; vicodec in the lab), m2m scalers (vim2m, the Pi's
+// ISP), probing for them by capability, and the choice between them and
+// the software codecs. It talks to the kernel with its own ioctls over
+// golang.org/x/sys/unix (videodev2.go, checked against the kernel headers
+// by a test).
+//
+// It does not capture (device/camera does), convert formats beyond copying
+// between I420 and NV12, or know about calls: an encoder reports the codec
+// it really produces (FWHT on vicodec), and the caller decides whether a
+// call can carry it.
+package v4l2m2m

@@ -1,0 +1,113 @@
+// Goes through the box's first-boot setup as a person on a phone would,
+// saving a screenshot of each step, and waits for the status page to say
+// the box is in the call. Run by browser_test.go inside the test's network
+// namespace; everything comes from the environment.
+import { chromium } from 'playwright-core';
+import path from 'node:path';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const pageURL = env('BOX_URL');
+const shots = env('SHOTS');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let step = 0;
+const context = await browser.newContext({
+  viewport: { width: 390, height: 844 }, // a phone
+  deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+  ignoreHTTPSErrors: true, // the box's certificate is self-signed: a person accepts it once
+});
+const page = await context.newPage();
+const problems = [];
+// Answers of 4xx are part of the test (a wrong code); script errors are not.
+page.on('console', (m) => { if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push('console: ' + m.text()); });
+page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+
+async function shot(name) {
+  step++;
+  const file = path.join(shots, `${String(step).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log('screenshot', file);
+}
+
+try {
+  await page.goto(pageURL);
+  await page.getByRole('heading', { name: 'Set up this box' }).waitFor();
+  await shot('setup-code');
+
+  // A mistyped code first: the page says so and stays.
+  await page.getByLabel('Setup code', { exact: true }).fill('ZZZZ-ZZZZ');
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByText('not the setup code').waitFor();
+  await shot('wrong-code');
+
+  await page.getByLabel('Setup code', { exact: true }).fill(env('SETUP_CODE'));
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.getByRole('heading', { name: 'Admin password' }).waitFor();
+  await page.getByLabel('Admin password (at least 8 characters)', { exact: true }).fill(env('ADMIN_PASSWORD'));
+  await page.getByLabel('The password again', { exact: true }).fill(env('ADMIN_PASSWORD'));
+  await shot('password');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await page.getByRole('heading', { name: 'Name, call server and room' }).waitFor();
+  await page.getByLabel('Box name (people in the call see it)', { exact: true }).fill('Kitchen');
+  await page.getByLabel('Call server address', { exact: true }).fill(env('LK_URL'));
+  await page.getByLabel('API key', { exact: true }).fill(env('LK_KEY'));
+  await page.getByLabel('API secret').fill(env('LK_SECRET'));
+  await page.getByLabel('Room', { exact: true }).fill(env('ROOM'));
+  await page.getByLabel('Room key for end-to-end encryption').fill('a room key for the test');
+  await shot('server');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  await page.getByRole('heading', { name: 'Camera and microphone' }).waitFor();
+  await page.getByLabel('Camera', { exact: true }).selectOption('testpattern');
+  await page.getByLabel('Microphone', { exact: true }).selectOption('tone');
+  // The live preview: a picture from the test pattern arrives.
+  await page.waitForFunction(() => {
+    const img = document.getElementById('preview');
+    return img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
+  }, null, { timeout: 15000 });
+  await shot('camera');
+  await page.getByRole('button', { name: 'Finish setup' }).click();
+
+  await page.getByRole('heading', { name: 'Status' }).waitFor();
+  await shot('status-joining');
+  await page.getByText('The box is in the call').waitFor({ timeout: 60000 });
+  await shot('status-in-call');
+
+  // Signed out and back in, the status is the same.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.getByRole('textbox', { name: 'Admin password', exact: true }).fill(env('ADMIN_PASSWORD'));
+  await shot('sign-in');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('The box is in the call').waitFor({ timeout: 30000 });
+
+  // Hang up and call again.
+  await page.getByRole('button', { name: 'Hang up' }).click();
+  await page.getByText('The box is idle').waitFor({ timeout: 30000 });
+  await shot('hung-up');
+  await page.getByRole('button', { name: 'Call now' }).click();
+  await page.getByText('The box is in the call').waitFor({ timeout: 60000 });
+} catch (e) {
+  await shot('failed').catch(() => {});
+  console.error('FAILED at step', step, e.message);
+  console.error(problems.join('\n'));
+  await browser.close();
+  process.exit(1);
+}
+if (problems.length) {
+  console.error(problems.join('\n'));
+  await browser.close();
+  process.exit(1);
+}
+console.log('setup done: the box is in the call');
+await browser.close();

@@ -1,0 +1,220 @@
+package provisioning
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/callbox/callbox/config"
+)
+
+// The files of a data directory.
+const (
+	ConfigFile     = "callbox.toml"      // the settings in use
+	GoodConfigFile = "callbox.good.toml" // the settings before the last save, kept to fall back to
+	AdminFile      = "admin.json"        // the admin password's hash and the room key
+	TLSKeyFile     = "tls-key.pem"
+	TLSCertFile    = "tls-cert.pem"
+)
+
+// Secrets are what the box keeps apart from the settings, in AdminFile.
+// (The settings' own secrets, call.api_secret, call.token and
+// call.room_key, stay in the settings.) No API response or log line
+// contains any of them.
+type Secrets struct {
+	// PasswordHash is the admin password as an argon2id PHC string; empty
+	// until first-boot setup is done.
+	PasswordHash string `json:"password_hash"`
+}
+
+// Boot is what a data directory holds at start.
+type Boot struct {
+	Config config.Config
+	// SetupNeeded is true until first-boot setup has saved both settings
+	// and an admin password.
+	SetupNeeded bool
+	// Notice explains, for the screen and the page, that the saved settings
+	// were broken and which ones the box uses instead; empty when all is well.
+	Notice string
+}
+
+// Store keeps the box's settings and secrets in a data directory. Every
+// write is atomic (config.WriteFileAtomic); a save keeps the settings it
+// replaces, and Load falls back to them when the newest fail validation.
+type Store struct {
+	dir string
+	fs  config.FileSystem
+
+	mu      sync.Mutex
+	boot    Boot
+	secrets Secrets
+}
+
+// OpenStore makes dir (mode 0700) if needed and reads what it holds.
+func OpenStore(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := NewStore(dir, config.OS)
+	s.Load()
+	return s, nil
+}
+
+// NewStore is a store over any file system; call Load before use.
+func NewStore(dir string, fsys config.FileSystem) *Store {
+	return &Store{dir: dir, fs: fsys}
+}
+
+// Dir is the data directory.
+func (s *Store) Dir() string { return s.dir }
+
+func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
+
+// Load reads the data directory again and returns what the box should run with.
+func (s *Store) Load() Boot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := Boot{Config: config.Default()}
+	cfg, err := s.parse(ConfigFile)
+	switch {
+	case err == nil:
+		b.Config = cfg
+	case errors.Is(err, fs.ErrNotExist):
+		if good, gerr := s.parse(GoodConfigFile); gerr == nil {
+			b.Config = good
+			b.Notice = "The settings file is missing; the box uses the previous good settings. Check them and save."
+		} else {
+			b.SetupNeeded = true
+		}
+	default:
+		if good, gerr := s.parse(GoodConfigFile); gerr == nil {
+			b.Config = good
+			b.Notice = "The saved settings are broken (" + oneLine(err) + "); the box uses the previous good settings. Check them and save."
+		} else {
+			b.SetupNeeded = true
+			b.Notice = "The saved settings are broken (" + oneLine(err) + ") and there are no earlier ones: set the box up again."
+		}
+	}
+	s.secrets = Secrets{}
+	if data, err := s.fs.ReadFile(s.path(AdminFile)); err == nil {
+		if err := json.Unmarshal(data, &s.secrets); err != nil {
+			s.secrets = Secrets{}
+			b.Notice = strings.TrimSpace(b.Notice + " The admin password file is broken: set the box up again.")
+		}
+	}
+	if s.secrets.PasswordHash == "" {
+		b.SetupNeeded = true
+	}
+	s.boot = b
+	return b
+}
+
+func (s *Store) parse(name string) (config.Config, error) {
+	data, err := s.fs.ReadFile(s.path(name))
+	if err != nil {
+		return config.Config{}, err
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		return cfg, fmt.Errorf("%s: %w", name, err)
+	}
+	return cfg, nil
+}
+
+// Boot is the state as last loaded or saved.
+func (s *Store) Boot() Boot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.boot
+}
+
+// Secrets returns the stored secrets; callers must never show them.
+func (s *Store) Secrets() Secrets {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.secrets
+}
+
+// knownSecrets are the secrets of the settings in use and of the previous
+// ones (a call still running with those may quote them), for redaction.
+func (s *Store) knownSecrets() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.boot.Config.Call
+	list := []string{c.APISecret, c.Token, c.RoomKey}
+	if prev, err := s.parse(GoodConfigFile); err == nil {
+		list = append(list, prev.Call.APISecret, prev.Call.Token, prev.Call.RoomKey)
+	}
+	return list
+}
+
+// SaveConfig validates cfg and saves it, keeping the settings it replaces
+// (if they were valid) as the ones to fall back to. Invalid settings are
+// refused with the config's *FieldError values and nothing changes.
+func (s *Store) SaveConfig(cfg config.Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	data, err := config.Encode(cfg)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if current, err := s.fs.ReadFile(s.path(ConfigFile)); err == nil {
+		if _, err := config.Parse(current); err == nil {
+			if err := config.WriteFileAtomic(s.fs, s.path(GoodConfigFile), current); err != nil {
+				return err
+			}
+		}
+	}
+	if err := config.WriteFileAtomic(s.fs, s.path(ConfigFile), data); err != nil {
+		return err
+	}
+	s.boot.Config = cfg
+	s.boot.Notice = ""
+	s.boot.SetupNeeded = s.secrets.PasswordHash == ""
+	return nil
+}
+
+// SaveSecrets replaces the stored secrets.
+func (s *Store) SaveSecrets(sec Secrets) error {
+	data, err := json.Marshal(sec)
+	if err != nil {
+		return fmt.Errorf("admin file: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := config.WriteFileAtomic(s.fs, s.path(AdminFile), data); err != nil {
+		return err
+	}
+	s.secrets = sec
+	s.boot.SetupNeeded = sec.PasswordHash == ""
+	return nil
+}
+
+// Reset is the factory reset: it removes the settings, the previous ones,
+// the secrets and the TLS key, so the next setup starts from nothing.
+func (s *Store) Reset() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, name := range []string{ConfigFile, GoodConfigFile, AdminFile, TLSKeyFile, TLSCertFile} {
+		if err := s.fs.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("factory reset: %w", err))
+		}
+	}
+	if err := s.fs.SyncDir(s.dir); err != nil {
+		errs = append(errs, fmt.Errorf("factory reset: sync %s: %w", s.dir, err))
+	}
+	s.secrets = Secrets{}
+	s.boot = Boot{Config: config.Default(), SetupNeeded: true}
+	return errors.Join(errs...)
+}
+
+func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", "; ") }

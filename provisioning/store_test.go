@@ -1,0 +1,203 @@
+package provisioning
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/callbox/callbox/config"
+)
+
+func testConfig(room string) config.Config {
+	c := config.Default()
+	c.Call.URL = "ws://10.99.0.1:7880"
+	c.Call.Room = room
+	c.Call.APIKey = "devkey"
+	c.Call.APISecret = "secret-" + room
+	return c
+}
+
+func mustEncode(t *testing.T, c config.Config) []byte {
+	t.Helper()
+	data, err := config.Encode(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// TestSaveSurvivesPowerCutAtEveryStep kills the save after each of its
+// file operations, with and without a power cut after it, and checks the
+// settings file then holds the old settings or the new ones, never a broken
+// file, and that the box boots with one of them.
+func TestSaveSurvivesPowerCutAtEveryStep(t *testing.T) {
+	const dir = "/data"
+	old, updated := testConfig("old-room"), testConfig("new-room")
+	completed := false
+	for crashAfter := 0; !completed; crashAfter++ {
+		if crashAfter > 50 {
+			t.Fatal("the save never completes")
+		}
+		for _, powerCut := range []bool{false, true} {
+			m := newMemFS()
+			m.put(filepath.Join(dir, ConfigFile), mustEncode(t, old))
+			m.put(filepath.Join(dir, AdminFile), []byte(`{"password_hash":"x"}`))
+			s := NewStore(dir, m)
+			s.Load()
+			m.crashAfter = crashAfter
+			err := s.SaveConfig(updated)
+			if err == nil {
+				completed = true
+			} else if !errors.Is(err, errCrashed) {
+				t.Fatalf("crash after %d steps: save failed with %v, want the injected crash", crashAfter, err)
+			}
+			if powerCut {
+				m.PowerCut()
+			}
+			m.crashAfter = -1
+
+			data, rerr := m.ReadFile(filepath.Join(dir, ConfigFile))
+			if rerr != nil {
+				t.Fatalf("crash after %d steps (power cut %v): the settings file is gone: %v", crashAfter, powerCut, rerr)
+			}
+			onDisk, perr := config.Parse(data)
+			if perr != nil {
+				t.Fatalf("crash after %d steps (power cut %v): the settings file is broken: %v\n%q", crashAfter, powerCut, perr, data)
+			}
+			if onDisk.Call.Room != "old-room" && onDisk.Call.Room != "new-room" {
+				t.Fatalf("crash after %d steps: room %q, want old-room or new-room", crashAfter, onDisk.Call.Room)
+			}
+			if err == nil && onDisk.Call.Room != "new-room" {
+				t.Fatalf("a save that returned no error left room %q (power cut %v), want new-room", onDisk.Call.Room, powerCut)
+			}
+			boot := NewStore(dir, m).Load()
+			if boot.SetupNeeded || boot.Notice != "" || boot.Config.Call.Room != onDisk.Call.Room {
+				t.Fatalf("crash after %d steps: boot %+v, want room %s without notice", crashAfter, boot, onDisk.Call.Room)
+			}
+		}
+	}
+}
+
+func TestSaveKeepsThePreviousGoodSettings(t *testing.T) {
+	dir := t.TempDir()
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveConfig(testConfig("first")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveConfig(testConfig("second")); err != nil {
+		t.Fatal(err)
+	}
+	good, err := config.Load(filepath.Join(dir, GoodConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good.Call.Room != "first" {
+		t.Errorf("kept settings have room %q, want first", good.Call.Room)
+	}
+	info, err := os.Stat(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("settings file mode %v, want 0600 (it holds secrets)", info.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".callbox-tmp") {
+			t.Errorf("a temporary file was left behind: %s", e.Name())
+		}
+	}
+}
+
+func TestSaveRefusesInvalidSettings(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenStore(dir)
+	if err := s.SaveConfig(testConfig("first")); err != nil {
+		t.Fatal(err)
+	}
+	bad := testConfig("second")
+	bad.Video.Codec = "h265"
+	err := s.SaveConfig(bad)
+	var fe *config.FieldError
+	if !errors.As(err, &fe) || fe.Field != "video.codec" {
+		t.Fatalf("saving an unknown codec: %v, want a video.codec field error", err)
+	}
+	if got, _ := config.Load(filepath.Join(dir, ConfigFile)); got.Call.Room != "first" {
+		t.Errorf("after a refused save the file has room %q, want first", got.Call.Room)
+	}
+}
+
+func TestBootFallsBackToTheLastGoodSettings(t *testing.T) {
+	tests := []struct {
+		name        string
+		current     string // "" = no file
+		good        bool
+		wantRoom    string
+		wantSetup   bool
+		noticeNames string
+	}{
+		{"valid", "ok", true, "second", false, ""},
+		{"invalid value", "[video]\ncodec = \"h265\"\n", true, "first", false, "video.codec"},
+		{"not TOML", "\x00\x01[[[", true, "first", false, "broken"},
+		{"missing", "", true, "first", false, "missing"},
+		{"invalid and nothing earlier", "[video]\ncodec = \"h265\"\n", false, "", true, "set the box up again"},
+		{"nothing at all", "", false, "", true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, AdminFile), []byte(`{"password_hash":"x"}`), 0o600)
+			if tt.good {
+				os.WriteFile(filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("first")), 0o600)
+			}
+			switch tt.current {
+			case "":
+			case "ok":
+				os.WriteFile(filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("second")), 0o600)
+			default:
+				os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tt.current), 0o600)
+			}
+			s, err := OpenStore(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b := s.Boot()
+			if b.SetupNeeded != tt.wantSetup {
+				t.Errorf("setup needed %v, want %v", b.SetupNeeded, tt.wantSetup)
+			}
+			if !tt.wantSetup && b.Config.Call.Room != tt.wantRoom {
+				t.Errorf("boots with room %q, want %q", b.Config.Call.Room, tt.wantRoom)
+			}
+			if tt.noticeNames == "" && b.Notice != "" {
+				t.Errorf("notice %q, want none", b.Notice)
+			}
+			if tt.noticeNames != "" && !strings.Contains(b.Notice, tt.noticeNames) {
+				t.Errorf("notice %q does not say %q", b.Notice, tt.noticeNames)
+			}
+		})
+	}
+}
+
+func TestFactoryResetKeepsNothing(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := OpenStore(dir)
+	s.SaveConfig(testConfig("a"))
+	s.SaveConfig(testConfig("b"))
+	s.SaveSecrets(Secrets{PasswordHash: "h"})
+	os.WriteFile(filepath.Join(dir, TLSKeyFile), []byte("key"), 0o600)
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("%s is still there after a factory reset", e.Name())
+	}
+	if b := s.Load(); !b.SetupNeeded {
+		t.Errorf("after a factory reset setup is not needed")
+	}
+}

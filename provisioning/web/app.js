@@ -1,0 +1,315 @@
+// The Callbox page: first-boot setup, sign-in, status, settings. Plain JS,
+// no libraries; everything it needs is served by the box.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+let csrf = '';
+let mode = 'setup'; // or 'settings'
+const draft = {}; // setup answers, sent together at the end
+let previewTimer = 0;
+let statusTimer = 0;
+
+async function api(method, path, body) {
+  const opts = { method, headers: {}, credentials: 'same-origin' };
+  if (method !== 'GET') {
+    opts.headers['X-CSRF-Token'] = csrf;
+    opts.headers['Content-Type'] = 'application/json';
+    opts.body = JSON.stringify(body || {});
+  }
+  const res = await fetch(path, opts);
+  let data = {};
+  if ((res.headers.get('Content-Type') || '').startsWith('application/json')) data = await res.json();
+  if (res.status === 401 && path !== '/api/login') { await start(); }
+  return { ok: res.ok, status: res.status, data };
+}
+
+const sections = ['loading', 'step-code', 'step-admin', 'step-server', 'step-devices', 'login', 'status', 'wifi', 'log'];
+function show(...ids) {
+  for (const s of sections) $(s).hidden = !ids.includes(s);
+  stopPreview();
+  clearInterval(statusTimer);
+  const first = $(ids[0]).querySelector('input:not([type=hidden]), select, button');
+  if (first) first.focus();
+}
+
+function clearErrors(form) {
+  for (const p of form.querySelectorAll('.error')) p.textContent = '';
+  for (const i of form.querySelectorAll('[aria-invalid]')) i.removeAttribute('aria-invalid');
+}
+
+// showErrors puts each field's reason under it; the first bad field gets focus.
+function showErrors(res, fallbackId) {
+  const fields = (res.data && res.data.fields) || [];
+  let focused = false;
+  for (const f of fields) {
+    const p = $('err-' + f.field);
+    const input = $(f.field);
+    if (p) {
+      p.textContent = f.reason;
+      if (input) input.setAttribute('aria-invalid', 'true');
+      if (input && !focused) {
+        showSectionOf(input);
+        input.focus();
+        focused = true;
+      }
+    } else {
+      $(fallbackId).textContent += (f.field ? f.field + ': ' : '') + f.reason + ' ';
+    }
+  }
+  if (!fields.length) $(fallbackId).textContent = (res.data && res.data.error) || ('The box answered ' + res.status);
+}
+
+function showSectionOf(input) {
+  const sec = input.closest('section');
+  if (sec && sec.hidden) {
+    if (mode === 'settings') show('step-server', 'step-devices');
+    else show(sec.id);
+  }
+}
+
+function setNotice(text) {
+  $('notice').textContent = text || '';
+  $('notice').hidden = !text;
+}
+
+async function start() {
+  const res = await api('GET', '/api/state');
+  const st = res.data;
+  csrf = st.csrf || '';
+  setNotice(st.notice);
+  if (st.name) $('title').textContent = st.name;
+  $('btn-wifi').hidden = !st.wifi;
+  if (st.setup_needed) {
+    mode = 'setup';
+    if (st.setup_open) show('step-admin'); else show('step-code');
+  } else if (st.signed_in) {
+    showStatus();
+  } else {
+    show('login');
+  }
+}
+
+// --- first-boot setup ---
+
+$('form-code').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  const res = await api('POST', '/api/setup/code', { code: $('code').value });
+  if (!res.ok) { $('err-code').textContent = res.data.error; $('code').setAttribute('aria-invalid', 'true'); $('code').focus(); return; }
+  csrf = res.data.csrf;
+  show('step-admin');
+});
+
+$('form-admin').addEventListener('submit', (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  if ($('password').value.length < 8) { $('err-password').textContent = 'At least 8 characters.'; $('password').focus(); return; }
+  if ($('password').value !== $('password2').value) { $('err-password2').textContent = 'The two passwords differ.'; $('password2').focus(); return; }
+  draft.password = $('password').value;
+  show('step-server');
+});
+
+for (const r of document.querySelectorAll('input[name=auth]')) r.addEventListener('change', authChanged);
+function authChanged() {
+  const token = document.querySelector('input[name=auth]:checked').value === 'token';
+  $('auth-key').hidden = token;
+  $('auth-token').hidden = !token;
+}
+
+$('form-server').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  if (mode === 'settings') { await saveSettings(); return; }
+  if ($('name').value.trim() === '') { $('err-name').textContent = 'Give the box a name.'; $('name').focus(); return; }
+  if (!$('url').value) { $('err-url').textContent = 'Enter the call server address.'; $('url').focus(); return; }
+  if (!$('room').value) { $('err-room').textContent = 'Name the room to join.'; $('room').focus(); return; }
+  show('step-devices');
+  await loadDevices();
+  startPreview();
+});
+
+async function loadDevices(selected) {
+  const res = await api('GET', '/api/devices');
+  if (!res.ok) return;
+  fill($('camera'), res.data.cameras, selected && selected.camera);
+  fill($('microphone'), res.data.microphones, selected && selected.microphone);
+}
+
+function fill(select, list, value) {
+  select.replaceChildren();
+  for (const d of list) {
+    const o = document.createElement('option');
+    o.value = d.id;
+    o.textContent = d.label;
+    select.append(o);
+  }
+  if (value) select.value = value;
+}
+
+$('camera').addEventListener('change', () => { stopPreview(); startPreview(); });
+
+function startPreview() {
+  const tick = async () => {
+    const cam = $('camera').value;
+    if (!cam || $('step-devices').hidden) return;
+    const res = await fetch('/api/snapshot?camera=' + encodeURIComponent(cam), { credentials: 'same-origin' });
+    if (res.ok && res.headers.get('Content-Type') === 'image/jpeg') {
+      const url = URL.createObjectURL(await res.blob());
+      const old = $('preview').src;
+      $('preview').src = url;
+      if (old.startsWith('blob:')) URL.revokeObjectURL(old);
+      $('preview-note').textContent = '';
+    } else {
+      const data = await res.json().catch(() => ({}));
+      $('preview-note').textContent = data.error || 'No picture from this camera.';
+    }
+    previewTimer = setTimeout(tick, 300);
+  };
+  tick();
+}
+function stopPreview() { clearTimeout(previewTimer); previewTimer = 0; }
+
+function serverSettings() {
+  return {
+    name: $('name').value,
+    url: $('url').value,
+    auth: document.querySelector('input[name=auth]:checked').value,
+    api_key: $('api_key').value,
+    api_secret: $('api_secret').value,
+    token: $('token').value,
+    room: $('room').value,
+    room_key: $('room_key').value,
+    camera: $('camera').value,
+    microphone: $('microphone').value,
+    codec: '',
+  };
+}
+
+$('form-devices').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  if (mode === 'settings') { await saveSettings(); return; }
+  $('devices-submit').disabled = true;
+  const res = await api('POST', '/api/setup', { password: draft.password, settings: serverSettings() });
+  $('devices-submit').disabled = false;
+  if (!res.ok) { showErrors(res, 'err-form'); return; }
+  csrf = res.data.csrf;
+  delete draft.password;
+  for (const id of ['password', 'password2', 'api_secret', 'token', 'room_key']) $(id).value = '';
+  $('title').textContent = $('name').value;
+  showStatus();
+});
+
+// --- sign in, status, controls ---
+
+$('form-login').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  const res = await api('POST', '/api/login', { password: $('login-password').value });
+  $('login-password').value = '';
+  if (!res.ok) { $('err-login').textContent = res.data.error; $('login-password').focus(); return; }
+  csrf = res.data.csrf;
+  showStatus();
+});
+
+function showStatus() {
+  show('status');
+  refreshStatus();
+  statusTimer = setInterval(refreshStatus, 1000);
+}
+
+function duration(s) {
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+  return h ? `${h} h ${m} min` : m ? `${m} min ${s % 60} s` : `${s} s`;
+}
+
+async function refreshStatus() {
+  const res = await api('GET', '/api/status');
+  if (!res.ok) return;
+  const st = res.data;
+  $('title').textContent = st.name || 'Callbox';
+  setNotice(st.notice);
+  const state = st.call.state;
+  $('call-state').textContent = 'The box is ' + (state === 'in call' ? 'in the call' : state);
+  $('call-state').dataset.state = state;
+  $('call-error').textContent = st.call.error || '';
+  $('st-room').textContent = st.call.room || '—';
+  $('st-codec').textContent = st.call.codec ? `${st.call.codec} (${st.call.codec_reason})` : '—';
+  $('st-uptime').textContent = duration(st.uptime_s);
+  $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
+  $('st-addresses').textContent = (st.addresses || []).join(', ') || '—';
+  $('st-fingerprint').textContent = st.fingerprint || '';
+  $('btn-call').disabled = state !== 'idle';
+  $('btn-hangup').disabled = state === 'idle';
+}
+
+async function act(path, body) {
+  const res = await api('POST', path, body);
+  if (!res.ok) $('call-error').textContent = res.data.error || 'failed';
+  refreshStatus();
+  return res;
+}
+$('btn-call').addEventListener('click', () => act('/api/call'));
+$('btn-hangup').addEventListener('click', () => act('/api/hangup'));
+$('btn-restart').addEventListener('click', () => act('/api/restart'));
+$('btn-logout').addEventListener('click', async () => { await api('POST', '/api/logout'); csrf = ''; start(); });
+$('btn-reset').addEventListener('click', async () => {
+  if (!window.confirm('Remove every setting and the password? The box will need setting up again.')) return;
+  const res = await act('/api/factory-reset', { confirm: 'reset' });
+  if (res.ok) start();
+});
+
+$('btn-settings').addEventListener('click', openSettings);
+async function openSettings() {
+  const res = await api('GET', '/api/settings');
+  if (!res.ok) return;
+  mode = 'settings';
+  const s = res.data;
+  $('name').value = s.name;
+  $('url').value = s.url;
+  document.querySelector(`input[name=auth][value=${s.auth === 'token' ? 'token' : 'key'}]`).checked = true;
+  authChanged();
+  $('api_key').value = s.api_key;
+  $('room').value = s.room;
+  $('has-api_secret').hidden = !s.has_api_secret;
+  $('has-token').hidden = !s.has_token;
+  $('has-room_key').hidden = !s.has_room_key;
+  for (const b of document.querySelectorAll('#form-server button[type=submit], #devices-submit')) b.textContent = 'Save';
+  show('step-server', 'step-devices');
+  await loadDevices(s);
+}
+
+async function saveSettings() {
+  clearErrors($('form-server'));
+  clearErrors($('form-devices'));
+  const res = await api('POST', '/api/settings', serverSettings());
+  if (!res.ok) { showErrors(res, 'err-form'); return; }
+  for (const id of ['api_secret', 'token', 'room_key']) $(id).value = '';
+  mode = 'setup';
+  showStatus();
+}
+
+$('btn-log').addEventListener('click', async () => {
+  const res = await api('GET', '/api/log');
+  $('log-lines').textContent = res.ok ? res.data.lines.join('\n') : res.data.error;
+  show('log');
+});
+
+$('btn-wifi').addEventListener('click', async () => {
+  show('wifi');
+  const res = await api('GET', '/api/wifi/networks');
+  const list = res.ok ? res.data.networks.map((n) => ({ id: n.ssid, label: `${n.ssid} (${n.signal_dbm} dBm${n.secured ? ', secured' : ''})` })) : [];
+  fill($('ssid'), list);
+  if (!res.ok) $('err-ssid').textContent = res.data.error;
+});
+$('form-wifi').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  clearErrors(e.target);
+  const res = await api('POST', '/api/wifi/connect', { ssid: $('ssid').value, passphrase: $('passphrase').value });
+  $('passphrase').value = '';
+  if (!res.ok) { showErrors(res, 'err-ssid'); return; }
+  showStatus();
+});
+for (const b of document.querySelectorAll('.back')) b.addEventListener('click', () => { mode = 'setup'; showStatus(); });
+
+start();
