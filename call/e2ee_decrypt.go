@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -42,7 +43,7 @@ func (s DecryptStats) Dropped() int64 {
 }
 
 type decryptCounters struct {
-	decrypted, serverInjected                                    atomic.Int64
+	decrypted, serverInjected                                  atomic.Int64
 	truncated, notEncrypted, unknownKeyIndex, forged, replayed atomic.Int64
 }
 
@@ -238,6 +239,9 @@ func (d *trackDecryption) open(frame []byte) ([]byte, bool) {
 	if d == nil {
 		return frame, true
 	}
+	if len(frame) == 0 {
+		return nil, false // nothing to decrypt or decode (livekit-client sends empty DTX frames as they are)
+	}
 	plain, err := d.opener.open(frame)
 	if err != nil && !d.warned {
 		d.warned = true
@@ -252,7 +256,9 @@ type roomDecryption struct {
 	key      *RoomKey
 	log      *slog.Logger
 	counters decryptCounters
-	joined   chan struct{} // closed by setRoom
+	joined   chan struct{} // closed by the first setRoom
+	once     sync.Once
+	mu       sync.Mutex
 	room     *lksdk.Room
 }
 
@@ -265,15 +271,18 @@ func newRoomDecryption(key *RoomKey, log *slog.Logger) *roomDecryption {
 
 // setRoom is called once the room is joined: the SFU's trailer for the
 // frames it injects comes with the join.
+// A later call (a room joined again) replaces the room.
 func (r *roomDecryption) setRoom(room *lksdk.Room) {
+	r.mu.Lock()
 	r.room = room
-	close(r.joined)
+	r.mu.Unlock()
+	r.once.Do(func() { close(r.joined) })
 }
 
 // forTrack returns the decryption of one remote track, nil when the room is
 // not encrypted or ctx ends before the join completes.
 func (r *roomDecryption) forTrack(ctx context.Context, codec pipeline.Codec, from string) *trackDecryption {
-	if r.key == nil {
+	if r == nil || r.key == nil {
 		return nil
 	}
 	select {
@@ -281,7 +290,10 @@ func (r *roomDecryption) forTrack(ctx context.Context, codec pipeline.Codec, fro
 	case <-ctx.Done():
 		return nil
 	}
-	d, err := newTrackDecryption(r.key, codec, r.room.SifTrailer(), &r.counters, r.log.With("from", from, "codec", codec))
+	r.mu.Lock()
+	room := r.room
+	r.mu.Unlock()
+	d, err := newTrackDecryption(r.key, codec, room.SifTrailer(), &r.counters, r.log.With("from", from, "codec", codec))
 	if err != nil {
 		// A codec we cannot decrypt: every frame is dropped, and counted.
 		r.log.Warn("cannot decrypt this track", "from", from, "err", err)

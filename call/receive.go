@@ -23,6 +23,7 @@ type Frame struct {
 	Codec   pipeline.Codec
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
+	Seq     uint16 // RTP sequence number of an Opus packet, for reordering
 }
 
 // Handlers receive what other participants send. They run on one goroutine
@@ -75,6 +76,7 @@ func (w *Watcher) Leave() {
 	w.room.Disconnect()
 }
 
+// decryption may be nil: frames pass as they came.
 func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, h Handlers, decryption *roomDecryption) {
 	mime := strings.ToLower(track.Codec().MimeType)
 	from := rp.Identity()
@@ -90,7 +92,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 			if !ok {
 				continue
 			}
-			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now()})
+			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
 		receiveVideo(ctx, track, rp, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,

@@ -45,6 +45,8 @@ type Options struct {
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
 	// every frame received (e2ee.go).
 	RoomKey *RoomKey
+	// Remote, when it has handlers, receives the other participants (subscribe.go).
+	Remote RemoteOptions
 
 	Logger *slog.Logger
 }
@@ -56,6 +58,7 @@ type Session struct {
 	log    *slog.Logger
 	state  stateMachine
 	desire desire // whether to be in a call, and in which room (control.go)
+	remote remoteSet // the other participants (subscribe.go)
 
 	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call
@@ -170,7 +173,9 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 			s.log.Info("reconnected")
 		},
 	}
+	s.remote.hook(callbacks, s.opts.Remote, s.opts.RoomKey, s.log)
 	room := lksdk.NewRoom(callbacks)
+	s.remote.setRoom(room)
 	var err error
 	if s.opts.Token != "" {
 		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token)
@@ -186,6 +191,7 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	if err != nil {
 		return nil, err
 	}
+	s.remote.joined()
 	video, audio, err := s.publish(room)
 	if err != nil {
 		room.Disconnect()
@@ -273,6 +279,7 @@ func (s *Session) leave(room *lksdk.Room) {
 	s.video, s.audio, s.videoPub, s.audioPub = nil, nil, nil, nil
 	s.mu.Unlock()
 	room.Disconnect()
+	s.remote.stop()
 }
 
 // WriteVideo sends one coded picture; outside a call, or while the camera

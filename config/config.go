@@ -20,6 +20,9 @@ type Config struct {
 	Log   Log   `toml:"log"`
 	// Controls: buttons, LEDs, keys and remotes (controls.go).
 	Controls Controls `toml:"controls"`
+	// Display and Speaker: the others on the screen and in the speaker (receive.go).
+	Display Display `toml:"display"`
+	Speaker Speaker `toml:"speaker"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -51,6 +54,9 @@ type Video struct {
 	// PixelFormat forces the camera's pixel format ("YUYV", "NV12",
 	// "I420", "MJPEG"); "" takes the best the camera offers.
 	PixelFormat string `toml:"pixel_format"`
+	// Encoder is "auto" (a hardware m2m encoder of the call's codec when
+	// the board has one, else software), "hardware" or "software".
+	Encoder string `toml:"encoder"`
 }
 
 // Audio is the microphone and how its sound is encoded.
@@ -87,12 +93,14 @@ func Default() Config {
 		Call: Call{Identity: "callbox", Name: "Callbox"},
 		Video: Video{
 			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
-			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120,
+			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120, Encoder: "auto",
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
 		Log:   Log{Level: "info"},
 
 		Controls: Controls{StartInCall: true},
+		Display:  defaultDisplay(),
+		Speaker:  defaultSpeaker(),
 	}
 }
 
@@ -172,6 +180,9 @@ func (c Config) Validate() error {
 	if !oneOf(c.Video.PixelFormat, "", "YUYV", "NV12", "I420", "MJPEG") {
 		bad("video.pixel_format", "%q is not one of YUYV, NV12, I420, MJPEG, or empty for the best the camera offers", c.Video.PixelFormat)
 	}
+	if !oneOf(c.Video.Encoder, "auto", "hardware", "software") {
+		bad("video.encoder", "%q is not one of auto, hardware, software", c.Video.Encoder)
+	}
 
 	if c.Audio.Microphone == "" {
 		bad("audio.microphone", "is empty: use an ALSA device such as default or hw:1,0, or %q", MicrophoneTone)
@@ -190,6 +201,8 @@ func (c Config) Validate() error {
 		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
 	}
 	c.Controls.validate(c.Call, bad)
+	c.Display.validate(bad)
+	c.Speaker.validate(bad)
 	return errors.Join(errs...)
 }
 

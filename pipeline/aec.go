@@ -105,7 +105,7 @@ func NewEchoCanceller(opts EchoOptions) (*EchoCanceller, error) {
 	return e, nil
 }
 
-var echoSuppressDB, echoSuppressActiveDB = -60, -15
+const echoSuppressDB, echoSuppressActiveDB = -60, -15
 
 func boolInt(b bool) C.int {
 	if b {

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/web/guest"
 )
 
 //go:embed web/index.html web/app.js web/style.css
@@ -180,6 +181,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/factory-reset", s.adminOnly(s.handleFactoryReset))
 	mux.HandleFunc("GET /api/wifi/networks", s.setupOrAdmin(s.handleWiFiScan))
 	mux.HandleFunc("POST /api/wifi/connect", s.setupOrAdmin(s.handleWiFiConnect))
+	// The guest page for people joining from a browser; it sets its own
+	// Content-Security-Policy (it talks to the call server).
+	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint")
 	})

@@ -313,6 +313,17 @@ func TestCookiesAndHeaders(t *testing.T) {
 		b.expect(b.get(f), 200, f)
 	}
 	b.expect(b.get("/api/nothing"), 404, "unknown endpoint")
+
+	// The guest page is served by the same server, with its own policy:
+	// it must reach the call server, and nothing else from outside.
+	guestPage := b.get("/guest/")
+	b.expect(guestPage, 200, "the guest page")
+	if !bytes.Contains(guestPage.body, []byte("guest.js")) {
+		t.Errorf("/guest/ is not the guest page:\n%s", guestPage.body)
+	}
+	if csp := guestPage.header.Get("Content-Security-Policy"); !strings.Contains(csp, "worker-src 'self'") || strings.Contains(csp, "unsafe") {
+		t.Errorf("guest page CSP %q: want the guest page's own, strict policy", csp)
+	}
 }
 
 // TestBadInputChangesNothing: every state-changing endpoint, given bad

@@ -17,10 +17,12 @@ import (
 
 // daemon wires the devices, the pipeline and the call together.
 type daemon struct {
-	cfg     config.Config
-	log     *slog.Logger
-	session *call.Session
-	encoder atomic.Pointer[pipeline.VideoEncoder] // the one in use, for keyframe and bitrate requests
+	cfg           config.Config
+	log           *slog.Logger
+	session       *call.Session
+	encoder       atomic.Pointer[pipeline.VideoEncoder] // the one in use, for keyframe and bitrate requests
+	encoderChoice encoderChoice                         // hardware or software, and why (codec.go)
+	rx            *receiver                             // the others on the screen and in the speaker (receive.go)
 }
 
 func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
@@ -35,8 +37,8 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 	if keyErr != nil {
 		return keyErr
 	}
+	d.rx = newReceiver(cfg, log)
 	d.session = call.New(call.Options{
-		RoomKey: key,
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
@@ -44,7 +46,9 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 		OnKeyframeWanted: d.forceKeyframe,
 		OnBitrate:        d.setBitrate,
 		StartIdle:        !cfg.Controls.StartInCall,
+		Remote:           d.rx.remote(),
 		Logger:           log,
+		RoomKey:          key,
 	})
 	if onSession != nil {
 		onSession(d.session)
@@ -56,6 +60,8 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 	if err := d.startControls(ctx, &wg); err != nil { // controls.go; none configured: nothing
 		return err
 	}
+	d.rx.session = d.session
+	wg.Go(func() { d.rx.run(ctx, d) })
 	wg.Go(func() { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
 	wg.Go(func() { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
 	err := d.session.Run(ctx)
@@ -131,12 +137,7 @@ func (d *daemon) sendVideo(ctx context.Context) error {
 		Width: f.Width, Height: f.Height, FPS: f.FPS,
 		BitsPerSecond: v.BitrateKbps * 1000, KeyframeInterval: v.KeyframeInterval,
 	}
-	var enc pipeline.VideoEncoder
-	if videoCodec(d.cfg) == pipeline.CodecVP8 {
-		enc, err = pipeline.NewVP8Encoder(settings)
-	} else {
-		enc, err = pipeline.NewH264Encoder(settings)
-	}
+	enc, err := d.newVideoEncoder(f, settings) // codec.go: hardware or software
 	if err != nil {
 		return err
 	}
@@ -146,7 +147,7 @@ func (d *daemon) sendVideo(ctx context.Context) error {
 		enc.Close()
 	}()
 	d.log.Info("sending video", "format", f.String(), "codec", enc.Codec())
-	return pipeline.SendVideo(ctx, src, enc, d.session.WriteVideo)
+	return pipeline.SendVideo(ctx, d.rx.selfView(src), enc, d.session.WriteVideo)
 }
 
 func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
@@ -185,5 +186,5 @@ func (d *daemon) sendAudio(ctx context.Context) error {
 	}
 	defer enc.Close()
 	d.log.Info("sending audio", "microphone", a.Microphone)
-	return pipeline.SendAudio(ctx, src, enc, d.session.WriteAudio)
+	return pipeline.SendAudio(ctx, d.rx.cleanMicrophone(src), enc, d.session.WriteAudio)
 }

@@ -24,7 +24,7 @@ func isKeyframe(c pipeline.Codec, data []byte) bool {
 	case pipeline.CodecFWHT:
 		// struct fwht_cframe_hdr: two magic words, version, width, height,
 		// then the flags, all big-endian.
-		return len(data) >= 24 && binary.BigEndian.Uint32(data[20:24])&fwhtFlagIFrame == 0
+		return len(data) >= 24 && binary.BigEndian.Uint32(data[20:24])&fwhtFlagIFrame != 0
 	}
 	return false
 }

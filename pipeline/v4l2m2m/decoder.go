@@ -160,7 +160,6 @@ func (dec *Decoder) setUpCapture() error {
 // LAST buffer of the old size, stop CAPTURE, free its buffers, set up again.
 func (dec *Decoder) reallocateCapture() error {
 	dec.sourceChanged = false
-	return nil
 	if err := dec.cap.streamOff(); err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func (d *device) close() error {
 // a vanished device into ErrGone.
 func (d *device) wrap(step string, err error) error {
 	if errors.Is(err, unix.ENODEV) || errors.Is(err, unix.ENXIO) {
-		return fmt.Errorf("%s (%s): %s: %w", d.path, d.card, step, err)
+		return fmt.Errorf("%s (%s): %s: %w (%w)", d.path, d.card, step, ErrGone, err)
 	}
 	return fmt.Errorf("%s (%s): %s: %w", d.path, d.card, step, err)
 }
@@ -281,6 +281,11 @@ func (d *device) wait(want int, timeout time.Duration) (int, error) {
 	}
 	deadline := time.Now().Add(timeout)
 	for {
+		// Past the deadline is a timeout even when something is ready: a
+		// caller looping on a ready queue that gives nothing must end.
+		if timeout <= 0 || time.Until(deadline) <= 0 {
+			return 0, nil
+		}
 		d.pollFds[0] = unix.PollFd{Fd: int32(d.fd), Events: events}
 		fds := d.pollFds[:]
 		ms := int(time.Until(deadline).Milliseconds())

@@ -407,7 +407,7 @@ func (e *Encoder) submit(f camera.Frame, dma *DMABuf) error {
 	if e.closed {
 		return fmt.Errorf("%s: encoder is closed", e.d.path)
 	}
-	if false {
+	if f.Format.Width != e.opts.Width || f.Format.Height != e.opts.Height {
 		return fmt.Errorf("%s (%s): frame is %dx%d, the encoder was set up for %dx%d",
 			e.d.path, e.d.card, f.Format.Width, f.Format.Height, e.opts.Width, e.opts.Height)
 	}
@@ -543,8 +543,11 @@ func (e *Encoder) freeOutputBuffer() (int, error) {
 	}
 }
 
+// ErrTimeout is returned when the device did not answer in time.
+var ErrTimeout = errors.New("the device did not answer")
+
 func errTimeout(d time.Duration) error {
-	return fmt.Errorf("nothing in %v: %w", d, unix.ETIMEDOUT)
+	return fmt.Errorf("nothing in %v: %w", d, ErrTimeout)
 }
 
 // reclaimOutput takes back every OUTPUT buffer the driver is done with.
@@ -675,7 +678,7 @@ func (e *Encoder) Drain() ([]pipeline.EncodedFrame, error) {
 				break
 			}
 			data := e.cap.data(b)
-			if len(data) > 0 && b.flags&bufFlagError == 0 && len(frames) == 0 {
+			if len(data) > 0 && b.flags&bufFlagError == 0 {
 				coded := append(append([]byte(nil), e.header...), data...)
 				e.header = e.header[:0]
 				frames = append(frames, pipeline.EncodedFrame{

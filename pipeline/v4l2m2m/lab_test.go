@@ -647,3 +647,27 @@ func TestLabVanishingDevice(t *testing.T) {
 		t.Errorf("error %q does not say the device is gone (ErrGone)", err)
 	}
 }
+
+// TestLabAllocsPerFrame measures what Encode allocates per frame in steady
+// state (the bench figure m2m_allocs_per_frame; goal 0).
+func TestLabAllocsPerFrame(t *testing.T) {
+	n := labDevices(t)
+	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420})
+	frames := patternFrames(t, 2)
+	for _, f := range frames { // warm up: buffers grow to a keyframe's size
+		if _, err := enc.Encode(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i := 0
+	allocs := testing.AllocsPerRun(30, func() {
+		if _, err := enc.Encode(frames[i%2]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	})
+	t.Logf("m2m_allocs_per_frame: %.1f allocs", allocs)
+	if allocs > 0 {
+		t.Errorf("Encode allocates %.1f times per frame in steady state, want 0", allocs)
+	}
+}

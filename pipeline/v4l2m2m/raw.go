@@ -110,7 +110,7 @@ func copyPicture(dst, src picture) error {
 				break
 			}
 			for x := 0; x < cw; x++ {
-				row[2*x], row[2*x+1] = vr[x], ur[x]
+				row[2*x], row[2*x+1] = ur[x], vr[x]
 			}
 		}
 	case dst.pixel == camera.PixelFormatI420 && src.pixel == camera.PixelFormatNV12:

@@ -149,7 +149,7 @@ func (s *Scaler) Scale(f camera.Frame) (camera.Frame, error) {
 		if !ok {
 			continue
 		}
-		s.frame = append(s.frame[:0], f.Data...)
+		s.frame = append(s.frame[:0], s.cap.data(b)...)
 		if err := s.cap.enqueue(b.index, nil, unix.Timeval{}, dmabuf{}); err != nil {
 			return camera.Frame{}, err
 		}

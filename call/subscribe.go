@@ -1,0 +1,206 @@
+package call
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/livekit/protocol/livekit"
+	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/webrtc/v4"
+)
+
+// Member is another participant in the call, as the box shows them.
+type Member struct {
+	Identity   string
+	Name       string
+	AudioMuted bool
+	// VideoCodec is their camera's codec as WebRTC names it ("H264",
+	// "VP8", "AV1"...), "" when they publish no camera.
+	VideoCodec string
+}
+
+// RemoteOptions say what the box does with the other participants: their
+// frames go to Handlers (one goroutine per track), and who is there and
+// who speaks is told on every change.
+type RemoteOptions struct {
+	Handlers
+	// OnMembers is told everyone else, in the order they joined.
+	OnMembers func([]Member)
+	// OnSpeakers is told the active speakers' identities, loudest first.
+	OnSpeakers func([]string)
+}
+
+// remoteSet tracks the other participants of the room the session is in.
+type remoteSet struct {
+	mu         sync.Mutex
+	room       *lksdk.Room
+	order      []string        // identities by when first seen: the join order
+	decryption *roomDecryption // e2ee_decrypt.go
+	stopped    context.CancelFunc // ends this room's receiving
+	onMembers  func([]Member)
+}
+
+// hook adds the receive side's callbacks, if opts wants anything; frames
+// flow until stop (the room is left). The join's own context is no
+// lifetime for them: it ends when the join completes.
+func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKey, log *slog.Logger) {
+	if opts.Video == nil && opts.Audio == nil && opts.OnMembers == nil && opts.OnSpeakers == nil {
+		return
+	}
+	if opts.OnMembers == nil {
+		opts.OnMembers = func([]Member) {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	decryption := newRoomDecryption(key, log)
+	r.mu.Lock()
+	if r.stopped != nil {
+		r.stopped() // a join that failed half-way
+	}
+	r.decryption, r.stopped, r.onMembers = decryption, cancel, opts.OnMembers
+	r.mu.Unlock()
+	if opts.OnSpeakers == nil {
+		opts.OnSpeakers = func([]string) {}
+	}
+	// The SDK calls some callbacks while holding its own locks, so the
+	// member list is read on a goroutine of its own, never inside them.
+	kick := make(chan struct{}, 1)
+	changed := func() {
+		select {
+		case kick <- struct{}{}:
+		default: // a refresh is due anyway
+		}
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-kick:
+				opts.OnMembers(r.members())
+			}
+		}
+	}()
+	cb.OnParticipantConnected = func(*lksdk.RemoteParticipant) { changed() }
+	cb.OnParticipantDisconnected = func(*lksdk.RemoteParticipant) { changed() }
+	cb.OnTrackPublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
+	cb.OnTrackUnpublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
+	cb.OnTrackMuted = func(lksdk.TrackPublication, lksdk.Participant) { changed() }
+	cb.OnTrackUnmuted = func(lksdk.TrackPublication, lksdk.Participant) { changed() }
+	cb.OnTrackUnsubscribed = func(*webrtc.TrackRemote, *lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
+	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		changed()
+		go receiveTrack(ctx, track, rp, opts.Handlers, decryption)
+	}
+	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
+		var ids []string
+		for _, p := range ps {
+			if _, remote := p.(*lksdk.RemoteParticipant); remote {
+				ids = append(ids, p.Identity())
+			}
+		}
+		opts.OnSpeakers(ids)
+	}
+}
+
+func (r *remoteSet) setRoom(room *lksdk.Room) {
+	r.mu.Lock()
+	r.room, r.order = room, nil
+	r.mu.Unlock()
+}
+
+// stop ends receiving from the room left, and tells that nobody is there.
+func (r *remoteSet) stop() {
+	r.mu.Lock()
+	stopped, onMembers := r.stopped, r.onMembers
+	r.stopped, r.room = nil, nil
+	r.mu.Unlock()
+	if stopped != nil {
+		stopped()
+		onMembers(nil)
+	}
+}
+
+// joined lets decryption start, now that the join brought the SFU's trailer.
+func (r *remoteSet) joined() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.decryption != nil && r.room != nil {
+		r.decryption.setRoom(r.room)
+		r.decryption = nil // once per join
+	}
+}
+
+// members lists the remote participants in join order.
+func (r *remoteSet) members() []Member {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.room == nil {
+		return nil
+	}
+	var out []Member
+	for _, rp := range r.room.GetRemoteParticipants() {
+		m := Member{Identity: rp.Identity(), Name: rp.Name()}
+		for _, pub := range rp.TrackPublications() {
+			switch pub.Source() {
+			case livekit.TrackSource_CAMERA:
+				m.VideoCodec = strings.ToUpper(strings.TrimPrefix(strings.ToLower(pub.MimeType()), "video/"))
+			case livekit.TrackSource_MICROPHONE:
+				m.AudioMuted = pub.IsMuted()
+			}
+		}
+		if m.VideoCodec == "" { // a camera not marked as one still counts
+			for _, pub := range rp.TrackPublications() {
+				if pub.Kind() == lksdk.TrackKindVideo {
+					m.VideoCodec = strings.ToUpper(strings.TrimPrefix(strings.ToLower(pub.MimeType()), "video/"))
+				}
+			}
+		}
+		if !slices.Contains(r.order, m.Identity) {
+			r.order = append(r.order, m.Identity)
+		}
+		out = append(out, m)
+	}
+	slices.SortStableFunc(out, func(a, b Member) int {
+		return slices.Index(r.order, a.Identity) - slices.Index(r.order, b.Identity)
+	})
+	return out
+}
+
+// SetVideoSize asks the call server to send identity's camera in the
+// layer that best fits width x height pixels on the screen, so that nine
+// small tiles do not pull nine full-size streams.
+func (s *Session) SetVideoSize(identity string, width, height int) {
+	s.remote.mu.Lock()
+	room := s.remote.room
+	s.remote.mu.Unlock()
+	if room == nil || width <= 0 || height <= 0 {
+		return
+	}
+	rp := room.GetParticipantByIdentity(identity)
+	if rp == nil {
+		return
+	}
+	for _, pub := range rp.TrackPublications() {
+		remote, ok := pub.(*lksdk.RemoteTrackPublication)
+		if !ok || pub.Kind() != lksdk.TrackKindVideo {
+			continue
+		}
+		remote.SetVideoDimensions(uint32(width), uint32(height))
+		_ = remote.SetVideoQuality(qualityFor(width, height))
+	}
+}
+
+// qualityFor is the simulcast layer for a tile of this size: LiveKit's
+// layers are about 180p, 360p and 720p.
+func qualityFor(width, height int) livekit.VideoQuality {
+	switch side := max(width, height*16/9); {
+	case side <= 400:
+		return livekit.VideoQuality_LOW
+	case side <= 800:
+		return livekit.VideoQuality_MEDIUM
+	}
+	return livekit.VideoQuality_HIGH
+}

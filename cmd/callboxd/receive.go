@@ -1,0 +1,321 @@
+package main
+
+// The receive side: the others on the screen and in the speaker.
+//
+//	call (remote frames) ─► compose.Screen (decode, layout, draw) ─► display
+//	                    └─► pipeline.Mixer (jitter, Opus, mix) ─► speaker ─► echo reference
+
+import (
+	"context"
+	byteorder "encoding/binary"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/pipeline/compose"
+)
+
+// receiver is the receive side of the daemon.
+type receiver struct {
+	cfg     config.Config
+	log     *slog.Logger
+	session *call.Session
+	mixer   *pipeline.Mixer
+	echo    *pipeline.EchoCanceller // nil without echo cancellation
+	screen  atomic.Pointer[compose.Screen]
+
+	mu       sync.Mutex // guards what a new screen is told
+	members  []compose.Member
+	speaker  string
+	status   string
+	departed map[string]bool
+}
+
+func newReceiver(cfg config.Config, log *slog.Logger) *receiver {
+	rx := &receiver{cfg: cfg, log: log,
+		mixer: pipeline.NewMixer(func() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() },
+			time.Duration(cfg.Speaker.JitterMs)*time.Millisecond)}
+	if cfg.Speaker.EchoCancellation && cfg.Audio.Microphone != config.MicrophoneTone && cfg.Speaker.Device != config.SpeakerNone {
+		ec, err := pipeline.NewEchoCanceller(pipeline.EchoOptions{NoiseSuppression: true, AGC: true})
+		if err != nil {
+			log.Error("echo cancellation does not work; the microphone is sent as it is", "err", err)
+		} else {
+			rx.echo = ec
+		}
+	}
+	return rx
+}
+
+// remote is what the call does with the other participants.
+func (rx *receiver) remote() call.RemoteOptions {
+	return call.RemoteOptions{
+		Handlers: call.Handlers{
+			Video: func(f call.Frame) {
+				if s := rx.screen.Load(); s != nil {
+					s.Video(f.From, f.Codec, f.Data)
+				}
+			},
+			Audio: func(f call.Frame) {
+				if err := rx.mixer.Push(f.From, f.Seq, f.Data); err != nil {
+					rx.log.Debug("sound dropped", "err", err)
+				}
+			},
+		},
+		OnMembers:  rx.setMembers,
+		OnSpeakers: rx.setSpeakers,
+	}
+}
+
+func (rx *receiver) setMembers(ms []call.Member) {
+	members := make([]compose.Member, len(ms))
+	here := map[string]bool{}
+	for i, m := range ms {
+		members[i] = compose.Member{Identity: m.Identity, Name: m.Name, Muted: m.AudioMuted, VideoCodec: m.VideoCodec}
+		here[m.Identity] = true
+	}
+	rx.mu.Lock()
+	before := map[string]bool{}
+	for _, old := range rx.members {
+		before[old.Identity] = true
+		if !here[old.Identity] {
+			rx.mixer.Remove(old.Identity)
+			rx.log.Info("a participant left", "participant", old.Identity)
+		}
+	}
+	for _, m := range members {
+		if !before[m.Identity] {
+			rx.log.Info("a participant joined", "participant", m.Identity, "name", m.Name, "video", m.VideoCodec)
+		}
+	}
+	rx.members = members
+	rx.mu.Unlock()
+	if s := rx.screen.Load(); s != nil {
+		_ = members // BREAK
+	}
+	rx.updateStatus()
+}
+
+func (rx *receiver) setSpeakers(ids []string) {
+	speaker := ""
+	if len(ids) > 0 {
+		speaker = ids[0]
+	}
+	rx.mu.Lock()
+	rx.speaker = speaker
+	rx.mu.Unlock()
+	if s := rx.screen.Load(); s != nil {
+		s.SetSpeaker(speaker)
+	}
+}
+
+// run keeps the screen and the speaker going until ctx ends.
+func (rx *receiver) run(ctx context.Context, d *daemon) {
+	var wg sync.WaitGroup
+	if rx.cfg.Display.Output != config.DisplayNone {
+		wg.Go(func() { d.keepGoing(ctx, "display "+rx.cfg.Display.Output, rx.show) })
+	}
+	if rx.cfg.Speaker.Device != config.SpeakerNone {
+		wg.Go(func() { d.keepGoing(ctx, "speaker "+rx.cfg.Speaker.Device, rx.play) })
+	}
+	wg.Go(func() { rx.followState(ctx) })
+	wg.Wait()
+	rx.mixer.Close()
+	if rx.echo != nil {
+		rx.echo.Close()
+	}
+}
+
+// show opens the display and draws the call on it.
+func (rx *receiver) show(ctx context.Context) error {
+	dc := rx.cfg.Display
+	r, err := display.Open(display.Options{Output: dc.Output, Width: dc.Width, Height: dc.Height})
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	screen := compose.NewScreen(r, compose.ScreenOptions{
+		FPS: dc.FPS,
+		NewDecoder: func(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+			return avcodec.NewVideoDecoder(string(c))
+		},
+		OnTileSizes: func(sizes map[string]image.Point) {
+			for id, size := range sizes {
+				rx.session.SetVideoSize(id, size.X, size.Y)
+			}
+		},
+		Logger: rx.log,
+	})
+	defer screen.Close()
+	rx.mu.Lock()
+	screen.SetMembers(rx.members)
+	screen.SetSpeaker(rx.speaker)
+	screen.SetStatus(rx.status)
+	rx.mu.Unlock()
+	rx.screen.Store(screen)
+	defer rx.screen.Store(nil)
+	size := r.Size()
+	rx.log.Info("showing the call", "display", dc.Output, "size", fmt.Sprintf("%dx%d", size.X, size.Y))
+	return screen.Run(ctx)
+}
+
+// play mixes everyone's sound into the speaker.
+func (rx *receiver) play(ctx context.Context) error {
+	sink, err := openSpeaker(ctx, rx.cfg, rx.log)
+	if err != nil {
+		return err
+	}
+	defer sink.Close()
+	rx.log.Info("playing the call's sound", "speaker", rx.cfg.Speaker.Device)
+	var played func([]int16)
+	if rx.echo != nil {
+		played = rx.echo.Playback
+	}
+	return pipeline.Play(ctx, rx.mixer, sink, audio.SampleRate/100, played)
+}
+
+func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audio.Sink, error) {
+	if path, ok := strings.CutPrefix(cfg.Speaker.Device, "file:"); ok {
+		return newFileSink(path)
+	}
+	return audio.OpenPlayback(ctx, audio.PlaybackOptions{
+		Device: cfg.Speaker.Device, Period: time.Duration(cfg.Audio.PeriodMs) * time.Millisecond, Logger: log,
+	})
+}
+
+// followState writes the call's state on the status line.
+func (rx *receiver) followState(ctx context.Context) {
+	states, stop := rx.session.Watch()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case st := <-states:
+			rx.mu.Lock()
+			switch st.State {
+			case call.InCall:
+				rx.status = "in call"
+			case call.Idle:
+				rx.status = "not in a call"
+			default:
+				rx.status = st.State.String()
+				if st.Err != nil {
+					rx.status += ": " + st.Err.Error()
+				}
+			}
+			rx.mu.Unlock()
+			rx.updateStatus()
+		}
+	}
+}
+
+func (rx *receiver) updateStatus() {
+	rx.mu.Lock()
+	text := rx.status
+	if rx.cfg.Call.Room != "" {
+		text += ", room " + rx.cfg.Call.Room
+	}
+	if n := len(rx.members); n > 0 {
+		text += fmt.Sprintf(", %d others", n)
+	}
+	rx.mu.Unlock()
+	if s := rx.screen.Load(); s != nil {
+		s.SetStatus(text)
+	}
+}
+
+// selfView shows what the camera sends in the self-view tile.
+func (rx *receiver) selfView(src camera.Source) camera.Source {
+	if !rx.cfg.Display.SelfView || rx.cfg.Display.Output == config.DisplayNone {
+		return src
+	}
+	return &selfViewSource{Source: src, rx: rx}
+}
+
+type selfViewSource struct {
+	camera.Source
+	rx   *receiver
+	next time.Time
+}
+
+func (s *selfViewSource) ReadFrame(ctx context.Context) (camera.Frame, error) {
+	f, err := s.Source.ReadFrame(ctx)
+	if err != nil || f.Format.Pixel != camera.PixelFormatI420 || time.Now().Before(s.next) {
+		return f, err
+	}
+	// Ten pictures a second are plenty for a mirror, and cost little.
+	s.next = time.Now().Add(100 * time.Millisecond)
+	w, h := f.Format.Width, f.Format.Height
+	stride := f.Format.Stride
+	if stride == 0 {
+		stride = w
+	}
+	if screen := s.rx.screen.Load(); screen != nil && len(f.Data) >= stride*h+2*(stride/2)*(h/2) {
+		pic := &image.YCbCr{
+			Y: f.Data[:stride*h], Cb: f.Data[stride*h : stride*h+(stride/2)*(h/2)], Cr: f.Data[stride*h+(stride/2)*(h/2):],
+			YStride: stride, CStride: stride / 2, SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h),
+		}
+		screen.ShowSelf(pic)
+	}
+	return f, nil
+}
+
+// cleanMicrophone removes the speaker's sound from a real microphone.
+func (rx *receiver) cleanMicrophone(src audio.Source) audio.Source {
+	if rx.echo == nil {
+		return src
+	}
+	return pipeline.NewCleanSource(src, rx.echo)
+}
+
+// fileSink writes 48 kHz mono 16-bit little-endian samples to a file at
+// the pace a sound card would play them.
+type fileSink struct {
+	f     *os.File
+	start time.Time
+	n     int64 // samples written
+	buf   []byte
+}
+
+func newFileSink(path string) (*fileSink, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("speaker file: %w", err)
+	}
+	return &fileSink{f: f}, nil
+}
+
+func (s *fileSink) Write(ctx context.Context, pcm []int16) error {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	due := s.start.Add(time.Duration(s.n) * time.Second / audio.SampleRate)
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(due)):
+	}
+	s.buf = s.buf[:0]
+	for _, v := range pcm {
+		s.buf = byteorder.LittleEndian.AppendUint16(s.buf, uint16(v))
+	}
+	s.n += int64(len(pcm))
+	if _, err := s.f.Write(s.buf); err != nil {
+		return fmt.Errorf("speaker file: %w", err)
+	}
+	return nil
+}
+
+func (s *fileSink) Close() error { return s.f.Close() }

@@ -1,0 +1,133 @@
+package pipeline_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/avcodec"
+)
+
+// opusPackets is seconds of a tone at hz, amplitude amp, as Opus packets.
+func opusPackets(t *testing.T, hz, amp float64, seconds float64) [][]byte {
+	t.Helper()
+	enc, err := pipeline.NewOpusEncoder(64000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	pcm := make([]int16, enc.FrameSamples())
+	var out [][]byte
+	for range int(seconds * audio.SampleRate / float64(len(pcm))) {
+		generate(pcm, hz, amp, len(out)*len(pcm))
+		p, err := enc.Encode(pcm)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, append([]byte(nil), p...))
+	}
+	return out
+}
+
+func generate(pcm []int16, hz, amp float64, start int) {
+	for i := range pcm {
+		pcm[i] = int16(amp * 32767 * math.Sin(2*math.Pi*hz*float64(start+i)/audio.SampleRate))
+	}
+}
+
+// goertzel is the power of x at hz relative to x's total power.
+func goertzel(x []int16, hz float64) float64 {
+	w := 2 * math.Pi * hz / audio.SampleRate
+	c := 2 * math.Cos(w)
+	var s1, s2, total float64
+	for _, v := range x {
+		s := float64(v) + c*s1 - s2
+		s2, s1 = s1, s
+		total += float64(v) * float64(v)
+	}
+	power := s1*s1 + s2*s2 - c*s1*s2
+	return power / (total * float64(len(x)) / 2)
+}
+
+func opusDecoder() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() }
+
+func TestMixerPlaysEveryoneReorderedAndLimited(t *testing.T) {
+	tones := map[string]float64{"a": 400, "b": 700, "c": 1100}
+	m := pipeline.NewMixer(opusDecoder, 0)
+	defer m.Close()
+	packets := map[string][][]byte{}
+	for who, hz := range tones {
+		packets[who] = opusPackets(t, hz, 0.6, 1) // three at 0.6: the sum would clip
+	}
+	// Packets arrive in pairs swapped (2,1,4,3...), and one is lost.
+	var mixed []int16
+	block := make([]int16, 960)
+	for i := 0; i+1 < len(packets["a"]); i += 2 {
+		for who := range tones {
+			for _, k := range []int{i + 1, i} {
+				if who == "b" && k == 10 {
+					continue // lost
+				}
+				if err := m.Push(who, uint16(65530+k), packets[who][k]); err != nil { // sequence wraps
+					t.Fatal(err)
+				}
+			}
+		}
+		for range 2 {
+			m.Mix(block)
+			mixed = append(mixed, block...)
+		}
+	}
+	tail := mixed[len(mixed)/2:]
+	for who, hz := range tones {
+		if share := goertzel(tail, hz); share < 0.15 {
+			t.Errorf("%s's %v Hz tone has %.2f of the mix's power, want about a third", who, hz, share)
+		}
+	}
+	var peak int
+	for _, v := range tail {
+		peak = max(peak, int(v), -int(v))
+	}
+	if peak < 30000 {
+		t.Errorf("the mix peaks at %d: three loud voices should reach near full scale", peak)
+	}
+	// A hard wrap-around would show as a jump of more than full scale.
+	for i := 1; i < len(tail); i++ {
+		if d := int(tail[i]) - int(tail[i-1]); d > 40000 || d < -40000 {
+			t.Fatalf("sample %d jumps by %d: the sum wrapped instead of being limited", i, d)
+		}
+	}
+	m.Remove("b")
+	for range 20 {
+		m.Mix(block)
+	}
+	if share := goertzel(block, 700); share > 0.01 {
+		t.Errorf("b left but the mix still holds %.2f of 700 Hz", share)
+	}
+}
+
+func TestJitterBufferWaitsThenPlays(t *testing.T) {
+	dec, _ := avcodec.NewOpusDecoder()
+	j := pipeline.NewJitterBuffer(dec, 2880) // 60 ms
+	defer j.Close()
+	p := opusPackets(t, 500, 0.5, 0.2)
+	out := make([]int16, 480)
+	j.Push(1, p[0])
+	j.Push(2, p[1]) // 40 ms: not yet
+	if n := j.Pull(out); n != 0 {
+		t.Errorf("played %d samples before 60 ms were buffered", n)
+	}
+	j.Push(3, p[2])
+	if n := j.Pull(out); n != 480 {
+		t.Errorf("played %d samples with 60 ms buffered, want 480", n)
+	}
+	if err := j.Push(4, []byte{0xff, 0xff, 0xff}); err == nil {
+		t.Errorf("a corrupt packet gave no error")
+	}
+	j.Push(5, p[3]) // still plays after the corrupt one
+	if got := j.Buffered(); got < 2880 {
+		t.Errorf("%d samples buffered after a corrupt packet, want the good ones kept", got)
+	}
+	j.Push(1, p[0]) // a duplicate, long late: ignored
+}

@@ -1,0 +1,85 @@
+// Opens an invite link in Debian's chromium (through playwright-core), as a
+// guest would, joins the box's call end-to-end encrypted with the fake
+// camera and microphone, and reads the box's pictures back off the page.
+// Run by interop_test.go inside the test's network namespace; it prints
+// one JSON object: the page's fingerprint and state, and the luma planes of
+// some of the box's pictures as the page shows them, for Go's
+// camera.ReadStamp.
+import { chromium } from 'playwright-core';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+const invite = env('INVITE');
+const boxIdentity = env('BOX_IDENTITY');
+const samples = Number(process.env.SAMPLES || '20');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+    '--autoplay-policy=no-user-gesture-required',
+    // The test serves the page over plain http on the namespace's address.
+    `--unsafely-treat-insecure-origin-as-secure=${new URL(invite).origin}`],
+});
+const problems = [];
+const result = { problems };
+try {
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => problems.push('page error: ' + e.message));
+  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  await page.goto(invite);
+  await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.fingerprint !== '', null, { timeout: 20000 });
+  result.fingerprint = await page.locator('#fingerprint').textContent();
+  await page.getByRole('button', { name: 'Join' }).click();
+  await page.waitForFunction(() => window.callboxGuest.joined, null, { timeout: 30000 });
+  result.status = await page.locator('#status').textContent();
+
+  // The box's video, playing.
+  const video = `video[data-identity="${boxIdentity}"]`;
+  await page.waitForFunction((sel) => {
+    const v = document.querySelector(sel);
+    return v && v.videoWidth > 0 && v.currentTime > 0;
+  }, video, { timeout: 30000 });
+
+  // Luma as the box's encoder saw it (BT.601, limited range), from the
+  // picture the page shows.
+  result.pictures = [];
+  for (let i = 0; i < samples; i++) {
+    result.pictures.push(await page.evaluate((sel) => {
+      const v = document.querySelector(sel);
+      const w = v.videoWidth, h = v.videoHeight;
+      const c = new OffscreenCanvas(w, h);
+      const ctx = c.getContext('2d', { willReadFrequently: true });
+      ctx.drawImage(v, 0, 0, w, h);
+      const rgba = ctx.getImageData(0, 0, w, h).data;
+      const y = new Uint8Array(w * h);
+      for (let p = 0; p < w * h; p++) {
+        y[p] = Math.round(16 + 0.257 * rgba[4 * p] + 0.504 * rgba[4 * p + 1] + 0.098 * rgba[4 * p + 2]);
+      }
+      let s = '';
+      for (let p = 0; p < y.length; p += 0x8000) s += String.fromCharCode(...y.subarray(p, p + 0x8000));
+      return { width: w, height: h, luma: btoa(s) };
+    }, video));
+    await page.waitForTimeout(100);
+  }
+  const st = await page.evaluate(() => ({
+    encrypted: window.callboxGuest.encrypted,
+    decryptErrors: window.callboxGuest.decryptErrors,
+    publishing: [...window.callboxGuest.room.localParticipant.trackPublications.values()].map((p) => ({
+      kind: p.kind, encrypted: p.trackInfo?.encryption ?? null, mime: p.mimeType ?? '',
+    })),
+  }));
+  Object.assign(result, st);
+  // Stay a little so the box receives more of the guest's pictures.
+  await page.waitForTimeout(Number(process.env.STAY_MS || '2000'));
+} catch (e) {
+  problems.push('harness: ' + (e.stack || e.message));
+} finally {
+  await browser.close();
+}
+process.stdout.write(JSON.stringify(result) + '\n');

@@ -1,0 +1,307 @@
+// Package interoptest checks that a browser guest and the box understand
+// each other's end-to-end encrypted media: Debian's chromium, driven by
+// playwright-core (interop.mjs), opens an invite link made by the real
+// callboxctl, and joins a real LiveKit server's room with the real
+// callboxd in it, all inside a private network namespace the test makes.
+// It has no code of its own outside its test.
+package interoptest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/web/guest"
+)
+
+func TestMain(m *testing.M) {
+	call.UseLogger(slog.Default()) // the SDK's warnings only
+	lkserver.RunInNamespace(m)
+}
+
+const roomKey = "the family's room key for the interop test"
+
+// build makes a command of this module as the box runs it. Inside the
+// namespace there is no network: every module is already in the cache.
+func build(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// logWriter keeps what callboxd says and wakes waiters on every write.
+type logWriter struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	said chan struct{}
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	close(w.said)
+	w.said = make(chan struct{})
+	return len(p), nil
+}
+
+func (w *logWriter) wait(t *testing.T, text string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		w.mu.Lock()
+		found, said := strings.Contains(w.buf.String(), text), w.said
+		w.mu.Unlock()
+		if found {
+			return
+		}
+		select {
+		case <-said:
+		case <-deadline:
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			t.Fatalf("callboxd did not say %q within %v:\n%s", text, timeout, w.buf.String())
+		}
+	}
+}
+
+// guestPictures is what the box's side decodes of the guests' video.
+type guestPictures struct {
+	mu       sync.Mutex
+	decoders map[string]*avcodec.VideoDecoder
+	count    int
+	distinct map[[32]byte]bool
+	codecs   map[string]bool
+	errs     []error
+}
+
+func (g *guestPictures) onVideo(f call.Frame) {
+	if !strings.HasPrefix(f.From, "guest-") {
+		return
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.decoders == nil {
+		return // closed
+	}
+	dec, ok := g.decoders[f.From]
+	if !ok {
+		d, err := avcodec.NewVideoDecoder(string(f.Codec))
+		if err != nil {
+			g.errs = append(g.errs, err)
+			return
+		}
+		dec, g.decoders[f.From] = d, d
+	}
+	g.codecs[string(f.Codec)] = true
+	pic, err := dec.Decode(f.Data)
+	if err != nil {
+		g.errs = append(g.errs, err)
+		return
+	}
+	if pic == nil {
+		return
+	}
+	g.count++
+	g.distinct[sha256.Sum256(pic.Y)] = true
+}
+
+type pageResult struct {
+	Problems      []string `json:"problems"`
+	Fingerprint   string   `json:"fingerprint"`
+	Status        string   `json:"status"`
+	Encrypted     bool     `json:"encrypted"`
+	DecryptErrors int      `json:"decryptErrors"`
+	Publishing    []struct {
+		Kind      string `json:"kind"`
+		Encrypted any    `json:"encrypted"`
+		Mime      string `json:"mime"`
+	} `json:"publishing"`
+	Pictures []struct {
+		Width  int    `json:"width"`
+		Height int    `json:"height"`
+		Luma   string `json:"luma"`
+	} `json:"pictures"`
+}
+
+// TestGuestJoinsFromChromium: the guest's page shows the box's fingerprint,
+// joins encrypted, shows the box's pictures (their frame numbers read back
+// off the page), and the box's side decodes the browser's changing video.
+func TestGuestJoinsFromChromium(t *testing.T) {
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		t.Skip("no /usr/bin/chromium: make test installs it (scripts/deps.sh)")
+	}
+	if _, err := os.Stat("../node_modules/playwright-core"); err != nil {
+		t.Fatal("web/guest/node_modules/playwright-core is missing: run `make web`")
+	}
+	if !guest.Built() {
+		t.Fatal("the guest page is not built: run `make web`")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	callboxd, callboxctl := build(t, "github.com/callbox/callbox/cmd/callboxd"), build(t, "github.com/callbox/callbox/cmd/callboxctl")
+
+	const room = "guests"
+	cfg := filepath.Join(t.TempDir(), "callbox.toml")
+	if err := os.WriteFile(cfg, fmt.Appendf(nil, `[call]
+url = %q
+room = %q
+identity = "box"
+api_key = %q
+api_secret = %q
+room_key = %q
+
+[video]
+width = 320
+height = 240
+`, srv.URL, room, srv.APIKey, srv.APISecret, roomKey), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := call.NewRoomKey(roomKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The box's receiving side: a participant with the room key that
+	// decodes what guests send.
+	got := &guestPictures{decoders: map[string]*avcodec.VideoDecoder{}, distinct: map[[32]byte]bool{}, codecs: map[string]bool{}}
+	watcher, err := call.Watch(call.Options{
+		URL: srv.URL, Room: room, Identity: "box-receiver", APIKey: srv.APIKey, APISecret: srv.APISecret, RoomKey: key,
+	}, call.Handlers{Video: got.onVideo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		watcher.Leave()
+		got.mu.Lock()
+		for _, d := range got.decoders {
+			d.Close()
+		}
+		got.decoders = nil
+		got.mu.Unlock()
+	})
+
+	daemonLog := &logWriter{said: make(chan struct{})}
+	daemon := exec.Command(callboxd, "-config", cfg)
+	daemon.Stdout, daemon.Stderr = daemonLog, daemonLog
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	daemonLog.wait(t, "in the call", 30*time.Second)
+
+	// The guest page, over plain http on the namespace's address (the
+	// browser is told to treat it as secure; the box serves it over HTTPS).
+	ln, err := net.Listen("tcp", netns.Addr+":0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
+	page := &http.Server{Handler: mux}
+	go page.Serve(ln)
+	t.Cleanup(func() { page.Close() })
+
+	out, err := exec.Command(callboxctl, "invite", "-config", cfg, "-page", "http://"+ln.Addr().String()+"/guest/").Output()
+	if err != nil {
+		t.Fatalf("callboxctl invite: %v", err)
+	}
+	link := strings.SplitN(string(out), "\n", 2)[0]
+	if !strings.Contains(string(out), key.Fingerprint()) {
+		t.Errorf("callboxctl invite does not show the fingerprint %s:\n%s", key.Fingerprint(), out)
+	}
+
+	node := exec.CommandContext(ctx, "node", "interop.mjs")
+	node.Env = append(os.Environ(), "INVITE="+link, "BOX_IDENTITY=box", "SAMPLES=15")
+	var nodeErr bytes.Buffer
+	node.Stderr = &nodeErr
+	res, err := node.Output()
+	if err != nil {
+		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
+	}
+	var r pageResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
+	}
+	t.Logf("page: status %q, fingerprint %s, encrypted %v, publishing %+v, %d pictures sampled",
+		r.Status, r.Fingerprint, r.Encrypted, r.Publishing, len(r.Pictures))
+	for _, p := range r.Problems {
+		t.Errorf("page: %s", p)
+	}
+
+	if r.Fingerprint != key.Fingerprint() {
+		t.Errorf("the page shows %q, the box %q", r.Fingerprint, key.Fingerprint())
+	}
+	if !r.Encrypted || !strings.Contains(r.Status, "end-to-end encrypted") || r.DecryptErrors != 0 {
+		t.Errorf("page: encrypted %v, status %q, %d decryption errors", r.Encrypted, r.Status, r.DecryptErrors)
+	}
+
+	// The box's pictures as the page shows them: frame numbers, increasing.
+	var frames []uint32
+	for _, p := range r.Pictures {
+		y, err := base64.StdEncoding.DecodeString(p.Luma)
+		if err != nil || len(y) != p.Width*p.Height {
+			t.Fatalf("a picture of %dx%d with %d bytes of luma: %v", p.Width, p.Height, len(y), err)
+		}
+		if s, err := camera.ReadStamp(y, p.Width, p.Width, p.Height); err == nil {
+			frames = append(frames, s.Frame)
+		}
+	}
+	t.Logf("frame numbers read off the page: %v", frames)
+	distinctFrames := 0
+	for i, f := range frames {
+		if i > 0 && f < frames[i-1] {
+			t.Errorf("the page showed frame %d after %d", f, frames[i-1])
+		}
+		if i == 0 || f != frames[i-1] {
+			distinctFrames++
+		}
+	}
+	if distinctFrames < 5 {
+		t.Errorf("%d distinct frame numbers read off the page, want at least 5", distinctFrames)
+	}
+
+	// The guest's video as the box decodes it: many pictures, changing.
+	got.mu.Lock()
+	count, distinct, codecs, errs := got.count, len(got.distinct), got.codecs, got.errs
+	got.mu.Unlock()
+	stats := watcher.DecryptStats()
+	t.Logf("box side: %d pictures from the guest (%d distinct, codecs %v), decryption %+v", count, distinct, codecs, stats)
+	if count < 30 || distinct < 20 {
+		t.Errorf("the box decoded %d pictures of the guest, %d distinct; want at least 30 and 20", count, distinct)
+	}
+	if len(errs) > 0 {
+		t.Errorf("the box could not decode the guest's video: %v", errs[0])
+	}
+	if stats.Decrypted == 0 {
+		t.Errorf("nothing decrypted: %+v", stats)
+	}
+}
