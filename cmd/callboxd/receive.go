@@ -102,7 +102,7 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	rx.members = members
 	rx.mu.Unlock()
 	if s := rx.screen.Load(); s != nil {
-		_ = members // BREAK
+		s.SetMembers(members)
 	}
 	rx.updateStatus()
 }

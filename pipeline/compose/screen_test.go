@@ -20,13 +20,21 @@ func softwareDecoder(c pipeline.Codec) (pipeline.VideoDecoder, error) {
 
 // encodedPattern is n coded frames of a 320x180 test pattern, the first a keyframe.
 func encodedPattern(t *testing.T, codec pipeline.Codec, n int) [][]byte {
+	return encodedPatternCodec(t, codec, 320, 180, n)
+}
+
+func encodedPatternSized(t testing.TB, w, h, n int) [][]byte {
+	return encodedPatternCodec(t, pipeline.CodecH264, w, h, n)
+}
+
+func encodedPatternCodec(t testing.TB, codec pipeline.Codec, w, h, n int) [][]byte {
 	t.Helper()
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 320, Height: 180, FPS: 240})
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	settings := pipeline.VideoSettings{Width: 320, Height: 180, FPS: 30, BitsPerSecond: 500_000, KeyframeInterval: 1000}
+	settings := pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 1000}
 	var enc pipeline.VideoEncoder
 	if codec == pipeline.CodecVP8 {
 		enc, err = pipeline.NewVP8Encoder(settings)
