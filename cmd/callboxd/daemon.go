@@ -29,9 +29,9 @@ func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
 	return runDaemonWith(ctx, cfg, log, nil)
 }
 
-// runDaemonWith is runDaemon that hands the call session, once made, to
-// onSession (the setup page's status reads it; see provisioning.go).
-func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onSession func(*call.Session)) error {
+// runDaemonWith is runDaemon that hands the daemon, once its call session
+// is made, to onStart (the setup page's status reads it; see provisioning.go).
+func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*daemon)) error {
 	d := &daemon{cfg: cfg, log: log}
 	key, keyErr := roomKey(cfg, log) // e2ee.go
 	if keyErr != nil {
@@ -50,8 +50,8 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 		Logger:           log,
 		RoomKey:          key,
 	})
-	if onSession != nil {
-		onSession(d.session)
+	if onStart != nil {
+		onStart(d)
 	}
 	log.Info("callboxd starting", "url", cfg.Call.URL, "room", cfg.Call.Room,
 		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone, "codec", cfg.Video.Codec)

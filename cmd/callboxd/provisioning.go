@@ -114,9 +114,9 @@ type supervisor struct {
 
 	mu      sync.Mutex
 	boot    provisioning.Boot
-	hungUp  bool
-	session *call.Session
-	since   time.Time
+	hungUp bool
+	daemon *daemon // the running call's, nil when none runs
+	since  time.Time
 }
 
 func newSupervisor(log *slog.Logger, boot provisioning.Boot) *supervisor {
@@ -139,10 +139,13 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	switch {
 	case s.boot.SetupNeeded:
 		st.State, st.Room, st.Codec = "setup needed", "", ""
-	case s.session == nil:
+	case s.daemon == nil:
 		st.State = call.Idle.String()
 	default:
-		cs := s.session.Status()
+		if choice := s.daemon.videoEncoderChoice(); choice.Reason != "" {
+			st.CodecReason = choice.String()
+		}
+		cs := s.daemon.session.Status()
 		st.State = cs.State.String()
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()
@@ -193,9 +196,9 @@ func (s *supervisor) run(ctx context.Context) {
 		callCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() {
-			done <- runDaemonWith(callCtx, boot.Config, s.log, func(sess *call.Session) {
+			done <- runDaemonWith(callCtx, boot.Config, s.log, func(d *daemon) {
 				s.mu.Lock()
-				s.session, s.since = sess, time.Now()
+				s.daemon, s.since = d, time.Now()
 				s.mu.Unlock()
 			})
 		}()
@@ -221,7 +224,7 @@ func (s *supervisor) run(ctx context.Context) {
 			}
 		}
 		s.mu.Lock()
-		s.session, s.since = nil, time.Now()
+		s.daemon, s.since = nil, time.Now()
 		s.mu.Unlock()
 		if err != nil && ctx.Err() == nil {
 			s.log.Debug("call ended", "err", err)
