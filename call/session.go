@@ -57,7 +57,7 @@ type Session struct {
 	opts   Options
 	log    *slog.Logger
 	state  stateMachine
-	desire desire // whether to be in a call, and in which room (control.go)
+	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
 
 	mu    sync.Mutex

@@ -37,8 +37,8 @@ type RemoteOptions struct {
 type remoteSet struct {
 	mu         sync.Mutex
 	room       *lksdk.Room
-	order      []string        // identities by when first seen: the join order
-	decryption *roomDecryption // e2ee_decrypt.go
+	order      []string           // identities by when first seen: the join order
+	decryption *roomDecryption    // e2ee_decrypt.go
 	stopped    context.CancelFunc // ends this room's receiving
 	onMembers  func([]Member)
 }

@@ -6,6 +6,8 @@ packages=(
 	gcc pkg-config            # cgo
 	libx264-dev libvpx-dev libopus-dev      # encoders
 	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
+	libspeexdsp-dev           # echo cancellation, noise suppression, gain (pipeline/aec.go)
+	libdrm-dev                # <drm_mode.h> for the display ABI test (device/display)
 	iproute2 util-linux       # network namespaces for the call server
 	ffmpeg                    # test streams for the decoder tests
 	chromium nodejs npm       # the setup page's browser test (provisioning/browsertest)

@@ -140,4 +140,3 @@ func TestWatchdogInterval(t *testing.T) {
 		})
 	}
 }
-
