@@ -112,8 +112,8 @@ type supervisor struct {
 	log  *slog.Logger
 	wake chan struct{} // something changed: look again
 
-	mu      sync.Mutex
-	boot    provisioning.Boot
+	mu     sync.Mutex
+	boot   provisioning.Boot
 	hungUp bool
 	daemon *daemon // the running call's, nil when none runs
 	since  time.Time
