@@ -40,6 +40,12 @@ type Options struct {
 	MaxVideoBitrate  int // bits per second
 	OnKeyframeWanted func()
 	OnBitrate        func(bitsPerSecond int)
+	// Simulcast, with two or three layers (largest first), publishes the
+	// camera as simulcast: WriteVideoLayer sends each layer, and a layer's
+	// keyframe requests and bitrate go to the OnLayer functions (simulcast.go).
+	Simulcast             []VideoLayer
+	OnLayerKeyframeWanted func(layer int)
+	OnLayerBitrate        func(layer, bitsPerSecond int)
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
@@ -65,6 +71,8 @@ type Session struct {
 	audio *lksdk.LocalTrack
 	// The publications, to tell the others of a mute (control.go).
 	videoPub, audioPub *lksdk.LocalTrackPublication
+	// The simulcast layers' tracks, largest first; video is the first.
+	layers []*lksdk.LocalTrack
 }
 
 // New makes a session; nothing happens until Run.
@@ -102,6 +110,7 @@ const (
 // Leave and Join (control.go) make it leave, and join again or elsewhere.
 func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
+	lastJoinErr := ""
 	for {
 		roomName, changed, ok := s.waitForCall(ctx)
 		if !ok {
@@ -122,7 +131,13 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			err = explain(s.opts.URL, err)
 			s.state.set(Status{State: Failed, Err: err})
-			s.log.Error("cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
+			// Say it once; the same failure again is news only when debugging.
+			level := slog.LevelError
+			if err.Error() == lastJoinErr {
+				level = slog.LevelDebug
+			}
+			lastJoinErr = err.Error()
+			s.log.Log(ctx, level, "cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
 			select {
 			case <-ctx.Done():
 				s.state.set(Status{State: Idle})
@@ -133,7 +148,7 @@ func (s *Session) Run(ctx context.Context) error {
 			retry = min(2*retry, lastRetry)
 			continue
 		}
-		retry = firstRetry
+		retry, lastJoinErr = firstRetry, ""
 		s.state.set(Status{State: InCall})
 		s.log.Info("in the call", "room", roomName, "identity", s.opts.Identity)
 
@@ -206,22 +221,16 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 }
 
 func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
-	control := newBitrateControl(s.opts.MaxVideoBitrate)
-	videoOpts, videoEncryption, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
-	if err != nil {
-		return nil, nil, fmt.Errorf("video track: %w", err)
-	}
-	video, err = lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
-		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))...)
-	if err != nil {
-		return nil, nil, fmt.Errorf("video track: %w", err)
-	}
-	videoPub, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
-		Name: "camera", Source: livekit.TrackSource_CAMERA,
-		VideoWidth: s.opts.Width, VideoHeight: s.opts.Height, Encryption: videoEncryption,
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("publish video: %w", err)
+	var layers []*lksdk.LocalTrack
+	var videoPub *lksdk.LocalTrackPublication
+	if len(s.opts.Simulcast) > 1 {
+		layers, videoPub, err = s.publishSimulcastVideo(room) // simulcast.go
+		if err != nil {
+			return nil, nil, err
+		}
+		video = layers[0]
+	} else if video, videoPub, err = s.publishVideo(room); err != nil {
+		return nil, nil, err
 	}
 	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(pipeline.CodecOpus)
 	if err != nil {
@@ -241,12 +250,33 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 		return nil, nil, fmt.Errorf("publish audio: %w", err)
 	}
 	s.mu.Lock()
-	s.videoPub, s.audioPub = videoPub, audioPub
+	s.videoPub, s.audioPub, s.layers = videoPub, audioPub, layers
 	s.mu.Unlock()
 	if s.opts.RoomKey != nil {
 		s.log.Info("sending end-to-end encrypted", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
 	return video, audio, nil
+}
+
+func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
+	control := newBitrateControl(s.opts.MaxVideoBitrate)
+	videoOpts, videoEncryption, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("video track: %w", err)
+	}
+	video, err := lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
+		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("video track: %w", err)
+	}
+	videoPub, err := room.LocalParticipant.PublishTrack(video, &lksdk.TrackPublicationOptions{
+		Name: "camera", Source: livekit.TrackSource_CAMERA,
+		VideoWidth: s.opts.Width, VideoHeight: s.opts.Height, Encryption: videoEncryption,
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("publish video: %w", err)
+	}
+	return video, videoPub, nil
 }
 
 // videoCapability is what the box offers to send for each codec.
@@ -276,7 +306,7 @@ func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
 
 func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Lock()
-	s.video, s.audio, s.videoPub, s.audioPub = nil, nil, nil, nil
+	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	room.Disconnect()
 	s.remote.stop()

@@ -250,6 +250,7 @@ func TestServerDownThenUp(t *testing.T) {
 	}
 	d := startDaemon(t, append(serverArgs(srv, "late"), "-width", "320", "-height", "180")...)
 	d.waitLog(t, "refuses connections (is it running?)", 20*time.Second)
+	time.Sleep(2500 * time.Millisecond) // let it try again twice (after 1 s and 2 s)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -262,6 +263,14 @@ func TestServerDownThenUp(t *testing.T) {
 	}
 	checkPictures(t, v, 30)
 	d.stop(t)
+	// One clear line for a person, not one per attempt, nor the WebRTC
+	// stack's own version of it.
+	if n := strings.Count(d.output(), "cannot join the call"); n != 1 {
+		t.Errorf("the refused join was logged %d times, want once", n)
+	}
+	if strings.Contains(d.output(), "part=livekit") {
+		t.Errorf("the LiveKit SDK's own lines are in the log at level info")
+	}
 }
 
 // TestMissingCamera: a camera that is not there is reported, looked for
