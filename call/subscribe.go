@@ -41,6 +41,7 @@ type remoteSet struct {
 	decryption *roomDecryption    // e2ee_decrypt.go
 	stopped    context.CancelFunc // ends this room's receiving
 	onMembers  func([]Member)
+	refresh    func() // asks for onMembers to be called with the list of now
 }
 
 // hook adds the receive side's callbacks, if opts wants anything; frames
@@ -73,6 +74,9 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 		default: // a refresh is due anyway
 		}
 	}
+	r.mu.Lock()
+	r.refresh = changed
+	r.mu.Unlock()
 	go func() {
 		for {
 			select {
@@ -90,9 +94,9 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 	cb.OnTrackMuted = func(lksdk.TrackPublication, lksdk.Participant) { changed() }
 	cb.OnTrackUnmuted = func(lksdk.TrackPublication, lksdk.Participant) { changed() }
 	cb.OnTrackUnsubscribed = func(*webrtc.TrackRemote, *lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
-	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		changed()
-		go receiveTrack(ctx, track, rp, opts.Handlers, decryption)
+		go receiveTrack(ctx, track, pub, rp, opts.Handlers, decryption)
 	}
 	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
 		var ids []string
@@ -123,13 +127,18 @@ func (r *remoteSet) stop() {
 	}
 }
 
-// joined lets decryption start, now that the join brought the SFU's trailer.
+// joined lets decryption start, now that the join brought the SFU's
+// trailer, and tells who is there: those already in the room when the box
+// joined come with the join, not through OnParticipantConnected.
 func (r *remoteSet) joined() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.decryption != nil && r.room != nil {
 		r.decryption.setRoom(r.room)
 		r.decryption = nil // once per join
+	}
+	if r.refresh != nil {
+		r.refresh()
 	}
 }
 
