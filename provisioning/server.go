@@ -1,6 +1,7 @@
 package provisioning
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"crypto/tls"
@@ -41,13 +42,28 @@ type Controller interface {
 
 // CallStatus is what the status page shows about the call.
 type CallStatus struct {
-	State        string    `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed
-	Error        string    `json:"error,omitempty"`
-	Room         string    `json:"room"`
-	Codec        string    `json:"codec"`
-	CodecReason  string    `json:"codec_reason"`
-	Participants []string  `json:"participants"`
-	Since        time.Time `json:"since"`
+	State        string        `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed
+	Error        string        `json:"error,omitempty"`
+	Room         string        `json:"room"`
+	Codec        string        `json:"codec"`
+	CodecReason  string        `json:"codec_reason"`
+	Participants []Participant `json:"participants"` // the others in the call, in join order
+	Since        time.Time     `json:"since"`
+	// Encrypted: the call is end-to-end encrypted; KeyFingerprint is the
+	// room key's four emoji, KeyWords the same in words, as the screen
+	// and the guest page show them (call.FingerprintWords).
+	Encrypted      bool   `json:"encrypted"`
+	KeyFingerprint string `json:"key_fingerprint,omitempty"`
+	KeyWords       string `json:"key_words,omitempty"`
+}
+
+// Participant is someone else in the call.
+type Participant struct {
+	Identity string `json:"identity"`
+	Name     string `json:"name"` // as they gave it; may be empty
+	Muted    bool   `json:"muted"`
+	// Video is their camera's codec ("H264", "VP8"), "" without a camera.
+	Video string `json:"video"`
 }
 
 // Options configure a Server.
@@ -61,6 +77,8 @@ type Options struct {
 	Now        func() time.Time // nil: time.Now
 	// ThermalDir is where CPU temperatures are read; "" is /sys/class/thermal.
 	ThermalDir string
+	// Network says how the box is connected (wifi_api.go); nil: nothing known.
+	Network func(context.Context) NetworkStatus
 }
 
 // Server is the page and API.
@@ -402,6 +420,8 @@ type stateView struct {
 	Notice      string `json:"notice,omitempty"`
 	Fingerprint string `json:"fingerprint,omitempty"`
 	WiFi        bool   `json:"wifi"` // the box has Wi-Fi to set
+	// Network says how the box is connected; only to a session (it names networks).
+	Network *NetworkStatus `json:"network,omitempty"`
 }
 
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
@@ -411,6 +431,8 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 		v.CSRF = sess.csrf
 		v.SignedIn = sess.admin
 		v.SetupOpen = !sess.admin && boot.SetupNeeded
+		network := s.network(r.Context())
+		v.Network = &network
 	}
 	writeJSON(w, http.StatusOK, v)
 }
@@ -469,26 +491,37 @@ type Settings struct {
 	Microphone string `json:"microphone"`
 	Codec      string `json:"codec"`
 	RoomKey    string `json:"room_key"`
+	// Contacts replace the speed-dial list; absent (null) keeps it.
+	Contacts []Contact `json:"contacts"`
 }
 
 // SettingsView is Settings as shown: the secrets only as "is one set".
 type SettingsView struct {
-	Name         string `json:"name"`
-	URL          string `json:"url"`
-	Auth         string `json:"auth"`
-	APIKey       string `json:"api_key"`
-	HasAPISecret bool   `json:"has_api_secret"`
-	HasToken     bool   `json:"has_token"`
-	Room         string `json:"room"`
-	Camera       string `json:"camera"`
-	Microphone   string `json:"microphone"`
-	Codec        string `json:"codec"`
-	HasRoomKey   bool   `json:"has_room_key"`
+	Name         string    `json:"name"`
+	URL          string    `json:"url"`
+	Auth         string    `json:"auth"`
+	APIKey       string    `json:"api_key"`
+	HasAPISecret bool      `json:"has_api_secret"`
+	HasToken     bool      `json:"has_token"`
+	Room         string    `json:"room"`
+	Camera       string    `json:"camera"`
+	Microphone   string    `json:"microphone"`
+	Codec        string    `json:"codec"`
+	HasRoomKey   bool      `json:"has_room_key"`
+	Contacts     []Contact `json:"contacts"`
 }
 
 type setupRequest struct {
 	Password string   `json:"password"`
 	Settings Settings `json:"settings"`
+	// WiFi, when set, is joined once the settings are saved.
+	WiFi *WiFiChoice `json:"wifi,omitempty"`
+}
+
+// WiFiChoice is a network chosen on the page.
+type WiFiChoice struct {
+	SSID       string `json:"ssid"`
+	Passphrase string `json:"passphrase"`
 }
 
 // maxFieldLength bounds every text setting; a token is the longest.
@@ -541,6 +574,14 @@ func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 	if st.Codec != "" {
 		cfg.Video.Codec = st.Codec
 	}
+	if st.Contacts != nil {
+		controls, contactErrs := applyContacts(st.Contacts, cfg.Controls)
+		cfg.Controls = controls
+		bad = append(bad, contactErrs...)
+	}
+	if len(bad) > 0 {
+		return cfg, bad // Validate would name the same fields again
+	}
 	if err := cfg.Validate(); err != nil {
 		bad = append(bad, formFieldErrors(err)...)
 	}
@@ -551,7 +592,8 @@ func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 func formFieldErrors(err error) []fieldError {
 	names := map[string]string{"call.url": "url", "call.room": "room", "call.api_key": "api_key", "call.api_secret": "api_secret",
 		"call.token": "token", "call.identity": "name", "call.name": "name", "video.camera": "camera",
-		"audio.microphone": "microphone", "video.codec": "codec", "call.room_key": "room_key"}
+		"audio.microphone": "microphone", "video.codec": "codec", "call.room_key": "room_key",
+		"controls.contacts": "contacts"}
 	var out []fieldError
 	var walk func(error)
 	walk = func(e error) {
@@ -564,6 +606,9 @@ func formFieldErrors(err error) []fieldError {
 		var fe *config.FieldError
 		if errors.As(e, &fe) {
 			name, ok := names[fe.Field]
+			if !ok && strings.HasPrefix(fe.Field, "controls.contact_names.") {
+				name, ok = "contacts", true
+			}
 			if !ok {
 				name = fe.Field
 			}
@@ -585,7 +630,7 @@ func (s *Server) viewOf(cfg config.Config) SettingsView {
 		Name: cfg.Call.Name, URL: cfg.Call.URL, Auth: auth, APIKey: cfg.Call.APIKey,
 		HasAPISecret: cfg.Call.APISecret != "", HasToken: cfg.Call.Token != "",
 		Room: cfg.Call.Room, Camera: cfg.Video.Camera, Microphone: cfg.Audio.Microphone,
-		Codec: cfg.Video.Codec, HasRoomKey: cfg.Call.RoomKey != "",
+		Codec: cfg.Video.Codec, HasRoomKey: cfg.Call.RoomKey != "", Contacts: contactsOf(cfg.Controls),
 	}
 }
 
@@ -616,6 +661,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 	if req.Settings.Auth == "key" && req.Settings.APISecret == "" && req.Settings.Token == "" {
 		bad = append(bad, fieldError{"api_secret", "is empty: the call server's API secret is needed with its key"})
 	}
+	bad = append(bad, s.checkWiFiChoice(req.WiFi)...)
 	if len(bad) > 0 {
 		writeFieldErrors(w, bad)
 		return
@@ -648,7 +694,18 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone)
 	sess := s.newSession(w, true)
 	s.ctl.Apply(s.store.Boot())
-	writeJSON(w, http.StatusOK, map[string]string{"csrf": sess.csrf})
+	answer := map[string]string{"csrf": sess.csrf}
+	if req.WiFi != nil {
+		// After the settings are saved: on the box's own access point this
+		// closes the network the phone is on.
+		if err := s.opts.WiFi.Connect(r.Context(), req.WiFi.SSID, req.WiFi.Passphrase); err != nil {
+			s.log.Warn("setup: wifi connect failed", "ssid", req.WiFi.SSID, "err", err)
+			answer["wifi_error"] = "the box could not join " + req.WiFi.SSID + ": " + oneLine(err)
+		} else {
+			s.log.Info("setup: wifi network chosen", "ssid", req.WiFi.SSID)
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -747,13 +804,14 @@ func (s *Server) handlePostSettings(w http.ResponseWriter, r *http.Request, _ st
 
 // StatusView is the status page.
 type StatusView struct {
-	Name        string     `json:"name"`
-	Call        CallStatus `json:"call"`
-	UptimeS     int64      `json:"uptime_s"`
-	CPUTempC    *float64   `json:"cpu_temp_c"` // null where the board has no sensor
-	Addresses   []string   `json:"addresses"`
-	Notice      string     `json:"notice,omitempty"`
-	Fingerprint string     `json:"fingerprint,omitempty"`
+	Name        string        `json:"name"`
+	Call        CallStatus    `json:"call"`
+	UptimeS     int64         `json:"uptime_s"`
+	CPUTempC    *float64      `json:"cpu_temp_c"` // null where the board has no sensor
+	Addresses   []string      `json:"addresses"`
+	Notice      string        `json:"notice,omitempty"`
+	Fingerprint string        `json:"fingerprint,omitempty"`
+	Network     NetworkStatus `json:"network"`
 }
 
 func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
@@ -763,7 +821,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ string, 
 	writeJSON(w, http.StatusOK, StatusView{
 		Name: boot.Config.Call.Name, Call: st, UptimeS: int64(s.now().Sub(s.started) / time.Second),
 		CPUTempC: cpuTemperature(s.opts.ThermalDir), Addresses: localAddresses(),
-		Notice: boot.Notice, Fingerprint: s.Fingerprint(),
+		Notice: boot.Notice, Fingerprint: s.Fingerprint(), Network: s.network(r.Context()),
 	})
 }
 

@@ -69,3 +69,41 @@ func CaptiveRedirect(pageURL string) http.Handler {
 		http.Redirect(w, r, pageURL, http.StatusFound)
 	})
 }
+
+// NetworkStatus is how the box is connected, for the page: the Wi-Fi step
+// of first-boot setup may be skipped when the box has a network already.
+type NetworkStatus struct {
+	Wired bool   `json:"wired"`          // Ethernet with an address
+	WiFi  string `json:"wifi,omitempty"` // the Wi-Fi network joined
+	// AccessPoint is the box's own network while it is open for setup.
+	AccessPoint string `json:"access_point,omitempty"`
+	// Joining is the network the box is trying (its own network closed meanwhile).
+	Joining string `json:"joining,omitempty"`
+	// WiFiError says why the last network chosen could not be joined.
+	WiFiError string `json:"wifi_error,omitempty"`
+}
+
+// Online reports whether the box has a network other than its own.
+func (n NetworkStatus) Online() bool { return n.Wired || n.WiFi != "" }
+
+func (s *Server) network(ctx context.Context) NetworkStatus {
+	if s.opts.Network == nil {
+		return NetworkStatus{}
+	}
+	return s.opts.Network(ctx)
+}
+
+// checkWiFiChoice names what is wrong with a network chosen during setup.
+func (s *Server) checkWiFiChoice(c *WiFiChoice) []fieldError {
+	switch {
+	case c == nil:
+		return nil
+	case s.opts.WiFi == nil:
+		return []fieldError{{"ssid", "this box has no Wi-Fi to set up"}}
+	case c.SSID == "" || len(c.SSID) > 32:
+		return []fieldError{{"ssid", "the network name must have 1 to 32 bytes"}}
+	case c.Passphrase != "" && (len(c.Passphrase) < 8 || len(c.Passphrase) > 63):
+		return []fieldError{{"passphrase", "a WPA passphrase has 8 to 63 characters"}}
+	}
+	return nil
+}

@@ -8,20 +8,28 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha1"
+	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/provisioning"
+	"github.com/callbox/callbox/provisioning/wifi/wifitest"
 )
 
 func TestMain(m *testing.M) { lkserver.RunInNamespace(m) }
@@ -61,6 +69,24 @@ func (w *logWriter) wait(t *testing.T, re *regexp.Regexp, timeout time.Duration)
 	}
 }
 
+// saidBefore reports whether re matches the log before ctx ends; unlike
+// wait it may run on any goroutine.
+func (w *logWriter) saidBefore(ctx context.Context, re *regexp.Regexp) bool {
+	for {
+		w.mu.Lock()
+		found, said := re.MatchString(w.buf.String()), w.said
+		w.mu.Unlock()
+		if found {
+			return true
+		}
+		select {
+		case <-said:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 func (w *logWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -93,9 +119,19 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Close() })
 
+	// Wi-Fi: a fake wpa_supplicant control socket. Its interface is no
+	// wireless one, so callboxd sets Wi-Fi through it and opens no access point.
+	wpa := wifitest.Start(t, "wlan-test0", map[string]string{
+		"SCAN_RESULTS": "bssid / frequency / signal level / flags / ssid\n" +
+			"00:11:22:33:44:55\t2412\t-48\t[WPA2-PSK-CCMP][ESS]\tHome Wi-Fi\n" +
+			"00:11:22:33:44:66\t2437\t-71\t[ESS]\tCafe\n",
+		"ADD_NETWORK": "0\n",
+		"STATUS":      "wpa_state=DISCONNECTED\n",
+	})
+
 	data := t.TempDir()
 	log := &logWriter{said: make(chan struct{})}
-	daemon := exec.Command(bin, "-data", data, "-listen", netns.Addr+":0")
+	daemon := exec.Command(bin, "-data", data, "-listen", netns.Addr+":0", "-wpa-socket", wpa.Path)
 	daemon.Stdout, daemon.Stderr = log, log
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
@@ -116,10 +152,22 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	}
 	os.MkdirAll(shots, 0o755)
 	const password = "a long admin password"
+	const wifiPassphrase = "wifi passphrase 42"
 	node := exec.CommandContext(ctx, "node", "setup.mjs")
 	node.Env = append(os.Environ(), "BOX_URL="+pageURL, "SETUP_CODE="+code, "ADMIN_PASSWORD="+password,
 		"LK_URL="+srv.URL, "LK_KEY="+srv.APIKey, "LK_SECRET="+srv.APISecret, "ROOM=kitchen-table",
-		"SHOTS="+shots, "CHROMIUM="+chromium)
+		"WIFI_PASSPHRASE="+wifiPassphrase, "SHOTS="+shots, "CHROMIUM="+chromium)
+	// Once the box is in the call, someone joins it: the status page must list them.
+	go func() {
+		if !log.saidBefore(ctx, regexp.MustCompile(`msg="in the call"`)) {
+			return // the browser's part failed; it says why
+		}
+		call.UseLogger(slog.Default()) // the viewer's SDK: warnings only
+		if _, err := viewer.Start(ctx, call.Options{URL: srv.URL, Room: "kitchen-table", Identity: "viewer-ada",
+			Name: "Ada on a laptop", APIKey: srv.APIKey, APISecret: srv.APISecret}); err != nil {
+			t.Errorf("the viewer could not join: %v", err)
+		}
+	}()
 	out, err := node.CombinedOutput()
 	t.Logf("the browser said:\n%s", out)
 	if err != nil {
@@ -136,16 +184,34 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	if saved.Call.Room != "kitchen-table" || saved.Call.Name != "Kitchen" || saved.Call.URL != srv.URL {
 		t.Errorf("saved %+v", saved.Call)
 	}
+	if !slices.Equal(saved.Controls.Contacts, []string{"grandma"}) || saved.Controls.ContactNames["grandma"] != "Grandma" {
+		t.Errorf("saved contacts %q %q, want Grandma in room grandma", saved.Controls.Contacts, saved.Controls.ContactNames)
+	}
+	// The network chosen in the Wi-Fi step went to wpa_supplicant with the
+	// key derived on the box, was selected and saved.
+	psk, _ := pbkdf2.Key(sha1.New, wifiPassphrase, []byte("Home Wi-Fi"), 4096, 32)
+	sent := wpa.Sent()
+	for _, want := range []string{"SCAN", "SET_NETWORK 0 ssid " + hex.EncodeToString([]byte("Home Wi-Fi")),
+		"SET_NETWORK 0 psk " + hex.EncodeToString(psk), "SELECT_NETWORK 0", "SAVE_CONFIG"} {
+		if !slices.Contains(sent, want) {
+			t.Errorf("wpa_supplicant was not sent %q; it got %q", want, sent)
+		}
+	}
+	for _, cmd := range sent {
+		if strings.Contains(cmd, wifiPassphrase) {
+			t.Errorf("the Wi-Fi passphrase went to wpa_supplicant in clear")
+		}
+	}
 	admin, _ := os.ReadFile(filepath.Join(data, provisioning.AdminFile))
 	if !bytes.Contains(admin, []byte("$argon2id$")) || bytes.Contains(admin, []byte(password)) {
 		t.Errorf("the admin file does not hold an argon2id hash only: %s", admin)
 	}
-	for _, secret := range []string{srv.APISecret, password, "a room key for the test"} {
+	for _, secret := range []string{srv.APISecret, password, "a room key for the test", wifiPassphrase} {
 		if strings.Contains(log.String(), secret) {
 			t.Errorf("callboxd logged a secret (%s…)", secret[:4])
 		}
 	}
-	for _, want := range []string{"01-setup-code", "03-password", "05-camera", "07-status-in-call"} {
+	for _, want := range []string{"01-setup-code", "03-password", "05-camera", "06-wifi", "08-status-in-call", "09-participants"} {
 		if _, err := os.Stat(filepath.Join(shots, want+".png")); err != nil {
 			t.Errorf("no screenshot %s: %v", want, err)
 		}

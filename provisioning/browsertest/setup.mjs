@@ -64,6 +64,10 @@ try {
   await page.getByLabel('API secret').fill(env('LK_SECRET'));
   await page.getByLabel('Room', { exact: true }).fill(env('ROOM'));
   await page.getByLabel('Room key for end-to-end encryption').fill('a room key for the test');
+  // A contact for speed dial.
+  await page.getByRole('button', { name: 'Add a contact' }).click();
+  await page.getByLabel('Name of contact 1', { exact: true }).fill('Grandma');
+  await page.getByLabel('Room of contact 1', { exact: true }).fill('grandma');
   await shot('server');
   await page.getByRole('button', { name: 'Continue' }).click();
 
@@ -76,12 +80,31 @@ try {
     return img.src.startsWith('blob:') && img.complete && img.naturalWidth > 0;
   }, null, { timeout: 15000 });
   await shot('camera');
+  await page.getByRole('button', { name: 'Continue' }).click();
+
+  // Wi-Fi: the box is on a wire here (the test's veth), so the step may be
+  // skipped; a network is chosen anyway, from the box's scan.
+  await page.getByRole('heading', { name: 'Wi-Fi' }).waitFor();
+  await page.getByText('The box is on a wired network: Wi-Fi is optional.').waitFor();
+  await page.getByRole('button', { name: 'Finish without Wi-Fi' }).waitFor();
+  await page.locator('#ssid option', { hasText: 'Home Wi-Fi' }).waitFor({ state: 'attached', timeout: 15000 });
+  await page.getByLabel('Network', { exact: true }).selectOption('Home Wi-Fi');
+  await page.getByLabel('Password (empty for an open network)').fill('short');
+  await page.getByRole('button', { name: 'Finish setup' }).click();
+  await page.getByText('A Wi-Fi password has 8 to 63 characters.').waitFor();
+  await page.getByLabel('Password (empty for an open network)').fill(env('WIFI_PASSPHRASE'));
+  await shot('wifi');
   await page.getByRole('button', { name: 'Finish setup' }).click();
 
   await page.getByRole('heading', { name: 'Status' }).waitFor();
+  await page.getByText('The box is joining Home Wi-Fi.').waitFor();
   await shot('status-joining');
   await page.getByText('The box is in the call').waitFor({ timeout: 60000 });
   await shot('status-in-call');
+  // Someone joins (the Go test's viewer): the status page lists them.
+  await page.locator('#st-participants').getByText('Ada on a laptop (no camera)').waitFor({ timeout: 30000 });
+  await page.locator('#st-network').getByText('wired').waitFor();
+  await shot('participants');
 
   // Signed out and back in, the status is the same.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -8,6 +8,8 @@ let mode = 'setup'; // or 'settings'
 const draft = {}; // setup answers, sent together at the end
 let previewTimer = 0;
 let statusTimer = 0;
+let hasWiFi = false; // the box has Wi-Fi to set
+let network = {}; // how the box is connected: wired, wifi, access_point...
 
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: 'same-origin' };
@@ -79,6 +81,10 @@ async function start() {
   setNotice(st.notice);
   if (st.name) $('title').textContent = st.name;
   $('btn-wifi').hidden = !st.wifi;
+  hasWiFi = !!st.wifi;
+  network = st.network || {};
+  statusMessage('');
+  if (st.setup_needed) $('devices-submit').textContent = hasWiFi ? 'Continue' : 'Finish setup';
   if (st.setup_needed) {
     mode = 'setup';
     if (st.setup_open) show('step-admin'); else show('step-code');
@@ -169,6 +175,57 @@ function startPreview() {
 }
 function stopPreview() { clearTimeout(previewTimer); previewTimer = 0; }
 
+// --- contacts: rooms for the speed-dial buttons ---
+
+function addContact(name, room) {
+  const list = $('contacts-list');
+  const n = list.children.length + 1;
+  const li = document.createElement('li');
+  for (const [key, text] of [['name', 'Name'], ['room', 'Room']]) {
+    const id = `contacts.${n}.${key}`;
+    const label = document.createElement('label');
+    label.htmlFor = id;
+    label.textContent = `${text} of contact ${n}`;
+    const input = document.createElement('input');
+    input.id = id;
+    input.dataset.key = key;
+    input.autocomplete = 'off';
+    input.value = (key === 'name' ? name : room) || '';
+    input.setAttribute('aria-describedby', 'err-' + id);
+    const err = document.createElement('p');
+    err.className = 'error';
+    err.id = 'err-' + id;
+    err.setAttribute('aria-live', 'polite');
+    li.append(label, input, err);
+  }
+  const remove = document.createElement('button');
+  remove.type = 'button';
+  remove.className = 'secondary';
+  remove.textContent = `Remove contact ${n}`;
+  remove.addEventListener('click', () => {
+    const kept = contactsFromForm().filter((_, i) => i !== n - 1);
+    setContacts(kept);
+    $('btn-add-contact').focus();
+  });
+  li.append(remove);
+  list.append(li);
+  return li;
+}
+
+function setContacts(list) {
+  $('contacts-list').replaceChildren();
+  for (const c of list || []) addContact(c.name, c.room);
+}
+
+function contactsFromForm() {
+  return [...$('contacts-list').children].map((li) => ({
+    name: li.querySelector('[data-key=name]').value,
+    room: li.querySelector('[data-key=room]').value,
+  }));
+}
+
+$('btn-add-contact').addEventListener('click', () => addContact('', '').querySelector('input').focus());
+
 function serverSettings() {
   return {
     name: $('name').value,
@@ -182,6 +239,7 @@ function serverSettings() {
     camera: $('camera').value,
     microphone: $('microphone').value,
     codec: '',
+    contacts: contactsFromForm(),
   };
 }
 
@@ -189,16 +247,36 @@ $('form-devices').addEventListener('submit', async (e) => {
   e.preventDefault();
   clearErrors(e.target);
   if (mode === 'settings') { await saveSettings(); return; }
+  if (hasWiFi) { await openWiFi(); return; }
   $('devices-submit').disabled = true;
-  const res = await api('POST', '/api/setup', { password: draft.password, settings: serverSettings() });
+  await finishSetup(null, 'err-form');
   $('devices-submit').disabled = false;
-  if (!res.ok) { showErrors(res, 'err-form'); return; }
+});
+
+// finishSetup sends every answer at once; wifi (a chosen network) is
+// joined after the settings are saved.
+async function finishSetup(wifi, errorsId) {
+  const res = await api('POST', '/api/setup', { password: draft.password, settings: serverSettings(), wifi });
+  if (!res.ok) { showErrors(res, errorsId); return; }
   csrf = res.data.csrf;
   delete draft.password;
-  for (const id of ['password', 'password2', 'api_secret', 'token', 'room_key']) $(id).value = '';
+  for (const id of ['password', 'password2', 'api_secret', 'token', 'room_key', 'passphrase']) $(id).value = '';
   $('title').textContent = $('name').value;
   showStatus();
-});
+  if (res.data.wifi_error) {
+    statusMessage(res.data.wifi_error);
+  } else if (wifi && network.access_point) {
+    statusMessage(`The box is joining ${wifi.ssid}. Its own network ${network.access_point} closes now: ` +
+      `connect this phone to ${wifi.ssid} again. If the box cannot join, ${network.access_point} comes back within a minute.`);
+  } else if (wifi) {
+    statusMessage(`The box is joining ${wifi.ssid}.`);
+  }
+}
+
+function statusMessage(text) {
+  $('status-message').textContent = text || '';
+  $('status-message').hidden = !text;
+}
 
 // --- sign in, status, controls ---
 
@@ -234,6 +312,10 @@ async function refreshStatus() {
   $('call-state').dataset.state = state;
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
+  $('st-e2ee').textContent = st.call.encrypted ? `on; the key is ${st.call.key_fingerprint} (${st.call.key_words}), as the box's screen shows` : 'off';
+  showParticipants(st.call.participants || []);
+  network = st.network || {};
+  $('st-network').textContent = describeNetwork(network);
   $('st-codec').textContent = st.call.codec ? `${st.call.codec} (${st.call.codec_reason})` : '—';
   $('st-uptime').textContent = duration(st.uptime_s);
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
@@ -241,6 +323,32 @@ async function refreshStatus() {
   $('st-fingerprint').textContent = st.fingerprint || '';
   $('btn-call').disabled = state !== 'idle';
   $('btn-hangup').disabled = state === 'idle';
+}
+
+function showParticipants(list) {
+  const dd = $('st-participants');
+  if (!list.length) { dd.textContent = 'nobody else'; return; }
+  const ul = document.createElement('ul');
+  for (const p of list) {
+    const li = document.createElement('li');
+    const notes = [];
+    if (p.muted) notes.push('muted');
+    if (!p.video) notes.push('no camera');
+    li.textContent = (p.name || p.identity) + (notes.length ? ` (${notes.join(', ')})` : '');
+    ul.append(li);
+  }
+  dd.replaceChildren(ul);
+}
+
+function describeNetwork(n) {
+  const parts = [];
+  if (n.wired) parts.push('wired');
+  if (n.wifi) parts.push('Wi-Fi ' + n.wifi);
+  if (n.access_point) parts.push(`its own Wi-Fi network ${n.access_point}, for setup`);
+  if (n.joining) parts.push('joining ' + n.joining);
+  let text = parts.join(', ') || 'no network';
+  if (n.wifi_error) text += ' — ' + n.wifi_error;
+  return text;
 }
 
 async function act(path, body) {
@@ -268,6 +376,7 @@ async function openSettings() {
   $('name').value = s.name;
   $('url').value = s.url;
   document.querySelector(`input[name=auth][value=${s.auth === 'token' ? 'token' : 'key'}]`).checked = true;
+  setContacts(s.contacts);
   authChanged();
   $('api_key').value = s.api_key;
   $('room').value = s.room;
@@ -285,6 +394,7 @@ async function saveSettings() {
   const res = await api('POST', '/api/settings', serverSettings());
   if (!res.ok) { showErrors(res, 'err-form'); return; }
   for (const id of ['api_secret', 'token', 'room_key']) $(id).value = '';
+  statusMessage('');
   mode = 'setup';
   showStatus();
 }
@@ -295,21 +405,79 @@ $('btn-log').addEventListener('click', async () => {
   show('log');
 });
 
-$('btn-wifi').addEventListener('click', async () => {
+$('btn-wifi').addEventListener('click', () => openWiFi());
+
+// openWiFi shows the Wi-Fi page: the last step of first-boot setup (then
+// skippable when the box has a network already), or a page of its own.
+async function openWiFi() {
+  const setup = mode === 'setup' && !$('step-devices').hidden;
+  if (setup) {
+    const st = await api('GET', '/api/state');
+    network = (st.data && st.data.network) || {};
+  }
+  const online = !!(network.wired || network.wifi);
   show('wifi');
+  $('wifi').dataset.setup = setup ? 'yes' : '';
+  $('wifi-submit').textContent = setup ? 'Finish setup' : 'Join';
+  $('btn-skip-wifi').hidden = !setup || !online;
+  if (setup && online) {
+    $('wifi-note').textContent = network.wired
+      ? 'The box is on a wired network: Wi-Fi is optional.'
+      : `The box is on Wi-Fi ${network.wifi} already: choosing another network is optional.`;
+  } else if (setup) {
+    $('wifi-note').textContent = 'The box has no network yet: choose the one it should use.';
+  } else {
+    $('wifi-note').textContent = describeNetwork(network);
+  }
+  await scanWiFi();
+}
+
+async function scanWiFi() {
+  clearErrors($('form-wifi'));
+  $('btn-rescan').disabled = true;
   const res = await api('GET', '/api/wifi/networks');
+  $('btn-rescan').disabled = false;
   const list = res.ok ? res.data.networks.map((n) => ({ id: n.ssid, label: `${n.ssid} (${n.signal_dbm} dBm${n.secured ? ', secured' : ''})` })) : [];
   fill($('ssid'), list);
   if (!res.ok) $('err-ssid').textContent = res.data.error;
-});
+  else if (!list.length) $('err-ssid').textContent = 'No network found: move the box nearer the router, or scan again.';
+}
+$('btn-rescan').addEventListener('click', scanWiFi);
+
 $('form-wifi').addEventListener('submit', async (e) => {
   e.preventDefault();
   clearErrors(e.target);
-  const res = await api('POST', '/api/wifi/connect', { ssid: $('ssid').value, passphrase: $('passphrase').value });
+  const choice = { ssid: $('ssid').value, passphrase: $('passphrase').value };
+  if (!choice.ssid) { $('err-ssid').textContent = 'Choose a network.'; $('ssid').focus(); return; }
+  if (choice.passphrase && (choice.passphrase.length < 8 || choice.passphrase.length > 63)) {
+    $('err-passphrase').textContent = 'A Wi-Fi password has 8 to 63 characters.'; $('passphrase').focus(); return;
+  }
+  $('wifi-submit').disabled = true;
+  if ($('wifi').dataset.setup) {
+    await finishSetup(choice, 'err-wifi-form');
+    $('wifi-submit').disabled = false;
+    return;
+  }
+  const res = await api('POST', '/api/wifi/connect', choice);
+  $('wifi-submit').disabled = false;
   $('passphrase').value = '';
-  if (!res.ok) { showErrors(res, 'err-ssid'); return; }
+  if (!res.ok) { showErrors(res, 'err-wifi-form'); return; }
   showStatus();
+  statusMessage(network.access_point
+    ? `The box is joining ${choice.ssid}; its own network ${network.access_point} closes now.`
+    : `The box is joining ${choice.ssid}.`);
 });
-for (const b of document.querySelectorAll('.back')) b.addEventListener('click', () => { mode = 'setup'; showStatus(); });
+$('btn-skip-wifi').addEventListener('click', async () => {
+  $('btn-skip-wifi').disabled = true;
+  await finishSetup(null, 'err-wifi-form');
+  $('btn-skip-wifi').disabled = false;
+});
+for (const b of document.querySelectorAll('.back')) {
+  b.addEventListener('click', () => {
+    if (b.id === 'wifi-back' && $('wifi').dataset.setup) { show('step-devices'); startPreview(); return; }
+    mode = 'setup';
+    showStatus();
+  });
+}
 
 start();

@@ -6,7 +6,6 @@ import (
 	"crypto/sha1"
 	"encoding/hex"
 	"errors"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,56 +13,16 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/callbox/callbox/provisioning/wifi/wifitest"
 )
 
-// fakeSupplicant answers on a unix datagram socket as wpa_supplicant's
-// control interface does, from a table of replies, and records commands.
-type fakeSupplicant struct {
-	mu       sync.Mutex
-	commands []string
-	replies  map[string]string // by command verb; default "OK"
-}
-
-func startFake(t *testing.T, replies map[string]string) (*fakeSupplicant, *Client) {
+// startFake serves a fake wpa_supplicant control socket (wifitest) and
+// returns a client of it.
+func startFake(t *testing.T, replies map[string]string) (*wifitest.Supplicant, *Client) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "wpa") // short: unix socket paths are limited to 108 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "wlan0")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	f := &fakeSupplicant{replies: replies}
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, from, err := conn.ReadFromUnix(buf)
-			if err != nil {
-				return
-			}
-			cmd := string(buf[:n])
-			f.mu.Lock()
-			f.commands = append(f.commands, cmd)
-			reply, ok := f.replies[verb(cmd)]
-			f.mu.Unlock()
-			if !ok {
-				reply = "OK\n"
-			}
-			conn.WriteToUnix([]byte("<3>CTRL-EVENT-SCAN-STARTED "), from) // events may come first
-			conn.WriteToUnix([]byte(reply), from)
-		}
-	}()
-	return f, &Client{Socket: path, LocalDir: dir}
-}
-
-func (f *fakeSupplicant) sent() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.commands)
+	f := wifitest.Start(t, "wlan0", replies)
+	return f, &Client{Socket: f.Path, LocalDir: f.Dir}
 }
 
 func TestScan(t *testing.T) {
@@ -81,7 +40,7 @@ func TestScan(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("scan found %+v, want %+v", got, want)
 	}
-	if s := f.sent(); !slices.Equal(s, []string{"SCAN", "SCAN_RESULTS"}) {
+	if s := f.Sent(); !slices.Equal(s, []string{"SCAN", "SCAN_RESULTS"}) {
 		t.Errorf("sent %q", s)
 	}
 }
@@ -94,10 +53,10 @@ func TestConnect(t *testing.T) {
 	psk, _ := pbkdf2.Key(sha1.New, "passphrase-123", []byte("home"), 4096, 32)
 	want := []string{"ADD_NETWORK", "SET_NETWORK 3 ssid " + hex.EncodeToString([]byte("home")),
 		"SET_NETWORK 3 psk " + hex.EncodeToString(psk), "ENABLE_NETWORK 3", "SELECT_NETWORK 3", "SAVE_CONFIG"}
-	if s := f.sent(); !slices.Equal(s, want) {
+	if s := f.Sent(); !slices.Equal(s, want) {
 		t.Errorf("sent %q\nwant %q", s, want)
 	}
-	for _, cmd := range f.sent() {
+	for _, cmd := range f.Sent() {
 		if strings.Contains(cmd, "passphrase-123") {
 			t.Errorf("the passphrase went to wpa_supplicant in clear: %q", cmd)
 		}
@@ -109,7 +68,7 @@ func TestConnectOpenNetworkAndFailures(t *testing.T) {
 	if err := c.Connect(context.Background(), "cafe", ""); err != nil {
 		t.Fatal(err)
 	}
-	if s := f.sent(); !slices.Contains(s, "SET_NETWORK 0 key_mgmt NONE") {
+	if s := f.Sent(); !slices.Contains(s, "SET_NETWORK 0 key_mgmt NONE") {
 		t.Errorf("an open network was not set as one: %q", s)
 	}
 
@@ -118,7 +77,7 @@ func TestConnectOpenNetworkAndFailures(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `SAVE_CONFIG answered "FAIL"`) || strings.Contains(err.Error(), "passphrase-123") {
 		t.Errorf("a refused save: %v", err)
 	}
-	if s := f.sent(); s[len(s)-1] != "REMOVE_NETWORK 1" {
+	if s := f.Sent(); s[len(s)-1] != "REMOVE_NETWORK 1" {
 		t.Errorf("the half-added network was not removed: %q", s)
 	}
 	for _, tt := range []struct{ ssid, pass string }{{"", "passphrase"}, {strings.Repeat("x", 33), ""}, {"home", "short"}} {
@@ -187,5 +146,36 @@ func TestAccessPoint(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(filepath.Join(ap.RunDir, "hostapd.conf")); string(data) != conf {
 		t.Errorf("hostapd.conf on disk differs")
+	}
+}
+
+func TestStatusAndKnownNetworks(t *testing.T) {
+	f, c := startFake(t, map[string]string{
+		"STATUS":        "bssid=00:11:22:33:44:55\nfreq=2412\nssid=caf\\xc3\\xa9\nid=0\nmode=station\nwpa_state=COMPLETED\nip_address=192.168.1.20\n",
+		"LIST_NETWORKS": "network id / ssid / bssid / flags\n0\thome\tany\t[CURRENT]\n1\toffice\tany\t\n",
+	})
+	st, err := c.Status(context.Background())
+	if err != nil || !st.Connected() || st.SSID != "café" {
+		t.Errorf("status %+v, %v; want connected to café", st, err)
+	}
+	if n, err := c.KnownNetworks(context.Background()); n != 2 || err != nil {
+		t.Errorf("known networks %d, %v; want 2", n, err)
+	}
+	if err := c.Disconnect(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if err := c.Reconnect(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if s := f.Sent(); !slices.Equal(s, []string{"STATUS", "LIST_NETWORKS", "DISCONNECT", "RECONNECT"}) {
+		t.Errorf("sent %q", s)
+	}
+	f.SetReply("STATUS", "wpa_state=DISCONNECTED\n")
+	if st, err := c.Status(context.Background()); err != nil || st.Connected() || st.State != "DISCONNECTED" {
+		t.Errorf("status %+v, %v; want disconnected", st, err)
+	}
+	f.SetReply("STATUS", "FAIL\n")
+	if _, err := c.Status(context.Background()); err == nil {
+		t.Errorf("a STATUS without wpa_state was taken as a status")
 	}
 }

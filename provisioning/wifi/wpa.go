@@ -206,11 +206,8 @@ func unescapeSSID(s string) (string, error) {
 // in clear: wpa_supplicant gets the derived PSK, and errors name only the
 // command that failed.
 func (c *Client) Connect(ctx context.Context, ssid, passphrase string) error {
-	if ssid == "" || len(ssid) > 32 {
-		return fmt.Errorf("wifi: the network name must have 1 to 32 bytes")
-	}
-	if passphrase != "" && (len(passphrase) < 8 || len(passphrase) > 63) {
-		return fmt.Errorf("wifi: a WPA passphrase has 8 to 63 characters")
+	if err := CheckNetwork(ssid, passphrase); err != nil {
+		return err
 	}
 	reply, err := c.Command(ctx, "ADD_NETWORK")
 	if err != nil {
@@ -236,6 +233,80 @@ func (c *Client) Connect(ctx context.Context, ssid, passphrase string) error {
 			c.Command(ctx, fmt.Sprintf("REMOVE_NETWORK %d", id))
 			return err
 		}
+	}
+	return nil
+}
+
+// Status is what wpa_supplicant says about the link.
+type Status struct {
+	// State is wpa_state: COMPLETED when joined, DISCONNECTED, SCANNING,
+	// ASSOCIATING, INACTIVE...
+	State string `json:"state"`
+	SSID  string `json:"ssid,omitempty"` // the network joined or being joined
+}
+
+// Connected reports whether the box has joined a network.
+func (s Status) Connected() bool { return s.State == "COMPLETED" }
+
+// Status asks wpa_supplicant for the link's state (STATUS).
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	reply, err := c.Command(ctx, "STATUS")
+	if err != nil {
+		return Status{}, err
+	}
+	var st Status
+	for _, line := range strings.Split(reply, "\n") {
+		key, value, _ := strings.Cut(line, "=")
+		switch key {
+		case "wpa_state":
+			st.State = value
+		case "ssid":
+			if ssid, err := unescapeSSID(value); err == nil {
+				st.SSID = ssid
+			}
+		}
+	}
+	if st.State == "" {
+		return Status{}, fmt.Errorf("wpa_supplicant %s: STATUS answered without a wpa_state", c.Socket)
+	}
+	return st, nil
+}
+
+// Disconnect makes wpa_supplicant leave the radio alone (DISCONNECT): it
+// stays away from networks until Reconnect or Connect, so the access point
+// can have the interface.
+func (c *Client) Disconnect(ctx context.Context) error { return c.expectOK(ctx, "DISCONNECT") }
+
+// Reconnect lets wpa_supplicant join the networks it knows again (RECONNECT).
+func (c *Client) Reconnect(ctx context.Context) error { return c.expectOK(ctx, "RECONNECT") }
+
+// KnownNetworks counts the networks wpa_supplicant has saved (LIST_NETWORKS).
+func (c *Client) KnownNetworks(ctx context.Context) (int, error) {
+	reply, err := c.Command(ctx, "LIST_NETWORKS")
+	if err != nil {
+		return 0, err
+	}
+	if strings.HasPrefix(reply, "FAIL") {
+		return 0, fmt.Errorf("wpa_supplicant %s: LIST_NETWORKS answered %q", c.Socket, reply)
+	}
+	n := 0
+	for i, line := range strings.Split(reply, "\n") {
+		if i > 0 && strings.TrimSpace(line) != "" { // the first line is the header
+			n++
+		}
+	}
+	return n, nil
+}
+
+// CheckNetwork says what is wrong with a network name and passphrase
+// before anything is sent: 1 to 32 bytes of name, and no passphrase (an
+// open network) or one of 8 to 63 characters.
+func CheckNetwork(ssid, passphrase string) error {
+	if ssid == "" || len(ssid) > 32 {
+		return errors.New("wifi: the network name must have 1 to 32 bytes")
+	}
+	if passphrase != "" && (len(passphrase) < 8 || len(passphrase) > 63) {
+		return errors.New("wifi: a WPA passphrase has 8 to 63 characters")
 	}
 	return nil
 }

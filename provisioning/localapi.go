@@ -1,0 +1,225 @@
+package provisioning
+
+// The local API: what `callboxctl` asks of the running daemon on the box
+// itself (a screenshot, an invite shown as a QR code). It is served on a
+// Unix socket that only the daemon's user may open (mode 0600), so the
+// file's permissions are its authentication; it is never on the network.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// LocalBox is what the local API asks of the daemon.
+type LocalBox interface {
+	// Screenshot is the screen as it is now, as PNG.
+	Screenshot(ctx context.Context) ([]byte, error)
+	// Invite makes a guest's invite link and shows it on the screen.
+	Invite(ctx context.Context, req InviteRequest) (InviteResponse, error)
+}
+
+// InviteRequest asks for one guest's link.
+type InviteRequest struct {
+	Name     string `json:"name,omitempty"`      // the guest's name; "Guest" when empty
+	ValidFor string `json:"valid_for,omitempty"` // a Go duration, "24h" when empty
+	// Page is the guest page's address as the guest's browser reaches the
+	// box; empty: the setup page's address plus /guest/, when the box
+	// serves one.
+	Page string `json:"page,omitempty"`
+	// Server is the call server as the guest's browser reaches it; empty:
+	// call.url.
+	Server string `json:"server,omitempty"`
+}
+
+// InviteResponse is the link and what the guest's page will show.
+type InviteResponse struct {
+	Link             string    `json:"link"`
+	Fingerprint      string    `json:"fingerprint"`
+	FingerprintWords string    `json:"fingerprint_words"`
+	Expires          time.Time `json:"expires"`
+	ShownUntil       time.Time `json:"shown_until"` // the QR code's time on the screen
+}
+
+// LocalError is a refusal with the HTTP status the local API answers.
+type LocalError struct {
+	Status  int
+	Message string
+}
+
+func (e *LocalError) Error() string { return e.Message }
+
+// ServeLocal serves the local API on a Unix socket at path until ctx ends.
+// A socket left at path by a daemon that died is replaced.
+func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger) error {
+	if log == nil {
+		log = slog.Default()
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		os.Remove(path) // a stale socket: nobody else may serve here
+	}
+	// Made under another name and renamed once only its owner may open it,
+	// so there is no moment when anyone else could connect.
+	tmp := path + ".new"
+	os.Remove(tmp)
+	ln, err := net.Listen("unix", tmp)
+	if err != nil {
+		return fmt.Errorf("local API: %w", err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	defer os.Remove(path)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("local API: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		ln.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("local API: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /screenshot", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+		defer cancel()
+		png, err := box.Screenshot(ctx)
+		if err != nil {
+			writeLocalError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(png)
+	})
+	mux.HandleFunc("POST /invite", func(w http.ResponseWriter, r *http.Request) {
+		var req InviteRequest
+		if err := decodeJSON(r, &req); err != nil {
+			writeRequestError(w, err)
+			return
+		}
+		resp, err := box.Invite(r.Context(), req)
+		if err != nil {
+			writeLocalError(w, err)
+			return
+		}
+		log.Info("an invite link was made and is shown on the screen", "guest", req.Name, "expires", resp.Expires)
+		writeJSON(w, http.StatusOK, resp)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Info("local API", "socket", path)
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("local API: %w", err)
+	}
+	return nil
+}
+
+func writeLocalError(w http.ResponseWriter, err error) {
+	var le *LocalError
+	if errors.As(err, &le) {
+		writeError(w, le.Status, le.Message)
+		return
+	}
+	writeError(w, http.StatusInternalServerError, oneLine(err))
+}
+
+// LocalClient talks to the local API of the daemon listening at Socket.
+type LocalClient struct {
+	Socket string
+}
+
+func (c LocalClient) client() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", c.Socket)
+		},
+	}}
+}
+
+// do sends one request and reads the answer, an error saying why for
+// anything but 200.
+func (c LocalClient) do(ctx context.Context, method, path string, body any) ([]byte, error) {
+	var in io.Reader
+	if body != nil {
+		data, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		in = strings.NewReader(string(data))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://callboxd"+path, in)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.client().Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("callboxd's local API at %s does not answer (is callboxd running with -control %s?): %w", c.Socket, c.Socket, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return nil, fmt.Errorf("callboxd's local API: %w", err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return nil, fmt.Errorf("callboxd: %s", e.Error)
+		}
+		return nil, fmt.Errorf("callboxd: %s", resp.Status)
+	}
+	return data, nil
+}
+
+// Screenshot is the box's screen as PNG.
+func (c LocalClient) Screenshot(ctx context.Context) ([]byte, error) {
+	return c.do(ctx, http.MethodGet, "/screenshot", nil)
+}
+
+// Invite asks the box for a guest's link, which its screen then shows.
+func (c LocalClient) Invite(ctx context.Context, req InviteRequest) (InviteResponse, error) {
+	data, err := c.do(ctx, http.MethodPost, "/invite", req)
+	if err != nil {
+		return InviteResponse{}, err
+	}
+	var resp InviteResponse
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return InviteResponse{}, fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return resp, nil
+}
+
+// SetupLinks is the setup page's address on each of the box's network
+// addresses, for the screen: https://ADDR/ (with the port unless 443).
+func SetupLinks(listen net.Addr) []string {
+	port := ""
+	if tcp, ok := listen.(*net.TCPAddr); ok && tcp.Port != 443 {
+		port = fmt.Sprint(tcp.Port)
+	}
+	var links []string
+	for _, a := range localAddresses() {
+		host := a
+		if port != "" {
+			host = net.JoinHostPort(a, port)
+		} else if strings.Contains(a, ":") {
+			host = "[" + a + "]"
+		}
+		links = append(links, "https://"+host+"/")
+	}
+	return links
+}
