@@ -24,6 +24,11 @@ type Frame struct {
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
 	Seq     uint16 // RTP sequence number of an Opus packet, for reordering
+	// Captured is when the frame was made, on the sender's wall clock, from
+	// the track's RTCP sender reports; the zero time until the first
+	// report. A participant's audio and video share that clock: lip sync
+	// compares them.
+	Captured time.Time
 }
 
 // Handlers receive what other participants send. They run on one goroutine
@@ -49,8 +54,8 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	decryption := newRoomDecryption(opts.RoomKey, opts.Logger)
 	callbacks := &lksdk.RoomCallback{}
-	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, _ *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		go receiveTrack(ctx, track, rp, h, decryption)
+	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
+		go receiveTrack(ctx, track, pub, rp, h, decryption)
 	}
 	var room *lksdk.Room
 	var err error
@@ -77,9 +82,13 @@ func (w *Watcher) Leave() {
 }
 
 // decryption may be nil: frames pass as they came.
-func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, h Handlers, decryption *roomDecryption) {
+func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant, h Handlers, decryption *roomDecryption) {
 	mime := strings.ToLower(track.Codec().MimeType)
 	from := rp.Identity()
+	clock := newSenderClock(track.Codec().ClockRate)
+	if pub != nil {
+		pub.OnRTCP(clock.onRTCP) // the SDK reads the track's RTCP and hands it here
+	}
 	switch {
 	case mime == strings.ToLower(webrtc.MimeTypeOpus) && h.Audio != nil:
 		dec := decryption.forTrack(ctx, pipeline.CodecOpus, from)
@@ -92,13 +101,14 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 			if !ok {
 				continue
 			}
-			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber})
+			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
+				Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
+		receiveVideo(ctx, track, rp, clock, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
 			decryption.forTrack(ctx, pipeline.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
+		receiveVideo(ctx, track, rp, clock, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
 			decryption.forTrack(ctx, pipeline.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
@@ -106,7 +116,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 	}
 }
 
-func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant,
+func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock,
 	codec pipeline.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame), dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
@@ -144,7 +154,8 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 				}
 				waitingForKeyframe = false
 			}
-			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now()})
+			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
+				Captured: clock.at(sample.PacketTimestamp)})
 		}
 	}
 }

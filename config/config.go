@@ -57,6 +57,9 @@ type Video struct {
 	// Encoder is "auto" (a hardware m2m encoder of the call's codec when
 	// the board has one, else software), "hardware" or "software".
 	Encoder string `toml:"encoder"`
+	// Simulcast sends the camera in up to three sizes (full, half, quarter)
+	// so each receiver gets the one its screen and network want.
+	Simulcast bool `toml:"simulcast"`
 }
 
 // Audio is the microphone and how its sound is encoded.

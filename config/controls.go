@@ -16,6 +16,9 @@ type Controls struct {
 	StartInCall bool `toml:"start_in_call"`
 	// Contacts are rooms for speed dial: speed_dial_1 calls the first.
 	Contacts []string `toml:"contacts,omitempty"`
+	// ContactNames are the contacts' names as people see them (the setup
+	// page, the screen), by room; a contact without one is shown as its room.
+	ContactNames map[string]string `toml:"contact_names,omitempty"`
 	// Buttons maps an action to the GPIO line of its button.
 	Buttons map[string]Button `toml:"buttons,omitempty"`
 	// LEDs maps "status", "mute" or "camera" to the GPIO line of its LED.
@@ -59,6 +62,13 @@ func (c Controls) validate(callSettings Call, bad func(field, format string, arg
 	for i, room := range c.Contacts {
 		if strings.TrimSpace(room) == "" {
 			bad("controls.contacts", "contact %d is empty: give the room to call", i+1)
+		}
+	}
+	for _, room := range sortedKeys(c.ContactNames) {
+		if !slices.Contains(c.Contacts, room) {
+			bad("controls.contact_names."+room, "%q is not one of controls.contacts", room)
+		} else if strings.TrimSpace(c.ContactNames[room]) == "" {
+			bad("controls.contact_names."+room, "is empty: give a name, or leave the room out")
 		}
 	}
 	if len(c.Contacts) > 0 && callSettings.Token != "" {

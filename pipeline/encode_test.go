@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/jpeg"
 	"testing"
+	"time"
 
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/pipeline"
@@ -142,17 +143,25 @@ func TestSetBitrateChangesSize(t *testing.T) {
 			}
 			defer src.Close()
 			enc := newEncoder(t, codec, s)
+			// Bytes over a second of capture time: on a loaded machine the
+			// pattern skips frames, and each frame left covers more time.
 			bytesPerSecond := func() int {
 				n := 0
-				for range s.FPS {
+				var first, last time.Time
+				for i := range s.FPS + 1 {
 					f, _ := src.ReadFrame(context.Background())
 					coded, err := enc.Encode(f)
 					if err != nil {
 						t.Fatal(err)
 					}
+					if i == 0 {
+						first = f.Time
+						continue // its bytes belong to the time before it
+					}
 					n += len(coded.Data)
+					last = f.Time
 				}
-				return n
+				return int(float64(n) / last.Sub(first).Seconds())
 			}
 			bytesPerSecond() // past the first keyframe
 			high := bytesPerSecond()

@@ -18,10 +18,22 @@ type Mixer struct {
 	newDecoder func() (AudioDecoder, error)
 	target     int
 
+	// OutputDelay is how long after the sink's Write returns its sound is
+	// heard (the sound card's buffer); set it before Play.
+	OutputDelay time.Duration
+
 	mu      sync.Mutex
 	senders map[string]*JitterBuffer
 	sum     []int32
 	one     []int16
+	blockAt map[string]time.Time // the mixed block's capture time, per sender
+	heard   map[string]heardAt   // the last block played, per sender
+}
+
+// heardAt pairs a capture time on a sender's clock with when the box
+// played that sound: the audio clock that video follows for lip sync.
+type heardAt struct {
+	captured, played time.Time
 }
 
 // DefaultJitterDelay is how much sound the mixer holds per sender before
@@ -34,11 +46,18 @@ func NewMixer(newDecoder func() (AudioDecoder, error), delay time.Duration) *Mix
 	if delay <= 0 {
 		delay = DefaultJitterDelay
 	}
-	return &Mixer{newDecoder: newDecoder, target: int(delay * audio.SampleRate / time.Second), senders: map[string]*JitterBuffer{}}
+	return &Mixer{newDecoder: newDecoder, target: int(delay * audio.SampleRate / time.Second), senders: map[string]*JitterBuffer{},
+		blockAt: map[string]time.Time{}, heard: map[string]heardAt{}}
 }
 
 // Push takes one Opus packet from sender.
 func (m *Mixer) Push(sender string, seq uint16, packet []byte) error {
+	return m.PushAt(sender, seq, packet, time.Time{})
+}
+
+// PushAt is Push with the packet's capture time on the sender's clock
+// (from RTCP sender reports; zero when not known), for lip sync (ShowAt).
+func (m *Mixer) PushAt(sender string, seq uint16, packet []byte, captured time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j := m.senders[sender]
@@ -50,7 +69,7 @@ func (m *Mixer) Push(sender string, seq uint16, packet []byte) error {
 		j = NewJitterBuffer(dec, m.target)
 		m.senders[sender] = j
 	}
-	if err := j.Push(seq, packet); err != nil {
+	if err := j.PushAt(seq, packet, captured); err != nil {
 		return fmt.Errorf("mixer: sound from %s: %w", sender, err)
 	}
 	return nil
@@ -64,6 +83,36 @@ func (m *Mixer) Remove(sender string) {
 		j.Close()
 		delete(m.senders, sender)
 	}
+	delete(m.blockAt, sender)
+	delete(m.heard, sender)
+}
+
+// ShowAt is when a picture that sender captured at captured (on their
+// clock, as their sound's capture times) should be on the screen to be in
+// step with their sound as the speaker plays it: the sound's capture
+// time is mapped to the time it was played, and the picture's follows.
+// False when that is not known (no capture times, or no sound from the
+// sender for a second): show it at once.
+func (m *Mixer) ShowAt(sender string, captured time.Time) (time.Time, bool) {
+	if captured.IsZero() {
+		return time.Time{}, false
+	}
+	m.mu.Lock()
+	h, ok := m.heard[sender]
+	m.mu.Unlock()
+	if !ok || time.Since(h.played) > time.Second {
+		return time.Time{}, false
+	}
+	return h.played.Add(captured.Sub(h.captured)), true
+}
+
+// played notes that the block last mixed was written to the sink now.
+func (m *Mixer) played(now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s, at := range m.blockAt {
+		m.heard[s] = heardAt{captured: at, played: now.Add(m.OutputDelay)}
+	}
 }
 
 // Mix fills out with the next block of everyone's sound together.
@@ -75,9 +124,14 @@ func (m *Mixer) Mix(out []int16) {
 	}
 	sum, one := m.sum[:len(out)], m.one[:len(out)]
 	clear(sum)
-	for _, j := range m.senders {
+	clear(m.blockAt)
+	for s, j := range m.senders {
+		at := j.pcmAt
 		if j.Pull(one) == 0 {
 			continue
+		}
+		if !at.IsZero() {
+			m.blockAt[s] = at
 		}
 		for i, v := range one {
 			sum[i] += int32(v)
@@ -110,6 +164,8 @@ func (m *Mixer) Close() {
 		j.Close()
 		delete(m.senders, s)
 	}
+	clear(m.blockAt)
+	clear(m.heard)
 }
 
 // Play mixes block-sized pieces into sink until ctx ends or the sink
@@ -125,6 +181,7 @@ func Play(ctx context.Context, m *Mixer, sink audio.Sink, block int, played func
 			}
 			return fmt.Errorf("play: %w", err)
 		}
+		m.played(time.Now())
 		if played != nil {
 			played(buf)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
 )
 
@@ -23,11 +25,29 @@ func invite(args []string, out io.Writer) error {
 	server := fs.String("server", "", "the call server's address as the guest's browser reaches it (default: call.url)")
 	name := fs.String("name", "Guest", "the guest's name, shown to the others")
 	validFor := fs.Duration("valid-for", 24*time.Hour, "how long the link admits the guest")
+	socket := fs.String("socket", "", "ask the running callboxd (its local API socket, callboxd -control) to make the link and show it on the screen as a QR code")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if *socket != "" {
+		pageGiven := false
+		fs.Visit(func(f *flag.Flag) { pageGiven = pageGiven || f.Name == "page" })
+		req := provisioning.InviteRequest{Name: *name, ValidFor: validFor.String(), Server: *server}
+		if pageGiven { // otherwise the box's own setup page address
+			req.Page = *page
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		resp, err := provisioning.LocalClient{Socket: *socket}.Invite(ctx, req)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%s\n\nValid for %v. The guest's page shows %s (%s), as the box does.\nThe box's screen shows it as a QR code until %s.\n",
+			resp.Link, *validFor, resp.Fingerprint, resp.FingerprintWords, resp.ShownUntil.Format("15:04"))
+		return nil
+	}
 	if *configPath == "" {
-		return errors.New("invite needs -config: the settings file of the box")
+		return errors.New("invite needs -config (the settings file of the box) or -socket (the running box's local API)")
 	}
 	cfg, err := config.Load(*configPath)
 	if err != nil {
@@ -54,7 +74,7 @@ func invite(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "%s\n\nValid for %v. The guest's page shows %s, as the box does.\n", link, *validFor, fingerprint)
+	fmt.Fprintf(out, "%s\n\nValid for %v. The guest's page shows %s (%s), as the box does.\n", link, *validFor, fingerprint, call.FingerprintWords(fingerprint))
 	return nil
 }
 

@@ -22,17 +22,29 @@ import (
 
 const usage = `usage: callboxctl view -config FILE [-out DIR]
        callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
+       callboxctl invite -socket /data/control.sock [-page URL] [-valid-for 24h] [-name NAME]
+       callboxctl screenshot [-socket /data/control.sock] [-o screen.png]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
          print what arrives.
   invite print a link with which a guest joins the call from a browser,
-         end-to-end encrypted (invite.go).
+         end-to-end encrypted (invite.go). With -socket the running
+         box makes it and shows it on its screen as a QR code.
+  screenshot  save what the box's screen shows as a PNG file
+         (screenshot.go; callboxd -control, DIR/control.sock with -data).
 `
 
 func main() {
 	if len(os.Args) >= 2 && os.Args[1] == "invite" {
 		if err := invite(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "callboxctl:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if len(os.Args) >= 2 && os.Args[1] == "screenshot" {
+		if err := screenshot(context.Background(), os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(os.Stderr, "callboxctl:", err)
 			os.Exit(1)
 		}

@@ -49,6 +49,10 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 		Remote:           d.rx.remote(),
 		Logger:           log,
 		RoomKey:          key,
+
+		Simulcast:             simulcastLayers(cfg), // simulcast.go
+		OnLayerKeyframeWanted: d.forceLayerKeyframe,
+		OnLayerBitrate:        d.setLayerBitrate,
 	})
 	if onStart != nil {
 		onStart(d)
@@ -136,6 +140,9 @@ func (d *daemon) sendVideo(ctx context.Context) error {
 	settings := pipeline.VideoSettings{
 		Width: f.Width, Height: f.Height, FPS: f.FPS,
 		BitsPerSecond: v.BitrateKbps * 1000, KeyframeInterval: v.KeyframeInterval,
+	}
+	if v.Simulcast {
+		return d.sendSimulcast(ctx, src, settings) // simulcast.go
 	}
 	enc, err := d.newVideoEncoder(f, settings) // codec.go: hardware or software
 	if err != nil {

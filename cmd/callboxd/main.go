@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/callbox/callbox/call"
@@ -48,7 +49,9 @@ func run(args []string) int {
 	defer stop()
 	defer notifySystemd(ctx, log)() // systemd.go: READY=1 now, the watchdog fed, STOPPING=1 at the end
 
-	if err := runDaemon(ctx, cfg, log); err != nil {
+	var running atomic.Pointer[daemon]
+	go serveLocalAPI(ctx, controlSocket, &localBox{current: running.Load}, log) // screen.go; -control
+	if err := runDaemonWith(ctx, cfg, log, running.Store); err != nil {
 		log.Error("callboxd stopped", "err", err)
 		return exitFailed
 	}
@@ -110,9 +113,11 @@ func bindFlags(fs *flag.FlagSet, c *config.Config) {
 	fs.StringVar(&c.Video.Codec, "codec", c.Video.Codec, "h264 or vp8 (video.codec)")
 	fs.StringVar(&c.Video.PixelFormat, "pixel-format", c.Video.PixelFormat, `camera pixel format: YUYV, NV12, I420, MJPEG, or "" for the best (video.pixel_format)`)
 	fs.IntVar(&c.Video.BitrateKbps, "bitrate", c.Video.BitrateKbps, "most video kbit/s (video.bitrate_kbps)")
+	fs.BoolVar(&c.Video.Simulcast, "simulcast", c.Video.Simulcast, "send up to three sizes of the camera (video.simulcast)")
 	fs.StringVar(&c.Audio.Microphone, "microphone", c.Audio.Microphone, `ALSA device or "tone" (audio.microphone)`)
 	fs.IntVar(&c.Audio.ToneHz, "tone-hz", c.Audio.ToneHz, "tone frequency (audio.tone_hz)")
 	fs.StringVar(&c.Log.Level, "log-level", c.Log.Level, "debug, info, warn or error (log.level)")
+	fs.StringVar(&controlSocket, "control", controlSocket, "Unix socket of the local API for callboxctl screenshot and invite (none when empty)")
 }
 
 func newLogger(level string) *slog.Logger {

@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -23,7 +24,6 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/provisioning"
-	"github.com/callbox/callbox/provisioning/wifi"
 )
 
 // usesDataDir reports whether callboxd was started with -data.
@@ -46,6 +46,7 @@ func runFromDataDir(args []string) int {
 	listen := fs.String("listen", ":443", "address of the setup page (HTTPS)")
 	wpaSocket := fs.String("wpa-socket", "", "wpa_supplicant's control socket (e.g. /var/run/wpa_supplicant/wlan0) for Wi-Fi setup; empty: no Wi-Fi")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: log.level of the settings)")
+	fs.StringVar(&controlSocket, "control", "", "Unix socket of the local API for callboxctl screenshot and invite (default DIR/control.sock)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return exitOK
@@ -86,13 +87,17 @@ func runFromDataDir(args []string) int {
 
 	sup := newSupervisor(log, boot)
 	opts := provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log}
-	if *wpaSocket != "" {
-		opts.WiFi = &wifi.Client{Socket: *wpaSocket, ScanWait: 3 * time.Second}
-	}
+	opts.WiFi, opts.Network = startWiFi(ctx, log, *wpaSocket, *listen) // wifi.go: scan, join, the access point
 	page := provisioning.NewServer(opts)
+	sup.setup = &setupScreen{page: page, log: log} // screen.go
+	if controlSocket == "" {
+		controlSocket = filepath.Join(*dataDir, "control.sock")
+	}
+	go serveLocalAPI(ctx, controlSocket, &localBox{current: sup.current, setup: sup.setup}, log)
 	served := make(chan error, 1)
 	go func() {
 		served <- page.ListenAndServe(ctx, *listen, func(addr net.Addr) {
+			sup.setup.setListen(addr)
 			log.Info("setup page", "url", "https://"+addr.String()+"/", "tls_fingerprint", page.Fingerprint())
 			page.AnnounceSetup()
 		})
@@ -117,6 +122,14 @@ type supervisor struct {
 	hungUp bool
 	daemon *daemon // the running call's, nil when none runs
 	since  time.Time
+	setup  *setupScreen // the setup card on the screen (screen.go); nil: none
+}
+
+// current is the running call's daemon, nil when none runs.
+func (s *supervisor) current() *daemon {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.daemon
 }
 
 func newSupervisor(log *slog.Logger, boot provisioning.Boot) *supervisor {
@@ -135,7 +148,7 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	defer s.mu.Unlock()
 	cfg := s.boot.Config
 	st := provisioning.CallStatus{Room: cfg.Call.Room, Codec: cfg.Video.Codec,
-		CodecReason: "chosen in the settings", Participants: []string{}, Since: s.since}
+		CodecReason: "chosen in the settings", Participants: []provisioning.Participant{}, Since: s.since}
 	switch {
 	case s.boot.SetupNeeded:
 		st.State, st.Room, st.Codec = "setup needed", "", ""
@@ -147,6 +160,10 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		}
 		cs := s.daemon.session.Status()
 		st.State = cs.State.String()
+		if encrypted, fingerprint := s.daemon.session.Encryption(); encrypted {
+			st.Encrypted, st.KeyFingerprint, st.KeyWords = true, fingerprint, call.FingerprintWords(fingerprint)
+		}
+		st.Participants = participantsOf(s.daemon.session.Members()) // participants.go
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()
 		}
@@ -184,13 +201,20 @@ func (s *supervisor) run(ctx context.Context) {
 		boot, hungUp := s.boot, s.hungUp
 		s.mu.Unlock()
 		if boot.SetupNeeded || hungUp {
+			showCtx, hide := context.WithCancel(ctx)
+			shown := make(chan struct{})
 			if boot.SetupNeeded {
 				s.log.Info("waiting for setup")
+				go func() { defer close(shown); s.setup.show(showCtx, boot.Config.Display) }()
+			} else {
+				close(shown)
 			}
 			select {
 			case <-ctx.Done():
 			case <-s.wake:
 			}
+			hide()
+			<-shown // the screen is free for the call
 			continue
 		}
 		callCtx, cancel := context.WithCancel(ctx)

@@ -36,11 +36,17 @@ type receiver struct {
 	echo    *pipeline.EchoCanceller // nil without echo cancellation
 	screen  atomic.Pointer[compose.Screen]
 
-	mu       sync.Mutex // guards what a new screen is told
-	members  []compose.Member
-	speaker  string
-	status   string
-	departed map[string]bool
+	mu        sync.Mutex // guards what a new screen is told
+	members   []compose.Member
+	speaker   string
+	status    string
+	departed  map[string]bool
+	card      *compose.Card // an invite's QR code (screen.go)
+	cardUntil time.Time
+
+	// For tests: onDrawn sees every frame drawn; openSink opens the speaker.
+	onDrawn  func(*display.Frame, compose.Layout)
+	openSink func(ctx context.Context) (audio.Sink, error)
 }
 
 func newReceiver(cfg config.Config, log *slog.Logger) *receiver {
@@ -64,11 +70,11 @@ func (rx *receiver) remote() call.RemoteOptions {
 		Handlers: call.Handlers{
 			Video: func(f call.Frame) {
 				if s := rx.screen.Load(); s != nil {
-					s.Video(f.From, f.Codec, f.Data)
+					s.VideoAt(f.From, f.Codec, f.Data, f.Captured)
 				}
 			},
 			Audio: func(f call.Frame) {
-				if err := rx.mixer.Push(f.From, f.Seq, f.Data); err != nil {
+				if err := rx.mixer.PushAt(f.From, f.Seq, f.Data, f.Captured); err != nil {
 					rx.log.Debug("sound dropped", "err", err)
 				}
 			},
@@ -155,13 +161,19 @@ func (rx *receiver) show(ctx context.Context) error {
 				rx.session.SetVideoSize(id, size.X, size.Y)
 			}
 		},
-		Logger: rx.log,
+		// Lip sync: each picture waits until the sound captured with it is
+		// heard. Both capture times come from the sender's RTCP sender
+		// reports; the mixer knows when each sound was played.
+		ShowAt:  rx.mixer.ShowAt,
+		OnDrawn: rx.onDrawn,
+		Logger:  rx.log,
 	})
 	defer screen.Close()
 	rx.mu.Lock()
 	screen.SetMembers(rx.members)
 	screen.SetSpeaker(rx.speaker)
-	screen.SetStatus(rx.status)
+	screen.SetStatus(rx.statusLine())
+	screen.ShowCard(rx.card, rx.cardUntil)
 	rx.mu.Unlock()
 	rx.screen.Store(screen)
 	defer rx.screen.Store(nil)
@@ -172,9 +184,17 @@ func (rx *receiver) show(ctx context.Context) error {
 
 // play mixes everyone's sound into the speaker.
 func (rx *receiver) play(ctx context.Context) error {
-	sink, err := openSpeaker(ctx, rx.cfg, rx.log)
+	open := rx.openSink
+	if open == nil {
+		open = func(ctx context.Context) (audio.Sink, error) { return openSpeaker(ctx, rx.cfg, rx.log) }
+	}
+	sink, err := open(ctx)
 	if err != nil {
 		return err
+	}
+	if _, file := sink.(*fileSink); !file {
+		// A sound card holds about two periods after a write returns.
+		rx.mixer.OutputDelay = 2 * time.Duration(rx.cfg.Audio.PeriodMs) * time.Millisecond
 	}
 	defer sink.Close()
 	rx.log.Info("playing the call's sound", "speaker", rx.cfg.Speaker.Device)
@@ -223,6 +243,16 @@ func (rx *receiver) followState(ctx context.Context) {
 
 func (rx *receiver) updateStatus() {
 	rx.mu.Lock()
+	text := rx.statusLine()
+	rx.mu.Unlock()
+	if s := rx.screen.Load(); s != nil {
+		s.SetStatus(text)
+	}
+}
+
+// statusLine is the call's state, room, the others and whether (and with
+// which key) it is end-to-end encrypted. rx.mu is held.
+func (rx *receiver) statusLine() string {
 	text := rx.status
 	if rx.cfg.Call.Room != "" {
 		text += ", room " + rx.cfg.Call.Room
@@ -230,9 +260,19 @@ func (rx *receiver) updateStatus() {
 	if n := len(rx.members); n > 0 {
 		text += fmt.Sprintf(", %d others", n)
 	}
+	if rx.session != nil {
+		text += "; " + encryptionStatus(rx.session) // screen.go
+	}
+	return text
+}
+
+// showCard shows card over the call until until (screen.go).
+func (rx *receiver) showCard(card *compose.Card, until time.Time) {
+	rx.mu.Lock()
+	rx.card, rx.cardUntil = card, until
 	rx.mu.Unlock()
 	if s := rx.screen.Load(); s != nil {
-		s.SetStatus(text)
+		s.ShowCard(card, until)
 	}
 }
 

@@ -35,7 +35,7 @@ func main() {
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
 	if !netns.Inside() {
-		if err := labFigure(); err != nil {
+		if err := hostFigures(); err != nil { // lab.go, m2m.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -55,6 +55,9 @@ func run() error {
 		return err
 	}
 	fmt.Printf("encode_overhead_ratio: %.3f\n", ratio)
+	if err := receiveFigures(); err != nil { // receive.go
+		return err
+	}
 	return callFigures()
 }
 

@@ -13,6 +13,7 @@
 //	lab-hostview audio      a 1 kHz tone through snd-aloop
 //	lab-hostview faults     vivid unbound and bound again; the server stopped and restarted
 //	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
+//	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
 //
 // It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP
 // and LAB_STARTED_NS. On failure it writes the reason to
@@ -65,6 +66,7 @@ func main() {
 		"audio":   audioScenario,
 		"faults":  faultsScenario,
 		"buttons": buttonsScenario,
+		"screen":  screenScenario,
 	}
 	scenario, ok := scenarios[os.Args[1]]
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/pipeline"
 )
 
 // BenchmarkComposite1080p draws four 640x360 participants in a grid on a
@@ -29,30 +30,12 @@ func BenchmarkComposite1080p(b *testing.B) {
 // BenchmarkDecodeComposite1080p decodes one 640x360 H.264 frame for each of
 // four participants and draws the 1080p grid: decode_composite_ms_per_frame.
 func BenchmarkDecodeComposite1080p(b *testing.B) {
-	coded := encodedPatternSized(b, 640, 360, 60)
-	r, _ := display.NewOffscreen(display.OffscreenOptions{Width: 1920, Height: 1080})
-	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder})
-	defer s.Close()
-	ids := []string{"a", "b", "c", "d"}
-	var members []Member
-	for _, id := range ids {
-		members = append(members, Member{Identity: id, VideoCodec: "H264"})
+	g, err := NewDecodeCompositeGrid(encodedPatternSized(b, 640, 360, 60), pipeline.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
+	if err != nil {
+		b.Fatal(err)
 	}
-	s.SetMembers(members)
-	i := 0
+	defer g.Close()
 	for b.Loop() {
-		if i == len(coded) { // start again at the keyframe with fresh decoders
-			s.SetMembers(nil)
-			s.SetMembers(members)
-			i = 0
-		}
-		for _, id := range ids {
-			s.Video(id, "H264", coded[i])
-		}
-		i++
-		frame := r.BackBuffer()
-		s.mu.Lock()
-		s.comp.Draw(frame, s.sceneLocked(s.remote["a"].shownAt))
-		s.mu.Unlock()
+		g.Frame()
 	}
 }

@@ -24,12 +24,14 @@ type Scene struct {
 	Self         *image.YCbCr  // the box's own camera, nil for no self view
 	ShowSelf     bool          // draw the self view's place even without a picture
 	Status       string        // the call status line
+	Card         *Card         // a panel over the stage (card.go); nil for none
 }
 
 // Compositor draws scenes into frames. It keeps scaler state between
 // frames; one goroutine uses it at a time.
 type Compositor struct {
 	scale scaler
+	qr    *encodedQR // the card's QR code, made once per text
 }
 
 // Draw draws s over all of dst and returns the layout it used.
@@ -68,6 +70,9 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	statusScale = min(statusScale, scale)
 	ts := textSize(s.Status, statusScale)
 	drawText(dst, image.Pt(l.Status.Min.X+ts.Y, l.Status.Min.Y+(l.Status.Dy()-ts.Y)/2), s.Status, statusScale, colorText, l.Status)
+	if s.Card != nil {
+		l.Card = c.drawCard(dst, image.Rect(0, 0, dst.Width, l.Status.Min.Y), s.Card, scale)
+	}
 	c.scale.sweep()
 	return l
 }

@@ -31,6 +31,7 @@ type Layout struct {
 	Tiles  []Tile          // remote participants, in the order given
 	Self   image.Rectangle // the box's own camera; empty without a self view
 	Status image.Rectangle // the call status line along the bottom
+	Card   CardLayout      // where Scene.Card was drawn, if there was one
 }
 
 // Tile returns the tile of identity, if it is shown.

@@ -70,3 +70,52 @@ func Count(f *display.Frame, r image.Rectangle, c Color) int {
 	}
 	return n
 }
+
+// FindText finds s drawn by the screen's built-in font in r of f, in any
+// of the screen's text colours and at any scale up to 8, and says where
+// its top-left corner is. Tests use it to read what a person would read.
+func FindText(f *display.Frame, r image.Rectangle, s string) (image.Point, bool) {
+	r = r.Intersect(f.Bounds())
+	for scale := 1; scale <= 8; scale++ {
+		size := textSize(s, scale)
+		mask := display.NewFrame(size.X, size.Y)
+		drawText(mask, image.Point{}, s, scale, colorText, mask.Bounds())
+		var on, off []image.Point
+		for y := range size.Y {
+			for x := range size.X {
+				if mask.Pix[y*mask.Stride+4*x+3] != 0 { // drawn: fillRect sets the unused byte
+					on = append(on, image.Pt(x, y))
+				} else {
+					off = append(off, image.Pt(x, y))
+				}
+			}
+		}
+		if len(on) == 0 {
+			return image.Point{}, false
+		}
+		for _, c := range []Color{colorText, colorCardText, colorCardTitle} {
+			pixel := func(p image.Point) Color {
+				i := p.Y*f.Stride + 4*p.X
+				return Color(f.Pix[i+2])<<16 | Color(f.Pix[i+1])<<8 | Color(f.Pix[i])
+			}
+			for y := r.Min.Y; y+size.Y <= r.Max.Y; y++ {
+			next:
+				for x := r.Min.X; x+size.X <= r.Max.X; x++ {
+					at := image.Pt(x, y)
+					for _, p := range on {
+						if pixel(at.Add(p)) != c {
+							continue next
+						}
+					}
+					for _, p := range off {
+						if pixel(at.Add(p)) == c {
+							continue next
+						}
+					}
+					return at, true
+				}
+			}
+		}
+	}
+	return image.Point{}, false
+}

@@ -36,7 +36,11 @@ type ScreenOptions struct {
 	// OnDrawn sees every composed frame just before it is presented (for
 	// measurements); it must not keep f.
 	OnDrawn func(f *display.Frame, l Layout)
-	Logger  *slog.Logger
+	// ShowAt says when a picture identity captured at captured (their
+	// clock; see VideoAt) should be on the screen to be in step with their
+	// sound; false shows it at once. Nil: every picture at once.
+	ShowAt func(identity string, captured time.Time) (time.Time, bool)
+	Logger *slog.Logger
 }
 
 // Screen is the call on the screen: it decodes each remote participant's
@@ -55,6 +59,9 @@ type Screen struct {
 	status  string
 	self    *image.YCbCr
 	sizes   map[string]image.Point // last told to OnTileSizes
+	card    *Card
+	cardEnd time.Time             // zero: until replaced
+	capture []chan *display.Frame // Capture's waiters for the next frame
 }
 
 // remoteVideo is one participant's decoder and newest picture.
@@ -69,7 +76,22 @@ type remoteVideo struct {
 	shownAt time.Time // when picture arrived
 	problem string    // why there is no picture
 	errors  int
+	waiting []duePicture // decoded, held for lip sync, in order
+	spare   []*image.YCbCr
 }
+
+// duePicture is a decoded picture held until its time.
+type duePicture struct {
+	due time.Time
+	pic *image.YCbCr
+}
+
+// Pictures are held for lip sync at most this long, and at most this many:
+// a clock gone wrong must not freeze the tile.
+const (
+	maxHold    = time.Second
+	maxWaiting = 32
+)
 
 // A picture older than this is replaced by the placeholder: the sender
 // stopped or paused their camera.
@@ -134,6 +156,29 @@ func (s *Screen) ShowSelf(pic *image.YCbCr) {
 	s.self = copyPicture(s.self, pic)
 }
 
+// ShowCard shows card over the call until until (the zero time: until the
+// next ShowCard); nil takes the card away.
+func (s *Screen) ShowCard(card *Card, until time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.card, s.cardEnd = card, until
+}
+
+// Capture is a copy of the next frame presented, for screenshots; it
+// works on every display, not only offscreen ones.
+func (s *Screen) Capture(ctx context.Context) (*display.Frame, error) {
+	got := make(chan *display.Frame, 1)
+	s.mu.Lock()
+	s.capture = append(s.capture, got)
+	s.mu.Unlock()
+	select {
+	case f := <-got:
+		return f, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("screenshot: no picture was drawn: %w", ctx.Err())
+	}
+}
+
 func (s *Screen) video(identity string) *remoteVideo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -148,6 +193,13 @@ func (s *Screen) video(identity string) *remoteVideo {
 // Video decodes one coded frame from identity. Frames that cannot be
 // decoded put a placeholder in the tile until a picture decodes again.
 func (s *Screen) Video(identity string, codec pipeline.Codec, data []byte) {
+	s.VideoAt(identity, codec, data, time.Time{})
+}
+
+// VideoAt is Video for a frame captured at captured on the sender's clock
+// (zero: unknown); with ScreenOptions.ShowAt the picture waits for its
+// sound.
+func (s *Screen) VideoAt(identity string, codec pipeline.Codec, data []byte, captured time.Time) {
 	rv := s.video(identity)
 	rv.decodeMu.Lock()
 	defer rv.decodeMu.Unlock()
@@ -172,14 +224,59 @@ func (s *Screen) Video(identity string, codec pipeline.Codec, data []byte) {
 	if pic == nil {
 		return
 	}
+	due, hold := time.Time{}, false
+	if s.opts.ShowAt != nil && !captured.IsZero() {
+		due, hold = s.opts.ShowAt(identity, captured)
+		hold = hold && time.Until(due) > 0 && time.Until(due) < maxHold
+	}
 	s.mu.Lock()
 	if s.remote[identity] == rv { // not left meanwhile
-		rv.picture = copyPicture(rv.picture, pic)
-		rv.shownAt = time.Now()
+		if hold {
+			rv.hold(due, pic)
+		} else {
+			rv.waiting = rv.waiting[:0] // this one is newer than any held
+			rv.show(pic, time.Now())
+		}
 		rv.problem = ""
 	}
 	s.mu.Unlock()
 	rv.failed = false
+}
+
+// hold keeps a copy of pic until due; under Screen.mu.
+func (rv *remoteVideo) hold(due time.Time, pic *image.YCbCr) {
+	if len(rv.waiting) == maxWaiting { // show the oldest early rather than drop it
+		rv.show(rv.waiting[0].pic, time.Now())
+		rv.spare = append(rv.spare, rv.waiting[0].pic)
+		rv.waiting = append(rv.waiting[:0], rv.waiting[1:]...)
+	}
+	var buf *image.YCbCr
+	if n := len(rv.spare); n > 0 {
+		buf, rv.spare = rv.spare[n-1], rv.spare[:n-1]
+	}
+	rv.waiting = append(rv.waiting, duePicture{due, copyPicture(buf, pic)})
+}
+
+// show makes pic (copied) the tile's picture; under Screen.mu.
+func (rv *remoteVideo) show(pic *image.YCbCr, now time.Time) {
+	rv.picture = copyPicture(rv.picture, pic)
+	rv.shownAt = now
+}
+
+// release shows the newest held picture that is due by now; under Screen.mu.
+func (rv *remoteVideo) release(now time.Time) {
+	n := 0
+	for n < len(rv.waiting) && !rv.waiting[n].due.After(now) {
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	rv.show(rv.waiting[n-1].pic, now)
+	for _, w := range rv.waiting[:n] {
+		rv.spare = append(rv.spare, w.pic)
+	}
+	rv.waiting = append(rv.waiting[:0], rv.waiting[n:]...)
 }
 
 // setProblem shows problem instead of the picture; the first error of a
@@ -234,7 +331,18 @@ func (s *Screen) DrawOnce(ctx context.Context) error {
 	}
 	changed := !maps.Equal(sizes, s.sizes)
 	s.sizes = sizes
+	waiters := s.capture
+	s.capture = nil
 	s.mu.Unlock()
+	if len(waiters) > 0 {
+		shot := display.NewFrame(frame.Width, frame.Height)
+		for y := range frame.Height {
+			copy(shot.Pix[y*shot.Stride:(y+1)*shot.Stride], frame.Pix[y*frame.Stride:])
+		}
+		for _, w := range waiters {
+			w <- shot // buffered: never blocks
+		}
+	}
 	if changed && s.opts.OnTileSizes != nil {
 		s.opts.OnTileSizes(maps.Clone(sizes))
 	}
@@ -249,9 +357,18 @@ func (s *Screen) DrawOnce(ctx context.Context) error {
 
 func (s *Screen) sceneLocked(now time.Time) Scene {
 	scene := Scene{Speaker: s.speaker, Status: s.status, Self: s.self}
+	if s.card != nil && (s.cardEnd.IsZero() || now.Before(s.cardEnd)) {
+		scene.Card = s.card
+	}
+	// A picture due within half a frame is shown in this one, so that on
+	// average it is neither early nor late.
+	halfFrame := time.Second / time.Duration(2*s.opts.FPS)
 	for _, m := range s.members {
 		p := Participant{Identity: m.Identity, Name: m.Name, Muted: m.Muted}
 		rv := s.remote[m.Identity]
+		if rv != nil {
+			rv.release(now.Add(halfFrame))
+		}
 		switch {
 		case m.VideoCodec == "":
 			p.Problem = "no video"

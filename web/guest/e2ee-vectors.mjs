@@ -11,7 +11,8 @@
 //                                        code; print the results as JSON
 //   node e2ee-vectors.mjs fingerprint KEY
 //                                        print the guest page's fingerprint
-//                                        of a room key (src/fingerprint.js)
+//                                        of a room key (src/fingerprint.js),
+//                                        in emoji and on a second line in words
 //
 // `make e2ee-vectors` rewrites call/testdata/e2ee/vectors.json; the Go tests
 // in call/e2ee_jsclient_test.go read it and run the decrypt direction.
@@ -190,7 +191,8 @@ async function printFingerprint(roomKey) {
     loader: { '.txt': 'text' },
   });
   const fp = await import('data:text/javascript;base64,' + Buffer.from(out.outputFiles[0].text).toString('base64'));
-  process.stdout.write((await fp.fingerprint(roomKey)) + '\n');
+  const emoji = await fp.fingerprint(roomKey);
+  process.stdout.write(emoji + '\n' + fp.fingerprintWords(emoji) + '\n');
 }
 
 const [cmd, file] = process.argv.slice(2);

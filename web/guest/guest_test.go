@@ -173,8 +173,12 @@ func TestPageFingerprintIsTheBoxs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := strings.TrimSpace(string(out)); got != want {
-			t.Errorf("the page shows %s for %q, the box %s", got, key, want)
+		got := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if len(got) != 2 || got[0] != want {
+			t.Errorf("the page shows %q for %q, the box %s", got, key, want)
+		}
+		if words := call.FingerprintWords(want); len(got) == 2 && got[1] != words {
+			t.Errorf("the page writes %q for %q, the box %q", got[1], key, words)
 		}
 	}
 }

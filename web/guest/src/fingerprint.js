@@ -3,11 +3,26 @@
 // Go (call/e2ee.go): the frame key that livekit-client derives from the
 // room key (PBKDF2, SHA-256, 100 000 rounds, salt "LKFrameEncryptionKey",
 // 128 bits), hashed with SHA-256 after a domain string; the first four
-// bytes pick from the 256 emoji of call/e2ee_emoji.txt.
+// bytes pick from the 256 emoji of call/e2ee_emoji.txt. The same
+// fingerprint in words (call.FingerprintWords) names each emoji from
+// call/e2ee_emoji_names.txt, as the box's screen, whose font has no emoji,
+// writes it.
 import table from '../../../call/e2ee_emoji.txt';
+import names from '../../../call/e2ee_emoji_names.txt';
 
 export const emojiTable = table.split('\n').filter((e) => e !== '');
 if (emojiTable.length !== 256) throw new Error(`emoji table has ${emojiTable.length} entries, want 256`);
+export const emojiNames = names.split('\n').filter((e) => e !== '');
+if (emojiNames.length !== 256) throw new Error(`emoji names has ${emojiNames.length} entries, want 256`);
+
+// fingerprintWords writes a fingerprint in words: "tiger face / bank / cow / dvd".
+export function fingerprintWords(fp) {
+  return fp
+    .split(' ')
+    .filter((e) => e !== '')
+    .map((e) => emojiNames[emojiTable.indexOf(e)] ?? '?')
+    .join(' / ');
+}
 
 const domain = 'callbox room key fingerprint v1\0';
 

@@ -10,7 +10,7 @@ import {
   VideoPresets,
   isE2EESupported,
 } from 'livekit-client';
-import { fingerprint } from './fingerprint.js';
+import { fingerprint, fingerprintWords } from './fingerprint.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -93,6 +93,7 @@ async function main() {
   }
   state.fingerprint = await fingerprint(invite.key);
   $('fingerprint').textContent = state.fingerprint;
+  $('fingerprint-words').textContent = fingerprintWords(state.fingerprint);
   $('join').disabled = false;
   $('join').onclick = () =>
     join(invite).catch((e) => {

@@ -1,0 +1,219 @@
+package main
+
+// What the screen says, read from callboxd's own screenshots (the local
+// API, as `callboxctl screenshot` asks): the key's fingerprint on the
+// status line, an invite's QR code, and on first boot the setup card.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/pipeline/compose"
+	"github.com/callbox/callbox/provisioning"
+)
+
+// screenshotOf asks callboxd for its screen, as callboxctl screenshot does.
+func screenshotOf(t *testing.T, c provisioning.LocalClient) (*display.Frame, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	data, err := c.Screenshot(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("the screenshot is not a PNG: %v", err)
+	}
+	b := img.Bounds()
+	f := display.NewFrame(b.Dx(), b.Dy())
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			i := y*f.Stride + 4*x
+			f.Pix[i], f.Pix[i+1], f.Pix[i+2] = byte(bl>>8), byte(g>>8), byte(r>>8)
+		}
+	}
+	return f, data
+}
+
+// scanQR reads the QR code on the screen as a phone would.
+func scanQR(f *display.Frame) (string, error) {
+	bmp, err := gozxing.NewBinaryBitmapFromImage(f.RGBA())
+	if err != nil {
+		return "", err
+	}
+	res, err := gozxingqr.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		return "", err
+	}
+	return res.GetText(), nil
+}
+
+// keepScreenshot writes a screenshot for a person to look at, when
+// SCREEN_TEST_DIR names a folder.
+func keepScreenshot(t *testing.T, name string, data []byte) {
+	if dir := os.Getenv("SCREEN_TEST_DIR"); dir != "" {
+		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+	}
+}
+
+// waitText takes screenshots until text shows.
+func waitText(t *testing.T, c provisioning.LocalClient, text string) *display.Frame {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_, err := c.Screenshot(ctx) // waits for a new frame: no sleep needed
+		cancel()
+		if err == nil {
+			f, _ := screenshotOf(t, c)
+			if _, ok := compose.FindText(f, f.Bounds(), text); ok {
+				return f
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the screen does not show %q (last error: %v)", text, err)
+		}
+		if err != nil {
+			time.Sleep(100 * time.Millisecond) // the screen is still opening, in another process
+		}
+	}
+}
+
+func TestScreenShowsKeyAndInvite(t *testing.T) {
+	srv := startServer(t)
+	dir := t.TempDir()
+	const roomKey = "a family room key for the screen test"
+	cfgPath := filepath.Join(dir, "callbox.toml")
+	cfgText := fmt.Sprintf(`[call]
+room_key = %q
+[display]
+output = "offscreen"
+width = 1280
+height = 720
+fps = 10
+[speaker]
+device = "none"
+`, roomKey)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	socket := filepath.Join(dir, "control.sock")
+	d := startDaemon(t, append(serverArgs(srv, "screen"), "-config", cfgPath, "-control", socket,
+		"-width", "320", "-height", "180", "-fps", "10")...)
+	d.waitLog(t, "in the call", 30*time.Second)
+	d.waitLog(t, "showing the call", 10*time.Second)
+	c := provisioning.LocalClient{Socket: socket}
+
+	key, err := call.NewRoomKey(roomKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitText(t, c, "end-to-end encrypted, key "+key.FingerprintWords())
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	inv, err := c.Invite(ctx, provisioning.InviteRequest{Name: "Grandma", Page: "https://box.test/guest/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inv.Fingerprint != key.Fingerprint() || inv.FingerprintWords != key.FingerprintWords() {
+		t.Errorf("the invite says the key is %s (%s), want %s", inv.Fingerprint, inv.FingerprintWords, key.Fingerprint())
+	}
+	f := waitText(t, c, "Join this call from a phone")
+	_, data := screenshotOf(t, c)
+	keepScreenshot(t, "invite.png", data)
+	link, err := scanQR(f)
+	if err != nil {
+		t.Fatalf("the invite's QR code does not scan: %v", err)
+	}
+	if link != inv.Link {
+		t.Errorf("the QR code reads %q, want the invite link %q", link, inv.Link)
+	}
+
+	// A page that is not a web address makes no invite.
+	if _, err := c.Invite(ctx, provisioning.InviteRequest{Page: "ftp://nowhere"}); err == nil {
+		t.Error("an invite to a page that is not http(s) was made")
+	}
+	d.stop(t)
+}
+
+func TestSetupScreen(t *testing.T) {
+	srv := startServer(t)
+	dir := t.TempDir()
+	// Settings, but no admin password yet: the box needs setting up, and
+	// shows how on its (offscreen) screen.
+	cfgText := fmt.Sprintf(`[call]
+url = %q
+room = "setup"
+api_key = %q
+api_secret = %q
+[display]
+output = "offscreen"
+width = 1280
+height = 720
+`, srv.URL, srv.APIKey, srv.APISecret)
+	if err := os.WriteFile(filepath.Join(dir, "callbox.toml"), []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, "-data", dir, "-listen", netns.Addr+":0")
+	d.waitLog(t, "setup_code=", 20*time.Second)
+	code := regexp.MustCompile(`setup_code=(\S+)`).FindStringSubmatch(d.output())[1]
+	port := regexp.MustCompile(`url=https://\S+:(\d+)/`).FindStringSubmatch(d.output())
+	if port == nil {
+		t.Fatalf("no setup page address in the log:\n%s", d.output())
+	}
+	c := provisioning.LocalClient{Socket: filepath.Join(dir, "control.sock")}
+	wantLink := "https://" + netns.Addr + ":" + port[1] + "/"
+	f := waitText(t, c, wantLink)
+	_, data := screenshotOf(t, c)
+	keepScreenshot(t, "setup.png", data)
+	if _, ok := compose.FindText(f, f.Bounds(), "Setup code: "+code); !ok {
+		t.Errorf("the setup screen does not show the setup code %s", code)
+	}
+	link, err := scanQR(f)
+	if err != nil {
+		t.Fatalf("the setup QR code does not scan: %v", err)
+	}
+	if link != wantLink {
+		t.Errorf("the setup QR code reads %q, want %q", link, wantLink)
+	}
+	d.stop(t)
+}
+
+// The status page shows the same key as the screen.
+func TestStatusShowsTheKey(t *testing.T) {
+	key, err := call.NewRoomKey("a family room key for the status page")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newSupervisor(slog.Default(), provisioning.Boot{Config: config.Default()})
+	s.daemon = &daemon{session: call.New(call.Options{RoomKey: key})}
+	st := s.Status()
+	if !st.Encrypted || st.KeyFingerprint != key.Fingerprint() || st.KeyWords != key.FingerprintWords() {
+		t.Errorf("status says encrypted %v, key %q (%q); want %q (%q)", st.Encrypted, st.KeyFingerprint, st.KeyWords, key.Fingerprint(), key.FingerprintWords())
+	}
+	s.daemon = &daemon{session: call.New(call.Options{})}
+	if st := s.Status(); st.Encrypted || st.KeyFingerprint != "" {
+		t.Errorf("without a room key the status says encrypted %v, key %q", st.Encrypted, st.KeyFingerprint)
+	}
+	if got := encryptionStatus(s.daemon.session); got != "NOT end-to-end encrypted" {
+		t.Errorf("the status line says %q without a key", got)
+	}
+}

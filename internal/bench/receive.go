@@ -1,0 +1,235 @@
+package main
+
+// The receive side's figures:
+//
+//   - decode_composite_ms_per_frame: four participants' 640x360 H.264
+//     decoded and drawn in a grid on a 1920x1080 frame, per frame
+//     (compose.DecodeCompositeGrid, as BenchmarkDecodeComposite1080p).
+//   - receive_glass_to_glass_p95_ms: a synthetic participant's test
+//     pattern, from the time drawn into each picture (its capture) to the
+//     frame the box's screen presents with it, through the real LiveKit
+//     server of the bench's namespace; the box's receive path in this
+//     process (call.Session, compose.Screen at 1080p30 with libavcodec,
+//     and the mixer with lip sync, so pictures wait for their sound as
+//     they do in callboxd).
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"log/slog"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/pipeline/compose"
+)
+
+func receiveFigures() error {
+	ms, err := decodeCompositeMs()
+	if err != nil {
+		return fmt.Errorf("decode_composite_ms_per_frame: %w", err)
+	}
+	fmt.Printf("decode_composite_ms_per_frame: %.2f ms\n", ms)
+	p95, err := receiveGlassToGlassP95()
+	if err != nil {
+		return fmt.Errorf("receive_glass_to_glass_p95_ms: %w", err)
+	}
+	fmt.Printf("receive_glass_to_glass_p95_ms: %.1f ms\n", p95)
+	return nil
+}
+
+func softwareDecoder(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+	return avcodec.NewVideoDecoder(string(c))
+}
+
+const gridW, gridH = 640, 360
+
+// decodeCompositeMs is the median of five rounds of 60 frames.
+func decodeCompositeMs() (float64, error) {
+	coded, err := encodePattern(gridW, gridH, 60)
+	if err != nil {
+		return 0, err
+	}
+	g, err := compose.NewDecodeCompositeGrid(coded, pipeline.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
+	if err != nil {
+		return 0, err
+	}
+	defer g.Close()
+	var rounds []float64
+	for range 5 {
+		start := time.Now()
+		for range len(coded) {
+			g.Frame()
+		}
+		rounds = append(rounds, float64(time.Since(start).Microseconds())/1000/float64(len(coded)))
+	}
+	slices.Sort(rounds)
+	return rounds[len(rounds)/2], nil
+}
+
+// encodePattern is n frames of the test pattern coded by x264, a keyframe first.
+func encodePattern(w, h, n int) ([][]byte, error) {
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 1000})
+	if err != nil {
+		return nil, err
+	}
+	defer enc.Close()
+	var out [][]byte
+	for len(out) < n {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		coded, err := enc.Encode(f)
+		if err != nil {
+			return nil, err
+		}
+		if len(coded.Data) > 0 {
+			out = append(out, slices.Clone(coded.Data))
+		}
+	}
+	return out, nil
+}
+
+// pacedSink plays nothing at the pace of a sound card.
+type pacedSink struct {
+	start time.Time
+	n     int
+}
+
+func (s *pacedSink) Write(ctx context.Context, pcm []int16) error {
+	if s.start.IsZero() {
+		s.start = time.Now()
+	}
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(time.Until(s.start.Add(time.Duration(s.n) * time.Second / audio.SampleRate))):
+	}
+	s.n += len(pcm)
+	return nil
+}
+func (s *pacedSink) Close() error { return nil }
+
+func receiveGlassToGlassP95() (float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	call.UseLogger(log) // the WebRTC stack's chatter: warnings only
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		return 0, err
+	}
+	defer srv.Close()
+	const room = "receive-bench"
+
+	// The box's receive side.
+	r, err := display.NewOffscreen(display.OffscreenOptions{Width: 1920, Height: 1080})
+	if err != nil {
+		return 0, err
+	}
+	mixer := pipeline.NewMixer(func() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() }, 0)
+	defer mixer.Close()
+	var mu sync.Mutex
+	var latencies []float64
+	var lastFrame uint32
+	measuring := false
+	screen := compose.NewScreen(r, compose.ScreenOptions{FPS: 30, NewDecoder: softwareDecoder, ShowAt: mixer.ShowAt,
+		OnDrawn: func(f *display.Frame, l compose.Layout) {
+			tile, ok := l.Tile("sender")
+			if !ok {
+				return
+			}
+			size := image.Pt(gridW, gridH)
+			stamp, err := compose.ReadTileStamp(f, compose.Fit(size, tile.Rect), size)
+			now := time.Now() // presented right after this
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil || stamp.Frame == lastFrame {
+				return
+			}
+			lastFrame = stamp.Frame
+			if measuring {
+				latencies = append(latencies, float64(now.Sub(stamp.Time).Microseconds())/1000)
+			}
+		}})
+	defer screen.Close()
+	box := call.New(call.Options{URL: srv.URL, Room: room, Identity: "box", APIKey: srv.APIKey, APISecret: srv.APISecret,
+		VideoCodec: pipeline.CodecH264, Width: gridW, Height: gridH, Logger: log,
+		Remote: call.RemoteOptions{Handlers: call.Handlers{
+			Video: func(f call.Frame) { screen.VideoAt(f.From, f.Codec, f.Data, f.Captured) },
+			Audio: func(f call.Frame) { mixer.PushAt(f.From, f.Seq, f.Data, f.Captured) },
+		}, OnMembers: func(ms []call.Member) {
+			var members []compose.Member
+			for _, m := range ms {
+				members = append(members, compose.Member{Identity: m.Identity, Name: m.Name, VideoCodec: m.VideoCodec})
+			}
+			screen.SetMembers(members)
+		}},
+	})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	wg.Go(func() { box.Run(ctx) })
+	wg.Go(func() { screen.Run(ctx) })
+	wg.Go(func() { pipeline.Play(ctx, mixer, &pacedSink{}, audio.SampleRate/100, nil) })
+
+	// The participant: the test pattern at 360p30 and a tone.
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: gridW, Height: gridH, FPS: 30})
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: gridW, Height: gridH, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 60})
+	if err != nil {
+		return 0, err
+	}
+	defer enc.Close()
+	tone, err := audio.NewTone(audio.ToneOptions{Frequency: 440, Amplitude: 0.3})
+	if err != nil {
+		return 0, err
+	}
+	defer tone.Close()
+	opus, err := pipeline.NewOpusEncoder(32000)
+	if err != nil {
+		return 0, err
+	}
+	defer opus.Close()
+	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "sender", APIKey: srv.APIKey, APISecret: srv.APISecret,
+		VideoCodec: pipeline.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
+	wg.Go(func() { sender.Run(ctx) })
+	wg.Go(func() { pipeline.SendVideo(ctx, src, enc, sender.WriteVideo) })
+	wg.Go(func() { pipeline.SendAudio(ctx, tone, opus, sender.WriteAudio) })
+
+	// Settle (the join, sender reports, the jitter buffer), then measure.
+	const settle, measure = 5 * time.Second, 10 * time.Second
+	time.Sleep(settle)
+	mu.Lock()
+	measuring = true
+	mu.Unlock()
+	time.Sleep(measure)
+	mu.Lock()
+	got := slices.Clone(latencies)
+	mu.Unlock()
+	if len(got) < int(measure.Seconds())*30/2 {
+		return 0, fmt.Errorf("only %d pictures with readable stamps on the screen in %v", len(got), measure)
+	}
+	slices.Sort(got)
+	fmt.Printf("receive_glass_to_glass_p50_ms: %.1f ms\n", got[len(got)/2])
+	return got[len(got)*95/100], nil
+}

@@ -1,0 +1,66 @@
+package compose
+
+import (
+	"fmt"
+	"image"
+
+	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/pipeline"
+)
+
+// DecodeCompositeGrid is the receive side's work for one screen frame of
+// a call with several participants: decode one coded frame of each and
+// draw the grid. BenchmarkDecodeComposite1080p and make bench
+// (decode_composite_ms_per_frame) measure it.
+type DecodeCompositeGrid struct {
+	r       *display.Offscreen
+	screen  *Screen
+	codec   pipeline.Codec
+	coded   [][]byte
+	members []Member
+	next    int
+}
+
+// NewDecodeCompositeGrid shows participants who all send coded (a keyframe
+// first, then what follows it) on an offscreen screen of the given size.
+func NewDecodeCompositeGrid(coded [][]byte, codec pipeline.Codec, participants int, screen image.Point,
+	newDecoder func(pipeline.Codec) (pipeline.VideoDecoder, error)) (*DecodeCompositeGrid, error) {
+	if len(coded) == 0 || participants < 1 {
+		return nil, fmt.Errorf("decode-composite grid: %d frames for %d participants", len(coded), participants)
+	}
+	r, err := display.NewOffscreen(display.OffscreenOptions{Width: screen.X, Height: screen.Y})
+	if err != nil {
+		return nil, err
+	}
+	g := &DecodeCompositeGrid{r: r, screen: NewScreen(r, ScreenOptions{NewDecoder: newDecoder}), codec: codec, coded: coded}
+	for i := range participants {
+		g.members = append(g.members, Member{Identity: fmt.Sprintf("p%d", i+1), VideoCodec: string(codec)})
+	}
+	g.screen.SetMembers(g.members)
+	return g, nil
+}
+
+// Frame decodes the next coded frame of every participant and draws the
+// grid into the back buffer (Present, a copy or a page flip, is left out).
+func (g *DecodeCompositeGrid) Frame() {
+	if g.next == len(g.coded) { // start again at the keyframe with fresh decoders
+		g.screen.SetMembers(nil)
+		g.screen.SetMembers(g.members)
+		g.next = 0
+	}
+	for _, m := range g.members {
+		g.screen.Video(m.Identity, g.codec, g.coded[g.next])
+	}
+	g.next++
+	s := g.screen
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.remote[g.members[0].Identity].shownAt // never stale
+	s.comp.Draw(g.r.BackBuffer(), s.sceneLocked(now))
+}
+
+// Close frees the decoders.
+func (g *DecodeCompositeGrid) Close() {
+	g.screen.Close()
+	g.screen.comp.Close()
+}

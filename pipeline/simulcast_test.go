@@ -1,0 +1,249 @@
+package pipeline_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/avcodec"
+)
+
+func TestPlanSimulcast(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, bps int
+		want      []pipeline.LayerSpec
+	}{
+		{1280, 720, 1_500_000, []pipeline.LayerSpec{{1280, 720, 1_500_000}, {640, 360, 450_000}, {320, 180, 150_000}}},
+		{1920, 1080, 3_000_000, []pipeline.LayerSpec{{1920, 1080, 3_000_000}, {960, 540, 900_000}, {480, 270, 300_000}}},
+		// 150x75 is too small for a third layer.
+		{600, 300, 1_000_000, []pipeline.LayerSpec{{600, 300, 1_000_000}, {300, 150, 300_000}}},
+		{640, 360, 800_000, []pipeline.LayerSpec{{640, 360, 800_000}, {320, 180, 240_000}, {160, 90, 80_000}}},
+		// Halves stay even: 1278/2 = 639, so 638.
+		{1278, 720, 1_000_000, []pipeline.LayerSpec{{1278, 720, 1_000_000}, {638, 360, 300_000}, {318, 180, 100_000}}},
+		{320, 240, 500_000, []pipeline.LayerSpec{{320, 240, 500_000}, {160, 120, 150_000}}},
+		{160, 120, 200_000, []pipeline.LayerSpec{{160, 120, 200_000}}},
+	} {
+		t.Run(fmt.Sprintf("%dx%d", tc.w, tc.h), func(t *testing.T) {
+			if got := pipeline.PlanSimulcast(tc.w, tc.h, tc.bps); !slices.Equal(got, tc.want) {
+				t.Errorf("PlanSimulcast(%d, %d, %d) = %v, want %v", tc.w, tc.h, tc.bps, got, tc.want)
+			}
+		})
+	}
+}
+
+// decodedLayer is what a receiver of one layer saw.
+type decodedLayer struct {
+	dec    *avcodec.VideoDecoder
+	sizes  map[string]int
+	frames []uint32 // the stamps' frame numbers, in order
+	errs   []error
+}
+
+// TestSendSimulcastLayersCarryTheirNumbers is simulcast as three receivers,
+// one per layer, see it: every layer decodes at its own size, and the frame
+// number drawn into each camera picture survives scaling and coding in all
+// of them. The camera gives YUYV, as most webcams do.
+func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
+	const w, h, frames = 1280, 720, 20
+	src := &yuyvCamera{src: newPattern(t, w, h), n: frames}
+	plan := pipeline.PlanSimulcast(w, h, 1_500_000)
+	if len(plan) != 3 {
+		t.Fatalf("plan for 720p has %d layers, want 3", len(plan))
+	}
+	layers := make([]pipeline.SimulcastLayer, len(plan))
+	got := make([]*decodedLayer, len(plan))
+	for i, l := range plan {
+		layers[i] = pipeline.SimulcastLayer{Width: l.Width, Height: l.Height,
+			Encoder: newEncoder(t, pipeline.CodecH264, pipeline.VideoSettings{
+				Width: l.Width, Height: l.Height, FPS: 30, BitsPerSecond: l.BitsPerSecond, KeyframeInterval: 60})}
+		dec, err := avcodec.NewVideoDecoder("H264")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { dec.Close() })
+		got[i] = &decodedLayer{dec: dec, sizes: map[string]int{}}
+	}
+	err := pipeline.SendSimulcast(context.Background(), src, layers, func(layer int, f pipeline.EncodedFrame) error {
+		g := got[layer]
+		pic, err := g.dec.Decode(f.Data)
+		if err != nil || pic == nil {
+			g.errs = append(g.errs, fmt.Errorf("decode: %v (picture %v)", err, pic != nil))
+			return nil
+		}
+		g.sizes[pic.Rect.Size().String()]++
+		s, err := camera.ReadStamp(pic.Y, pic.YStride, pic.Rect.Dx(), pic.Rect.Dy())
+		if err != nil {
+			g.errs = append(g.errs, err)
+			return nil
+		}
+		g.frames = append(g.frames, s.Frame)
+		return nil
+	})
+	if !errors.Is(err, errEndOfFrames) {
+		t.Fatalf("SendSimulcast: %v, want the camera's end", err)
+	}
+	for i, l := range plan {
+		g := got[i]
+		want := fmt.Sprintf("(%d,%d)", l.Width, l.Height)
+		if len(g.sizes) != 1 || g.sizes[want] == 0 {
+			t.Errorf("layer %d: decoded sizes %v, want only %s", i, g.sizes, want)
+		}
+		if len(g.errs) > 0 {
+			t.Errorf("layer %d %s: %d problems, first: %v", i, want, len(g.errs), g.errs[0])
+		}
+		// zerolatency x264 holds no frames back: every camera frame comes
+		// out of every layer, in order.
+		if len(g.frames) != frames || !slices.IsSorted(g.frames) || g.frames[0]+frames-1 != g.frames[frames-1] {
+			t.Errorf("layer %d %s: frame numbers %v, want %d consecutive", i, want, g.frames, frames)
+		}
+	}
+}
+
+// TestSendSimulcastWithAScaler: a layer with its own scaler (as a hardware
+// m2m scaler is given) gets the picture of the layer above, and an encoder
+// that takes only I420 still gets I420.
+func TestSendSimulcastWithAScaler(t *testing.T) {
+	const w, h = 640, 360
+	var scaled []camera.Format
+	scale := func(f camera.Frame) (camera.Frame, error) {
+		scaled = append(scaled, f.Format)
+		// A scaler that gives NV12, as the Pi's ISP may.
+		out := camera.Frame{Format: camera.Format{Pixel: camera.PixelFormatNV12, Width: w / 2, Height: h / 2},
+			Data: make([]byte, w/2*h/2*3/2), Seq: f.Seq}
+		return out, nil
+	}
+	top, small := &recordingEncoder{accepts: camera.PixelFormatYUYV}, &recordingEncoder{accepts: camera.PixelFormatI420}
+	err := pipeline.SendSimulcast(context.Background(), &yuyvCamera{src: newPattern(t, w, h), n: 3}, []pipeline.SimulcastLayer{
+		{Width: w, Height: h, Encoder: top},
+		{Width: w / 2, Height: h / 2, Encoder: small, Scale: scale},
+	}, func(int, pipeline.EncodedFrame) error { return nil })
+	if !errors.Is(err, errEndOfFrames) {
+		t.Fatalf("SendSimulcast: %v, want the camera's end", err)
+	}
+	for _, f := range scaled {
+		if f.Pixel != camera.PixelFormatYUYV || f.Width != w || f.Height != h {
+			t.Errorf("the scaler got %v, want the first layer's YUYV %dx%d", f, w, h)
+		}
+	}
+	if len(scaled) != 3 {
+		t.Errorf("the scaler ran %d times for 3 frames", len(scaled))
+	}
+	for _, f := range small.got {
+		if f.Pixel != camera.PixelFormatI420 || f.Width != w/2 || f.Height != h/2 {
+			t.Errorf("the second encoder got %v, want I420 %dx%d", f, w/2, h/2)
+		}
+	}
+	if len(top.got) != 3 || len(small.got) != 3 {
+		t.Errorf("encoders got %d and %d frames, want 3 each", len(top.got), len(small.got))
+	}
+}
+
+func TestSendSimulcastRefusesBadLayers(t *testing.T) {
+	enc := &recordingEncoder{accepts: camera.PixelFormatI420}
+	for _, tc := range []struct {
+		name   string
+		layers []pipeline.SimulcastLayer
+		want   string
+	}{
+		{"none", nil, "simulcast: no layers"},
+		{"first layer is not the camera's size", []pipeline.SimulcastLayer{{Width: 320, Height: 180, Encoder: enc}},
+			"simulcast layer 320x180: the camera gives 640x360, the first layer is 320x180"},
+		{"odd size", []pipeline.SimulcastLayer{{Width: 640, Height: 360, Encoder: enc}, {Width: 321, Height: 181, Encoder: enc}},
+			"simulcast layer 321x181: scale frame 0: size 321x181 is not positive and even"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := pipeline.SendSimulcast(context.Background(), &yuyvCamera{src: newPattern(t, 640, 360), n: 1}, tc.layers,
+				func(int, pipeline.EncodedFrame) error { return nil })
+			if err == nil || err.Error() != tc.want {
+				t.Errorf("SendSimulcast: %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkSimulcastScale is what libswscale adds per frame for the two
+// smaller layers of 720p.
+func BenchmarkSimulcastScale(b *testing.B) {
+	src := &yuyvCamera{src: newPattern(b, 1280, 720), n: 1}
+	f, err := src.ReadFrame(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	frames := &repeatCamera{f: f}
+	nothing := &recordingEncoder{accepts: camera.PixelFormatI420, forget: true}
+	layers := []pipeline.SimulcastLayer{{Width: 1280, Height: 720, Encoder: &recordingEncoder{accepts: camera.PixelFormatYUYV, forget: true}},
+		{Width: 640, Height: 360, Encoder: nothing}, {Width: 320, Height: 180, Encoder: nothing}}
+	frames.left = b.N
+	b.ResetTimer()
+	pipeline.SendSimulcast(context.Background(), frames, layers, func(int, pipeline.EncodedFrame) error { return nil })
+}
+
+var errEndOfFrames = errors.New("end of frames")
+
+// yuyvCamera hands out n test pattern pictures as a YUYV webcam would.
+type yuyvCamera struct {
+	src *camera.TestPattern
+	n   int
+}
+
+func (c *yuyvCamera) Format() camera.Format {
+	f := c.src.Format()
+	f.Pixel = camera.PixelFormatYUYV
+	return f
+}
+func (c *yuyvCamera) Close() error { return nil }
+func (c *yuyvCamera) ReadFrame(ctx context.Context) (camera.Frame, error) {
+	if c.n == 0 {
+		return camera.Frame{}, errEndOfFrames
+	}
+	c.n--
+	f, err := c.src.ReadFrame(ctx)
+	if err != nil {
+		return f, err
+	}
+	img, err := pipeline.I420Image(f)
+	if err != nil {
+		return f, err
+	}
+	f.Data = toYUYV(img)
+	f.Format.Pixel, f.Format.Stride = camera.PixelFormatYUYV, 0
+	return f, nil
+}
+
+type repeatCamera struct {
+	f    camera.Frame
+	left int
+}
+
+func (c *repeatCamera) Format() camera.Format { return c.f.Format }
+func (c *repeatCamera) Close() error          { return nil }
+func (c *repeatCamera) ReadFrame(context.Context) (camera.Frame, error) {
+	if c.left == 0 {
+		return camera.Frame{}, errEndOfFrames
+	}
+	c.left--
+	return c.f, nil
+}
+
+// recordingEncoder keeps the format of every picture it is given.
+type recordingEncoder struct {
+	accepts camera.PixelFormat
+	forget  bool
+	got     []camera.Format
+}
+
+func (e *recordingEncoder) Codec() pipeline.Codec             { return pipeline.CodecH264 }
+func (e *recordingEncoder) Accepts(p camera.PixelFormat) bool { return p == e.accepts }
+func (e *recordingEncoder) ForceKeyFrame()                    {}
+func (e *recordingEncoder) SetBitrate(int)                    {}
+func (e *recordingEncoder) Close() error                      { return nil }
+func (e *recordingEncoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) {
+	if !e.forget {
+		e.got = append(e.got, f.Format)
+	}
+	return pipeline.EncodedFrame{}, nil
+}
