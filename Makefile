@@ -20,8 +20,10 @@ test: deps web
 	cd provisioning/browsertest && npm ci --no-audit --no-fund --silent
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
-	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=10s ./provisioning/
-	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=10s ./provisioning/
+	# A count, not a time: a time limit that ends while a worker runs a slow
+	# input fails the run with "context deadline exceeded".
+	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=20000x ./provisioning/
+	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=20000x ./provisioning/
 
 # The guest page (web/guest): livekit-client from npm, bundled by esbuild
 # into web/guest/static, which callboxd embeds. No CDN.

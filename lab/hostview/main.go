@@ -15,7 +15,7 @@
 //	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
 //	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
 //
-// It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP
+// It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP, and LAB_QMP (screen)
 // and LAB_STARTED_NS. On failure it writes the reason to
 // $LAB_OUT/host-fail-reason, tells the guest "host-failed" and exits 1.
 package main
@@ -42,7 +42,7 @@ const room = "lab"
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons")
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|screen")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))

@@ -197,20 +197,20 @@ func (r *recordingSource) ReadFrame(ctx context.Context) (camera.Frame, error) {
 
 // tileSeen is what one screendump showed of the remote.
 type tileSeen struct {
-	taken  time.Time
-	size   image.Point     // the screen's
-	tile   image.Rectangle // where the remote's picture is drawn
-	stamp  camera.Stamp
-	psnr   float64 // of the tile against the picture sent with that stamp
-	self   string  // what the self view showed, for the log
-	ppm    string
-	latest time.Duration // from the stamp's capture to the screendump
+	taken time.Time
+	size  image.Point     // the screen's
+	tile  image.Rectangle // where the remote's picture is drawn
+	stamp camera.Stamp
+	psnr  float64 // of the tile against the picture sent with that stamp
+	self  string  // what the self view showed, for the log
+	ppm   string
+	delay time.Duration // from the stamp's capture to the screendump
 }
 
 func (t tileSeen) report(what string) {
 	slog.Info(what, "screen", fmt.Sprintf("%dx%d", t.size.X, t.size.Y), "tile", t.tile.String(),
 		"frame", t.stamp.Frame, "psnr_db", fmt.Sprintf("%.1f", t.psnr),
-		"capture_to_screendump_ms", t.latest.Milliseconds(), "self_view", t.self, "file", t.ppm)
+		"capture_to_screendump_ms", t.delay.Milliseconds(), "self_view", t.self, "file", t.ppm)
 }
 
 // checkScreen finds the remote's tile in a screendump where the remote is
@@ -329,7 +329,7 @@ func (s *screendumps) waitFor(ctx context.Context, sent *sentPictures, name stri
 		}
 		seen, err := checkScreen(f, sent)
 		seen.taken = taken
-		seen.latest = taken.Sub(seen.stamp.Time)
+		seen.delay = taken.Sub(seen.stamp.Time)
 		if err == nil && !ok(seen) {
 			err = fmt.Errorf("the remote's tile still shows frame %d", seen.stamp.Frame)
 		}

@@ -33,7 +33,7 @@ wait_for 90 grep -q 'a participant joined.*participant=lab-remote' /tmp/callboxd
 	fail "callboxd did not see lab-remote join (see host.log)"
 event remote-joined
 
-wait_host "done" 60 || fail "the host did not see the remote's pattern on the screen (see host.log)"
+wait_host "done" 90 || fail "the host did not see the remote's pattern on the screen (see host.log)"
 callboxd_alive /tmp/callboxd.log
 # A display that failed and was opened again would still pass the host's
 # check; the log says whether it did.
