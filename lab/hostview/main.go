@@ -15,8 +15,8 @@
 //	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
 //	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
 //
-// It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP, and LAB_QMP (screen)
-// and LAB_STARTED_NS. On failure it writes the reason to
+// It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP,
+// LAB_STARTED_NS and, for screen, LAB_QMP. On failure it writes the reason to
 // $LAB_OUT/host-fail-reason, tells the guest "host-failed" and exits 1.
 package main
 
