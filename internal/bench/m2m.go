@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,12 +18,10 @@ import (
 )
 
 // hostFigures are those measured before the bench enters its namespace:
-// the lab's need root on the host, which the namespace does not have.
+// the lab's need root on the host, which the namespace does not have. One
+// failing does not keep the others from being measured.
 func hostFigures() error {
-	if err := labFigure(); err != nil {
-		return err
-	}
-	return m2mFigures()
+	return errors.Join(labFigure(), m2mFigures())
 }
 
 // m2mFigures prints simulcast_sw_cpu_ratio and m2m_allocs_per_frame. The
