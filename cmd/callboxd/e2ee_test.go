@@ -37,7 +37,7 @@ type watched struct {
 	frames   [][]byte // as handed over: decrypted with a key, as forwarded without
 	stamps   []camera.Stamp
 	dec      *avcodec.VideoDecoder
-	received chan struct{} // closed and replaced on every readable picture
+	received chan struct{} // closed and replaced on every frame
 }
 
 func watch(t *testing.T, srv *lkserver.Server, room, identity string, key *call.RoomKey) (*watched, *call.Watcher) {
@@ -70,29 +70,38 @@ func (w *watched) onVideo(f call.Frame) {
 		return
 	}
 	w.frames = append(w.frames, bytes.Clone(f.Data))
+	close(w.received)
+	w.received = make(chan struct{})
 	pic, err := w.dec.Decode(f.Data)
 	if err != nil || pic == nil {
 		return
 	}
 	if s, err := camera.ReadStamp(pic.Y, pic.YStride, pic.Rect.Dx(), pic.Rect.Dy()); err == nil {
 		w.stamps = append(w.stamps, s)
-		close(w.received)
-		w.received = make(chan struct{})
 	}
 }
 
 // waitStamps waits for n readable pictures.
 func (w *watched) waitStamps(ctx context.Context, n int) error {
+	return w.waitFor(ctx, n, "readable pictures", func() int { return len(w.stamps) })
+}
+
+// waitFrames waits for n frames, readable or not.
+func (w *watched) waitFrames(ctx context.Context, n int) error {
+	return w.waitFor(ctx, n, "frames", func() int { return len(w.frames) })
+}
+
+func (w *watched) waitFor(ctx context.Context, n int, what string, count func() int) error {
 	for {
 		w.mu.Lock()
-		got, received := len(w.stamps), w.received
+		got, received := count(), w.received
 		w.mu.Unlock()
 		if got >= n {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d readable pictures: %w", got, n, ctx.Err())
+			return fmt.Errorf("%d of %d %s: %w", got, n, what, ctx.Err())
 		case <-received:
 		}
 	}
@@ -145,6 +154,10 @@ func TestEncryptedCallTamper(t *testing.T) {
 	d.waitLog(t, "in the call", 30*time.Second)
 
 	if err := withKey.waitStamps(ctx, 60); err != nil {
+		t.Fatal(err)
+	}
+	// The two subscribe at their own pace: wait for both before stopping.
+	if err := without.waitFrames(ctx, 60); err != nil {
 		t.Fatal(err)
 	}
 	d.stop(t)
