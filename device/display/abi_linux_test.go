@@ -3,46 +3,18 @@
 package display
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
+
+	"github.com/callbox/callbox/internal/cabi"
 )
 
 // The structs and ioctl numbers in drm_linux.go and fbdev_linux.go are
 // written out by hand; this compiles a C program against <drm_mode.h> and
 // <linux/fb.h> and checks every value against ours.
 func TestKernelABIMatchesHeader(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler to read the kernel headers with")
-	}
-	if _, err := os.Stat("/usr/include/libdrm/drm_mode.h"); err != nil {
-		t.Skip("no <libdrm/drm_mode.h> (Debian: libdrm-dev)")
-	}
-	bin := filepath.Join(t.TempDir(), "display_abi")
-	if out, err := exec.Command(cc, "-I/usr/include/libdrm", "-o", bin, filepath.Join("testdata", "display_abi.c")).CombinedOutput(); err != nil {
-		t.Fatalf("compile testdata/display_abi.c: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin).Output()
-	if err != nil {
-		t.Fatalf("run display_abi: %v", err)
-	}
-	header := map[string]uint64{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		i := strings.LastIndexByte(sc.Text(), ' ')
-		v, err := strconv.ParseUint(sc.Text()[i+1:], 10, 64)
-		if err != nil {
-			t.Fatalf("display_abi printed %q", sc.Text())
-		}
-		header[sc.Text()[:i]] = v
-	}
+	header := cabi.Header(t, filepath.Join("testdata", "display_abi.c"), "/usr/include/libdrm/drm_mode.h", "-I/usr/include/libdrm")
 	var res drmModeCardRes
 	var mode drmModeInfo
 	var conn drmModeGetConnector
@@ -98,17 +70,5 @@ func TestKernelABIMatchesHeader(t *testing.T) {
 		"fb_fix.smem_len":            uint64(unsafe.Offsetof(fbFix.SmemLen)),
 		"fb_fix.line_length":         uint64(unsafe.Offsetof(fbFix.LineLength)),
 	}
-	for name, want := range header {
-		got, ok := ours[name]
-		if !ok {
-			t.Errorf("%s: in the header program but not checked here", name)
-			continue
-		}
-		if got != want {
-			t.Errorf("%s = %d here, %d in the kernel header", name, got, want)
-		}
-	}
-	if len(header) != len(ours) {
-		t.Errorf("the header program printed %d values, we check %d", len(header), len(ours))
-	}
+	cabi.Compare(t, header, ours)
 }

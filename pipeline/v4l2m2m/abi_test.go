@@ -1,48 +1,19 @@
 package v4l2m2m
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/cabi"
 )
 
 // TestABIMatchesHeader compiles testdata/v4l2_abi.c against the kernel's
 // <linux/videodev2.h> and compares every size, offset, ioctl number and
 // constant it prints with ours.
 func TestABIMatchesHeader(t *testing.T) {
-	cc, err := exec.LookPath("cc")
-	if err != nil {
-		t.Skip("no C compiler to read <linux/videodev2.h> with")
-	}
-	if _, err := os.Stat("/usr/include/linux/videodev2.h"); err != nil {
-		t.Skip("no <linux/videodev2.h> (Debian: linux-libc-dev)")
-	}
-	bin := filepath.Join(t.TempDir(), "v4l2_abi")
-	if out, err := exec.Command(cc, "-o", bin, filepath.Join("testdata", "v4l2_abi.c")).CombinedOutput(); err != nil {
-		t.Fatalf("compile testdata/v4l2_abi.c: %v\n%s", err, out)
-	}
-	out, err := exec.Command(bin).Output()
-	if err != nil {
-		t.Fatalf("run v4l2_abi: %v", err)
-	}
-	header := map[string]uint64{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		i := strings.LastIndexByte(sc.Text(), ' ')
-		v, err := strconv.ParseUint(sc.Text()[i+1:], 10, 64)
-		if err != nil {
-			t.Fatalf("v4l2_abi printed %q", sc.Text())
-		}
-		header[sc.Text()[:i]] = v
-	}
+	header := cabi.Header(t, filepath.Join("testdata", "v4l2_abi.c"), "/usr/include/linux/videodev2.h")
 
 	var (
 		capab  v4l2Capability
@@ -198,19 +169,5 @@ func TestABIMatchesHeader(t *testing.T) {
 		"V4L2_PIX_FMT_YUYV":                                 fourcc(camera.PixelFormatYUYV),
 		"V4L2_PIX_FMT_RGB24":                                fourcc(PixelFormatRGB24),
 	}
-	for name, want := range header {
-		got, ok := ours[name]
-		if !ok {
-			t.Errorf("%s: the header says %d; videodev2.go has no counterpart in this test", name, want)
-			continue
-		}
-		if got != want {
-			t.Errorf("%s = %d here, %d in the kernel header", name, got, want)
-		}
-	}
-	for name := range ours {
-		if _, ok := header[name]; !ok {
-			t.Errorf("%s: testdata/v4l2_abi.c does not print it", name)
-		}
-	}
+	cabi.Compare(t, header, ours)
 }
