@@ -41,6 +41,26 @@ func (c *encoderChoice) get() v4l2m2m.Choice {
 // the device) and why: for the status page.
 func (d *daemon) videoEncoderChoice() v4l2m2m.Choice { return d.encoderChoice.get() }
 
+// softwareEncoder opens x264 or libvpx for the call's codec.
+func softwareEncoder(codec pipeline.Codec, s pipeline.VideoSettings) (pipeline.VideoEncoder, error) {
+	if codec == pipeline.CodecVP8 {
+		return pipeline.NewVP8Encoder(s)
+	}
+	return pipeline.NewH264Encoder(s)
+}
+
+// chooseEncoder looks for m2m devices (unless video.encoder = software)
+// and decides between hardware and software, with the reason.
+func (d *daemon) chooseEncoder() (v4l2m2m.Choice, []v4l2m2m.DeviceInfo, error) {
+	var devices []v4l2m2m.DeviceInfo
+	var probeErr error
+	if d.cfg.Video.Encoder != v4l2m2m.ModeSoftware {
+		devices, probeErr = probeM2M()
+	}
+	choice, err := v4l2m2m.ChooseEncoder(d.cfg.Video.Encoder, videoCodec(d.cfg), devices, probeErr)
+	return choice, devices, err
+}
+
 // newVideoEncoder chooses and opens the video encoder as video.encoder
 // says: auto takes a hardware encoder of the call's codec when there is
 // one and falls back to software if it fails to start or fails later;
@@ -48,18 +68,8 @@ func (d *daemon) videoEncoderChoice() v4l2m2m.Choice { return d.encoderChoice.ge
 func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (pipeline.VideoEncoder, error) {
 	codec := videoCodec(d.cfg)
 	mode := d.cfg.Video.Encoder
-	software := func() (pipeline.VideoEncoder, error) {
-		if codec == pipeline.CodecVP8 {
-			return pipeline.NewVP8Encoder(s)
-		}
-		return pipeline.NewH264Encoder(s)
-	}
-	var devices []v4l2m2m.DeviceInfo
-	var probeErr error
-	if mode != v4l2m2m.ModeSoftware {
-		devices, probeErr = probeM2M()
-	}
-	choice, err := v4l2m2m.ChooseEncoder(mode, codec, devices, probeErr)
+	software := func() (pipeline.VideoEncoder, error) { return softwareEncoder(codec, s) }
+	choice, _, err := d.chooseEncoder()
 	if err != nil {
 		return nil, err
 	}

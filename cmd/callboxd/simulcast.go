@@ -99,19 +99,9 @@ func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, p
 	software := func(l pipeline.LayerSpec) func() (pipeline.VideoEncoder, error) {
 		ls := s
 		ls.Width, ls.Height, ls.BitsPerSecond = l.Width, l.Height, l.BitsPerSecond
-		return func() (pipeline.VideoEncoder, error) {
-			if codec == pipeline.CodecVP8 {
-				return pipeline.NewVP8Encoder(ls)
-			}
-			return pipeline.NewH264Encoder(ls)
-		}
+		return func() (pipeline.VideoEncoder, error) { return softwareEncoder(codec, ls) }
 	}
-	var devices []v4l2m2m.DeviceInfo
-	var probeErr error
-	if mode != v4l2m2m.ModeSoftware {
-		devices, probeErr = probeM2M()
-	}
-	choice, err := v4l2m2m.ChooseEncoder(mode, codec, devices, probeErr)
+	choice, devices, err := d.chooseEncoder()
 	if err != nil {
 		return nil, err
 	}
