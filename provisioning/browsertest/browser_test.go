@@ -19,12 +19,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
@@ -33,65 +33,6 @@ import (
 )
 
 func TestMain(m *testing.M) { lkserver.RunInNamespace(m) }
-
-// logWriter keeps what callboxd says and wakes waiters on every write.
-type logWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	said chan struct{}
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	close(w.said)
-	w.said = make(chan struct{})
-	return len(p), nil
-}
-
-// wait returns the first match of re in the log, waiting up to timeout.
-func (w *logWriter) wait(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		w.mu.Lock()
-		m, said := re.FindStringSubmatch(w.buf.String()), w.said
-		w.mu.Unlock()
-		if m != nil {
-			return m
-		}
-		select {
-		case <-said:
-		case <-deadline:
-			t.Fatalf("callboxd did not say %v within %v:\n%s", re, timeout, w.String())
-		}
-	}
-}
-
-// saidBefore reports whether re matches the log before ctx ends; unlike
-// wait it may run on any goroutine.
-func (w *logWriter) saidBefore(ctx context.Context, re *regexp.Regexp) bool {
-	for {
-		w.mu.Lock()
-		found, said := re.MatchString(w.buf.String()), w.said
-		w.mu.Unlock()
-		if found {
-			return true
-		}
-		select {
-		case <-said:
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-func (w *logWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
 
 func TestFirstBootSetupInChromium(t *testing.T) {
 	here, _ := os.Getwd()
@@ -104,12 +45,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	}
 
 	// The real daemon, built as the box runs it.
-	bin := filepath.Join(t.TempDir(), "callboxd")
-	build := exec.Command("go", "build", "-tags", "dynamic", "-o", bin, "../../cmd/callboxd")
-	build.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build callboxd: %v\n%s", err, out)
-	}
+	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -130,7 +66,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	})
 
 	data := t.TempDir()
-	log := &logWriter{said: make(chan struct{})}
+	log := &daemontest.Log{}
 	daemon := exec.Command(bin, "-data", data, "-listen", netns.Addr+":0", "-wpa-socket", wpa.Path)
 	daemon.Stdout, daemon.Stderr = log, log
 	if err := daemon.Start(); err != nil {
@@ -143,8 +79,8 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 			t.Logf("callboxd said:\n%s", log.String())
 		}
 	})
-	pageURL := log.wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
-	code := log.wait(t, regexp.MustCompile(`setup_code=([A-Z2-9]{4}-[A-Z2-9]{4})`), 5*time.Second)[1]
+	pageURL := log.Wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
+	code := log.Wait(t, regexp.MustCompile(`setup_code=([A-Z2-9]{4}-[A-Z2-9]{4})`), 5*time.Second)[1]
 
 	shots := os.Getenv("CALLBOX_SCREENSHOTS")
 	if shots == "" {
@@ -159,7 +95,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 		"WIFI_PASSPHRASE="+wifiPassphrase, "SHOTS="+shots, "CHROMIUM="+chromium)
 	// Once the box is in the call, someone joins it: the status page must list them.
 	go func() {
-		if !log.saidBefore(ctx, regexp.MustCompile(`msg="in the call"`)) {
+		if log.Match(ctx, regexp.MustCompile(`msg="in the call"`)) == nil {
 			return // the browser's part failed; it says why
 		}
 		call.UseLogger(slog.Default()) // the viewer's SDK: warnings only
@@ -176,7 +112,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	t.Logf("screenshots in %s", shots)
 
 	// What the page did is what the box does: settings saved, password hashed, in the call.
-	log.wait(t, regexp.MustCompile(`msg="in the call"`), 10*time.Second)
+	log.Wait(t, regexp.MustCompile(`msg="in the call"`), 10*time.Second)
 	saved, err := config.Load(filepath.Join(data, provisioning.ConfigFile))
 	if err != nil {
 		t.Fatalf("the settings the page saved do not load: %v", err)

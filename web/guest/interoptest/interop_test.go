@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/pipeline/avcodec"
@@ -38,55 +40,6 @@ func TestMain(m *testing.M) {
 }
 
 const roomKey = "the family's room key for the interop test"
-
-// build makes a command of this module as the box runs it. Inside the
-// namespace there is no network: every module is already in the cache.
-func build(t *testing.T, pkg string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
-
-// logWriter keeps what callboxd says and wakes waiters on every write.
-type logWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	said chan struct{}
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.buf.Write(p)
-	close(w.said)
-	w.said = make(chan struct{})
-	return len(p), nil
-}
-
-func (w *logWriter) wait(t *testing.T, text string, timeout time.Duration) {
-	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		w.mu.Lock()
-		found, said := strings.Contains(w.buf.String(), text), w.said
-		w.mu.Unlock()
-		if found {
-			return
-		}
-		select {
-		case <-said:
-		case <-deadline:
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			t.Fatalf("callboxd did not say %q within %v:\n%s", text, timeout, w.buf.String())
-		}
-	}
-}
 
 // guestPictures is what the box's side decodes of the guests' video.
 type guestPictures struct {
@@ -167,7 +120,7 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
-	callboxd, callboxctl := build(t, "github.com/callbox/callbox/cmd/callboxd"), build(t, "github.com/callbox/callbox/cmd/callboxctl")
+	callboxd, callboxctl := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxctl")
 
 	const room = "guests"
 	cfg := filepath.Join(t.TempDir(), "callbox.toml")
@@ -209,14 +162,14 @@ height = 240
 		got.mu.Unlock()
 	})
 
-	daemonLog := &logWriter{said: make(chan struct{})}
+	daemonLog := &daemontest.Log{}
 	daemon := exec.Command(callboxd, "-config", cfg)
 	daemon.Stdout, daemon.Stderr = daemonLog, daemonLog
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
-	daemonLog.wait(t, "in the call", 30*time.Second)
+	daemonLog.Wait(t, regexp.MustCompile(regexp.QuoteMeta("in the call")), 30*time.Second)
 
 	// The guest page, over plain http on the namespace's address (the
 	// browser is told to treat it as secure; the box serves it over HTTPS).

@@ -1,0 +1,90 @@
+// Package daemontest helps tests run this module's real programs: Build
+// compiles one as the box runs it, Log keeps what a process writes and lets
+// a test wait for a line. It is used only by tests.
+package daemontest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Build compiles pkg (an import path) into the test's temporary folder.
+// Tests run inside a network namespace with no network, so modules come
+// from the cache only.
+func Build(t *testing.T, pkg string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// Log keeps what a process writes (use it as its Stdout and Stderr) and
+// wakes waiters on every write. The zero Log is ready to use.
+type Log struct {
+	mu   sync.Mutex
+	buf  bytes.Buffer
+	said chan struct{} // closed and replaced on every write
+}
+
+func (l *Log) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.buf.Write(p)
+	if l.said != nil {
+		close(l.said)
+	}
+	l.said = make(chan struct{})
+	return len(p), nil
+}
+
+// String is everything written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Match waits until re matches what was written and returns the match and
+// its submatches, or nil when ctx ends first. It may run on any goroutine.
+func (l *Log) Match(ctx context.Context, re *regexp.Regexp) []string {
+	for {
+		l.mu.Lock()
+		m := re.FindStringSubmatch(l.buf.String())
+		if l.said == nil {
+			l.said = make(chan struct{})
+		}
+		said := l.said
+		l.mu.Unlock()
+		if m != nil {
+			return m
+		}
+		select {
+		case <-said:
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// Wait is Match that fails the test, with the log, after timeout.
+func (l *Log) Wait(t *testing.T, re *regexp.Regexp, timeout time.Duration) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	m := l.Match(ctx, re)
+	if m == nil {
+		t.Fatalf("%v was not said within %v:\n%s", re, timeout, l.String())
+	}
+	return m
+}
