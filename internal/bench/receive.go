@@ -194,27 +194,33 @@ func receiveGlassToGlassP95() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	defer src.Close()
 	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: gridW, Height: gridH, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 60})
 	if err != nil {
 		return 0, err
 	}
-	defer enc.Close()
 	tone, err := audio.NewTone(audio.ToneOptions{Frequency: 440, Amplitude: 0.3})
 	if err != nil {
 		return 0, err
 	}
-	defer tone.Close()
 	opus, err := pipeline.NewOpusEncoder(32000)
 	if err != nil {
 		return 0, err
 	}
-	defer opus.Close()
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "sender", APIKey: srv.APIKey, APISecret: srv.APISecret,
 		VideoCodec: pipeline.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
 	wg.Go(func() { sender.Run(ctx) })
-	wg.Go(func() { pipeline.SendVideo(ctx, src, enc, sender.WriteVideo) })
-	wg.Go(func() { pipeline.SendAudio(ctx, tone, opus, sender.WriteAudio) })
+	// Each send path closes its own source and encoder when it ends: the
+	// deferred wg.Wait above runs after any defer here would.
+	wg.Go(func() {
+		defer src.Close()
+		defer enc.Close()
+		pipeline.SendVideo(ctx, src, enc, sender.WriteVideo)
+	})
+	wg.Go(func() {
+		defer tone.Close()
+		defer opus.Close()
+		pipeline.SendAudio(ctx, tone, opus, sender.WriteAudio)
+	})
 
 	// Settle (the join, sender reports, the jitter buffer), then measure.
 	const settle, measure = 5 * time.Second, 10 * time.Second
