@@ -41,10 +41,13 @@ bench: deps
 lab-test: build
 	$(GO) build -o bin/lab-hostview ./lab/hostview
 	CGO_ENABLED=0 $(GO) build -o bin/lab-tone ./lab/tone
+	CGO_ENABLED=0 $(GO) build -o bin/lab-uinputkeys ./lab/uinputkeys
+	CGO_ENABLED=0 $(GO) build -o bin/lab-notifyd ./lab/notifyd
 	$(GO) test -c -o bin/audio.test ./device/audio
 	$(GO) test -c -o bin/v4l2m2m.test ./pipeline/v4l2m2m
+	$(GO) test -c -o bin/gpio.test ./device/gpio
 	bin/lab-hostview prepare >/dev/null
-	lab/test.sh -b bin/callboxd -b bin/lab-tone -b bin/audio.test -b bin/v4l2m2m.test
+	lab/test.sh -b bin/callboxd -b bin/lab-tone -b bin/lab-uinputkeys -b bin/audio.test -b bin/v4l2m2m.test -b bin/gpio.test -b bin/lab-notifyd
 
 # A flashable image and update bundle (buildroot/README.md): BOARD=rpi4,
 # rpi3 (also Zero 2 W), rpi5 or qemu. Needs the internet, ~15 GB, 1-3 hours.

@@ -3,7 +3,6 @@ package gpio
 import (
 	"bufio"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -133,15 +132,6 @@ func TestKeyNamesMatchTheKernelHeader(t *testing.T) {
 	if checked < 500 {
 		t.Errorf("only %d names checked: is the header what we think?", checked)
 	}
-}
-
-// inputEvent encodes one struct input_event for this process's word size.
-func inputEvent(typ, code uint16, value int32) []byte {
-	b := make([]byte, inputEventSize(wordSize))
-	binary.LittleEndian.PutUint16(b[2*wordSize:], typ)
-	binary.LittleEndian.PutUint16(b[2*wordSize+2:], code)
-	binary.LittleEndian.PutUint32(b[2*wordSize+4:], uint32(value))
-	return b
 }
 
 func TestKeysTellPressesOfMappedKeys(t *testing.T) {

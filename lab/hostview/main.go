@@ -13,7 +13,9 @@
 //	lab-hostview audio      a 1 kHz tone through snd-aloop
 //	lab-hostview faults     vivid unbound and bound again; the server stopped and restarted
 //	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
+//	lab-hostview keys       the same with a uinput keyboard's keys, through evdev
 //	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
+//	lab-hostview systemd    callboxd under lab-notifyd with the unit's watchdog and restarts ($LAB_UNIT)
 //
 // It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP,
 // LAB_STARTED_NS and, for screen, LAB_QMP. On failure it writes the reason to
@@ -42,7 +44,7 @@ const room = "lab"
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|screen")
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|screen|systemd")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -66,7 +68,9 @@ func main() {
 		"audio":   audioScenario,
 		"faults":  faultsScenario,
 		"buttons": buttonsScenario,
+		"keys":    keysScenario,
 		"screen":  screenScenario,
+		"systemd": systemdScenario,
 	}
 	scenario, ok := scenarios[os.Args[1]]
 	if !ok {
@@ -224,52 +228,9 @@ func faultsScenario(ctx context.Context, l *lab) error {
 
 // --- buttons ----------------------------------------------------------------
 
-// buttonsScenario: callboxd starts idle (controls.start_in_call = false);
-// the guest presses its gpio-sim buttons one by one and the host checks
-// what a person in the room would see.
+// buttonsScenario: the gpio-sim lines; see controlsScenario (keys.go).
 func buttonsScenario(ctx context.Context, l *lab) error {
-	const identity = "callbox-buttons"
-	if err := l.startCall(ctx); err != nil {
-		return err
-	}
-	if err := l.waitEvent(ctx, "controls-ready", 120*time.Second); err != nil {
-		return err
-	}
-	// Idle means not in the room: nothing arrives while no one pressed call.
-	if err := l.view.waitQuiet(ctx, identity, "video", 4*time.Second, 5*time.Second); err != nil {
-		return fmt.Errorf("before the call button: %w", err)
-	}
-	if n := len(l.view.since(identity, time.Time{})); n > 0 {
-		return fmt.Errorf("%d pictures arrived before the call button was pressed: callboxd did not start idle", n)
-	}
-	press := func(button string) error {
-		if err := l.tell("press-" + button); err != nil {
-			return err
-		}
-		return l.waitEvent(ctx, "pressed-"+button, 30*time.Second)
-	}
-	if err := press("call"); err != nil {
-		return err
-	}
-	if _, err := l.view.waitAdvancing(ctx, identity, l.lastEventSeen, advancing/2, 120*time.Second); err != nil {
-		return fmt.Errorf("after the call button: %w", err)
-	}
-	slog.Info("in the call after the call button")
-	if err := press("mute"); err != nil {
-		return err
-	}
-	if err := l.view.waitQuiet(ctx, identity, "audio", 2*time.Second, 20*time.Second); err != nil {
-		return fmt.Errorf("after the mute button: %w", err)
-	}
-	slog.Info("no sound after the mute button")
-	if err := press("hang-up"); err != nil {
-		return err
-	}
-	if err := l.view.waitQuiet(ctx, identity, "video", 3*time.Second, 20*time.Second); err != nil {
-		return fmt.Errorf("after the hang-up button: %w", err)
-	}
-	slog.Info("no pictures after the hang-up button")
-	return l.tell("done")
+	return controlsScenario(ctx, l, "callbox-buttons", "button")
 }
 
 func countBefore(pics []pictureInfo, t time.Time) int {
