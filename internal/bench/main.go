@@ -258,27 +258,37 @@ func callFigures() error {
 	fmt.Printf("glass_to_glass_p95_ms: %.1f ms\n", latencies[len(latencies)*95/100])
 	fmt.Printf("received_fps: %.1f fps\n", float64(len(latencies))/measureFor.Seconds())
 
-	rss, err := peakRSS(daemon.Process.Pid)
+	rss, err := memoryMB(daemon.Process.Pid, "VmHWM")
 	if err != nil {
 		return err
 	}
 	fmt.Printf("rss_mb: %.1f MB\n", rss)
+	// Resident memory of its own (heap, encoder buffers), without the pages
+	// of the binary and shared libraries it maps: Debian's libavcodec brings
+	// some forty libraries that a Buildroot ffmpeg built for the box does not.
+	anon, err := memoryMB(daemon.Process.Pid, "RssAnon")
+	if err != nil {
+		return err
+	}
+	fmt.Printf("rss_anon_mb: %.1f MB\n", anon)
 	return nil
 }
 
-// peakRSS is the most resident memory the process has had, in MB.
-func peakRSS(pid int) (float64, error) {
+// memoryMB reads one of the process's memory figures from /proc, in MB:
+// VmHWM, the most resident memory it has had, or RssAnon, its own
+// resident memory now.
+func memoryMB(pid int, field string) (float64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for line := range strings.Lines(string(status)) {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
 			kb, err := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
 			return float64(kb) / 1024, err
 		}
 	}
-	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
+	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
 }
 
 // buildDaemon builds callboxd; inside the namespace every module is cached.
