@@ -84,7 +84,9 @@ echo 'root:x:0:' >"$root/etc/group"
 [ "$(id -u)" -ne 0 ] || mknod -m 600 "$root/dev/console" c 5 1
 
 for bin in "${binaries[@]}"; do
-	install -m 0755 "$bin" "$root/usr/local/bin/$(basename "$bin")"
+	# Stripped: the whole initramfs is unpacked into the guest's memory, and
+	# Go's symbol tables are a third of a binary (stack traces still work).
+	install -s -m 0755 "$bin" "$root/usr/local/bin/$(basename "$bin")"
 	# ldd prints "name => /path (addr)" per library and "/lib64/ld-... (addr)"
 	# for the loader; a static binary has none.
 	if ldd "$bin" >/dev/null 2>&1; then

@@ -106,7 +106,7 @@ lab_log "booting $name (kernel $(basename "$kernel"), initramfs $(basename "$ini
 set +e
 timeout --kill-after=5 "$timeout_s" \
 	ip netns exec "$netns" qemu-system-x86_64 \
-	-nodefaults -no-user-config -machine pc -accel tcg -m 512M -smp "${LAB_SMP:-1}" \
+	-nodefaults -no-user-config -machine pc -accel tcg -m "${LAB_MEM:-1G}" -smp "${LAB_SMP:-1}" \
 	-display none -vga none -device bochs-display \
 	-serial "file:$console" \
 	-chardev "socket,id=ctl,path=$ctl,server=on,wait=off" -serial chardev:ctl \
