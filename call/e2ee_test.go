@@ -63,12 +63,7 @@ func TestEncryptedVideoDecodesWithTheKey(t *testing.T) {
 			}
 			defer src.Close()
 			settings := pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 500_000, KeyframeInterval: 10}
-			var enc pipeline.VideoEncoder
-			if codec == pipeline.CodecH264 {
-				enc, err = pipeline.NewH264Encoder(settings)
-			} else {
-				enc, err = pipeline.NewVP8Encoder(settings)
-			}
+			enc, err := pipeline.NewSoftwareVideoEncoder(codec, settings)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,13 +30,7 @@ func newPattern(t testing.TB, w, h int) *camera.TestPattern {
 
 func newEncoder(t testing.TB, codec pipeline.Codec, s pipeline.VideoSettings) pipeline.VideoEncoder {
 	t.Helper()
-	var enc pipeline.VideoEncoder
-	var err error
-	if codec == pipeline.CodecVP8 {
-		enc, err = pipeline.NewVP8Encoder(s)
-	} else {
-		enc, err = pipeline.NewH264Encoder(s)
-	}
+	enc, err := pipeline.NewSoftwareVideoEncoder(codec, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +214,9 @@ func TestEncoderRejectsWrongFrames(t *testing.T) {
 				t.Errorf("%s: Encode(%v with %d bytes) succeeded, want an error", codec, f.Format, len(f.Data))
 			}
 		}
+	}
+	if _, err := pipeline.NewSoftwareVideoEncoder(pipeline.CodecOpus, testSettings(320, 180)); err == nil {
+		t.Error("a video encoder for Opus was opened")
 	}
 	if _, err := pipeline.NewH264Encoder(testSettings(321, 180)); err == nil {
 		t.Error("an odd width was accepted")

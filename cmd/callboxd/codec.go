@@ -41,14 +41,6 @@ func (c *encoderChoice) get() v4l2m2m.Choice {
 // the device) and why: for the status page.
 func (d *daemon) videoEncoderChoice() v4l2m2m.Choice { return d.encoderChoice.get() }
 
-// softwareEncoder opens x264 or libvpx for the call's codec.
-func softwareEncoder(codec pipeline.Codec, s pipeline.VideoSettings) (pipeline.VideoEncoder, error) {
-	if codec == pipeline.CodecVP8 {
-		return pipeline.NewVP8Encoder(s)
-	}
-	return pipeline.NewH264Encoder(s)
-}
-
 // chooseEncoder looks for m2m devices (unless video.encoder = software)
 // and decides between hardware and software, with the reason.
 func (d *daemon) chooseEncoder() (v4l2m2m.Choice, []v4l2m2m.DeviceInfo, error) {
@@ -68,7 +60,7 @@ func (d *daemon) chooseEncoder() (v4l2m2m.Choice, []v4l2m2m.DeviceInfo, error) {
 func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (pipeline.VideoEncoder, error) {
 	codec := videoCodec(d.cfg)
 	mode := d.cfg.Video.Encoder
-	software := func() (pipeline.VideoEncoder, error) { return softwareEncoder(codec, s) }
+	software := func() (pipeline.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, s) }
 	choice, _, err := d.chooseEncoder()
 	if err != nil {
 		return nil, err

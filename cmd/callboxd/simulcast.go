@@ -99,7 +99,7 @@ func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, p
 	software := func(l pipeline.LayerSpec) func() (pipeline.VideoEncoder, error) {
 		ls := s
 		ls.Width, ls.Height, ls.BitsPerSecond = l.Width, l.Height, l.BitsPerSecond
-		return func() (pipeline.VideoEncoder, error) { return softwareEncoder(codec, ls) }
+		return func() (pipeline.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, ls) }
 	}
 	choice, devices, err := d.chooseEncoder()
 	if err != nil {

@@ -35,12 +35,7 @@ func encodedPatternCodec(t testing.TB, codec pipeline.Codec, w, h, n int) [][]by
 	}
 	defer src.Close()
 	settings := pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 1000}
-	var enc pipeline.VideoEncoder
-	if codec == pipeline.CodecVP8 {
-		enc, err = pipeline.NewVP8Encoder(settings)
-	} else {
-		enc, err = pipeline.NewH264Encoder(settings)
-	}
+	enc, err := pipeline.NewSoftwareVideoEncoder(codec, settings)
 	if err != nil {
 		t.Fatal(err)
 	}
