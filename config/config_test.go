@@ -50,18 +50,24 @@ func TestValidateNamesTheField(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := validConfig()
 			tt.change(&c)
-			err := c.Validate()
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tt.field {
-				t.Errorf("error names field %q, want %q (error: %v)", fe.Field, tt.field, err)
-			}
-			if !strings.Contains(err.Error(), tt.says) {
-				t.Errorf("error %q does not say %q", err, tt.says)
-			}
+			checkFieldError(t, c.Validate(), tt.field, tt.says)
 		})
+	}
+}
+
+// checkFieldError asserts that err is a *FieldError naming field and
+// saying says.
+func checkFieldError(t *testing.T, err error, field, says string) {
+	t.Helper()
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Validate() = %v, want a *FieldError", err)
+	}
+	if fe.Field != field {
+		t.Errorf("error names field %q, want %q (error: %v)", fe.Field, field, err)
+	}
+	if !strings.Contains(err.Error(), says) {
+		t.Errorf("error %q does not say %q", err, says)
 	}
 }
 

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -54,17 +53,7 @@ func TestControlsValidate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := withControls()
 			tt.change(&c.Controls)
-			err := c.Validate()
-			var fe *FieldError
-			if !errors.As(err, &fe) {
-				t.Fatalf("Validate() = %v, want a *FieldError", err)
-			}
-			if fe.Field != tt.field {
-				t.Errorf("error names field %q, want %q (error: %v)", fe.Field, tt.field, err)
-			}
-			if !strings.Contains(err.Error(), tt.says) {
-				t.Errorf("error %q does not say %q", err, tt.says)
-			}
+			checkFieldError(t, c.Validate(), tt.field, tt.says)
 		})
 	}
 }
