@@ -5,7 +5,6 @@ package main
 // call with a second participant that decodes what arrives.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +21,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
@@ -74,58 +75,49 @@ func startServer(t *testing.T) *lkserver.Server {
 
 // runningDaemon is a callboxd process and what it said.
 type runningDaemon struct {
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	log  bytes.Buffer
-	said chan struct{} // closed and replaced on every write
-	done chan error
+	cmd    *exec.Cmd
+	log    daemontest.Log
+	exited chan struct{} // closed when the process has ended
+	err    error         // its exit status, once exited is closed
 }
 
-func (d *runningDaemon) Write(p []byte) (int, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.log.Write(p)
-	close(d.said)
-	d.said = make(chan struct{})
-	return len(p), nil
-}
-
-func (d *runningDaemon) output() string {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.log.String()
-}
+func (d *runningDaemon) output() string { return d.log.String() }
 
 // waitLog waits until the daemon's log contains text.
 func (d *runningDaemon) waitLog(t *testing.T, text string, timeout time.Duration) {
 	t.Helper()
-	deadline := time.After(timeout)
-	for {
-		d.mu.Lock()
-		found, said := strings.Contains(d.log.String(), text), d.said
-		d.mu.Unlock()
-		if found {
-			return
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	go func() {
 		select {
-		case <-said:
-		case err := <-d.done:
-			t.Fatalf("callboxd exited (%v) before saying %q:\n%s", err, text, d.output())
-		case <-deadline:
-			t.Fatalf("callboxd did not say %q within %v:\n%s", text, timeout, d.output())
+		case <-d.exited:
+			cancel()
+		case <-ctx.Done():
 		}
+	}()
+	if d.log.Match(ctx, regexp.MustCompile(regexp.QuoteMeta(text))) != nil {
+		return
+	}
+	select {
+	case <-d.exited:
+		t.Fatalf("callboxd exited (%v) before saying %q:\n%s", d.err, text, d.output())
+	default:
+		t.Fatalf("callboxd did not say %q within %v:\n%s", text, timeout, d.output())
 	}
 }
 
 func startDaemon(t *testing.T, args ...string) *runningDaemon {
 	t.Helper()
-	d := &runningDaemon{said: make(chan struct{}), done: make(chan error, 1)}
+	d := &runningDaemon{exited: make(chan struct{})}
 	d.cmd = exec.Command(daemonBinary(t), args...)
-	d.cmd.Stdout, d.cmd.Stderr = d, d
+	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { d.done <- d.cmd.Wait() }()
+	go func() {
+		d.err = d.cmd.Wait()
+		close(d.exited)
+	}()
 	t.Cleanup(func() {
 		d.cmd.Process.Kill()
 		if t.Failed() {
@@ -140,9 +132,9 @@ func (d *runningDaemon) stop(t *testing.T) {
 	t.Helper()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case err := <-d.done:
-		if err != nil {
-			t.Errorf("callboxd exited with %v after SIGTERM, want 0", err)
+	case <-d.exited:
+		if d.err != nil {
+			t.Errorf("callboxd exited with %v after SIGTERM, want 0", d.err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Errorf("callboxd still runs 10 s after SIGTERM")
