@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
@@ -73,6 +74,9 @@ func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (pip
 	hw, err := v4l2m2m.NewEncoder(v4l2m2m.EncoderOptions{
 		Device: choice.Device, Codec: codec, Width: s.Width, Height: s.Height, FPS: s.FPS,
 		BitsPerSecond: s.BitsPerSecond, KeyframeInterval: s.KeyframeInterval, Pixel: f.Pixel, Logger: d.log,
+		// The camera's exported buffers, imported where the formats match;
+		// the encoder copies, saying why once, where not.
+		DMABUF: d.cfg.Video.Camera != config.CameraTestPattern,
 	})
 	if err == nil && hw.Codec() != codec { // never publish what the call does not carry
 		hw.Close()

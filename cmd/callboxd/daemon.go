@@ -13,6 +13,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
 
 // daemon wires the devices, the pipeline and the call together.
@@ -162,7 +163,10 @@ func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
 		return camera.NewTestPattern(camera.TestPatternOptions{Width: v.Width, Height: v.Height, FPS: v.FPS})
 	}
 	return camera.Open(ctx, camera.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS,
-		Pixel: cameraPixelFormats[v.PixelFormat]})
+		Pixel: cameraPixelFormats[v.PixelFormat],
+		// A hardware encoder reads the pictures from the camera's buffers
+		// without a copy where the formats match (codec.go).
+		ExportDMABUF: v.Encoder != v4l2m2m.ModeSoftware})
 }
 
 // cameraPixelFormats maps video.pixel_format to the V4L2 fourcc; "" is

@@ -1,7 +1,9 @@
 // Package camera owns video capture: V4L2 devices through go4vl, format
 // negotiation, and the synthetic TestPattern source. It hands out raw frames
-// with capture timestamps and knows nothing about encoding or calls; it
-// does not convert pixel formats (the pipeline does).
+// with capture timestamps (and, when asked, the driver buffers exported as
+// DMABUF, for a hardware encoder to read without a copy) and knows nothing
+// about encoding or calls; it does not convert pixel formats (the pipeline
+// does).
 package camera
 
 import (
@@ -55,6 +57,11 @@ type Frame struct {
 	Seq uint64
 	// Time is when the picture was captured.
 	Time time.Time
+	// DMABuf is the driver buffer the picture is in, exported for another
+	// device to read without a copy (OpenOptions.ExportDMABUF); nil when
+	// not exported. Whoever replaces Data must not rely on it: DMABuf.Holds
+	// tells whether it still describes Data.
+	DMABuf *DMABuf
 }
 
 // Source is anything that produces frames: a V4L2 device or a TestPattern.

@@ -31,6 +31,11 @@ type OpenOptions struct {
 	Pixel PixelFormat
 	// Buffers is how many driver buffers to stream with; 0 means 4.
 	Buffers int
+	// ExportDMABUF exports every driver buffer as a DMABUF (VIDIOC_EXPBUF)
+	// and hands it out with each frame (Frame.DMABuf), for a hardware
+	// encoder to read the pictures without a copy. A driver that cannot
+	// export gets one log line saying why; frames then come without one.
+	ExportDMABUF bool
 	// Logger gets the negotiated format and dropped frames; nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -55,6 +60,7 @@ type Device struct {
 	mu        sync.Mutex // serialises ReadFrame and teardown
 	fd        int
 	buffers   [][]byte // mmapped driver buffers
+	exports   []DMABuf // the buffers exported as DMABUF, by index; nil if not
 	streaming bool
 	held      int // buffer handed out with the last Frame, -1 if none
 	lastSeq   uint32
@@ -65,8 +71,8 @@ type Device struct {
 	wakeFD int        // eventfd that interrupts a blocked ReadFrame
 
 	closed       atomic.Bool
-	closeOnce    sync.Once
-	closeErr     error
+	released     bool                        // teardown done (under mu)
+	closeErr     error                       // what teardown said
 	stopLifetime atomic.Pointer[func() bool] // unregisters the Open ctx hook
 }
 
@@ -114,12 +120,13 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 	if buffers <= 0 {
 		buffers = 4
 	}
-	if err := d.start(want, buffers); err != nil {
+	if err := d.start(want, buffers, opts.ExportDMABUF); err != nil {
 		d.teardown()
 		return nil, err
 	}
-	d.log.Info("camera streaming", "card", info.Card, "driver", info.Driver, "format", d.format.String(), "stride", d.format.Stride)
-	stop := context.AfterFunc(ctx, func() { d.Close() })
+	d.log.Info("camera streaming", "card", info.Card, "driver", info.Driver, "format", d.format.String(), "stride", d.format.Stride,
+		"dmabuf_export", len(d.exports) > 0)
+	stop := context.AfterFunc(ctx, d.stopForContext)
 	d.stopLifetime.Store(&stop)
 	return d, nil
 }
@@ -135,8 +142,9 @@ func (d *Device) Info() DeviceInfo { return d.info }
 func (d *Device) Capabilities() []FormatCaps { return d.caps }
 
 // start runs the V4L2 capture set-up: enumerate, negotiate, set format and
-// rate, request and map buffers, queue them, stream on.
-func (d *Device) start(want Want, bufferCount int) error {
+// rate, request and map (and export, if asked) buffers, queue them, stream
+// on.
+func (d *Device) start(want Want, bufferCount int, export bool) error {
 	path := d.info.Path
 	d.caps = queryCaps(d.fd, want)
 	c, err := negotiate(d.caps, want)
@@ -185,6 +193,13 @@ func (d *Device) start(want Want, bufferCount int) error {
 			return fmt.Errorf("open %s: map buffer %d: %w", path, i, err)
 		}
 		d.buffers = append(d.buffers, m)
+	}
+	if export {
+		exports, err := exportBuffers(d.fd, uint32(v4l2.BufTypeVideoCapture), d.buffers)
+		if err != nil {
+			d.log.Warn("camera buffers not exported as DMABUF; a hardware encoder will copy each frame", "reason", err.Error())
+		}
+		d.exports = exports
 	}
 	for i := range req.Count {
 		if _, err := v4l2.QueueBuffer(fdp, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, i); err != nil {
@@ -302,6 +317,7 @@ func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed.Load() {
+		d.release() // the last frame is given back now: see stopForContext
 		return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
 	}
 	if d.gone != nil {
@@ -343,6 +359,7 @@ func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
 			var b [8]byte
 			unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
 			if d.closed.Load() {
+				d.release()
 				return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
 			}
 			if err := ctx.Err(); err != nil {
@@ -378,11 +395,16 @@ func (d *Device) frameFrom(buf v4l2.Buffer) (Frame, bool) {
 	data := d.buffers[buf.Index]
 	data = data[:min(int(buf.BytesUsed), len(data))]
 	d.held = int(buf.Index)
+	var exported *DMABuf
+	if int(buf.Index) < len(d.exports) {
+		exported = &d.exports[buf.Index] // into the device's slice: no allocation per frame
+	}
 	return Frame{
 		Format: d.format,
 		Data:   data,
 		Seq:    d.seqHigh + uint64(buf.Sequence),
 		Time:   captureTime(buf.Flags, int64(buf.Timestamp.Sec), int64(buf.Timestamp.Usec), nowWall, time.Duration(mono.Nano())),
+		DMABuf: exported,
 	}, true
 }
 
@@ -426,19 +448,41 @@ func (d *Device) wake() {
 }
 
 // Close stops streaming, returns the buffers and closes the device. A
-// ReadFrame blocked in another goroutine returns ErrClosed. Safe to call
-// more than once.
+// ReadFrame blocked in another goroutine returns ErrClosed. The caller
+// must be done with the last frame's Data. Safe to call more than once.
 func (d *Device) Close() error {
-	d.closeOnce.Do(func() {
-		d.closed.Store(true)
-		d.wake()
-		if stop := d.stopLifetime.Load(); stop != nil {
-			(*stop)()
-		}
-		d.mu.Lock()
-		defer d.mu.Unlock()
+	d.closed.Store(true)
+	d.wake()
+	if stop := d.stopLifetime.Load(); stop != nil {
+		(*stop)()
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.release()
+}
+
+// stopForContext ends the stream when Open's context is cancelled. It runs
+// on a goroutine of its own, perhaps while the reader still encodes the
+// last frame straight from the driver's buffer: a blocked ReadFrame
+// returns ErrClosed, but the buffers are unmapped only once no frame is
+// out (now, or at the reader's next ReadFrame or Close), never under the
+// reader's feet.
+func (d *Device) stopForContext() {
+	d.closed.Store(true)
+	d.wake()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.held < 0 {
+		d.release()
+	}
+}
+
+// release tears the device down once; d.mu must be held.
+func (d *Device) release() error {
+	if !d.released {
+		d.released = true
 		d.closeErr = d.teardown()
-	})
+	}
 	return d.closeErr
 }
 
@@ -453,6 +497,9 @@ func (d *Device) teardown() error {
 		}
 		d.streaming = false
 	}
+	// The exports hold the buffers: close them before the buffers go.
+	closeExports(d.exports)
+	d.exports = nil
 	for _, b := range d.buffers {
 		unix.Munmap(b)
 	}

@@ -1,7 +1,10 @@
 # shellcheck shell=sh
 # m2m: the hardware codec package (pipeline/v4l2m2m) on the lab's real m2m
 # drivers: vicodec (stateful FWHT encoder and decoder), vim2m (scaler) and
-# vivid (camera, DMABUF exporter). Run with the package's test binary:
+# vivid (camera, DMABUF exporter). Zero-copy: device/camera opens vivid with
+# ExportDMABUF and the encoder imports its buffers (TestLabDMABUF), or,
+# where the layouts differ, copies and logs why. Run with the package's
+# test binary:
 #   go test -c -tags dynamic -o bin/v4l2m2m.test ./pipeline/v4l2m2m
 #   lab/run.sh -b bin/v4l2m2m.test m2m
 # shellcheck source-path=SCRIPTDIR source=../guest.sh
@@ -29,3 +32,6 @@ if grep -q -- '--- SKIP' "$log"; then
 	fail "v4l2m2m tests skipped in the lab: $(grep -A1 -- '--- SKIP' "$log" | tr -s ' \n' ' ')"
 fi
 grep -q -- '--- PASS: TestLabEncodeDecode' "$log" || fail "TestLabEncodeDecode did not run"
+grep -q -- '--- PASS: TestLabDMABUF' "$log" || fail "TestLabDMABUF did not run"
+grep -q 'zero-copy: [1-9][0-9]* frames from vivid imported by vicodec' "$log" ||
+	fail "vivid's buffers did not reach vicodec as DMABUF (no zero-copy line)"

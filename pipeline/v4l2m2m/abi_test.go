@@ -24,7 +24,6 @@ func TestABIMatchesHeader(t *testing.T) {
 		rb     v4l2RequestBuffers
 		pl     v4l2Plane
 		buf    v4l2Buffer
-		exp    v4l2ExportBuffer
 		enc    v4l2EncoderCmd
 		dec    v4l2DecoderCmd
 		ev     v4l2Event
@@ -68,8 +67,6 @@ func TestABIMatchesHeader(t *testing.T) {
 		"v4l2_buffer.m":                                     size(unsafe.Offsetof(buf.m)),
 		"v4l2_buffer.length":                                size(unsafe.Offsetof(buf.length)),
 		"v4l2_buffer.request_fd":                            size(unsafe.Offsetof(buf.requestFD)),
-		"sizeof v4l2_exportbuffer":                          size(unsafe.Sizeof(exp)),
-		"v4l2_exportbuffer.fd":                              size(unsafe.Offsetof(exp.fd)),
 		"sizeof v4l2_encoder_cmd":                           size(unsafe.Sizeof(enc)),
 		"v4l2_encoder_cmd.raw":                              size(unsafe.Offsetof(enc.data)),
 		"sizeof v4l2_decoder_cmd":                           size(unsafe.Sizeof(dec)),
@@ -97,7 +94,6 @@ func TestABIMatchesHeader(t *testing.T) {
 		"VIDIOC_REQBUFS":                                    uint64(vidiocReqBufs),
 		"VIDIOC_QUERYBUF":                                   uint64(vidiocQueryBuf),
 		"VIDIOC_QBUF":                                       uint64(vidiocQBuf),
-		"VIDIOC_EXPBUF":                                     uint64(vidiocExpBuf),
 		"VIDIOC_DQBUF":                                      uint64(vidiocDQBuf),
 		"VIDIOC_STREAMON":                                   uint64(vidiocStreamOn),
 		"VIDIOC_STREAMOFF":                                  uint64(vidiocStreamOff),

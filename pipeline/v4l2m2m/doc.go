@@ -8,8 +8,9 @@
 // golang.org/x/sys/unix (videodev2.go, checked against the kernel headers
 // by a test).
 //
-// It does not capture (device/camera does), convert formats beyond copying
-// between I420 and NV12, or know about calls: an encoder reports the codec
-// it really produces (FWHT on vicodec), and the caller decides whether a
-// call can carry it.
+// It does not capture (device/camera does, and exports its buffers as
+// DMABUF: the encoder imports them from camera.Frame.DMABuf), convert
+// formats beyond copying between I420 and NV12, or know about calls: an
+// encoder reports the codec it really produces (FWHT on vicodec), and the
+// caller decides whether a call can carry it.
 package v4l2m2m

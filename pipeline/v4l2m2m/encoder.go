@@ -28,9 +28,12 @@ type EncoderOptions struct {
 	// take it, the encoder takes I420, NV12 or YUYV (its first of them) and
 	// Accepts says so; 0 means the same.
 	Pixel camera.PixelFormat
-	// DMABUF makes the OUTPUT queue import buffers exported by another
-	// device (EncodeDMABUF). Where the device refuses, the encoder logs why
-	// and copies into its own buffers instead.
+	// DMABUF makes the OUTPUT queue import the camera's buffers (a frame's
+	// camera.Frame.DMABuf, from camera.OpenOptions.ExportDMABUF) instead
+	// of copying the picture. Where the device refuses, or a frame's
+	// buffer does not fit (another pixel format or line layout, or no
+	// exported buffer at all), the encoder logs why once and copies into
+	// its own buffers from then on.
 	DMABUF bool
 	Logger *slog.Logger
 }
@@ -51,6 +54,11 @@ type Encoder struct {
 	raw   queueFormat // the OUTPUT format
 	// dmabufRefused is why DMABUF import is not used, when it was asked for.
 	dmabufRefused string
+	// slotFD is, per OUTPUT buffer, the DMABUF last queued in it: a camera
+	// buffer goes back to the slot it had, where the driver still has it
+	// attached (vb2 re-imports only when a slot's buffer changes).
+	slotFD  []int
+	imports int // frames handed over as DMABUF, for the tests
 
 	hasForceKeyFrame bool
 	hasBitrate       bool
@@ -168,13 +176,18 @@ func (e *Encoder) initialize() error {
 	if o.DMABUF {
 		memory = memoryDMABUF
 	}
-	if _, err := e.out.allocate(outCount, memory); err != nil {
+	if n, err := e.out.allocate(outCount, memory); err != nil {
 		if memory != memoryDMABUF {
 			return err
 		}
 		e.refuseDMABUF(err.Error())
 		if _, err := e.out.allocate(outCount, memoryMMAP); err != nil {
 			return err
+		}
+	} else if memory == memoryDMABUF {
+		e.slotFD = make([]int, n)
+		for i := range e.slotFD {
+			e.slotFD[i] = -1
 		}
 	}
 	if _, err := e.cap.allocate(4, memoryMMAP); err != nil {
@@ -373,37 +386,58 @@ func (e *Encoder) applyRequests() error {
 }
 
 // Encode codes one picture of the size the encoder was opened with and
-// returns its coded frame; Data is valid until the next call.
+// returns its coded frame; Data is valid until the next call. With DMABUF
+// the device reads the picture from the camera's buffer (f.DMABuf) and is
+// done with it when Encode returns: the camera may reuse the buffer then.
 func (e *Encoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) {
 	if err := e.Submit(f); err != nil {
 		return pipeline.EncodedFrame{}, err
 	}
-	return e.next()
-}
-
-// DMABuf is a picture in a buffer another device exported (a camera's
-// VIDIOC_EXPBUF): its file descriptor and length.
-type DMABuf struct {
-	FD     int
-	Length int
-}
-
-// EncodeDMABUF codes the picture in buf without copying it, when the
-// encoder was opened with DMABUF and the device imports it; otherwise it
-// copies f.Data (the same picture, mapped) as Encode does.
-func (e *Encoder) EncodeDMABUF(buf DMABuf, f camera.Frame) (pipeline.EncodedFrame, error) {
-	if err := e.submit(f, &buf); err != nil {
+	coded, err := e.next()
+	if err != nil {
 		return pipeline.EncodedFrame{}, err
 	}
-	return e.next()
+	if err := e.awaitImports(); err != nil {
+		return pipeline.EncodedFrame{}, err
+	}
+	return coded, nil
+}
+
+// awaitImports waits until the device has given back every OUTPUT buffer
+// that holds an imported camera buffer. A coded frame says the encoder
+// has read its picture, but not that the OUTPUT buffer is back: vicodec
+// returns both at once, real encoders may return the OUTPUT buffer later.
+// The camera requeues its buffer on the next ReadFrame, so that must not
+// happen while the encoder can still read it. A device that holds on to
+// the buffer for longer than the timeout has the import taken from it
+// (STREAMOFF on OUTPUT returns every buffer) and gets copies from then on.
+func (e *Encoder) awaitImports() error {
+	if e.out.memory != memoryDMABUF {
+		return nil
+	}
+	deadline := time.Now().Add(e.timeout)
+	for e.out.busy() > 0 {
+		ready, err := e.d.wait(readyOutput, time.Until(deadline))
+		if err != nil {
+			return err
+		}
+		if ready == 0 {
+			e.refuseDMABUF(fmt.Sprintf("the encoder kept the camera's buffer for more than %v after coding it", e.timeout))
+			return e.switchOutputToMMAP()
+		}
+		if err := e.reclaimOutput(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Submit queues one picture without waiting for its coded frame: for
 // pipelining and for Drain. Coded frames that come back while it waits for
-// a free buffer are kept for Drain.
-func (e *Encoder) Submit(f camera.Frame) error { return e.submit(f, nil) }
-
-func (e *Encoder) submit(f camera.Frame, dma *DMABuf) error {
+// a free buffer are kept for Drain. A picture imported as DMABUF (see
+// Encode) is read by the device until its coded frame is back: the
+// caller keeps the camera's buffer until then.
+func (e *Encoder) Submit(f camera.Frame) error {
 	if e.closed {
 		return fmt.Errorf("%s: encoder is closed", e.d.path)
 	}
@@ -425,18 +459,20 @@ func (e *Encoder) submit(f camera.Frame, dma *DMABuf) error {
 	stamp := unix.NsecToTimeval(e.frameNo * 1000) // frame n at n µs: the driver copies it to the coded frame
 	e.captured[e.frameNo%int64(len(e.captured))] = stampedTime{e.frameNo, f.Time}
 	if e.out.memory == memoryDMABUF {
-		if dma != nil {
-			if why := e.dmabufMismatch(*dma, f); why == "" {
-				err := e.out.enqueue(index, e.rawSizes(), stamp, dmabuf{dma.FD, dma.Length})
-				if err == nil || errors.Is(err, ErrGone) {
-					return err
-				}
-				e.refuseDMABUF(err.Error())
-			} else {
-				e.refuseDMABUF(why)
+		if why := e.dmabufMismatch(f); why == "" {
+			index = e.importSlot(f.DMABuf.FD, index)
+			err := e.out.enqueue(index, e.rawSizes(), stamp, dmabuf{f.DMABuf.FD, f.DMABuf.Length})
+			if err == nil {
+				e.slotFD[index] = f.DMABuf.FD
+				e.imports++
+				return nil
 			}
+			if errors.Is(err, ErrGone) {
+				return err
+			}
+			e.refuseDMABUF(err.Error())
 		} else {
-			e.refuseDMABUF("a frame came without a DMABUF")
+			e.refuseDMABUF(why)
 		}
 		if err := e.switchOutputToMMAP(); err != nil {
 			return err
@@ -451,8 +487,28 @@ func (e *Encoder) submit(f camera.Frame, dma *DMABuf) error {
 	return e.out.enqueue(index, e.rawSizes(), stamp, dmabuf{})
 }
 
-// dmabufMismatch says why buf cannot be handed over as it is.
-func (e *Encoder) dmabufMismatch(buf DMABuf, f camera.Frame) string {
+// importSlot is the free OUTPUT buffer that last held the DMABUF fd, or
+// free (a free one) if none did.
+func (e *Encoder) importSlot(fd, free int) int {
+	for i, slot := range e.slotFD {
+		if slot == fd && !e.out.queued[i] {
+			return i
+		}
+	}
+	return free
+}
+
+// dmabufMismatch says why f's buffer cannot be handed over as it is.
+func (e *Encoder) dmabufMismatch(f camera.Frame) string {
+	buf := f.DMABuf
+	if buf == nil {
+		return "the frame comes without an exported camera buffer (the camera was not opened with ExportDMABUF, or its driver cannot export)"
+	}
+	if !buf.Holds(f.Data) {
+		// The pipeline converted or scaled the picture: f.Data is no longer
+		// what the camera's buffer holds.
+		return "the frame's picture is not the camera's buffer (it was converted or scaled on the way)"
+	}
 	stride := f.Format.Stride
 	if l, ok := layoutOf(f.Format.Pixel); ok && stride == 0 {
 		stride = f.Format.Width * l.bytesPerPixel
@@ -480,7 +536,7 @@ func (e *Encoder) switchOutputToMMAP() error {
 	if err := e.out.release(); err != nil {
 		return err
 	}
-	if _, err := e.out.allocate(4, memoryMMAP); err != nil {
+	if _, err := e.out.allocate(max(len(e.slotFD), 4), memoryMMAP); err != nil {
 		return err
 	}
 	return e.out.streamOn()

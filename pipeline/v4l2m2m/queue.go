@@ -112,7 +112,8 @@ func (q *queue) prepare(index uint32) {
 	}
 }
 
-// dmabuf is a buffer another device exported (VIDIOC_EXPBUF).
+// dmabuf is a buffer another device exported (device/camera does
+// VIDIOC_EXPBUF; this package only imports).
 type dmabuf struct {
 	fd     int
 	length int
@@ -247,16 +248,6 @@ func (q *queue) streamOff() error {
 		return q.wrap("VIDIOC_STREAMOFF", err)
 	}
 	return nil
-}
-
-// exportBuffer makes a DMABUF file descriptor of MMAP buffer index, plane 0
-// (VIDIOC_EXPBUF), for another device to read.
-func (q *queue) exportBuffer(index int) (int, error) {
-	e := v4l2ExportBuffer{typ: q.typ, index: uint32(index), flags: unix.O_CLOEXEC | unix.O_RDWR}
-	if err := ioctl(q.d.fd, vidiocExpBuf, unsafe.Pointer(&e)); err != nil {
-		return -1, q.wrap(fmt.Sprintf("VIDIOC_EXPBUF %d", index), err)
-	}
-	return int(e.fd), nil
 }
 
 func memoryName(m uint32) string {

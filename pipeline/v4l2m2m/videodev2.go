@@ -210,15 +210,6 @@ type v4l2Buffer struct {
 	requestFD int32
 }
 
-type v4l2ExportBuffer struct {
-	typ      uint32
-	index    uint32
-	plane    uint32
-	flags    uint32
-	fd       int32
-	reserved [11]uint32
-}
-
 type v4l2EncoderCmd struct {
 	cmd   uint32
 	flags uint32
@@ -326,7 +317,6 @@ var (
 	vidiocReqBufs        = ioc(iocRead|iocWrite, 8, unsafe.Sizeof(v4l2RequestBuffers{}))
 	vidiocQueryBuf       = ioc(iocRead|iocWrite, 9, unsafe.Sizeof(v4l2Buffer{}))
 	vidiocQBuf           = ioc(iocRead|iocWrite, 15, unsafe.Sizeof(v4l2Buffer{}))
-	vidiocExpBuf         = ioc(iocRead|iocWrite, 16, unsafe.Sizeof(v4l2ExportBuffer{}))
 	vidiocDQBuf          = ioc(iocRead|iocWrite, 17, unsafe.Sizeof(v4l2Buffer{}))
 	vidiocStreamOn       = ioc(iocWrite, 18, unsafe.Sizeof(int32(0)))
 	vidiocStreamOff      = ioc(iocWrite, 19, unsafe.Sizeof(int32(0)))

@@ -22,7 +22,6 @@ int main(void) {
 	S(v4l2_plane); O(v4l2_plane, m); O(v4l2_plane, data_offset);
 	S(v4l2_buffer); O(v4l2_buffer, flags); O(v4l2_buffer, timestamp); O(v4l2_buffer, timecode);
 	O(v4l2_buffer, sequence); O(v4l2_buffer, memory); O(v4l2_buffer, m); O(v4l2_buffer, length); O(v4l2_buffer, request_fd);
-	S(v4l2_exportbuffer); O(v4l2_exportbuffer, fd);
 	S(v4l2_encoder_cmd); O(v4l2_encoder_cmd, raw);
 	S(v4l2_decoder_cmd); O(v4l2_decoder_cmd, raw);
 	S(v4l2_event_subscription);
@@ -36,7 +35,7 @@ int main(void) {
 	P("VIDIOC_QUERYCAP", VIDIOC_QUERYCAP); P("VIDIOC_ENUM_FMT", VIDIOC_ENUM_FMT);
 	P("VIDIOC_G_FMT", VIDIOC_G_FMT); P("VIDIOC_S_FMT", VIDIOC_S_FMT);
 	P("VIDIOC_REQBUFS", VIDIOC_REQBUFS); P("VIDIOC_QUERYBUF", VIDIOC_QUERYBUF);
-	P("VIDIOC_QBUF", VIDIOC_QBUF); P("VIDIOC_EXPBUF", VIDIOC_EXPBUF); P("VIDIOC_DQBUF", VIDIOC_DQBUF);
+	P("VIDIOC_QBUF", VIDIOC_QBUF); P("VIDIOC_DQBUF", VIDIOC_DQBUF);
 	P("VIDIOC_STREAMON", VIDIOC_STREAMON); P("VIDIOC_STREAMOFF", VIDIOC_STREAMOFF);
 	P("VIDIOC_S_PARM", VIDIOC_S_PARM); P("VIDIOC_G_CTRL", VIDIOC_G_CTRL); P("VIDIOC_S_CTRL", VIDIOC_S_CTRL);
 	P("VIDIOC_QUERYCTRL", VIDIOC_QUERYCTRL); P("VIDIOC_ENCODER_CMD", VIDIOC_ENCODER_CMD);
