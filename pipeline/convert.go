@@ -90,6 +90,7 @@ func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
 		c.buf = make([]byte, size)
 	}
 	out.Data = c.buf[:size]
+	out.DMABuf = nil // the picture is in our buffer now, not the camera's
 	y, u, v := out.Data[:w*h], out.Data[w*h:w*h+w*h/4], out.Data[w*h+w*h/4:]
 
 	var err error

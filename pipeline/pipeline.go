@@ -70,4 +70,8 @@ type VideoSettings struct {
 	BitsPerSecond int
 	// KeyframeInterval is the most frames between two keyframes.
 	KeyframeInterval int
+	// LowEffort trades a little picture quality for CPU time (x264:
+	// whole-pixel motion search; VP8 ignores it). Simulcast sets it on
+	// the layers below the first (SimulcastLayerSettings).
+	LowEffort bool
 }

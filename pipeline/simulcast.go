@@ -39,12 +39,40 @@ func PlanSimulcast(width, height, bitsPerSecond int) []LayerSpec {
 	return layers
 }
 
+// SimulcastLayerSettings is s for layer i of plan: the layer's size and
+// bitrate and, below the first layer, LowEffort. The first layer is coded
+// exactly as the camera's picture is without simulcast.
+func SimulcastLayerSettings(s VideoSettings, plan []LayerSpec, i int) VideoSettings {
+	l := plan[i]
+	s.Width, s.Height, s.BitsPerSecond = l.Width, l.Height, l.BitsPerSecond
+	s.LowEffort = s.LowEffort || i > 0
+	return s
+}
+
+// NewSoftwareSimulcastLayers opens codec's software encoder for every
+// layer of plan (SimulcastLayerSettings), scaled by the send path. On an
+// error it closes what it opened.
+func NewSoftwareSimulcastLayers(codec Codec, s VideoSettings, plan []LayerSpec) ([]SimulcastLayer, error) {
+	var layers []SimulcastLayer
+	for i, l := range plan {
+		enc, err := NewSoftwareVideoEncoder(codec, SimulcastLayerSettings(s, plan, i))
+		if err != nil {
+			for _, opened := range layers {
+				opened.Encoder.Close()
+			}
+			return nil, fmt.Errorf("simulcast layer %dx%d: %w", l.Width, l.Height, err)
+		}
+		layers = append(layers, SimulcastLayer{Width: l.Width, Height: l.Height, Encoder: enc})
+	}
+	return layers, nil
+}
+
 // SimulcastLayer is one layer of a simulcast send path.
 type SimulcastLayer struct {
 	Width, Height int
 	Encoder       VideoEncoder
 	// Scale, when set, makes this layer's picture from the picture of the
-	// layer above it (a hardware m2m scaler). Unset, libswscale scales in
+	// layer above it (a hardware m2m scaler). Unset, Scaler scales in
 	// I420. Unused on the first layer, which takes the camera's pictures.
 	Scale func(camera.Frame) (camera.Frame, error)
 }
@@ -132,9 +160,10 @@ func (p *simulcastPictures) picture(i int, layer SimulcastLayer, above camera.Fr
 	return f, nil
 }
 
-// Scaler resizes pictures with libswscale, in I420 (other formats are
-// converted first), reusing its buffers: the steady state allocates
-// nothing. The zero Scaler is ready to use; Close frees it.
+// Scaler resizes pictures in I420 (other formats are converted first):
+// exact halves by 2x2 averages (halve.go), other sizes with libswscale.
+// It reuses its buffers: the steady state allocates nothing. The zero
+// Scaler is ready to use; Close frees it.
 type Scaler struct {
 	conv Converter
 	sws  swsScaler
@@ -167,11 +196,17 @@ func (s *Scaler) Scale(f camera.Frame, width, height int) (camera.Frame, error) 
 	}
 	data := s.buf[:size]
 	y, u, v := data[:width*height], data[width*height:width*height+width*height/4], data[width*height+width*height/4:]
-	if err := s.sws.scale(src, f.Format.Width, f.Format.Height, y, u, v, width, height); err != nil {
+	if isHalf(f.Format.Width, f.Format.Height, width, height) {
+		err = halveI420(src, f.Format.Width, f.Format.Height, y, u, v)
+	} else {
+		err = s.sws.scale(src, f.Format.Width, f.Format.Height, y, u, v, width, height)
+	}
+	if err != nil {
 		return camera.Frame{}, fmt.Errorf("scale frame %d: %w", f.Seq, err)
 	}
 	out := f
 	out.Format.Width, out.Format.Height, out.Format.Stride = width, height, 0
 	out.Data = data
+	out.DMABuf = nil // the picture is in our buffer now, not the camera's
 	return out, nil
 }

@@ -3,7 +3,8 @@ package pipeline
 // Raw camera formats are converted to I420 with libswscale: its SIMD
 // converters are four times faster than a careful Go loop, and at 720p30
 // this conversion is most of what the send path adds to the encoder's cost.
-// Simulcast's smaller layers are scaled by it too (swsScaler).
+// Simulcast's smaller layers are scaled by it too (swsScaler) where the
+// step is not exactly 2:1 (halve.go does those).
 
 /*
 #cgo pkg-config: libswscale libavutil

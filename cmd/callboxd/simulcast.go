@@ -96,9 +96,8 @@ func layerNames(plan []pipeline.LayerSpec) string {
 func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, plan []pipeline.LayerSpec) (*layerSet, error) {
 	codec := videoCodec(d.cfg)
 	mode := d.cfg.Video.Encoder
-	software := func(l pipeline.LayerSpec) func() (pipeline.VideoEncoder, error) {
-		ls := s
-		ls.Width, ls.Height, ls.BitsPerSecond = l.Width, l.Height, l.BitsPerSecond
+	software := func(layer int) func() (pipeline.VideoEncoder, error) {
+		ls := pipeline.SimulcastLayerSettings(s, plan, layer)
 		return func() (pipeline.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, ls) }
 	}
 	choice, devices, err := d.chooseEncoder()
@@ -120,16 +119,11 @@ func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, p
 		d.log.Info("video encoder: software", "codec", codec, "why", choice.Reason, "simulcast_layers", len(plan))
 	}
 	d.encoderChoice.set(choice)
-	set := &layerSet{plan: plan}
-	for _, l := range plan {
-		enc, err := software(l)()
-		if err != nil {
-			set.Close()
-			return nil, fmt.Errorf("simulcast layer %dx%d: %w", l.Width, l.Height, err)
-		}
-		set.layers = append(set.layers, pipeline.SimulcastLayer{Width: l.Width, Height: l.Height, Encoder: enc})
+	layers, err := pipeline.NewSoftwareSimulcastLayers(codec, s, plan)
+	if err != nil {
+		return nil, err
 	}
-	return set, nil
+	return &layerSet{plan: plan, layers: layers}, nil
 }
 
 // hardwareLayers opens the m2m encoder once per layer and, where the
@@ -138,7 +132,7 @@ func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, p
 // in software if it fails mid-call, as the single-layer one does, and each
 // scaler in libswscale.
 func (d *daemon) hardwareLayers(f camera.Format, s pipeline.VideoSettings, plan []pipeline.LayerSpec,
-	choice v4l2m2m.Choice, devices []v4l2m2m.DeviceInfo, software func(pipeline.LayerSpec) func() (pipeline.VideoEncoder, error)) (*layerSet, error) {
+	choice v4l2m2m.Choice, devices []v4l2m2m.DeviceInfo, software func(layer int) func() (pipeline.VideoEncoder, error)) (*layerSet, error) {
 	codec := videoCodec(d.cfg)
 	set := &layerSet{plan: plan}
 	above := f.Pixel // the format of the picture the layer above hands down
@@ -160,6 +154,7 @@ func (d *daemon) hardwareLayers(f camera.Format, s pipeline.VideoSettings, plan 
 		hw, err := openM2MEncoder(v4l2m2m.EncoderOptions{
 			Device: choice.Device, Codec: codec, Width: l.Width, Height: l.Height, FPS: s.FPS,
 			BitsPerSecond: l.BitsPerSecond, KeyframeInterval: s.KeyframeInterval, Pixel: in, Logger: d.log,
+			DMABUF: i == 0 && d.cfg.Video.Camera != config.CameraTestPattern, // the camera's own frames
 		})
 		if err == nil && hw.Codec() != codec {
 			hw.Close()
@@ -171,7 +166,7 @@ func (d *daemon) hardwareLayers(f camera.Format, s pipeline.VideoSettings, plan 
 		}
 		layer.Encoder = hw
 		if d.cfg.Video.Encoder != v4l2m2m.ModeHardware {
-			layer.Encoder = newFallbackEncoder(hw, software(l), choice, d.log, d.encoderChoice.set)
+			layer.Encoder = newFallbackEncoder(hw, software(i), choice, d.log, d.encoderChoice.set)
 		}
 		set.layers = append(set.layers, layer)
 		above = in
