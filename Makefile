@@ -4,6 +4,11 @@ GO        ?= go
 GOFLAGS   += -tags=dynamic
 export GOFLAGS
 CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/callbox
+# FFmpeg with only the decoders callboxd uses, made by scripts/ffmpeg-lean.sh
+# (deps): pkg-config finds it before Debian's. Go's build cache does not
+# hash what pkg-config answers, so its stamp goes into CGO_CFLAGS, which it does.
+export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp)
 
 .PHONY: run test bench deps build lab-test clean image web e2ee-vectors
 

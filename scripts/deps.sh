@@ -6,6 +6,7 @@ packages=(
 	gcc pkg-config            # cgo
 	libx264-dev libvpx-dev libopus-dev      # encoders
 	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
+	nasm xz-utils             # the lean FFmpeg built from Debian's source (scripts/ffmpeg-lean.sh)
 	libspeexdsp-dev           # echo cancellation, noise suppression, gain (pipeline/aec.go)
 	libdrm-dev                # <drm_mode.h> for the display ABI test (device/display)
 	iproute2 util-linux       # network namespaces for the call server
@@ -21,10 +22,13 @@ done
 # Node.js may come from elsewhere than Debian (its own npm inside): ask for
 # Debian's only when there is no npm at all.
 command -v npm >/dev/null || missing+=(nodejs npm)
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "Installing ${missing[*]}"
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
 
-echo "Installing ${missing[*]}"
-sudo=""
-[ "$(id -u)" -eq 0 ] || sudo="sudo"
-$sudo apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# callboxd links an FFmpeg with only the decoders it uses; it says why.
+"$(dirname "$0")/ffmpeg-lean.sh"

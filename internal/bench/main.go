@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -31,10 +32,17 @@ import (
 	"github.com/callbox/callbox/pipeline"
 )
 
+// onlyCallFigures is set by CALLBOX_BENCH=call: only the call figures
+// (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a change to
+// them in half a minute, without the lab and the CPU rounds.
+// CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of that call (its
+// join, ICE and DTLS step by step) on stderr.
+var onlyCallFigures = os.Getenv("CALLBOX_BENCH") == "call"
+
 func main() {
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
-	if !netns.Inside() {
+	if !netns.Inside() && !onlyCallFigures {
 		if err := hostFigures(); err != nil { // lab.go, m2m.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -50,6 +58,9 @@ func main() {
 }
 
 func run() error {
+	if onlyCallFigures {
+		return callFigures()
+	}
 	ratio, err := encodeOverheadRatio()
 	if err != nil {
 		return err
@@ -223,7 +234,7 @@ func callFigures() error {
 		return err
 	}
 	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench", "-identity", "box",
-		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", "warn",
+		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
 		"-width", strconv.Itoa(benchWidth), "-height", strconv.Itoa(benchHeight), "-fps", strconv.Itoa(benchFPS))
 	daemon.Stderr = os.Stderr
 	started := time.Now()
@@ -263,9 +274,14 @@ func callFigures() error {
 		return err
 	}
 	fmt.Printf("rss_mb: %.1f MB\n", rss)
-	// Resident memory of its own (heap, encoder buffers), without the pages
-	// of the binary and shared libraries it maps: Debian's libavcodec brings
-	// some forty libraries that a Buildroot ffmpeg built for the box does not.
+	// make builds callboxd with the lean FFmpeg of scripts/ffmpeg-lean.sh;
+	// Debian's libavcodec maps some ninety libraries, 15 MB more.
+	if maps, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", daemon.Process.Pid)); err == nil &&
+		strings.Contains(string(maps), "/libavcodec.so") {
+		fmt.Fprintln(os.Stderr, "bench: callboxd links Debian's libavcodec, not the lean FFmpeg: run `make bench`, not `go run`, for rss_mb")
+	}
+	// Resident memory of its own (heap, encoder and decoder buffers), without
+	// the pages of the binary and the shared libraries it maps.
 	anon, err := memoryMB(daemon.Process.Pid, "RssAnon")
 	if err != nil {
 		return err
