@@ -502,7 +502,7 @@ func (e *Encoder) importSlot(fd, free int) int {
 func (e *Encoder) dmabufMismatch(f camera.Frame) string {
 	buf := f.DMABuf
 	if buf == nil {
-		return "the frame comes without an exported camera buffer (the camera was not opened with ExportDMABUF, or its driver cannot export)"
+		return "the frame comes without the camera's buffer (the camera does not export its buffers, or the picture was converted or scaled on the way)"
 	}
 	if !buf.Holds(f.Data) {
 		// The pipeline converted or scaled the picture: f.Data is no longer
