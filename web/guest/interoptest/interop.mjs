@@ -15,6 +15,7 @@ const env = (name) => {
 const invite = env('INVITE');
 const boxIdentity = env('BOX_IDENTITY');
 const samples = Number(process.env.SAMPLES || '20');
+const sampleGapMs = Number(process.env.SAMPLE_GAP_MS || '100');
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -65,7 +66,7 @@ try {
       for (let p = 0; p < y.length; p += 0x8000) s += String.fromCharCode(...y.subarray(p, p + 0x8000));
       return { width: w, height: h, luma: btoa(s) };
     }, video));
-    await page.waitForTimeout(100);
+    await page.waitForTimeout(sampleGapMs);
   }
   const st = await page.evaluate(() => ({
     encrypted: window.callboxGuest.encrypted,
