@@ -132,6 +132,11 @@ type H264Encoder struct {
 	forceKeyframe atomic.Bool
 	bitrate       atomic.Int64 // wanted bits per second
 	appliedKbps   int
+
+	// rewriteIntra writes I slices with slice_type 2 (h264_slicetype.go);
+	// intraBuf holds the rewritten keyframe.
+	rewriteIntra bool
+	intraBuf     []byte
 }
 
 // NewH264Encoder opens an x264 encoder.
@@ -151,7 +156,7 @@ func NewH264Encoder(s VideoSettings) (*H264Encoder, error) {
 		C.free(unsafe.Pointer(enc))
 		return nil, fmt.Errorf("x264: open %dx%d@%d: error %d", s.Width, s.Height, s.FPS, rc)
 	}
-	e := &H264Encoder{enc: enc, settings: s, appliedKbps: kbps}
+	e := &H264Encoder{enc: enc, settings: s, appliedKbps: kbps, rewriteIntra: true}
 	e.bitrate.Store(int64(s.BitsPerSecond))
 	return e, nil
 }
@@ -210,6 +215,11 @@ func (e *H264Encoder) Encode(f camera.Frame) (EncodedFrame, error) {
 	}
 	if size > 0 {
 		out.Data = unsafe.Slice((*byte)(unsafe.Pointer(payload)), int(size))
+	}
+	if out.Keyframe && e.rewriteIntra {
+		if rewritten, ok := shortenIntraSliceType(out.Data, e.intraBuf); ok { // h264_slicetype.go
+			out.Data, e.intraBuf = rewritten, rewritten[:0]
+		}
 	}
 	return out, nil
 }

@@ -1,0 +1,221 @@
+package pipeline
+
+// x264 writes the slice_type of an I slice as 7 ("I, and so is every slice
+// of this picture"), never 2 ("I"). Both mean the same to a decoder, but 7
+// is four bits longer: the slice header of an IDR picture begins
+// first_mb_in_slice (1 bit), slice_type (7 bits), pic_parameter_set_id, so
+// the PPS id starts in the third byte of the NAL unit. LiveKit's
+// end-to-end encryption leaves only the NAL header and one more byte of a
+// slice in clear, and Chromium reads the PPS id of every keyframe before
+// it decrypts (its SPS/PPS check): with slice_type 7 it reads ciphertext,
+// finds no such PPS in half the keyframes and drops them, and the guest's
+// picture freezes until a keyframe happens to pass. Written as 2, the PPS
+// id is in the clear byte. The rewrite is for CAVLC only (x264's baseline
+// profile): with CABAC the slice data is byte-aligned after the header,
+// and shifting the header would break that.
+
+import "math/bits"
+
+// shortenIntraSliceType rewrites, in the Annex B access unit au, every
+// slice whose slice_type is 7 to slice_type 2. The result is appended to
+// buf[:0] (reused; it grows as needed); false, and nothing written, when
+// au has no such slice.
+func shortenIntraSliceType(au, buf []byte) ([]byte, bool) {
+	nals := splitAnnexB(au)
+	needed := false
+	for _, nal := range nals {
+		if isLongIntraSlice(nal) {
+			needed = true
+			break
+		}
+	}
+	if !needed {
+		return nil, false
+	}
+	out := buf[:0]
+	for _, nal := range nals {
+		out = append(out, 0, 0, 0, 1)
+		if !isLongIntraSlice(nal) {
+			out = append(out, nal...)
+			continue
+		}
+		out = append(out, nal[0])
+		out = appendEscaped(out, rewriteIntraSliceType(unescape(nal[1:])))
+	}
+	return out, true
+}
+
+// splitAnnexB returns the NAL units of an Annex B stream, without their
+// start codes.
+func splitAnnexB(b []byte) [][]byte {
+	var nals [][]byte
+	start := -1
+	for i := 0; i+2 < len(b); i++ {
+		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
+			continue
+		}
+		if start >= 0 {
+			end := i
+			for end > start && b[end-1] == 0 { // a four-byte start code, or trailing zeros
+				end--
+			}
+			nals = append(nals, b[start:end])
+		}
+		start = i + 3
+		i += 2
+	}
+	if start >= 0 && start < len(b) {
+		nals = append(nals, b[start:])
+	}
+	return nals
+}
+
+// isLongIntraSlice reports whether nal is a coded slice (NAL type 1 or 5)
+// whose slice_type is 7. Both Exp-Golomb codes it reads lie in the first
+// bytes, which hold no emulation prevention: first_mb_in_slice and
+// slice_type of any real slice fit in less than four bytes.
+func isLongIntraSlice(nal []byte) bool {
+	if len(nal) < 2 || (nal[0]&0x1f != 1 && nal[0]&0x1f != 5) {
+		return false
+	}
+	r := bitReader{b: unescape(nal[1:min(len(nal), 8)])}
+	if _, ok := r.ue(); !ok {
+		return false
+	}
+	t, ok := r.ue()
+	return ok && t == 7
+}
+
+// rewriteIntraSliceType takes a slice's RBSP (after the NAL header) whose
+// slice_type is 7 and returns it with slice_type 2: the rest of the
+// header and the slice data follow, four bits earlier, up to the RBSP stop
+// bit, then zero bits to the byte boundary.
+func rewriteIntraSliceType(rbsp []byte) []byte {
+	r := bitReader{b: rbsp}
+	firstMB, _ := r.ue()
+	r.ue() // 7
+	stop := lastSetBit(rbsp)
+	var w bitWriter
+	w.ue(firstMB)
+	w.ue(2)
+	for pos := r.pos; pos <= stop; pos++ {
+		w.bit(rbsp[pos/8] >> (7 - pos%8) & 1)
+	}
+	return w.b
+}
+
+// lastSetBit is the position of the RBSP stop bit: the last bit set.
+func lastSetBit(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return i*8 + 7 - bits.TrailingZeros8(b[i])
+		}
+	}
+	return -1
+}
+
+// unescape removes emulation prevention bytes: 00 00 03 becomes 00 00.
+func unescape(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	zeros := 0
+	for _, c := range b {
+		if zeros >= 2 && c == 3 {
+			zeros = 0
+			continue
+		}
+		out = append(out, c)
+		if c == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+	}
+	return out
+}
+
+// appendEscaped appends rbsp with emulation prevention: a 03 after any
+// two zero bytes that a byte of 00 to 03 follows.
+func appendEscaped(out, rbsp []byte) []byte {
+	zeros := 0
+	for _, c := range rbsp {
+		if zeros >= 2 && c <= 3 {
+			out = append(out, 3)
+			zeros = 0
+		}
+		out = append(out, c)
+		if c == 0 {
+			zeros++
+		} else {
+			zeros = 0
+		}
+	}
+	return out
+}
+
+// bitReader reads bits most significant first.
+type bitReader struct {
+	b   []byte
+	pos int
+}
+
+func (r *bitReader) bit() (byte, bool) {
+	if r.pos >= len(r.b)*8 {
+		return 0, false
+	}
+	v := r.b[r.pos/8] >> (7 - r.pos%8) & 1
+	r.pos++
+	return v, true
+}
+
+// ue reads an unsigned Exp-Golomb code.
+func (r *bitReader) ue() (uint32, bool) {
+	zeros := 0
+	for {
+		b, ok := r.bit()
+		if !ok || zeros > 31 {
+			return 0, false
+		}
+		if b == 1 {
+			break
+		}
+		zeros++
+	}
+	v := uint32(1)
+	for range zeros {
+		b, ok := r.bit()
+		if !ok {
+			return 0, false
+		}
+		v = v<<1 | uint32(b)
+	}
+	return v - 1, true
+}
+
+// bitWriter writes bits most significant first.
+type bitWriter struct {
+	b []byte
+	n int // bits written
+}
+
+func (w *bitWriter) bit(v byte) {
+	if w.n%8 == 0 {
+		w.b = append(w.b, 0)
+	}
+	w.b[len(w.b)-1] |= v << (7 - w.n%8)
+	w.n++
+}
+
+// ue writes an unsigned Exp-Golomb code.
+func (w *bitWriter) ue(v uint32) {
+	v++
+	bits := 0
+	for x := v; x > 1; x >>= 1 {
+		bits++
+	}
+	for range bits {
+		w.bit(0)
+	}
+	for i := bits; i >= 0; i-- {
+		w.bit(byte(v >> i & 1))
+	}
+}
