@@ -157,25 +157,11 @@ func (o *frameOpener) decrypt(frame []byte) ([]byte, error) {
 func (o *frameOpener) ivOf(frame []byte) [e2eetypes.IVLength]byte {
 	tail := frame
 	if o.codec == pipeline.CodecH264 {
-		tail = unescapeRBSP(frame[max(0, len(frame)-48):])
+		tail = pipeline.UnescapeRBSP(frame[max(0, len(frame)-48):])
 	}
 	var iv [e2eetypes.IVLength]byte
 	copy(iv[:], tail[len(tail)-2-e2eetypes.IVLength:])
 	return iv
-}
-
-// unescapeRBSP removes emulation prevention bytes (00 00 03 → 00 00).
-func unescapeRBSP(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	for i := 0; i < len(b); i++ {
-		if i+2 < len(b) && b[i] == 0 && b[i+1] == 0 && b[i+2] == 3 {
-			out = append(out, 0, 0)
-			i += 2
-			continue
-		}
-		out = append(out, b[i])
-	}
-	return out
 }
 
 // isServerInjected tells a frame the SFU made (it ends with the room's SIF

@@ -111,7 +111,7 @@ func TestDecryptsFramesOfTheJSClient(t *testing.T) {
 			if codec == pipeline.CodecH264 {
 				longer = len(normalizeStartCodes(plainIn)) - len(plainIn) - (clear - v.HeaderBytes)
 			}
-			if g, j := len(unescapeRBSP(goSealed[clear:])), len(unescapeRBSP(jsSealed[clear:]))+longer; g != j {
+			if g, j := len(pipeline.UnescapeRBSP(goSealed[clear:])), len(pipeline.UnescapeRBSP(jsSealed[clear:]))+longer; g != j {
 				t.Errorf("%d bytes after the clear header, the JS client makes %d", g, j)
 			}
 			if goSealed[len(goSealed)-1] != byte(v.KeyIndex) || goSealed[len(goSealed)-2] != 12 {

@@ -21,53 +21,22 @@ import "math/bits"
 // buf[:0] (reused; it grows as needed); false, and nothing written, when
 // au has no such slice.
 func shortenIntraSliceType(au, buf []byte) ([]byte, bool) {
-	nals := splitAnnexB(au)
 	needed := false
-	for _, nal := range nals {
-		if isLongIntraSlice(nal) {
-			needed = true
-			break
-		}
-	}
+	EachNAL(au, func(nal []byte) { needed = needed || isLongIntraSlice(nal) })
 	if !needed {
 		return nil, false
 	}
 	out := buf[:0]
-	for _, nal := range nals {
+	EachNAL(au, func(nal []byte) {
 		out = append(out, 0, 0, 0, 1)
 		if !isLongIntraSlice(nal) {
 			out = append(out, nal...)
-			continue
+			return
 		}
 		out = append(out, nal[0])
-		out = appendEscaped(out, rewriteIntraSliceType(unescape(nal[1:])))
-	}
+		out = appendEscaped(out, rewriteIntraSliceType(UnescapeRBSP(nal[1:])))
+	})
 	return out, true
-}
-
-// splitAnnexB returns the NAL units of an Annex B stream, without their
-// start codes.
-func splitAnnexB(b []byte) [][]byte {
-	var nals [][]byte
-	start := -1
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] != 0 || b[i+1] != 0 || b[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			end := i
-			for end > start && b[end-1] == 0 { // a four-byte start code, or trailing zeros
-				end--
-			}
-			nals = append(nals, b[start:end])
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(b) {
-		nals = append(nals, b[start:])
-	}
-	return nals
 }
 
 // isLongIntraSlice reports whether nal is a coded slice (NAL type 1 or 5)
@@ -78,7 +47,7 @@ func isLongIntraSlice(nal []byte) bool {
 	if len(nal) < 2 || (nal[0]&0x1f != 1 && nal[0]&0x1f != 5) {
 		return false
 	}
-	r := bitReader{b: unescape(nal[1:min(len(nal), 8)])}
+	r := bitReader{b: UnescapeRBSP(nal[1:min(len(nal), 8)])}
 	if _, ok := r.ue(); !ok {
 		return false
 	}
@@ -112,25 +81,6 @@ func lastSetBit(b []byte) int {
 		}
 	}
 	return -1
-}
-
-// unescape removes emulation prevention bytes: 00 00 03 becomes 00 00.
-func unescape(b []byte) []byte {
-	out := make([]byte, 0, len(b))
-	zeros := 0
-	for _, c := range b {
-		if zeros >= 2 && c == 3 {
-			zeros = 0
-			continue
-		}
-		out = append(out, c)
-		if c == 0 {
-			zeros++
-		} else {
-			zeros = 0
-		}
-	}
-	return out
 }
 
 // appendEscaped appends rbsp with emulation prevention: a 03 after any

@@ -12,7 +12,7 @@ func isKeyframe(c pipeline.Codec, data []byte) bool {
 	switch c {
 	case pipeline.CodecH264:
 		key := false
-		eachNAL(data, func(nal []byte) {
+		pipeline.EachNAL(data, func(nal []byte) {
 			if nal[0]&0x1f == 5 { // IDR slice
 				key = true
 			}
@@ -33,34 +33,10 @@ func isKeyframe(c pipeline.Codec, data []byte) bool {
 // only parameter sets or SEI (some encoders hand SPS/PPS over on their own).
 func h264HasPicture(data []byte) bool {
 	has := false
-	eachNAL(data, func(nal []byte) {
+	pipeline.EachNAL(data, func(nal []byte) {
 		if t := nal[0] & 0x1f; t >= 1 && t <= 5 {
 			has = true
 		}
 	})
 	return has
-}
-
-// eachNAL calls fn with every non-empty NAL unit of an Annex-B stream.
-func eachNAL(data []byte, fn func(nal []byte)) {
-	start := -1
-	for i := 0; i+2 < len(data); i++ {
-		if data[i] != 0 || data[i+1] != 0 || data[i+2] != 1 {
-			continue
-		}
-		if start >= 0 {
-			end := i
-			for end > start && data[end-1] == 0 {
-				end--
-			}
-			if end > start {
-				fn(data[start:end])
-			}
-		}
-		start = i + 3
-		i += 2
-	}
-	if start >= 0 && start < len(data) {
-		fn(data[start:])
-	}
 }

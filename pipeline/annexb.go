@@ -1,0 +1,43 @@
+package pipeline
+
+// H.264 Annex B byte streams, as the encoders hand them over: what the m2m
+// encoder, the keyframe rewrite (h264_slicetype.go) and call's E2EE share.
+
+// EachNAL calls fn with every non-empty NAL unit of an Annex B stream,
+// without its start code.
+func EachNAL(data []byte, fn func(nal []byte)) {
+	start := -1
+	for i := 0; i+2 < len(data); i++ {
+		if data[i] != 0 || data[i+1] != 0 || data[i+2] != 1 {
+			continue
+		}
+		if start >= 0 {
+			end := i
+			for end > start && data[end-1] == 0 { // a four-byte start code, or trailing zeros
+				end--
+			}
+			if end > start {
+				fn(data[start:end])
+			}
+		}
+		start = i + 3
+		i += 2
+	}
+	if start >= 0 && start < len(data) {
+		fn(data[start:])
+	}
+}
+
+// UnescapeRBSP removes emulation prevention bytes (00 00 03 → 00 00).
+func UnescapeRBSP(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if i+2 < len(b) && b[i] == 0 && b[i+1] == 0 && b[i+2] == 3 {
+			out = append(out, 0, 0)
+			i += 2
+			continue
+		}
+		out = append(out, b[i])
+	}
+	return out
+}
