@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/png"
 	"log/slog"
 	"os"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/makiuchi-d/gozxing"
 	gozxingqr "github.com/makiuchi-d/gozxing/qrcode"
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
@@ -54,15 +56,29 @@ func screenshotOf(t *testing.T, c provisioning.LocalClient) (*display.Frame, []b
 
 // scanQR reads the QR code on the screen as a phone would.
 func scanQR(f *display.Frame) (string, error) {
-	bmp, err := gozxing.NewBinaryBitmapFromImage(f.RGBA())
-	if err != nil {
-		return "", err
+	// A phone sees the screen at whatever size its distance gives, and
+	// tries again as it moves: gozxing's detector misjudges a few codes
+	// at one scale (seen: 1 setup link in 400 at 1280x720) and reads them
+	// at another.
+	var err error
+	for _, scale := range []float64{1, 0.75, 0.5} {
+		img := image.Image(f.RGBA())
+		if scale != 1 {
+			b := f.Bounds()
+			small := image.NewRGBA(image.Rect(0, 0, int(float64(b.Dx())*scale), int(float64(b.Dy())*scale)))
+			xdraw.ApproxBiLinear.Scale(small, small.Bounds(), img, b, xdraw.Src, nil)
+			img = small
+		}
+		var bmp *gozxing.BinaryBitmap
+		if bmp, err = gozxing.NewBinaryBitmapFromImage(img); err != nil {
+			return "", err
+		}
+		var res *gozxing.Result
+		if res, err = gozxingqr.NewQRCodeReader().Decode(bmp, nil); err == nil {
+			return res.GetText(), nil
+		}
 	}
-	res, err := gozxingqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		return "", err
-	}
-	return res.GetText(), nil
+	return "", err
 }
 
 // keepScreenshot writes a screenshot for a person to look at, when
