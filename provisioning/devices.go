@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -162,4 +163,29 @@ func frameJPEG(f camera.Frame) ([]byte, error) {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+func (s *Server) handleDevices(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	writeJSON(w, http.StatusOK, map[string][]Device{
+		"cameras": s.devices.Cameras(), "microphones": s.devices.Microphones(),
+	})
+}
+
+func (s *Server) handleSnapshot(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	cam := r.URL.Query().Get("camera")
+	known := false
+	for _, d := range s.devices.Cameras() {
+		known = known || d.ID == cam
+	}
+	if !known {
+		writeError(w, http.StatusBadRequest, "camera must be one of those /api/devices lists")
+		return
+	}
+	jpg, err := s.devices.Snapshot(r.Context(), cam)
+	if err != nil {
+		writeError(w, http.StatusConflict, "no picture from this camera now (it may be in use by the call): "+oneLine(err))
+		return
+	}
+	w.Header().Set("Content-Type", "image/jpeg")
+	w.Write(jpg)
 }

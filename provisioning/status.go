@@ -3,11 +3,13 @@ package provisioning
 import (
 	"bytes"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // cpuTemperature reads the CPU's temperature in °C from the kernel's
@@ -90,4 +92,48 @@ func (b *LogBuffer) Lines() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return append([]string(nil), b.lines...)
+}
+
+// StatusView is the status page.
+type StatusView struct {
+	Name        string        `json:"name"`
+	Call        CallStatus    `json:"call"`
+	UptimeS     int64         `json:"uptime_s"`
+	CPUTempC    *float64      `json:"cpu_temp_c"` // null where the board has no sensor
+	Addresses   []string      `json:"addresses"`
+	Notice      string        `json:"notice,omitempty"`
+	Fingerprint string        `json:"fingerprint,omitempty"`
+	Network     NetworkStatus `json:"network"`
+}
+
+func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	boot := s.store.Boot()
+	st := s.ctl.Status()
+	st.Error = s.redact(st.Error)
+	writeJSON(w, http.StatusOK, StatusView{
+		Name: boot.Config.Call.Name, Call: st, UptimeS: int64(s.now().Sub(s.started) / time.Second),
+		CPUTempC: cpuTemperature(s.opts.ThermalDir), Addresses: localAddresses(),
+		Notice: boot.Notice, Fingerprint: s.Fingerprint(), Network: s.network(r.Context()),
+	})
+}
+
+// redact hides any stored secret in text from elsewhere (an error of the
+// call server), so none reaches the page.
+func (s *Server) redact(text string) string {
+	for _, secret := range s.store.knownSecrets() {
+		if len(secret) >= 4 {
+			text = strings.ReplaceAll(text, secret, "[hidden]")
+		}
+	}
+	return text
+}
+
+func (s *Server) handleLog(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	lines := []string{}
+	if s.opts.Logs != nil {
+		for _, l := range s.opts.Logs.Lines() {
+			lines = append(lines, s.redact(l))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string][]string{"lines": lines})
 }

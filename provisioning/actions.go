@@ -1,0 +1,47 @@
+package provisioning
+
+// What the admin asks of the box from the page: call, hang up, restart,
+// and the factory reset.
+
+import "net/http"
+
+func (s *Server) action(do func(), what string) sessionHandler {
+	return func(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+		if s.store.Boot().SetupNeeded {
+			writeError(w, http.StatusConflict, "the box is not set up yet")
+			return
+		}
+		s.log.Info("the admin asked: " + what)
+		do()
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	}
+}
+
+func (s *Server) handleFactoryReset(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	var req struct {
+		Confirm string `json:"confirm"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	if req.Confirm != "reset" {
+		writeError(w, http.StatusBadRequest, `confirm must be "reset": a factory reset keeps nothing`)
+		return
+	}
+	err := s.store.Reset()
+	s.mu.Lock()
+	clear(s.sessions)
+	s.setupCode = newSetupCode()
+	s.cert, s.fingerprint = nil, ""
+	s.mu.Unlock()
+	s.log.Warn("factory reset: the settings, the password and the room key are gone")
+	s.ctl.Apply(s.store.Boot())
+	s.AnnounceSetup()
+	if err != nil {
+		s.log.Error("factory reset incomplete", "err", err)
+		writeError(w, http.StatusInternalServerError, "the factory reset did not remove everything: "+oneLine(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}

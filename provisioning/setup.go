@@ -1,0 +1,131 @@
+package provisioning
+
+// First-boot setup: the one-time setup code that proves someone is at the
+// box (its screen, or its console's log), and the one request that saves
+// the settings and the admin password together.
+
+import (
+	"crypto/rand"
+	"net/http"
+	"strings"
+
+	"github.com/callbox/callbox/config"
+)
+
+const (
+	setupCodeAlpha   = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789" // no 0/O, 1/I
+	setupCodeLetters = 8
+)
+
+// SetupCode is the one-time code that opens first-boot setup, for the
+// screen and the log; "" once the box is set up.
+func (s *Server) SetupCode() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setupCode
+}
+
+func newSetupCode() string {
+	b := make([]byte, setupCodeLetters)
+	rand.Read(b) // never fails (crypto/rand)
+	for i := range b {
+		b[i] = setupCodeAlpha[int(b[i])%len(setupCodeAlpha)] // 256 % 32 == 0: no bias
+	}
+	return string(b[:4]) + "-" + string(b[4:])
+}
+
+func normaliseCode(c string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(c))
+}
+
+type setupRequest struct {
+	Password string   `json:"password"`
+	Settings Settings `json:"settings"`
+	// WiFi, when set, is joined once the settings are saved.
+	WiFi *WiFiChoice `json:"wifi,omitempty"`
+}
+
+// WiFiChoice is a network chosen on the page.
+type WiFiChoice struct {
+	SSID       string `json:"ssid"`
+	Passphrase string `json:"passphrase"`
+}
+
+func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, _ *session) {
+	var req setupRequest
+	if err := decodeJSON(r, &req); err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	boot := s.store.Boot()
+	if !boot.SetupNeeded {
+		writeError(w, http.StatusConflict, "the box is already set up: sign in instead")
+		return
+	}
+	cfg := boot.Config
+	if cfg.Call.Identity == config.Default().Call.Identity {
+		// Two boxes in one room need two identities.
+		cfg.Call.Identity = "callbox-" + randomToken()[:8]
+	}
+	cfg, bad := req.Settings.apply(cfg)
+	if err := checkPassword(req.Password); err != nil {
+		bad = append(bad, fieldError{"password", err.Error()})
+	}
+	if req.Settings.Auth == "key" && req.Settings.APISecret == "" && req.Settings.Token == "" {
+		bad = append(bad, fieldError{"api_secret", "is empty: the call server's API secret is needed with its key"})
+	}
+	bad = append(bad, s.checkWiFiChoice(req.WiFi)...)
+	if len(bad) > 0 {
+		writeFieldErrors(w, bad)
+		return
+	}
+	hash, err := hashPassword(req.Password, s.argon)
+	if err != nil {
+		s.log.Error("setup: cannot hash the password", "err", err)
+		writeError(w, http.StatusInternalServerError, "the box could not save the password")
+		return
+	}
+	if err := s.store.SaveConfig(cfg); err != nil {
+		s.log.Error("setup: cannot save the settings", "err", err)
+		writeError(w, http.StatusInternalServerError, "the box could not save the settings: "+oneLine(err))
+		return
+	}
+	if err := s.store.SaveSecrets(Secrets{PasswordHash: hash}); err != nil {
+		s.log.Error("setup: cannot save the password", "err", err)
+		writeError(w, http.StatusInternalServerError, "the box could not save the password")
+		return
+	}
+	s.mu.Lock()
+	s.setupCode = ""
+	for k, v := range s.sessions { // setup sessions end with setup
+		if !v.admin {
+			delete(s.sessions, k)
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("first-boot setup done", "name", cfg.Call.Name, "url", cfg.Call.URL, "room", cfg.Call.Room,
+		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone)
+	sess := s.newSession(w, true)
+	s.ctl.Apply(s.store.Boot())
+	answer := map[string]string{"csrf": sess.csrf}
+	if req.WiFi != nil {
+		// After the settings are saved: on the box's own access point this
+		// closes the network the phone is on.
+		if err := s.opts.WiFi.Connect(r.Context(), req.WiFi.SSID, req.WiFi.Passphrase); err != nil {
+			s.log.Warn("setup: wifi connect failed", "ssid", req.WiFi.SSID, "err", err)
+			answer["wifi_error"] = "the box could not join " + req.WiFi.SSID + ": " + oneLine(err)
+		} else {
+			s.log.Info("setup: wifi network chosen", "ssid", req.WiFi.SSID)
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
+}
+
+// AnnounceSetup logs how to set the box up, while it needs setting up.
+// The screen shows the same (another issue).
+func (s *Server) AnnounceSetup() {
+	if code := s.SetupCode(); code != "" {
+		s.log.Warn("the box needs setting up: open the address below on a phone and enter the setup code",
+			"setup_code", code, "addresses", strings.Join(localAddresses(), " "), "tls_fingerprint", s.Fingerprint())
+	}
+}
