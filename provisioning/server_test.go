@@ -595,3 +595,21 @@ func TestParseCapturePCMs(t *testing.T) {
 		t.Errorf("capture devices %+v", got)
 	}
 }
+
+// TestSetupCodeIsLoggedForTheConsole: a box without a screen has only its
+// console to show the setup code, so the announcement logs it while setup
+// is open, and never again once the box is set up.
+func TestSetupCodeIsLoggedForTheConsole(t *testing.T) {
+	b := newBox(t)
+	code := b.srv.SetupCode()
+	b.srv.AnnounceSetup()
+	if !strings.Contains(b.log.String(), "setup_code="+code) {
+		t.Fatalf("the announcement does not give the setup code:\n%s", b.log.String())
+	}
+	b.setUp()
+	before := b.log.String()
+	b.srv.AnnounceSetup()
+	if after := b.log.String(); after != before {
+		t.Errorf("a set-up box still announces setup:\n%s", strings.TrimPrefix(after, before))
+	}
+}
