@@ -1,18 +1,16 @@
 package provisioning
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"net/http"
-	"os"
-	"strings"
 	"time"
 
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 )
 
@@ -23,7 +21,7 @@ type Device struct {
 }
 
 // Devices finds the cameras and microphones, and takes preview pictures.
-// The real one looks at /dev and /proc/asound; tests give a fake.
+// The real one asks device/camera and device/audio; tests give a fake.
 type Devices interface {
 	Cameras() []Device
 	Microphones() []Device
@@ -48,33 +46,10 @@ func (SystemDevices) Cameras() []Device {
 
 func (SystemDevices) Microphones() []Device {
 	list := []Device{{ID: config.MicrophoneTone, Label: "Test tone (no microphone)"}}
-	if data, err := os.ReadFile("/proc/asound/pcm"); err == nil {
-		list = append(list, parseCapturePCMs(data)...)
-	}
-	return list
-}
-
-// parseCapturePCMs reads /proc/asound/pcm ("00-01: name : id : playback 1 :
-// capture 1") and returns the devices that capture, as hw:CARD,DEV.
-func parseCapturePCMs(data []byte) []Device {
-	var list []Device
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if !strings.Contains(line, "capture") {
-			continue
+	for _, d := range audio.ListDevices() {
+		if d.Capture {
+			list = append(list, Device{ID: d.ID, Label: d.Label()})
 		}
-		var card, dev int
-		if _, err := fmt.Sscanf(line, "%d-%d:", &card, &dev); err != nil {
-			continue
-		}
-		fields := strings.Split(line, ":")
-		name := ""
-		if len(fields) > 1 {
-			name = strings.TrimSpace(fields[1])
-		}
-		id := fmt.Sprintf("hw:%d,%d", card, dev)
-		list = append(list, Device{ID: id, Label: name + " (" + id + ")"})
 	}
 	return list
 }

@@ -589,13 +589,6 @@ func TestCPUTemperature(t *testing.T) {
 	}
 }
 
-func TestParseCapturePCMs(t *testing.T) {
-	got := parseCapturePCMs([]byte("00-00: ALC892 Analog : ALC892 Analog : playback 1 : capture 1\n00-03: HDMI 0 : HDMI 0 : playback 1\n01-00: USB Audio : USB Audio : capture 1\n"))
-	if len(got) != 2 || got[0].ID != "hw:0,0" || got[1].ID != "hw:1,0" || got[1].Label != "USB Audio (hw:1,0)" {
-		t.Errorf("capture devices %+v", got)
-	}
-}
-
 // TestSetupCodeIsLoggedForTheConsole: a box without a screen has only its
 // console to show the setup code, so the announcement logs it while setup
 // is open, and never again once the box is set up.

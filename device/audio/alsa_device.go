@@ -206,3 +206,77 @@ func (r resolver) cardList() string {
 	}
 	return "cards: " + strings.Join(names, ", ")
 }
+
+// DeviceInfo is one ALSA hardware PCM: what OpenCapture and OpenPlayback
+// take as a device name, and what a person reads.
+type DeviceInfo struct {
+	ID   string // hw:CARD,DEV with numbers: "hw:1,0"
+	Card string // the card's id: "PCH", "Loopback"
+	Name string // the PCM's name from the driver: "ALC892 Analog"; may be empty
+	// Capture and Playback say which ways the PCM goes.
+	Capture, Playback bool
+}
+
+// Label is the device as a person reads it: "ALC892 Analog (hw:0,0)".
+func (d DeviceInfo) Label() string {
+	name := d.Name
+	if name == "" {
+		name = d.Card
+	}
+	if name == "" {
+		return d.ID
+	}
+	return name + " (" + d.ID + ")"
+}
+
+// ListDevices lists the sound cards' PCMs that have a device node in
+// /dev/snd, by card and device number; an empty list where there is no
+// sound card.
+func ListDevices() []DeviceInfo { return defaultResolver.list() }
+
+func (r resolver) list() []DeviceInfo {
+	cards := r.cards()
+	byPCM := map[[2]int]*DeviceInfo{}
+	var order [][2]int
+	for _, dir := range []direction{directionCapture, directionPlayback} {
+		for _, n := range r.pcmNodes(-1, dir) {
+			d := byPCM[n]
+			if d == nil {
+				d = &DeviceInfo{ID: fmt.Sprintf("hw:%d,%d", n[0], n[1]), Card: cards[n[0]], Name: r.pcmName(n[0], n[1], dir)}
+				byPCM[n] = d
+				order = append(order, n)
+			}
+			if dir == directionCapture {
+				d.Capture = true
+			} else {
+				d.Playback = true
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if order[i][0] != order[j][0] {
+			return order[i][0] < order[j][0]
+		}
+		return order[i][1] < order[j][1]
+	})
+	out := make([]DeviceInfo, 0, len(order))
+	for _, n := range order {
+		out = append(out, *byPCM[n])
+	}
+	return out
+}
+
+// pcmName is the driver's name of a PCM, from the "name:" line of
+// /proc/asound/cardN/pcmD{c,p}/info; "" when there is none.
+func (r resolver) pcmName(card, device int, dir direction) string {
+	info, err := os.ReadFile(filepath.Join(r.procDir, fmt.Sprintf("card%d", card), fmt.Sprintf("pcm%d%c", device, dir.suffix()), "info"))
+	if err != nil {
+		return ""
+	}
+	for line := range strings.SplitSeq(string(info), "\n") {
+		if name, ok := strings.CutPrefix(line, "name:"); ok {
+			return strings.TrimSpace(name)
+		}
+	}
+	return ""
+}

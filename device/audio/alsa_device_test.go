@@ -97,3 +97,32 @@ func TestResolveDeviceErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestListDevices(t *testing.T) {
+	r := fakeSoundTree(t)
+	mustWrite(t, filepath.Join(r.procDir, "card0", "pcm0c", "info"), "card: 0\ndevice: 0\nsubdevice: 0\nstream: CAPTURE\nid: ALC892 Analog\nname: ALC892 Analog\nsubname: subdevice #0\n")
+	got := r.list()
+	want := []DeviceInfo{
+		{ID: "hw:0,0", Card: "PCH", Name: "ALC892 Analog", Capture: true, Playback: true},
+		{ID: "hw:2,0", Card: "Loopback", Playback: true},
+		{ID: "hw:2,1", Card: "Loopback", Capture: true, Playback: true},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("devices %+v, want %+v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("device %d: %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	if l := got[0].Label(); l != "ALC892 Analog (hw:0,0)" {
+		t.Errorf("label %q", l)
+	}
+	if l := got[1].Label(); l != "Loopback (hw:2,0)" {
+		t.Errorf("label of a PCM without a name: %q, want the card's id", l)
+	}
+	empty := resolver{devDir: filepath.Join(t.TempDir(), "none"), procDir: t.TempDir()}
+	if got := empty.list(); len(got) != 0 {
+		t.Errorf("no sound cards: %+v", got)
+	}
+}
