@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"image"
 	"image/jpeg"
 	"net/http"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/pipeline"
 )
 
 // Device is a camera or microphone the page offers.
@@ -77,61 +77,21 @@ func (SystemDevices) Snapshot(ctx context.Context, cam string) ([]byte, error) {
 	return frameJPEG(frame)
 }
 
-// frameJPEG codes a frame as a JPEG for the preview.
+// frameJPEG codes a frame as a JPEG for the preview: an MJPEG frame as it
+// came, any other through the pipeline's converter, as the call sees it.
 func frameJPEG(f camera.Frame) ([]byte, error) {
-	w, h := f.Format.Width, f.Format.Height
-	stride := f.Format.Stride
-	if stride == 0 {
-		stride = w
-	}
-	var img image.Image
-	switch f.Format.Pixel {
-	case camera.PixelFormatMJPEG:
+	if f.Format.Pixel == camera.PixelFormatMJPEG {
 		return append([]byte(nil), f.Data...), nil
-	case camera.PixelFormatI420, camera.PixelFormatNV12:
-		ySize := stride * h
-		cSize := (stride / 2) * (h / 2)
-		if len(f.Data) < ySize+2*cSize {
-			return nil, fmt.Errorf("preview: a %s frame of %d bytes is short", f.Format, len(f.Data))
-		}
-		yc := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio420)
-		for row := range h {
-			copy(yc.Y[row*yc.YStride:row*yc.YStride+w], f.Data[row*stride:])
-		}
-		for row := range h / 2 {
-			for col := range w / 2 {
-				var cb, cr byte
-				if f.Format.Pixel == camera.PixelFormatI420 {
-					cb = f.Data[ySize+row*(stride/2)+col]
-					cr = f.Data[ySize+cSize+row*(stride/2)+col]
-				} else {
-					cb = f.Data[ySize+row*stride+2*col]
-					cr = f.Data[ySize+row*stride+2*col+1]
-				}
-				yc.Cb[row*yc.CStride+col], yc.Cr[row*yc.CStride+col] = cb, cr
-			}
-		}
-		img = yc
-	case camera.PixelFormatYUYV:
-		if stride < 2*w {
-			stride = 2 * w
-		}
-		if len(f.Data) < stride*h {
-			return nil, fmt.Errorf("preview: a %s frame of %d bytes is short", f.Format, len(f.Data))
-		}
-		yc := image.NewYCbCr(image.Rect(0, 0, w, h), image.YCbCrSubsampleRatio422)
-		for row := range h {
-			line := f.Data[row*stride:]
-			for col := 0; col+1 < w; col += 2 {
-				yc.Y[row*yc.YStride+col] = line[2*col]
-				yc.Cb[row*yc.CStride+col/2] = line[2*col+1]
-				yc.Y[row*yc.YStride+col+1] = line[2*col+2]
-				yc.Cr[row*yc.CStride+col/2] = line[2*col+3]
-			}
-		}
-		img = yc
-	default:
-		return nil, fmt.Errorf("preview: pixel format %s is not supported", f.Format.Pixel)
+	}
+	var conv pipeline.Converter
+	defer conv.Close()
+	i420, err := conv.ToI420(f)
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
+	}
+	img, err := pipeline.I420Image(i420)
+	if err != nil {
+		return nil, fmt.Errorf("preview: %w", err)
 	}
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 70}); err != nil {
