@@ -7,11 +7,11 @@ import (
 	"github.com/callbox/callbox/provisioning/wifi"
 )
 
-// WiFi is the box's Wi-Fi as the page uses it; *wifi.Client is the real one.
-type WiFi interface {
-	Scan(ctx context.Context) ([]wifi.Network, error)
-	Connect(ctx context.Context, ssid, passphrase string) error
-}
+// WiFi is the box's Wi-Fi as the page uses it; wifi.Setup gives the real one.
+type WiFi = wifi.Chooser
+
+// NetworkStatus is how the box is connected (wifi.Setup.Status).
+type NetworkStatus = wifi.NetworkStatus
 
 func (s *Server) handleWiFiScan(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
 	if s.opts.WiFi == nil {
@@ -59,32 +59,6 @@ func (s *Server) handleWiFiConnect(w http.ResponseWriter, r *http.Request, _ str
 	s.log.Info("wifi network saved", "ssid", req.SSID)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
-
-// CaptiveRedirect answers every plain-HTTP request with a redirect to the
-// setup page at pageURL (https://192.168.4.1/): what a phone's
-// captive-portal check meets on the box's access point. It never redirects
-// to the Host the request named.
-func CaptiveRedirect(pageURL string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, pageURL, http.StatusFound)
-	})
-}
-
-// NetworkStatus is how the box is connected, for the page: the Wi-Fi step
-// of first-boot setup may be skipped when the box has a network already.
-type NetworkStatus struct {
-	Wired bool   `json:"wired"`          // Ethernet with an address
-	WiFi  string `json:"wifi,omitempty"` // the Wi-Fi network joined
-	// AccessPoint is the box's own network while it is open for setup.
-	AccessPoint string `json:"access_point,omitempty"`
-	// Joining is the network the box is trying (its own network closed meanwhile).
-	Joining string `json:"joining,omitempty"`
-	// WiFiError says why the last network chosen could not be joined.
-	WiFiError string `json:"wifi_error,omitempty"`
-}
-
-// Online reports whether the box has a network other than its own.
-func (n NetworkStatus) Online() bool { return n.Wired || n.WiFi != "" }
 
 func (s *Server) network(ctx context.Context) NetworkStatus {
 	if s.opts.Network == nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/provisioning"
+	"github.com/callbox/callbox/provisioning/wifi"
 )
 
 // usesDataDir reports whether callboxd was started with -data.
@@ -86,9 +87,13 @@ func runFromDataDir(args []string) int {
 	defer notifySystemd(ctx, log)() // systemd.go: READY=1 now, the watchdog fed, STOPPING=1 at the end
 
 	sup := newSupervisor(log, boot)
-	opts := provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log}
-	opts.WiFi, opts.Network = startWiFi(ctx, log, *wpaSocket, *listen) // wifi.go: scan, join, the access point
-	page := provisioning.NewServer(opts)
+	network := wifi.NewSetup(wifi.SetupOptions{Socket: *wpaSocket, Listen: *listen, Logger: log}) // scan, join, the access point
+	var wg sync.WaitGroup
+	wifiCtx, stopWiFi := context.WithCancel(ctx)
+	defer func() { stopWiFi(); wg.Wait() }()
+	wg.Go(func() { network.Run(wifiCtx) })
+	page := provisioning.NewServer(provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log,
+		WiFi: network.Chooser(), Network: network.Status})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
 	if controlSocket == "" {
 		controlSocket = filepath.Join(*dataDir, "control.sock")

@@ -1,8 +1,10 @@
 // Package wifi owns the box's Wi-Fi: scanning and joining networks through
 // wpa_supplicant's control socket, and the access point (hostapd + dnsmasq)
 // the box opens when it knows no network, so a phone can reach the setup
-// page. It speaks wpa_supplicant's text protocol itself and starts the two
-// AP programs through a Runner; it never touches the radio directly.
+// page, with its captive portal (setup.go: Setup builds it all from the
+// socket's path for callboxd). It speaks wpa_supplicant's text protocol
+// itself and starts the two AP programs through a Runner; it never touches
+// the radio directly.
 package wifi
 
 import (

@@ -1,4 +1,4 @@
-package main
+package wifi
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,9 +15,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbox/callbox/provisioning/wifi"
+	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/provisioning/wifi/wifitest"
 )
+
+// The tests run in a network namespace of their own (lo and a veth with
+// an address): what the box's network looks like is then the test's, not
+// the machine's.
+func TestMain(m *testing.M) { netns.Run(m) }
 
 // apRunner stands in for ip, hostapd and dnsmasq: hostapd fails when told.
 type apRunner struct {
@@ -51,9 +57,9 @@ func TestHotspotRedirectsProbesAndStopsWithHostapd(t *testing.T) {
 	run := &apRunner{failAP: make(chan struct{})}
 	addr := make(chan net.Addr, 1)
 	h := hotspot{
-		ap: wifi.AccessPoint{Interface: "wlan0", SSID: "Callbox-1A2B", Address: apAddress, RangeFrom: apRangeFrom,
+		ap: AccessPoint{Interface: "wlan0", SSID: "Callbox-1A2B", Address: APAddress, RangeFrom: apRangeFrom,
 			RangeTo: apRangeTo, RunDir: t.TempDir(), Runner: run},
-		portal: captivePortal{Listen: "127.0.0.1:0", Page: setupPageOnAccessPoint(":443"), ready: func(a net.Addr) { addr <- a }},
+		portal: captivePortal{Listen: "127.0.0.1:0", Page: SetupPageOnAccessPoint(":443"), ready: func(a net.Addr) { addr <- a }},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -110,7 +116,7 @@ func TestSetupPageOnAccessPoint(t *testing.T) {
 	for listen, want := range map[string]string{
 		":443": "https://192.168.4.1/", "0.0.0.0:8443": "https://192.168.4.1:8443/", "bad": "https://192.168.4.1/",
 	} {
-		if got := setupPageOnAccessPoint(listen); got != want {
+		if got := SetupPageOnAccessPoint(listen); got != want {
 			t.Errorf("-listen %s: %s, want %s", listen, got, want)
 		}
 	}
@@ -133,23 +139,63 @@ func TestWirelessInterfaceAndNetworkStatus(t *testing.T) {
 	fake := wifitest.Start(t, "wlan-test0", map[string]string{"STATUS": "wpa_state=COMPLETED\nssid=home\n"})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	w, network := startWiFi(ctx, quiet, fake.Path, ":443")
-	if _, isClient := w.(*wifi.Client); !isClient {
-		t.Fatalf("the page's Wi-Fi is %T, want the wpa_supplicant client", w)
+	setup := NewSetup(SetupOptions{Socket: fake.Path, Listen: ":443", Logger: quiet, SysNet: sys})
+	if _, isClient := setup.Chooser().(*Client); !isClient {
+		t.Fatalf("the page's Wi-Fi is %T, want the wpa_supplicant client", setup.Chooser())
 	}
-	if ns := network(ctx); ns.WiFi != "home" || ns.AccessPoint != "" {
+	if ns := setup.Status(ctx); ns.WiFi != "home" || ns.AccessPoint != "" {
 		t.Errorf("network %+v, want on home", ns)
 	}
 	fake.SetReply("STATUS", "wpa_state=SCANNING\n")
-	if ns := network(ctx); ns.WiFi != "" {
+	if ns := setup.Status(ctx); ns.WiFi != "" {
 		t.Errorf("network %+v while scanning, want no Wi-Fi", ns)
 	}
 	// The test's namespace has a veth with an address: that is a wire.
-	if ns := network(ctx); !ns.Wired {
+	if ns := setup.Status(ctx); !ns.Wired {
 		t.Errorf("network %+v: the veth with an address was not seen as wired", ns)
 	}
 
-	if w, network := startWiFi(ctx, quiet, "", ":443"); w != nil || network(ctx).WiFi != "" {
-		t.Errorf("no -wpa-socket: Wi-Fi %v", w)
+	if none := NewSetup(SetupOptions{Listen: ":443", Logger: quiet, SysNet: sys}); none.Chooser() != nil || none.Status(ctx).WiFi != "" {
+		t.Errorf("no -wpa-socket: Wi-Fi %v", none.Chooser())
+	}
+}
+
+// TestCaptivePortalProbes: on the box's access point every name resolves
+// to the box, so the operating systems' "is there a captive portal?"
+// requests reach port 80. Each must be sent to the setup page, never
+// answered as the probe expects (that would say "you are online" and the
+// phone would not open the page), and never to the Host it named.
+func TestCaptivePortalProbes(t *testing.T) {
+	const page = "https://192.168.4.1/"
+	portal := CaptiveRedirect(page)
+	for _, tt := range []struct{ who, method, host, path string }{
+		{"Android", "GET", "connectivitycheck.gstatic.com", "/generate_204"},
+		{"Android, older", "GET", "clients3.google.com", "/generate_204"},
+		{"Chrome OS", "GET", "www.gstatic.com", "/gen_204"},
+		{"iOS and macOS", "GET", "captive.apple.com", "/hotspot-detect.html"},
+		{"iOS, older", "GET", "www.apple.com", "/library/test/success.html"},
+		{"Windows", "GET", "www.msftconnecttest.com", "/connecttest.txt"},
+		{"Windows, older", "GET", "www.msftncsi.com", "/ncsi.txt"},
+		{"Firefox", "GET", "detectportal.firefox.com", "/canonical.html"},
+		{"Firefox, success", "GET", "detectportal.firefox.com", "/success.txt"},
+		{"GNOME", "GET", "nmcheck.gnome.org", "/check_network_status.txt"},
+		{"a typed address", "GET", "example.org", "/"},
+		{"a form", "POST", "example.org", "/login"},
+		{"a probe by address", "HEAD", "192.168.4.1", "/generate_204?x=1"},
+	} {
+		t.Run(tt.who, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, "http://"+tt.host+tt.path, strings.NewReader(""))
+			rec := httptest.NewRecorder()
+			portal.ServeHTTP(rec, req)
+			if rec.Code != http.StatusFound {
+				t.Errorf("%s %s%s: status %d, want 302", tt.method, tt.host, tt.path, rec.Code)
+			}
+			if loc := rec.Header().Get("Location"); loc != page {
+				t.Errorf("%s %s%s: Location %q, want the setup page %s", tt.method, tt.host, tt.path, loc, page)
+			}
+			if body := rec.Body.String(); strings.Contains(body, "Success") || strings.Contains(body, "Microsoft") {
+				t.Errorf("the answer looks like a probe's success: %q", body)
+			}
+		})
 	}
 }
