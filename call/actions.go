@@ -8,20 +8,19 @@ import (
 	"sync"
 )
 
-// Action is something a person asks of the box with a button, a key or a
+// Action is something a person asks of the call with a button, a key or a
 // remote. What it does depends on the call's state; Controller.Do decides.
+// (The box's own actions, the speaker's volume and the factory reset, are
+// not the call's: callboxd's controls do them.)
 type Action string
 
-// The actions, as the settings name them.
+// The call's actions, as the settings name them.
 const (
-	ActionCall         Action = "call"      // join the box's own room
-	ActionAnswer       Action = "answer"    // join the room that is ringing
-	ActionHangUp       Action = "hang_up"   // leave the call (or decline a ringing one)
-	ActionMute         Action = "mute"      // microphone off, or on again
-	ActionCamera       Action = "camera"    // camera privacy: stop sending pictures, or start again
-	ActionVolumeUp     Action = "volume_up" // the speaker's volume
-	ActionVolumeDown   Action = "volume_down"
-	ActionFactoryReset Action = "factory_reset" // ask for a factory reset (confirmed on the screen)
+	ActionCall   Action = "call"    // join the box's own room
+	ActionAnswer Action = "answer"  // join the room that is ringing
+	ActionHangUp Action = "hang_up" // leave the call (or decline a ringing one)
+	ActionMute   Action = "mute"    // microphone off, or on again
+	ActionCamera Action = "camera"  // camera privacy: stop sending pictures, or start again
 	// SpeedDialPrefix, with a number N from 1, joins contact N's room.
 	SpeedDialPrefix = "speed_dial_"
 )
@@ -29,10 +28,10 @@ const (
 // SpeedDial is the action that calls contact n (from 1).
 func SpeedDial(n int) Action { return Action(SpeedDialPrefix + strconv.Itoa(n)) }
 
-// ActionNames lists the actions for messages, speed dial as its pattern.
+// ActionNames lists the call's actions for messages, speed dial as its pattern.
 func ActionNames() []string {
 	return []string{string(ActionCall), SpeedDialPrefix + "N", string(ActionAnswer), string(ActionHangUp),
-		string(ActionMute), string(ActionCamera), string(ActionVolumeUp), string(ActionVolumeDown), string(ActionFactoryReset)}
+		string(ActionMute), string(ActionCamera)}
 }
 
 // ParseAction reads an action as the settings write it. contacts is how many
@@ -40,7 +39,7 @@ func ActionNames() []string {
 func ParseAction(s string, contacts int) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	switch a {
-	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera, ActionVolumeUp, ActionVolumeDown, ActionFactoryReset:
+	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera:
 		return a, nil
 	}
 	if n, ok := a.speedDial(); ok {
@@ -62,21 +61,11 @@ func (a Action) speedDial() (int, bool) {
 	return n, err == nil
 }
 
-// VolumeStep is how much one press of volume up or down changes the volume.
-const VolumeStep = 10
-
 // ControllerOptions say what the controller needs beyond the session.
 type ControllerOptions struct {
 	// Contacts are the rooms of speed dial 1, 2, ...
 	Contacts []string
-	// Volume is the speaker volume at start, in percent.
-	Volume int
-	// OnVolume is told each new volume, in percent.
-	OnVolume func(percent int)
-	// OnFactoryReset is told that a factory reset was asked for; the screen
-	// must ask for a confirmation before anything is erased.
-	OnFactoryReset func()
-	Logger         *slog.Logger
+	Logger   *slog.Logger
 }
 
 // Controller is the call state machine's answer to actions: the one place
@@ -87,23 +76,16 @@ type Controller struct {
 	log     *slog.Logger
 
 	mu      sync.Mutex
-	volume  int
 	ringing string // the room of a call that rings, "" when none
 }
 
 // NewController makes a controller for session.
 func NewController(session *Session, opts ControllerOptions) *Controller {
-	if opts.OnVolume == nil {
-		opts.OnVolume = func(int) {}
-	}
-	if opts.OnFactoryReset == nil {
-		opts.OnFactoryReset = func() {}
-	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Controller{session: session, opts: opts, log: log, volume: min(max(opts.Volume, 0), 100)}
+	return &Controller{session: session, opts: opts, log: log}
 }
 
 // Ring tells the controller that a call to room is ringing: answer joins
@@ -119,13 +101,6 @@ func (c *Controller) Ringing() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.ringing
-}
-
-// Volume is the speaker volume in percent.
-func (c *Controller) Volume() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.volume
 }
 
 // Do carries out an action in the current state and says what it did, in
@@ -176,17 +151,6 @@ func (c *Controller) do(a Action) string {
 			return "camera on"
 		}
 		return "camera off"
-	case ActionVolumeUp, ActionVolumeDown:
-		step := VolumeStep
-		if a == ActionVolumeDown {
-			step = -VolumeStep
-		}
-		c.volume = min(max(c.volume+step, 0), 100)
-		c.opts.OnVolume(c.volume)
-		return fmt.Sprintf("volume %d%%", c.volume)
-	case ActionFactoryReset:
-		c.opts.OnFactoryReset()
-		return "factory reset asked for; waiting for the confirmation on the screen"
 	}
 	if n, ok := a.speedDial(); ok {
 		if n < 1 || n > len(c.opts.Contacts) {

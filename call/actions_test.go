@@ -18,13 +18,10 @@ var situations = []string{"idle", "ringing", "joining", "in call", "reconnecting
 // boxIn makes a session and controller in a situation: the box's own room
 // is "family", the contacts are "grandma" and "office", and "neighbours" is
 // the room that rings.
-func boxIn(situation string, resets *int) (*Session, *Controller) {
+func boxIn(situation string) (*Session, *Controller) {
 	idle := situation == "idle" || situation == "ringing"
 	s := New(Options{Room: "family", Logger: quiet, StartIdle: idle})
-	c := NewController(s, ControllerOptions{
-		Contacts: []string{"grandma", "office"}, Volume: 50, Logger: quiet,
-		OnFactoryReset: func() { *resets++ },
-	})
+	c := NewController(s, ControllerOptions{Contacts: []string{"grandma", "office"}, Logger: quiet})
 	switch situation {
 	case "ringing":
 		c.Ring("neighbours")
@@ -46,15 +43,13 @@ type snapshot struct {
 	inCall    bool
 	muted     bool
 	cameraOff bool
-	volume    int
 	ringing   string
-	resets    int
 }
 
-func snap(s *Session, c *Controller, resets int) snapshot {
+func snap(s *Session, c *Controller) snapshot {
 	room, inCall := s.Wanted()
 	st := s.Status()
-	return snapshot{room, inCall, st.Muted, st.CameraOff, c.Volume(), c.Ringing(), resets}
+	return snapshot{room, inCall, st.Muted, st.CameraOff, c.Ringing()}
 }
 
 func effect(before, after snapshot) string {
@@ -74,12 +69,6 @@ func effect(before, after snapshot) string {
 	}
 	if after.cameraOff != before.cameraOff {
 		e = append(e, fmt.Sprintf("camera off %v", after.cameraOff))
-	}
-	if after.volume != before.volume {
-		e = append(e, fmt.Sprintf("volume %d", after.volume))
-	}
-	if after.resets != before.resets {
-		e = append(e, "factory reset asked")
 	}
 	if len(e) == 0 {
 		return "nothing"
@@ -102,19 +91,16 @@ func TestEachActionInEachState(t *testing.T) {
 		{ActionHangUp, []string{"nothing", "ringing stops", "leave", "leave", "leave", "leave"}},
 		{ActionMute, []string{"muted true", "muted true", "muted true", "muted true", "muted true", "muted true"}},
 		{ActionCamera, []string{"camera off true", "camera off true", "camera off true", "camera off true", "camera off true", "camera off true"}},
-		{ActionVolumeUp, []string{"volume 60", "volume 60", "volume 60", "volume 60", "volume 60", "volume 60"}},
-		{ActionVolumeDown, []string{"volume 40", "volume 40", "volume 40", "volume 40", "volume 40", "volume 40"}},
-		{ActionFactoryReset, []string{"factory reset asked", "factory reset asked", "factory reset asked", "factory reset asked", "factory reset asked", "factory reset asked"}},
+		{"volume_up", []string{"nothing", "nothing", "nothing", "nothing", "nothing", "nothing"}}, // the box's, not the call's
 		{"dance", []string{"nothing", "nothing", "nothing", "nothing", "nothing", "nothing"}},
 	}
 	for _, tt := range tests {
 		for i, situation := range situations {
 			t.Run(string(tt.action)+" when "+situation, func(t *testing.T) {
-				resets := 0
-				s, c := boxIn(situation, &resets)
-				before := snap(s, c, resets)
+				s, c := boxIn(situation)
+				before := snap(s, c)
 				did := c.Do(tt.action)
-				if got := effect(before, snap(s, c, resets)); got != tt.want[i] {
+				if got := effect(before, snap(s, c)); got != tt.want[i] {
 					t.Errorf("%s when %s: %s (said %q), want %s", tt.action, situation, got, did, tt.want[i])
 				}
 			})
@@ -123,11 +109,11 @@ func TestEachActionInEachState(t *testing.T) {
 }
 
 func TestMuteAndCameraToggleAndOutlastTheCall(t *testing.T) {
-	s, c := boxIn("in call", new(int))
+	s, c := boxIn("in call")
 	c.Do(ActionMute)
 	c.Do(ActionCamera)
-	if st := s.Status(); !st.Muted || !st.CameraOff || st.Indication() != ShowMuted {
-		t.Fatalf("after mute and camera: %+v, indication %v; want muted, camera off, shown as muted", st, st.Indication())
+	if st := s.Status(); !st.Muted || !st.CameraOff {
+		t.Fatalf("after mute and camera: %+v; want muted, camera off", st)
 	}
 	// The connection comes and goes: privacy stays.
 	s.state.set(Status{State: Reconnecting, Err: errors.New("gone")})
@@ -137,24 +123,8 @@ func TestMuteAndCameraToggleAndOutlastTheCall(t *testing.T) {
 	}
 	c.Do(ActionMute)
 	c.Do(ActionCamera)
-	if st := s.Status(); st.Muted || st.CameraOff || st.Indication() != ShowInCall {
+	if st := s.Status(); st.Muted || st.CameraOff {
 		t.Fatalf("pressed again: %+v; want microphone and camera on", st)
-	}
-}
-
-func TestVolumeStaysWithinLimits(t *testing.T) {
-	_, c := boxIn("idle", new(int))
-	for range 20 {
-		c.Do(ActionVolumeUp)
-	}
-	if c.Volume() != 100 {
-		t.Errorf("volume %d after many ups, want 100", c.Volume())
-	}
-	for range 20 {
-		c.Do(ActionVolumeDown)
-	}
-	if c.Volume() != 0 {
-		t.Errorf("volume %d after many downs, want 0", c.Volume())
 	}
 }
 
@@ -180,32 +150,5 @@ func TestParseAction(t *testing.T) {
 		if err != nil || string(got) != tt.want {
 			t.Errorf("ParseAction(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
-	}
-}
-
-func TestIndicationOfEachState(t *testing.T) {
-	tests := []struct {
-		status Status
-		want   Indication
-	}{
-		{Status{State: Idle}, ShowIdle},
-		{Status{State: Idle, Muted: true}, ShowIdle}, // the mute LED says it; the status light says idle
-		{Status{State: Joining}, ShowJoining},
-		{Status{State: InCall}, ShowInCall},
-		{Status{State: InCall, Muted: true}, ShowMuted},
-		{Status{State: Reconnecting}, ShowReconnecting},
-		{Status{State: Failed}, ShowError},
-	}
-	for _, tt := range tests {
-		if got := tt.status.Indication(); got != tt.want {
-			t.Errorf("%+v shows %v, want %v", tt.status, got, tt.want)
-		}
-	}
-	seen := map[string]bool{}
-	for _, i := range Indications {
-		if seen[i.String()] || i.String() == "unknown" {
-			t.Errorf("indication %d has name %q, not unique", i, i)
-		}
-		seen[i.String()] = true
 	}
 }

@@ -142,9 +142,11 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// Actions are the names of what a button or key can do, as call.ParseAction
-// reads them (a test in cmd/callboxd keeps the two in step; config does not
-// import call). Speed dial is SpeedDialPrefix and a contact's number.
+// Actions are the names of what a button or key can do: the call's (as
+// call.ParseAction reads them) and the box's own, the speaker's volume and
+// the factory reset (callboxd's controls). A test in cmd/callboxd keeps the
+// lists in step; config does not import call. Speed dial is
+// SpeedDialPrefix and a contact's number.
 var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "volume_up", "volume_down", "factory_reset"}
 
 // SpeedDialPrefix, with a number N from 1, calls contact N.

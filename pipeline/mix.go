@@ -11,9 +11,10 @@ import (
 )
 
 // Mixer mixes the sound of every remote participant into one stream for
-// the speaker. Each sender has a JitterBuffer; the sum is limited softly so
-// that several loud voices do not clip harshly. Push and Remove are safe
-// from any goroutine; Mix and Play belong to one.
+// the speaker, at the speaker's volume. Each sender has a JitterBuffer; the
+// sum is limited softly so that several loud voices do not clip harshly.
+// Push, Remove and SetVolume are safe from any goroutine; Mix and Play
+// belong to one.
 type Mixer struct {
 	newDecoder func() (AudioDecoder, error)
 	target     int
@@ -23,6 +24,8 @@ type Mixer struct {
 	OutputDelay time.Duration
 
 	mu      sync.Mutex
+	volume  int     // percent, guarded by mu
+	gain    float64 // of volume, guarded by mu
 	senders map[string]*JitterBuffer
 	sum     []int32
 	one     []int16
@@ -47,7 +50,26 @@ func NewMixer(newDecoder func() (AudioDecoder, error), delay time.Duration) *Mix
 		delay = DefaultJitterDelay
 	}
 	return &Mixer{newDecoder: newDecoder, target: int(delay * audio.SampleRate / time.Second), senders: map[string]*JitterBuffer{},
-		blockAt: map[string]time.Time{}, heard: map[string]heardAt{}}
+		blockAt: map[string]time.Time{}, heard: map[string]heardAt{}, volume: 100, gain: 1}
+}
+
+// SetVolume sets the speaker's volume in percent (0 to 100, clamped): the
+// gain of the mix, from full at 100 to silence at 0. The gain is the square
+// of the fraction (50 % is a quarter, -12 dB), so that equal steps sound
+// like equal steps, as a volume knob's audio taper does.
+func (m *Mixer) SetVolume(percent int) {
+	percent = min(max(percent, 0), 100)
+	f := float64(percent) / 100
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.volume, m.gain = percent, f*f
+}
+
+// Volume is the speaker's volume in percent.
+func (m *Mixer) Volume() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.volume
 }
 
 // Push takes one Opus packet from sender.
@@ -135,6 +157,11 @@ func (m *Mixer) Mix(out []int16) {
 		}
 		for i, v := range one {
 			sum[i] += int32(v)
+		}
+	}
+	if m.gain != 1 {
+		for i, v := range sum {
+			sum[i] = int32(math.Round(float64(v) * m.gain))
 		}
 	}
 	for i, v := range sum {

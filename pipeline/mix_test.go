@@ -131,3 +131,40 @@ func TestJitterBufferWaitsThenPlays(t *testing.T) {
 	}
 	j.Push(1, p[0]) // a duplicate, long late: ignored
 }
+
+// TestMixerVolume: the volume sets the mix's level, as a square law of the
+// percentage (half is a quarter), down to silence, and never above full.
+func TestMixerVolume(t *testing.T) {
+	m := pipeline.NewMixer(opusDecoder, 0)
+	defer m.Close()
+	packets := opusPackets(t, 440, 0.5, 2)
+	block := make([]int16, 960)
+	next := 0
+	level := func() float64 { // the level of 200 ms of the tone, after the jitter buffer filled
+		var mixed []int16
+		for range 10 {
+			if err := m.Push("a", uint16(next), packets[next]); err != nil {
+				t.Fatal(err)
+			}
+			next++
+			m.Mix(block)
+			mixed = append(mixed, block...)
+		}
+		return audio.RMS(mixed[len(mixed)/2:])
+	}
+	level() // fill the jitter buffer
+	full := level()
+	for _, tt := range []struct {
+		percent int
+		want    float64 // of full
+	}{{50, 0.25}, {90, 0.81}, {0, 0}, {150, 1}, {-5, 0}, {100, 1}} {
+		m.SetVolume(tt.percent)
+		got := level() / full
+		if math.Abs(got-tt.want) > 0.02 {
+			t.Errorf("volume %d%%: level %.3f of full, want %.2f", tt.percent, got, tt.want)
+		}
+		if v := m.Volume(); v != min(max(tt.percent, 0), 100) {
+			t.Errorf("SetVolume(%d): Volume() is %d", tt.percent, v)
+		}
+	}
+}

@@ -29,6 +29,17 @@ func (s *Server) handleFactoryReset(w http.ResponseWriter, r *http.Request, _ st
 		writeError(w, http.StatusBadRequest, `confirm must be "reset": a factory reset keeps nothing`)
 		return
 	}
+	if err := s.FactoryReset(); err != nil {
+		writeError(w, http.StatusInternalServerError, "the factory reset did not remove everything: "+oneLine(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// FactoryReset wipes the data directory, ends every session and reopens
+// first-boot setup with a new setup code: the page's factory reset, and
+// the box's button's. Its error, logged too, says what could not be removed.
+func (s *Server) FactoryReset() error {
 	err := s.store.Reset()
 	s.mu.Lock()
 	clear(s.sessions)
@@ -40,8 +51,6 @@ func (s *Server) handleFactoryReset(w http.ResponseWriter, r *http.Request, _ st
 	s.AnnounceSetup()
 	if err != nil {
 		s.log.Error("factory reset incomplete", "err", err)
-		writeError(w, http.StatusInternalServerError, "the factory reset did not remove everything: "+oneLine(err))
-		return
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+	return err
 }

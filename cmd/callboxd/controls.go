@@ -16,17 +16,45 @@ import (
 	"github.com/callbox/callbox/device/gpio"
 )
 
-// controls are the box's buttons, LEDs and key devices, wired to the call's
-// controller: presses become actions, the call's status becomes lights.
+// controls are the box's buttons, LEDs and key devices: presses become
+// actions (the call's, done by its controller, or the box's own: the
+// speaker's volume and the factory reset), the call's status becomes lights.
 type controls struct {
 	log        *slog.Logger
 	controller *call.Controller
 	session    *call.Session
+	box        boxActions
 	buttons    []*gpio.Button
-	holds      map[string]call.Action // button action → its hold action
-	leds       map[string]*gpio.LED   // by config name: status, mute, camera
+	holds      map[string]string    // button action → its hold action
+	leds       map[string]*gpio.LED // by config name: status, mute, camera
 	keyDevices []string
 	keyCodes   map[uint16]string // key code → action
+}
+
+// The box's own actions, beside the call's (call.Action): they act on the
+// box rather than the call.
+const (
+	actionVolumeUp     = "volume_up" // the speaker's volume, one step
+	actionVolumeDown   = "volume_down"
+	actionFactoryReset = "factory_reset" // held only: what the page's factory reset does
+)
+
+// volumeStep is how much one press of volume up or down changes the
+// speaker's volume, in percent.
+const volumeStep = 10
+
+// boxActions are what the box's own actions act on.
+type boxActions struct {
+	// speaker is the volume of what the speaker plays (the receive side's
+	// mixer); nil: no speaker.
+	speaker interface {
+		Volume() int
+		SetVolume(percent int)
+	}
+	// factoryReset wipes the data directory and reopens first-boot setup,
+	// as the setup page's factory reset does; nil with -config, where
+	// there is no data directory.
+	factoryReset func() error
 }
 
 // openLine finds a GPIO line; tests put a fake here.
@@ -34,10 +62,10 @@ type openLine func(gpio.Line) (periph.PinIO, error)
 
 // newControls opens and claims every line in cfg. An error names the line
 // (missing, taken by another process, or given twice under two names).
-func newControls(cfg config.Controls, session *call.Session, controller *call.Controller, open openLine, log *slog.Logger) (*controls, error) {
+func newControls(cfg config.Controls, session *call.Session, controller *call.Controller, box boxActions, open openLine, log *slog.Logger) (*controls, error) {
 	c := &controls{
-		log: log, controller: controller, session: session,
-		holds: map[string]call.Action{}, leds: map[string]*gpio.LED{}, keyCodes: map[uint16]string{},
+		log: log, controller: controller, session: session, box: box,
+		holds: map[string]string{}, leds: map[string]*gpio.LED{}, keyCodes: map[uint16]string{},
 		keyDevices: cfg.KeyDevices,
 	}
 	claimed := map[periph.PinIO]string{} // the same line by name and by chip:offset
@@ -66,12 +94,12 @@ func newControls(cfg config.Controls, session *call.Session, controller *call.Co
 		pull, _ := gpio.ParsePull(b.Pull) // validated
 		opts := gpio.ButtonOptions{Name: action, Line: b.Line, ActiveLow: b.ActiveLow, Pull: pull}
 		switch {
-		case action == string(call.ActionFactoryReset):
+		case action == actionFactoryReset:
 			opts.Hold = gpio.FactoryResetHold // only a long press resets
-			c.holds[action] = call.ActionFactoryReset
+			c.holds[action] = actionFactoryReset
 		case b.HoldAction != "":
 			opts.Hold = gpio.FactoryResetHold
-			c.holds[action] = call.Action(b.HoldAction)
+			c.holds[action] = b.HoldAction
 		}
 		button, err := gpio.NewButton(pin, opts)
 		if err != nil {
@@ -148,7 +176,7 @@ func (c *controls) run(ctx context.Context, keepGoing func(context.Context, stri
 				return
 			case e := <-events:
 				if a, ok := c.actionFor(e); ok {
-					c.controller.Do(a)
+					c.do(a)
 				}
 			}
 		}
@@ -158,31 +186,64 @@ func (c *controls) run(ctx context.Context, keepGoing func(context.Context, stri
 
 // actionFor is the action a press asks for: the button's or key's own, its
 // hold action for a long press. A key's autorepeat only repeats the volume.
-func (c *controls) actionFor(e gpio.Event) (call.Action, bool) {
+func (c *controls) actionFor(e gpio.Event) (string, bool) {
 	if e.Long {
 		a, ok := c.holds[e.Name]
 		return a, ok
 	}
-	a := call.Action(e.Name)
-	if a == call.ActionFactoryReset {
+	a := e.Name
+	if a == actionFactoryReset {
 		return "", false // a short press of the reset button does nothing
 	}
-	if e.Repeat && a != call.ActionVolumeUp && a != call.ActionVolumeDown {
+	if e.Repeat && a != actionVolumeUp && a != actionVolumeDown {
 		return "", false
 	}
 	return a, true
 }
 
-// statusPatterns is what the status LED shows in each situation: each can
-// be told from the others across a room, without colours.
-var statusPatterns = map[call.Indication]gpio.Pattern{
-	call.ShowIdle:         {{Brightness: 1, For: 100 * time.Millisecond}, {Brightness: 0, For: 2900 * time.Millisecond}}, // a blip every 3 s: alive, waiting
-	call.ShowJoining:      gpio.Blink(500*time.Millisecond, 500*time.Millisecond),
-	call.ShowInCall:       gpio.Steady,
-	call.ShowMuted:        {{Brightness: 1, For: 1800 * time.Millisecond}, {Brightness: 0, For: 200 * time.Millisecond}}, // on, with a short dark gap
-	call.ShowReconnecting: gpio.Blink(150*time.Millisecond, 150*time.Millisecond),
-	call.ShowError:        {{Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 150 * time.Millisecond}, {Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 1550 * time.Millisecond}},
-	call.ShowSetupNeeded:  gpio.Blink(time.Second, time.Second),
+// do carries out an action: the box's own here, the call's by its controller.
+func (c *controls) do(a string) {
+	switch a {
+	case actionVolumeUp, actionVolumeDown:
+		did := "nothing: the box has no speaker"
+		if c.box.speaker != nil {
+			step := volumeStep
+			if a == actionVolumeDown {
+				step = -volumeStep
+			}
+			c.box.speaker.SetVolume(c.box.speaker.Volume() + step)
+			did = fmt.Sprintf("volume %d%%", c.box.speaker.Volume())
+		}
+		c.log.Info("control", "action", a, "did", did)
+	case actionFactoryReset:
+		if c.box.factoryReset == nil {
+			c.log.Warn("control", "action", a, "did", "nothing: callboxd runs with -config, there is no data directory to reset")
+			return
+		}
+		c.log.Warn("control", "action", a, "did", "factory reset: the button was held")
+		_ = c.box.factoryReset() // it logs what it could not remove
+	default:
+		c.controller.Do(call.Action(a))
+	}
+}
+
+// statusPattern is what the status LED shows for st: each situation can be
+// told from the others across a room, without colours.
+func statusPattern(st call.Status) gpio.Pattern {
+	switch st.State {
+	case call.Joining:
+		return gpio.Blink(500*time.Millisecond, 500*time.Millisecond)
+	case call.InCall:
+		if st.Muted {
+			return gpio.Pattern{{Brightness: 1, For: 1800 * time.Millisecond}, {Brightness: 0, For: 200 * time.Millisecond}} // on, with a short dark gap
+		}
+		return gpio.Steady
+	case call.Reconnecting:
+		return gpio.Blink(150*time.Millisecond, 150*time.Millisecond)
+	case call.Failed: // two quick blinks, then dark
+		return gpio.Pattern{{Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 150 * time.Millisecond}, {Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 1550 * time.Millisecond}}
+	}
+	return gpio.Pattern{{Brightness: 1, For: 100 * time.Millisecond}, {Brightness: 0, For: 2900 * time.Millisecond}} // idle: a blip every 3 s, alive, waiting
 }
 
 // driveLEDs shows each status on the LEDs: the status LED's pattern, the
@@ -195,7 +256,7 @@ func driveLEDs(ctx context.Context, statuses <-chan call.Status, leds map[string
 			return
 		case st := <-statuses:
 			if led := leds[config.LEDStatus]; led != nil {
-				led.Show(statusPatterns[st.Indication()])
+				led.Show(statusPattern(st))
 			}
 			if led := leds[config.LEDMute]; led != nil {
 				led.Show(onWhen(st.Muted))
@@ -221,16 +282,9 @@ func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
 	if !cfg.Configured() {
 		return nil
 	}
-	controller := call.NewController(d.session, call.ControllerOptions{
-		Contacts: cfg.Contacts, Volume: 100, Logger: d.log,
-		OnVolume: func(percent int) {
-			d.log.Info("volume", "percent", percent) // no speaker path yet to apply it to
-		},
-		OnFactoryReset: func() {
-			d.log.Warn("factory reset asked for; it must be confirmed on the screen")
-		},
-	})
-	c, err := newControls(cfg, d.session, controller, gpio.Open, d.log)
+	controller := call.NewController(d.session, call.ControllerOptions{Contacts: cfg.Contacts, Logger: d.log})
+	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset}
+	c, err := newControls(cfg, d.session, controller, box, gpio.Open, d.log)
 	if err != nil {
 		return err
 	}

@@ -21,19 +21,15 @@ import (
 
 var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// config does not import call; its list of actions must be call's.
+// config does not import call; its list of actions must be call's and
+// the box's own.
 func TestActionNamesAgree(t *testing.T) {
 	want := append(slices.Clone(config.Actions), config.SpeedDialPrefix+"N")
-	got := call.ActionNames()
+	got := append(call.ActionNames(), actionVolumeUp, actionVolumeDown, actionFactoryReset)
 	slices.Sort(want)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {
-		t.Errorf("call knows actions %v, config %v", got, want)
-	}
-	for _, a := range config.Actions {
-		if _, err := call.ParseAction(a, 0); err != nil {
-			t.Errorf("call refuses config's action %q: %v", a, err)
-		}
+		t.Errorf("call and the box know actions %v, config %v", got, want)
 	}
 }
 
@@ -63,25 +59,29 @@ func timeline(t *testing.T, p gpio.Pattern) string {
 }
 
 func TestStatusLEDPatternPerState(t *testing.T) {
-	want := map[call.Indication]string{
-		call.ShowIdle:         "#.............................",
-		call.ShowJoining:      "#####.....#####.....#####.....",
-		call.ShowInCall:       "##############################",
-		call.ShowMuted:        "##################..##########",
-		call.ShowReconnecting: "#..#..#..#..#..#..#..#..#..#..",
-		call.ShowError:        "#..#................#..#......",
-		call.ShowSetupNeeded:  "##########..........##########",
+	tests := []struct {
+		name   string
+		status call.Status
+		want   string
+	}{
+		{"idle", call.Status{State: call.Idle}, "#............................."},
+		{"idle, muted", call.Status{State: call.Idle, Muted: true}, "#............................."}, // the mute LED says it
+		{"joining", call.Status{State: call.Joining}, "#####.....#####.....#####....."},
+		{"in call", call.Status{State: call.InCall}, "##############################"},
+		{"muted", call.Status{State: call.InCall, Muted: true}, "##################..##########"},
+		{"reconnecting", call.Status{State: call.Reconnecting}, "#..#..#..#..#..#..#..#..#..#.."},
+		{"failed", call.Status{State: call.Failed}, "#..#................#..#......"},
 	}
-	seen := map[string]call.Indication{}
-	for _, ind := range call.Indications {
-		got := timeline(t, statusPatterns[ind])
-		if got != want[ind] {
-			t.Errorf("%v: the status LED shows\n%s\nwant\n%s", ind, got, want[ind])
+	seen := map[string]string{}
+	for _, tt := range tests {
+		got := timeline(t, statusPattern(tt.status))
+		if got != tt.want {
+			t.Errorf("%s: the status LED shows\n%s\nwant\n%s", tt.name, got, tt.want)
 		}
-		if other, ok := seen[got]; ok {
-			t.Errorf("%v looks the same as %v", ind, other)
+		if other, ok := seen[got]; ok && tt.status.State != call.Idle {
+			t.Errorf("%s looks the same as %s", tt.name, other)
 		}
-		seen[got] = ind
+		seen[got] = tt.name
 	}
 }
 
@@ -152,7 +152,7 @@ func TestControlsNameTheLineAtStart(t *testing.T) {
 				open = (&fakeLines{aliases: tt.aliases}).open
 			}
 			s := call.New(call.Options{Room: "family", StartIdle: true, Logger: quietLog})
-			_, err := newControls(cfg, s, call.NewController(s, call.ControllerOptions{Logger: quietLog}), open, quietLog)
+			_, err := newControls(cfg, s, call.NewController(s, call.ControllerOptions{Logger: quietLog}), boxActions{}, open, quietLog)
 			if err == nil || !strings.Contains(err.Error(), tt.says) {
 				t.Errorf("newControls: %v, want an error saying %q", err, tt.says)
 			}
@@ -160,37 +160,50 @@ func TestControlsNameTheLineAtStart(t *testing.T) {
 	}
 }
 
+// pressable is the box's controls running on fake lines, in a synctest
+// bubble: press pushes a button for hold and lets go.
+type pressable struct {
+	lines *fakeLines
+	press func(line string, hold time.Duration)
+}
+
+// runControls starts the controls of cfg on fake lines until the test ends;
+// call it inside synctest.Test.
+func runControls(t *testing.T, cfg config.Controls, s *call.Session, box boxActions) pressable {
+	t.Helper()
+	lines := &fakeLines{}
+	controller := call.NewController(s, call.ControllerOptions{Contacts: cfg.Contacts, Logger: quietLog})
+	c, err := newControls(cfg, s, controller, box, lines.open, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c.run(ctx, func(context.Context, string, func(context.Context) error) {})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	synctest.Wait()
+	return pressable{lines: lines, press: func(line string, hold time.Duration) {
+		pin := lines.pins[line]
+		pin.EdgesChan <- periph.Low
+		time.Sleep(hold)
+		pin.EdgesChan <- periph.High
+		time.Sleep(time.Second)
+		synctest.Wait()
+	}}
+}
+
 // Presses on fake lines become actions of the call's controller, and the
 // LEDs follow: the mute LED is lit exactly while the session is muted.
 func TestPressesBecomeActionsAndLEDsFollow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		lines := &fakeLines{}
 		s := call.New(call.Options{Room: "family", StartIdle: true, Logger: quietLog})
 		resets := 0
-		controller := call.NewController(s, call.ControllerOptions{
-			Contacts: []string{"grandma"}, Logger: quietLog, OnFactoryReset: func() { resets++ },
-		})
-		c, err := newControls(boxControls(), s, controller, lines.open, quietLog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			c.run(ctx, func(context.Context, string, func(context.Context) error) {})
-		}()
-		defer func() { cancel(); <-done }()
-		synctest.Wait()
-
-		press := func(line string, hold time.Duration) {
-			pin := lines.pins[line]
-			pin.EdgesChan <- periph.Low
-			time.Sleep(hold)
-			pin.EdgesChan <- periph.High
-			time.Sleep(time.Second)
-			synctest.Wait()
-		}
+		box := boxActions{factoryReset: func() error { resets++; return nil }}
+		c := runControls(t, boxControls(), s, box)
+		press, lines := c.press, c.lines
 		lit := func(line string) bool { return bool(lines.pins[line].Read()) }
 
 		press("GPIO17", 200*time.Millisecond)
@@ -253,4 +266,8 @@ func TestMuteAndCameraLEDsFollowTheStatus(t *testing.T) {
 			}
 		}
 	})
+}
+
+func newIdleSession() *call.Session {
+	return call.New(call.Options{Room: "family", StartIdle: true, Logger: quietLog})
 }

@@ -24,6 +24,9 @@ type daemon struct {
 	encoder       atomic.Pointer[pipeline.VideoEncoder] // the one in use, for keyframe and bitrate requests
 	encoderChoice encoderChoice                         // hardware or software, and why (codec.go)
 	rx            *receiver                             // the others on the screen and in the speaker (receive.go)
+	// factoryReset is the setup page's, for the factory-reset button
+	// (controls.go); nil with -config, where there is no data directory.
+	factoryReset func() error
 }
 
 func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {

@@ -95,6 +95,7 @@ func runFromDataDir(args []string) int {
 	page := provisioning.NewServer(provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log,
 		WiFi: network.Chooser(), Network: network.Status})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
+	sup.factoryReset = page.FactoryReset
 	if controlSocket == "" {
 		controlSocket = filepath.Join(*dataDir, "control.sock")
 	}
@@ -128,6 +129,8 @@ type supervisor struct {
 	daemon *daemon // the running call's, nil when none runs
 	since  time.Time
 	setup  *setupScreen // the setup card on the screen (screen.go); nil: none
+	// factoryReset is the page's, given to each call's factory-reset button.
+	factoryReset func() error
 }
 
 // current is the running call's daemon, nil when none runs.
@@ -226,6 +229,7 @@ func (s *supervisor) run(ctx context.Context) {
 		done := make(chan error, 1)
 		go func() {
 			done <- runDaemonWith(callCtx, boot.Config, s.log, func(d *daemon) {
+				d.factoryReset = s.factoryReset
 				s.mu.Lock()
 				s.daemon, s.since = d, time.Now()
 				s.mu.Unlock()
