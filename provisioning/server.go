@@ -85,6 +85,9 @@ type Server struct {
 	started time.Time
 	limit   *backOff
 	argon   argon2Params
+	// checking, in tests, is called as each guess is checked, to hold
+	// guesses in flight.
+	checking func()
 
 	mu          sync.Mutex
 	setupCode   string              // guarded by mu; "" when setup is done

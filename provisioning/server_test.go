@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image/jpeg"
 	"io"
 	"log/slog"
@@ -451,17 +452,42 @@ func TestBackOffCapsAndForgets(t *testing.T) {
 	clock := &fakeClock{now: time.Unix(0, 0)}
 	l := newBackOff(clock.Now)
 	for range 40 {
-		l.failed("a")
+		clock.Advance(maxWait)
+		key, w := l.reserve("a")
+		if w != 0 {
+			t.Fatalf("a try after the longest wait must wait %v more", w)
+		}
+		l.settle(key, guessWrong)
 	}
-	if w := l.wait("a"); w != maxWait {
-		t.Errorf("after 40 failures the wait is %v, want the cap %v", w, maxWait)
+	if _, w := l.reserve("a"); w != maxWait {
+		t.Errorf("right after the 40th failure the wait is %v, want the cap %v", w, maxWait)
 	}
-	if w := l.wait("b"); w != 0 {
+	if _, w := l.reserve("b"); w != 0 {
 		t.Errorf("another client waits %v, want 0", w)
 	}
 	clock.Advance(forgetAfter + time.Second)
-	if w := l.wait("a"); w != 0 {
+	if key, w := l.reserve("a"); w != 0 || key != "a" {
 		t.Errorf("an hour later the wait is %v, want 0", w)
+	}
+}
+
+// TestBackOffFloodOfAddresses: once the table is full, new addresses share
+// one record, so a flood of addresses gets no more attempts than one.
+func TestBackOffFloodOfAddresses(t *testing.T) {
+	l := newBackOff(time.Now)
+	for i := range maxClients {
+		key, _ := l.reserve(fmt.Sprint("10.0.", i/256, ".", i%256))
+		l.settle(key, guessWrong)
+	}
+	tries := 0
+	for i := range 100 {
+		if key, w := l.reserve(fmt.Sprint("10.1.0.", i)); w == 0 {
+			tries++
+			l.settle(key, guessWrong)
+		}
+	}
+	if tries != freeAttempts {
+		t.Errorf("100 new addresses on a full table got %d attempts, want %d between them", tries, freeAttempts)
 	}
 }
 
@@ -604,5 +630,65 @@ func TestSetupCodeIsLoggedForTheConsole(t *testing.T) {
 	b.srv.AnnounceSetup()
 	if after := b.log.String(); after != before {
 		t.Errorf("a set-up box still announces setup:\n%s", strings.TrimPrefix(after, before))
+	}
+}
+
+// TestParallelGuessesCountInFlight: thirty guesses sent at once from one
+// address, each held while it is checked. Only the free attempts may be
+// checked; the others are refused at once, before any check ends: the
+// back-off counts guesses in flight, not only those found wrong.
+func TestParallelGuessesCountInFlight(t *testing.T) {
+	for _, way := range []struct {
+		name, path, body string
+		setUp            bool
+	}{
+		{"admin password", "/api/login", `{"password":"not the password"}`, true},
+		{"setup code", "/api/setup/code", `{"code":"AAAA-AAAA"}`, false},
+	} {
+		t.Run(way.name, func(t *testing.T) {
+			b := newBox(t)
+			if way.setUp {
+				b.setUp()
+			}
+			const guesses = 30
+			checked, release := make(chan struct{}, guesses), make(chan struct{})
+			b.srv.checking = func() { checked <- struct{}{}; <-release }
+			answers := make(chan int, guesses)
+			for range guesses {
+				go func() {
+					req, _ := http.NewRequest("POST", b.http.URL+way.path, strings.NewReader(way.body))
+					req.Header.Set("Content-Type", "application/json")
+					res, err := b.http.Client().Do(req) // no session: a stranger
+					if err != nil {
+						answers <- 0
+						return
+					}
+					res.Body.Close()
+					answers <- res.StatusCode
+				}()
+			}
+			statuses := map[int]int{}
+			inCheck, answered := 0, 0
+			timeout := time.After(time.Minute)
+			for inCheck+answered < guesses { // every guess is being checked or answered
+				select {
+				case <-checked:
+					inCheck++
+				case st := <-answers:
+					statuses[st]++
+					answered++
+				case <-timeout:
+					t.Fatalf("after a minute %d guesses are being checked and %d answered, of %d", inCheck, answered, guesses)
+				}
+			}
+			close(release)
+			for range inCheck {
+				statuses[<-answers]++
+			}
+			if inCheck > freeAttempts || statuses[http.StatusForbidden] != freeAttempts || statuses[http.StatusTooManyRequests] != guesses-freeAttempts {
+				t.Errorf("%d guesses at once: %d checked at once, answers %v; want %d checked (403) and %d refused (429)",
+					guesses, inCheck, statuses, freeAttempts, guesses-freeAttempts)
+			}
+		})
 	}
 }

@@ -53,46 +53,48 @@ type wayIn struct {
 	wrong string // the answer to a wrong guess
 }
 
-// signIn is the one flow of both ways in: the back-off first, then the
-// guess is read and checked; a wrong one counts against the address, a
-// right one clears its record and opens a session.
+// signIn is the one flow of both ways in: an attempt is taken from the
+// address's back-off before anything else, so guesses in flight count;
+// then the guess is read and checked. A wrong one counts against the
+// address, a right one clears its record and opens a session, anything
+// else gives the attempt back. The attempt is settled before the answer
+// is written: the client's next try sees it.
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request, way wayIn) {
 	client := clientIP(r)
-	if s.tooMany(w, client) {
+	key, wait := s.limit.reserve(client)
+	if wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", fmt.Sprint(secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many wrong tries: wait %d s", secs))
 		return
 	}
 	guess, err := way.read(r)
 	if err != nil {
+		s.limit.settle(key, unchecked)
 		writeRequestError(w, err)
 		return
+	}
+	if s.checking != nil {
+		s.checking()
 	}
 	ok, closed, err := way.check(guess)
 	switch {
 	case closed != "":
+		s.limit.settle(key, unchecked)
 		writeError(w, http.StatusConflict, closed)
 	case err != nil:
+		s.limit.settle(key, unchecked)
 		s.log.Error("sign-in: the "+way.what+" cannot be checked", "err", err)
 		writeError(w, http.StatusInternalServerError, "the stored password is damaged: a factory reset is needed")
 	case !ok:
-		s.limit.failed(client)
+		s.limit.settle(key, guessWrong)
 		s.log.Warn("a wrong "+way.what+" was entered", "client", client)
 		writeError(w, http.StatusForbidden, way.wrong)
 	default:
-		s.limit.succeeded(client)
+		s.limit.settle(key, guessRight)
 		sess := s.newSession(w, way.admin)
 		writeJSON(w, http.StatusOK, map[string]string{"csrf": sess.csrf})
 	}
-}
-
-// tooMany answers 429 if client must wait.
-func (s *Server) tooMany(w http.ResponseWriter, client string) bool {
-	if wait := s.limit.wait(client); wait > 0 {
-		secs := int((wait + time.Second - 1) / time.Second)
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many wrong tries: wait %d s", secs))
-		return true
-	}
-	return false
 }
 
 func (s *Server) handleSetupCode(w http.ResponseWriter, r *http.Request) {
