@@ -2,9 +2,12 @@ package config
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/BurntSushi/toml"
 )
@@ -16,9 +19,12 @@ type FileSystem interface {
 	CreateTemp(dir, pattern string) (File, error)
 	Rename(oldpath, newpath string) error
 	Remove(path string) error
+	// RemoveAll removes path and, for a directory, all it holds.
+	RemoveAll(path string) error
 	// SyncDir makes the directory's entries (a rename) durable.
 	SyncDir(dir string) error
 	ReadFile(path string) ([]byte, error)
+	ReadDir(dir string) ([]fs.DirEntry, error)
 }
 
 // File is a file being written.
@@ -37,9 +43,11 @@ type osFileSystem struct{}
 func (osFileSystem) CreateTemp(dir, pattern string) (File, error) {
 	return os.CreateTemp(dir, pattern) // mode 0600: settings hold secrets
 }
-func (osFileSystem) Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }
-func (osFileSystem) Remove(path string) error             { return os.Remove(path) }
-func (osFileSystem) ReadFile(path string) ([]byte, error) { return os.ReadFile(path) }
+func (osFileSystem) Rename(oldpath, newpath string) error      { return os.Rename(oldpath, newpath) }
+func (osFileSystem) Remove(path string) error                  { return os.Remove(path) }
+func (osFileSystem) RemoveAll(path string) error               { return os.RemoveAll(path) }
+func (osFileSystem) ReadFile(path string) ([]byte, error)      { return os.ReadFile(path) }
+func (osFileSystem) ReadDir(dir string) ([]fs.DirEntry, error) { return os.ReadDir(dir) }
 func (osFileSystem) SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
@@ -49,12 +57,18 @@ func (osFileSystem) SyncDir(dir string) error {
 	return d.Sync()
 }
 
+// tempPrefix begins the name of every temporary file WriteFileAtomic
+// makes, and of nothing else: RemoveTempFiles removes by it.
+const tempPrefix = ".callbox-tmp-"
+
 // WriteFileAtomic replaces path with data so that, even across a power cut,
 // path holds either its old content or data, never a mix: write a temporary
-// file beside it, fsync it, rename it over path, fsync the directory.
+// file beside it, fsync it, rename it over path, fsync the directory. A
+// save cut short (a crash, a power cut) can leave the temporary file behind,
+// with all of data in it: RemoveTempFiles removes those at start.
 func WriteFileAtomic(fsys FileSystem, path string, data []byte) error {
 	dir := filepath.Dir(path)
-	tmp, err := fsys.CreateTemp(dir, ".callbox-tmp-*")
+	tmp, err := fsys.CreateTemp(dir, tempPrefix+"*")
 	if err != nil {
 		return fmt.Errorf("save %s: %w", path, err)
 	}
@@ -83,6 +97,25 @@ func WriteFileAtomic(fsys FileSystem, path string, data []byte) error {
 		return fmt.Errorf("save %s: sync directory %s: %w", path, dir, err)
 	}
 	return nil
+}
+
+// RemoveTempFiles removes the temporary files that saves into dir left
+// when they were cut short. Call it before anything saves into dir: a
+// save in progress has one too.
+func RemoveTempFiles(fsys FileSystem, dir string) error {
+	entries, err := fsys.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("remove leftover temporary files in %s: %w", dir, err)
+	}
+	var errs []error
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			if err := fsys.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove leftover temporary file: %w", err))
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Encode renders cfg as the TOML that Parse reads back.

@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/callbox/callbox/config"
@@ -113,6 +115,51 @@ func (m *memFS) SyncDir(dir string) error {
 	m.durable = maps.Clone(m.entries)
 	return nil
 }
+
+func (m *memFS) ReadDir(dir string) ([]fs.DirEntry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []fs.DirEntry
+	for path := range m.entries {
+		if filepath.Dir(path) == dir {
+			out = append(out, memEntry(filepath.Base(path)))
+		}
+	}
+	slices.SortFunc(out, func(a, b fs.DirEntry) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+func (m *memFS) RemoveAll(path string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.step(); err != nil {
+		return err
+	}
+	for p := range m.entries {
+		if p == path || strings.HasPrefix(p, path+"/") {
+			delete(m.entries, p)
+		}
+	}
+	return nil
+}
+
+// names lists the files in dir.
+func (m *memFS) names(dir string) []string {
+	entries, _ := m.ReadDir(dir)
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+// memEntry is a regular file in a memFS directory.
+type memEntry string
+
+func (e memEntry) Name() string               { return string(e) }
+func (e memEntry) IsDir() bool                { return false }
+func (e memEntry) Type() fs.FileMode          { return 0 }
+func (e memEntry) Info() (fs.FileInfo, error) { return nil, fs.ErrInvalid }
 
 func (m *memFS) ReadFile(path string) ([]byte, error) {
 	m.mu.Lock()

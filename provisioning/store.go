@@ -75,11 +75,16 @@ func (s *Store) Dir() string { return s.dir }
 
 func (s *Store) path(name string) string { return filepath.Join(s.dir, name) }
 
-// Load reads the data directory again and returns what the box should run with.
+// Load reads the data directory again and returns what the box should run
+// with. It first removes what saves cut short left behind (each may hold
+// every secret of the settings).
 func (s *Store) Load() Boot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := Boot{Config: config.Default()}
+	if err := config.RemoveTempFiles(s.fs, s.dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		b.Notice = "The box could not remove what an interrupted save left: " + oneLine(err) + "."
+	}
 	cfg, err := s.parse(ConfigFile)
 	switch {
 	case err == nil:
@@ -198,14 +203,24 @@ func (s *Store) SaveSecrets(sec Secrets) error {
 	return nil
 }
 
-// Reset is the factory reset: it removes the settings, the previous ones,
-// the secrets and the TLS key, so the next setup starts from nothing.
+// Reset is the factory reset: it removes everything in the data directory
+// (the settings, the previous ones, the secrets, the TLS key, what saves
+// cut short left, and whatever else was put there), so the next setup
+// starts from nothing. Sockets stay: they hold nothing, and one is the
+// running daemon's local API (control.sock).
 func (s *Store) Reset() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var errs []error
-	for _, name := range []string{ConfigFile, GoodConfigFile, AdminFile, TLSKeyFile, TLSCertFile} {
-		if err := s.fs.Remove(s.path(name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	entries, err := s.fs.ReadDir(s.dir)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("factory reset: %w", err))
+	}
+	for _, e := range entries {
+		if e.Type()&fs.ModeSocket != 0 {
+			continue
+		}
+		if err := s.fs.RemoveAll(s.path(e.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("factory reset: %w", err))
 		}
 	}

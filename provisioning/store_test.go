@@ -2,8 +2,10 @@ package provisioning
 
 import (
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -75,6 +77,12 @@ func TestSaveSurvivesPowerCutAtEveryStep(t *testing.T) {
 			boot := NewStore(dir, m).Load()
 			if boot.SetupNeeded || boot.Notice != "" || boot.Config.Call.Room != onDisk.Call.Room {
 				t.Fatalf("crash after %d steps: boot %+v, want room %s without notice", crashAfter, boot, onDisk.Call.Room)
+			}
+			// A save cut short leaves its temporary file, with the
+			// settings and their secrets in it: the next start removes it.
+			if names := m.names(dir); !slices.Equal(names, []string{AdminFile, ConfigFile}) &&
+				!slices.Equal(names, []string{AdminFile, GoodConfigFile, ConfigFile}) {
+				t.Fatalf("crash after %d steps (power cut %v): after a restart the data directory holds %v", crashAfter, powerCut, names)
 			}
 		}
 	}
@@ -190,14 +198,50 @@ func TestFactoryResetKeepsNothing(t *testing.T) {
 	s.SaveConfig(testConfig("b"))
 	s.SaveSecrets(Secrets{PasswordHash: "h"})
 	os.WriteFile(filepath.Join(dir, TLSKeyFile), []byte("key"), 0o600)
+	// What a save cut short leaves, and what else found its way in.
+	os.WriteFile(filepath.Join(dir, ".callbox-tmp-123456"), mustEncode(t, testConfig("secret-room")), 0o600)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("the wifi password is ..."), 0o600)
+	os.MkdirAll(filepath.Join(dir, "old", "deeper"), 0o700)
+	os.WriteFile(filepath.Join(dir, "old", "deeper", "callbox.toml"), mustEncode(t, testConfig("older")), 0o600)
+	// The running daemon's local API stays reachable.
+	local, err := net.Listen("unix", filepath.Join(dir, "control.sock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
 	if err := s.Reset(); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		t.Errorf("%s is still there after a factory reset", e.Name())
+		if e.Name() != "control.sock" {
+			t.Errorf("%s is still there after a factory reset", e.Name())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "control.sock")); err != nil {
+		t.Errorf("the factory reset removed the local API's socket: %v", err)
 	}
 	if b := s.Load(); !b.SetupNeeded {
 		t.Errorf("after a factory reset setup is not needed")
+	}
+}
+
+// TestLeftoverTemporaryFilesGoAtStart: a save cut short by a crash leaves
+// its temporary file (the whole settings, secrets and all); opening the
+// data directory removes it, and nothing else.
+func TestLeftoverTemporaryFilesGoAtStart(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("kept")), 0o600)
+	os.WriteFile(filepath.Join(dir, ".callbox-tmp-4242"), mustEncode(t, testConfig("leftover")), 0o600)
+	if _, err := OpenStore(dir); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{ConfigFile}) {
+		t.Errorf("after opening the data directory it holds %v, want only %s", names, ConfigFile)
 	}
 }
