@@ -7,6 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -128,18 +130,77 @@ func Encode(cfg Config) ([]byte, error) {
 }
 
 // Parse reads TOML over the defaults and validates the result. An unknown
-// setting is an error, so a typo is never silently ignored.
+// setting is an error, so a typo is never silently ignored. An error about
+// the file itself is a *FileError: it says where, never what the file
+// says there, since a broken line may hold a secret.
 func Parse(data []byte) (Config, error) {
 	cfg := Default()
 	meta, err := toml.Decode(string(data), &cfg)
 	if err != nil {
-		return cfg, err
+		return cfg, fileError(err)
 	}
 	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
-		return cfg, fmt.Errorf("unknown setting %q", undecoded[0].String())
+		return cfg, &FileError{Setting: plainName(undecoded[0].String()), Reason: "is not a setting the box knows"}
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// FileError is a settings file that cannot be read as settings: the line
+// and the setting, never the file's text.
+type FileError struct {
+	Line    int    // from 1; 0 when not known
+	Setting string // "call.api_secret"; "" when not known
+	Reason  string
+}
+
+func (e *FileError) Error() string {
+	var where []string
+	if e.Line > 0 {
+		where = append(where, fmt.Sprintf("line %d", e.Line))
+	}
+	if e.Setting != "" {
+		where = append(where, e.Setting)
+	}
+	if len(where) == 0 {
+		return "the settings file " + e.Reason
+	}
+	return strings.Join(where, ", ") + ": " + e.Reason
+}
+
+// typeMismatch is how the TOML decoder names a value of the wrong kind;
+// only the line and the key are read from it.
+var typeMismatch = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\): incompatible types`)
+
+// fileError describes a TOML decoder's error by line and setting alone:
+// its own message may quote the broken text.
+func fileError(err error) error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		return &FileError{Line: pe.Position.Line, Setting: plainName(pe.LastKey),
+			Reason: `is not valid TOML (text needs "quotes", numbers and true/false none)`}
+	}
+	if m := typeMismatch.FindStringSubmatch(err.Error()); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return &FileError{Line: line, Setting: plainName(m[2]),
+			Reason: `has a value of the wrong kind (text in "quotes", a number, or true/false)`}
+	}
+	return &FileError{Reason: "cannot be read as TOML settings"}
+}
+
+// plainName is a setting's name as the file gave it, when it looks like
+// one (letters, digits, "_", "-" and dots, not too long); otherwise "",
+// so that text that is not a name is never repeated.
+func plainName(key string) string {
+	if key == "" || len(key) > 64 {
+		return ""
+	}
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.') {
+			return ""
+		}
+	}
+	return key
 }

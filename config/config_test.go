@@ -107,7 +107,7 @@ func TestExampleFileLoads(t *testing.T) {
 
 func TestLoadRejectsBadFiles(t *testing.T) {
 	tests := []struct{ name, body, says string }{
-		{"unknown key", "[video]\ncolour = \"red\"\n", `"video.colour"`},
+		{"unknown key", "[video]\ncolour = \"red\"\n", "video.colour: is not a setting"},
 		{"wrong type", "[video]\nfps = \"thirty\"\n", "fps"},
 		{"not toml", "this is { not toml", "config"},
 		{"invalid value", "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\n[video]\ncodec = \"mpeg2\"\n", "video.codec"},
@@ -166,5 +166,43 @@ func TestRoomKeyIsNeverInAnError(t *testing.T) {
 	c.Call.RoomKey = "a long enough room key"
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v for a good room key", err)
+	}
+}
+
+// TestBrokenFileErrorsNameLineAndSettingNotText: a file broken by hand
+// gets an error that says where (the line, the setting) and never quotes
+// the file: a broken line may hold a secret.
+func TestBrokenFileErrorsNameLineAndSettingNotText(t *testing.T) {
+	const secret = "Zq9Xk2Wv7JpQ"
+	head := "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\n"
+	tests := []struct {
+		name, body, line, setting string
+	}{
+		{"unquoted secret", head + "api_secret = " + secret + "\n", "line 5", "call.api_secret"},
+		{"unterminated quotes", head + "api_secret = \"" + secret + "\n", "line 5", "call.api_secret"},
+		{"unquoted room key", head + "api_secret = \"s\"\nroom_key = " + secret + "x\n", "line 6", "call.room_key"},
+		{"a secret where a number goes", "[video]\nwidth = \"" + secret + "\"\n", "line 2", "video.width"},
+		{"a secret on a line of its own", head + secret + "\n", "line 5", ""},
+		{"a secret after a key", head + "api_secret " + secret + "\n", "line 5", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.body))
+			if err == nil {
+				t.Fatal("a broken file parsed")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.line) || !strings.Contains(msg, tt.setting) {
+				t.Errorf("error %q does not name %s and %q", msg, tt.line, tt.setting)
+			}
+			if strings.Contains(msg, secret[:2]) {
+				t.Errorf("error %q quotes the start of the secret %q", msg, secret)
+			}
+			for i := 0; i+4 <= len(secret); i++ {
+				if strings.Contains(msg, secret[i:i+4]) {
+					t.Errorf("error %q quotes %q of the file's text", msg, secret[i:i+4])
+				}
+			}
+		})
 	}
 }

@@ -117,7 +117,11 @@ func NewServer(opts Options) *Server {
 		sessions: map[string]*session{},
 	}
 	s.started = s.now()
-	if s.store.Boot().SetupNeeded {
+	boot := s.store.Boot()
+	if boot.Notice != "" {
+		s.log.Warn(boot.Notice)
+	}
+	if boot.SetupNeeded {
 		s.setupCode = newSetupCode()
 	}
 	return s

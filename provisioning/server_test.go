@@ -113,7 +113,13 @@ type box struct {
 
 func newBox(t *testing.T) *box {
 	t.Helper()
-	store, err := OpenStore(t.TempDir())
+	return newBoxIn(t, t.TempDir())
+}
+
+// newBoxIn is newBox over a data directory the test filled.
+func newBoxIn(t *testing.T, dir string) *box {
+	t.Helper()
+	store, err := OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -690,5 +696,42 @@ func TestParallelGuessesCountInFlight(t *testing.T) {
 					guesses, inCheck, statuses, freeAttempts, guesses-freeAttempts)
 			}
 		})
+	}
+}
+
+// TestBrokenSettingsFileShowsNoPartOfIt: settings broken by hand (a secret
+// without quotes) make the box fall back to the good copy. What it says
+// about it names the line and the setting and quotes nothing of the file,
+// in the log, the status and the log viewer; before sign-in the page says
+// only that the settings were restored.
+func TestBrokenSettingsFileShowsNoPartOfIt(t *testing.T) {
+	const secret = "Zq9Xk2Wv7JpQ"
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("family")), 0o600)
+	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("[call]\nurl = \"ws://10.99.0.1:7880\"\nroom = \"family\"\napi_key = \"devkey\"\napi_secret = "+secret+"\n"), 0o600)
+	hash, _ := hashPassword(goodPassword, argon2Params{Memory: 64, Time: 1, Threads: 1})
+	os.WriteFile(filepath.Join(dir, AdminFile), []byte(`{"password_hash":"`+hash+`"}`), 0o600)
+	b := newBoxIn(t, dir)
+
+	st := b.get("/api/state").json(t)
+	notice, _ := st["notice"].(string)
+	if !strings.Contains(notice, "restored") || strings.Contains(notice, "line") || strings.Contains(notice, "api_secret") {
+		t.Errorf("before sign-in the notice is %q, want only that the settings were restored", notice)
+	}
+	r := b.post("/api/login", map[string]string{"password": goodPassword})
+	b.expect(r, 200, "login")
+	b.csrf = r.json(t)["csrf"].(string)
+	status := b.get("/api/status").json(t)
+	if n, _ := status["notice"].(string); !strings.Contains(n, "line 5") || !strings.Contains(n, "call.api_secret") {
+		t.Errorf("the signed-in notice %q does not name line 5 and call.api_secret", n)
+	}
+	b.get("/api/log")
+	for _, body := range b.bodies {
+		if strings.Contains(body, secret[:2]) {
+			t.Errorf("an answer holds the start of the secret: %s", body)
+		}
+	}
+	if log := b.log.String(); strings.Contains(log, secret[:2]) || !strings.Contains(log, "call.api_secret") {
+		t.Errorf("the log quotes the secret or does not say which setting is broken:\n%s", log)
 	}
 }

@@ -29,8 +29,9 @@ type stateView struct {
 
 func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 	boot := s.store.Boot()
-	v := stateView{SetupNeeded: boot.SetupNeeded, Name: boot.Config.Call.Name, Notice: boot.Notice, Fingerprint: s.Fingerprint(), WiFi: s.opts.WiFi != nil}
+	v := stateView{SetupNeeded: boot.SetupNeeded, Name: boot.Config.Call.Name, Notice: boot.PublicNotice, Fingerprint: s.Fingerprint(), WiFi: s.opts.WiFi != nil}
 	if _, sess := s.sessionOf(r); sess != nil {
+		v.Notice = boot.Notice
 		v.CSRF = sess.csrf
 		v.SignedIn = sess.admin
 		v.SetupOpen = !sess.admin && boot.SetupNeeded

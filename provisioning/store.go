@@ -38,10 +38,17 @@ type Boot struct {
 	// SetupNeeded is true until first-boot setup has saved both settings
 	// and an admin password.
 	SetupNeeded bool
-	// Notice explains, for the screen and the page, that the saved settings
-	// were broken and which ones the box uses instead; empty when all is well.
-	Notice string
+	// Notice explains, for the admin (the status page, the log), that the
+	// saved settings were broken, where (a line and a setting, never the
+	// file's text), and which ones the box uses instead; empty when all is
+	// well. PublicNotice is the same for a page nobody has signed in to:
+	// only that the settings were restored, or could not be.
+	Notice, PublicNotice string
 }
+
+// restoredNotice is all a page says before sign-in about settings the box
+// could not use and replaced with its earlier ones.
+const restoredNotice = "The box's saved settings could not be used; it restored the earlier ones. Sign in to see why."
 
 // Store keeps the box's settings and secrets in a data directory. Every
 // write is atomic (config.WriteFileAtomic); a save keeps the settings it
@@ -93,6 +100,7 @@ func (s *Store) Load() Boot {
 		if good, gerr := s.parse(GoodConfigFile); gerr == nil {
 			b.Config = good
 			b.Notice = "The settings file is missing; the box uses the previous good settings. Check them and save."
+			b.PublicNotice = restoredNotice
 		} else {
 			b.SetupNeeded = true
 		}
@@ -100,9 +108,11 @@ func (s *Store) Load() Boot {
 		if good, gerr := s.parse(GoodConfigFile); gerr == nil {
 			b.Config = good
 			b.Notice = "The saved settings are broken (" + oneLine(err) + "); the box uses the previous good settings. Check them and save."
+			b.PublicNotice = restoredNotice
 		} else {
 			b.SetupNeeded = true
 			b.Notice = "The saved settings are broken (" + oneLine(err) + ") and there are no earlier ones: set the box up again."
+			b.PublicNotice = "The box's saved settings could not be used, and there are no earlier ones."
 		}
 	}
 	s.secrets = Secrets{}
@@ -110,6 +120,7 @@ func (s *Store) Load() Boot {
 		if err := json.Unmarshal(data, &s.secrets); err != nil {
 			s.secrets = Secrets{}
 			b.Notice = strings.TrimSpace(b.Notice + " The admin password file is broken: set the box up again.")
+			b.PublicNotice = b.Notice
 		}
 	}
 	if s.secrets.PasswordHash == "" {
@@ -182,7 +193,7 @@ func (s *Store) SaveConfig(cfg config.Config) error {
 		return err
 	}
 	s.boot.Config = cfg
-	s.boot.Notice = ""
+	s.boot.Notice, s.boot.PublicNotice = "", ""
 	s.boot.SetupNeeded = s.secrets.PasswordHash == ""
 	return nil
 }

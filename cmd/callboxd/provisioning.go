@@ -78,9 +78,6 @@ func runFromDataDir(args []string) int {
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: l}))
 	slog.SetDefault(log)
 	call.UseLogger(log.With("part", "livekit"))
-	if boot.Notice != "" {
-		log.Warn(boot.Notice)
-	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
