@@ -7,8 +7,8 @@ import "net/http"
 
 func (s *Server) action(do func(), what string) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
-		if s.store.Boot().SetupNeeded {
-			writeError(w, http.StatusConflict, "the box is not set up yet")
+		if boot := s.store.Boot(); boot.SetupNeeded || boot.SettingsNeeded {
+			writeError(w, http.StatusConflict, "the box has no settings to call with yet: save them first")
 			return
 		}
 		s.log.Info("the admin asked: " + what)

@@ -32,7 +32,7 @@ type Controller interface {
 
 // CallStatus is what the status page shows about the call.
 type CallStatus struct {
-	State        string        `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed
+	State        string        `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed, settings needed
 	Error        string        `json:"error,omitempty"`
 	Room         string        `json:"room"`
 	Codec        string        `json:"codec"`

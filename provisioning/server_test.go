@@ -735,3 +735,56 @@ func TestBrokenSettingsFileShowsNoPartOfIt(t *testing.T) {
 		t.Errorf("the log quotes the secret or does not say which setting is broken:\n%s", log)
 	}
 }
+
+// TestAnAdminMeansNoSetupCode: with admin.json present the box asks for the
+// admin password, never for a setup code, even when its settings are
+// broken with no earlier copy (finishing setup would replace the
+// password) or admin.json itself is broken.
+func TestAnAdminMeansNoSetupCode(t *testing.T) {
+	hash, _ := hashPassword(goodPassword, argon2Params{Memory: 64, Time: 1, Threads: 1})
+	for _, tt := range []struct {
+		name, admin string
+		login       int
+	}{
+		{"broken settings, no earlier ones", `{"password_hash":"` + hash + `"}`, 200},
+		{"broken admin file", `{"password_hash":`, 500},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			os.WriteFile(filepath.Join(dir, ConfigFile), []byte("[video]\ncodec = \"h265\"\n"), 0o600)
+			os.WriteFile(filepath.Join(dir, AdminFile), []byte(tt.admin), 0o600)
+			b := newBoxIn(t, dir)
+			if code := b.srv.SetupCode(); code != "" {
+				t.Errorf("a box with an admin has the setup code %s", code)
+			}
+			b.srv.AnnounceSetup()
+			if strings.Contains(b.log.String(), "setup_code") {
+				t.Errorf("a box with an admin announces setup:\n%s", b.log.String())
+			}
+			if st := b.get("/api/state").json(t); st["setup_needed"] != false {
+				t.Errorf("state %v, want no setup", st)
+			}
+			b.expect(b.post("/api/setup/code", map[string]string{"code": "AAAA-AAAA"}), 409, "a setup code")
+			r := b.post("/api/login", map[string]string{"password": goodPassword})
+			b.expect(r, tt.login, "the admin's password")
+			if tt.login != 200 {
+				if !strings.Contains(string(r.body), "factory reset") {
+					t.Errorf("a broken admin file: %s, want a word about the factory reset", r.body)
+				}
+				return
+			}
+			b.csrf = r.json(t)["csrf"].(string)
+			b.expect(b.post("/api/call", nil), 409, "a call without settings")
+			b.expect(b.post("/api/settings", goodSettings), 200, "the admin saves settings")
+			if boot := b.store.Boot(); boot.SetupNeeded || boot.SettingsNeeded || boot.Config.Call.Room != "family" {
+				t.Errorf("after the admin saved settings: %+v", boot)
+			}
+			if last := b.ctl.applied[len(b.ctl.applied)-1]; last.SettingsNeeded || last.Config.Call.Room != "family" {
+				t.Errorf("the daemon was given %+v", last)
+			}
+			if b.store.Secrets().PasswordHash != hash {
+				t.Errorf("the admin password changed")
+			}
+		})
+	}
+}

@@ -35,9 +35,13 @@ type Secrets struct {
 // Boot is what a data directory holds at start.
 type Boot struct {
 	Config config.Config
-	// SetupNeeded is true until first-boot setup has saved both settings
-	// and an admin password.
+	// SetupNeeded is true until first-boot setup has saved an admin
+	// password (with the settings): then, and only then, a setup code
+	// opens the page. A box with an admin never needs it again.
 	SetupNeeded bool
+	// SettingsNeeded: the box has an admin but no settings it can run
+	// with (broken, none earlier): the admin signs in and saves them.
+	SettingsNeeded bool
 	// Notice explains, for the admin (the status page, the log), that the
 	// saved settings were broken, where (a line and a setting, never the
 	// file's text), and which ones the box uses instead; empty when all is
@@ -58,8 +62,9 @@ type Store struct {
 	fs  config.FileSystem
 
 	mu      sync.Mutex
-	boot    Boot
-	secrets Secrets
+	boot    Boot    // guarded by mu
+	secrets Secrets // guarded by mu
+	admin   bool    // guarded by mu; AdminFile exists, even broken: the box has an admin
 }
 
 // OpenStore makes dir (mode 0700) if needed and reads what it holds.
@@ -102,7 +107,7 @@ func (s *Store) Load() Boot {
 			b.Notice = "The settings file is missing; the box uses the previous good settings. Check them and save."
 			b.PublicNotice = restoredNotice
 		} else {
-			b.SetupNeeded = true
+			b.SettingsNeeded = true
 		}
 	default:
 		if good, gerr := s.parse(GoodConfigFile); gerr == nil {
@@ -110,25 +115,30 @@ func (s *Store) Load() Boot {
 			b.Notice = "The saved settings are broken (" + oneLine(err) + "); the box uses the previous good settings. Check them and save."
 			b.PublicNotice = restoredNotice
 		} else {
-			b.SetupNeeded = true
-			b.Notice = "The saved settings are broken (" + oneLine(err) + ") and there are no earlier ones: set the box up again."
+			b.SettingsNeeded = true
+			b.Notice = "The saved settings are broken (" + oneLine(err) + ") and there are no earlier ones: enter them again."
 			b.PublicNotice = "The box's saved settings could not be used, and there are no earlier ones."
 		}
 	}
 	s.secrets = Secrets{}
-	if data, err := s.fs.ReadFile(s.path(AdminFile)); err == nil {
-		if err := json.Unmarshal(data, &s.secrets); err != nil {
-			s.secrets = Secrets{}
-			b.Notice = strings.TrimSpace(b.Notice + " The admin password file is broken: set the box up again.")
-			b.PublicNotice = b.Notice
-		}
+	data, err := s.fs.ReadFile(s.path(AdminFile))
+	s.admin = err == nil
+	if s.admin && (json.Unmarshal(data, &s.secrets) != nil || s.secrets.PasswordHash == "") {
+		// Still the admin's box: a setup code now would let whoever
+		// reads the screen take it over.
+		s.secrets = Secrets{PasswordHash: brokenHash}
+		b.Notice = strings.TrimSpace(b.Notice + " The admin password file is broken: only a factory reset (the page's, or the button held 10 s) sets the box up again.")
+		b.PublicNotice = b.Notice
 	}
-	if s.secrets.PasswordHash == "" {
-		b.SetupNeeded = true
-	}
+	// Without an admin, first-boot setup saves the settings too.
+	b.SetupNeeded, b.SettingsNeeded = !s.admin, s.admin && b.SettingsNeeded
 	s.boot = b
 	return b
 }
+
+// brokenHash stands for an admin password file that cannot be read: no
+// password matches it (verifyPassword says the hash is damaged).
+const brokenHash = "broken"
 
 func (s *Store) parse(name string) (config.Config, error) {
 	data, err := s.fs.ReadFile(s.path(name))
@@ -194,7 +204,7 @@ func (s *Store) SaveConfig(cfg config.Config) error {
 	}
 	s.boot.Config = cfg
 	s.boot.Notice, s.boot.PublicNotice = "", ""
-	s.boot.SetupNeeded = s.secrets.PasswordHash == ""
+	s.boot.SettingsNeeded = false
 	return nil
 }
 
@@ -209,8 +219,8 @@ func (s *Store) SaveSecrets(sec Secrets) error {
 	if err := config.WriteFileAtomic(s.fs, s.path(AdminFile), data); err != nil {
 		return err
 	}
-	s.secrets = sec
-	s.boot.SetupNeeded = sec.PasswordHash == ""
+	s.secrets, s.admin = sec, true
+	s.boot.SetupNeeded = false
 	return nil
 }
 
@@ -238,7 +248,7 @@ func (s *Store) Reset() error {
 	if err := s.fs.SyncDir(s.dir); err != nil {
 		errs = append(errs, fmt.Errorf("factory reset: sync %s: %w", s.dir, err))
 	}
-	s.secrets = Secrets{}
+	s.secrets, s.admin = Secrets{}, false
 	s.boot = Boot{Config: config.Default(), SetupNeeded: true}
 	return errors.Join(errs...)
 }

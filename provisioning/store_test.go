@@ -146,14 +146,14 @@ func TestBootFallsBackToTheLastGoodSettings(t *testing.T) {
 		current     string // "" = no file
 		good        bool
 		wantRoom    string
-		wantSetup   bool
+		wantSetup   bool // with an admin: the admin enters settings, never a setup code
 		noticeNames string
 	}{
 		{"valid", "ok", true, "second", false, ""},
 		{"invalid value", "[video]\ncodec = \"h265\"\n", true, "first", false, "video.codec"},
 		{"not TOML", "\x00\x01[[[", true, "first", false, "broken"},
 		{"missing", "", true, "first", false, "missing"},
-		{"invalid and nothing earlier", "[video]\ncodec = \"h265\"\n", false, "", true, "set the box up again"},
+		{"invalid and nothing earlier", "[video]\ncodec = \"h265\"\n", false, "", true, "enter them again"},
 		{"nothing at all", "", false, "", true, ""},
 	}
 	for _, tt := range tests {
@@ -175,8 +175,8 @@ func TestBootFallsBackToTheLastGoodSettings(t *testing.T) {
 				t.Fatal(err)
 			}
 			b := s.Boot()
-			if b.SetupNeeded != tt.wantSetup {
-				t.Errorf("setup needed %v, want %v", b.SetupNeeded, tt.wantSetup)
+			if b.SetupNeeded || b.SettingsNeeded != tt.wantSetup {
+				t.Errorf("setup needed %v, settings needed %v; want no setup, settings needed %v", b.SetupNeeded, b.SettingsNeeded, tt.wantSetup)
 			}
 			if !tt.wantSetup && b.Config.Call.Room != tt.wantRoom {
 				t.Errorf("boots with room %q, want %q", b.Config.Call.Room, tt.wantRoom)

@@ -157,6 +157,8 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	switch {
 	case s.boot.SetupNeeded:
 		st.State, st.Room, st.Codec = "setup needed", "", ""
+	case s.boot.SettingsNeeded:
+		st.State, st.Room, st.Codec = "settings needed", "", ""
 	case s.daemon == nil:
 		st.State = call.Idle.String()
 	default:
@@ -205,7 +207,7 @@ func (s *supervisor) run(ctx context.Context) {
 		s.mu.Lock()
 		boot, hungUp := s.boot, s.hungUp
 		s.mu.Unlock()
-		if boot.SetupNeeded || hungUp {
+		if boot.SetupNeeded || boot.SettingsNeeded || hungUp {
 			showCtx, hide := context.WithCancel(ctx)
 			shown := make(chan struct{})
 			if boot.SetupNeeded {
