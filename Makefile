@@ -29,6 +29,7 @@ test: deps web
 	# input fails the run with "context deadline exceeded".
 	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=20000x ./provisioning/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=20000x ./provisioning/
+	$(GO) test -run='^$$' -fuzz=FuzzCheckName -fuzztime=20000x ./config/
 
 # The guest page (web/guest): livekit-client from npm, bundled by esbuild
 # into web/guest/static, which callboxd embeds. No CDN.

@@ -154,6 +154,15 @@ func (c Config) Validate() error {
 		}
 	}
 
+	name := func(field, value string, max int) {
+		if err := CheckName(value, max); err != nil {
+			bad(field, "%v", err)
+		}
+	}
+	name("call.name", c.Call.Name, MaxNameLength)
+	name("call.room", c.Call.Room, MaxRoomLength)
+	name("call.identity", c.Call.Identity, MaxRoomLength)
+
 	if c.Call.RoomKey != "" && len(c.Call.RoomKey) < MinRoomKeyLength {
 		// Never the key itself in the message.
 		bad("call.room_key", "is %d characters long: use at least %d (a longer one is harder to guess)", len(c.Call.RoomKey), MinRoomKeyLength)

@@ -62,6 +62,8 @@ func (c Controls) validate(callSettings Call, bad func(field, format string, arg
 	for i, room := range c.Contacts {
 		if strings.TrimSpace(room) == "" {
 			bad("controls.contacts", "contact %d is empty: give the room to call", i+1)
+		} else if err := CheckName(room, MaxRoomLength); err != nil {
+			bad("controls.contacts", "contact %d %v", i+1, err)
 		}
 	}
 	for _, room := range sortedKeys(c.ContactNames) {
@@ -69,6 +71,8 @@ func (c Controls) validate(callSettings Call, bad func(field, format string, arg
 			bad("controls.contact_names."+room, "%q is not one of controls.contacts", room)
 		} else if strings.TrimSpace(c.ContactNames[room]) == "" {
 			bad("controls.contact_names."+room, "is empty: give a name, or leave the room out")
+		} else if err := CheckName(c.ContactNames[room], MaxNameLength); err != nil {
+			bad("controls.contact_names."+room, "%v", err)
 		}
 	}
 	if len(c.Contacts) > 0 && callSettings.Token != "" {

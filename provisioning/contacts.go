@@ -3,7 +3,6 @@ package provisioning
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/callbox/callbox/config"
 )
@@ -15,11 +14,7 @@ type Contact struct {
 	Room string `json:"room"`
 }
 
-const (
-	maxContacts          = 20
-	maxContactNameLength = 64
-	maxRoomLength        = 128
-)
+const maxContacts = 20
 
 // contactsOf reads the contacts out of the settings, in speed-dial order.
 func contactsOf(c config.Controls) []Contact {
@@ -47,22 +42,16 @@ func applyContacts(list []Contact, c config.Controls) (config.Controls, []fieldE
 	for i, ct := range list {
 		field := fmt.Sprintf("contacts.%d.", i+1)
 		name, room := strings.TrimSpace(ct.Name), strings.TrimSpace(ct.Room)
-		switch {
-		case name == "":
+		if name == "" {
 			bad = append(bad, fieldError{field + "name", "is empty: say who this contact is"})
-		case utf8.RuneCountInString(name) > maxContactNameLength:
-			bad = append(bad, fieldError{field + "name", fmt.Sprintf("is longer than %d characters", maxContactNameLength)})
-		case hasControl(name):
-			bad = append(bad, fieldError{field + "name", "may not contain control characters"})
+		} else if err := config.CheckName(name, config.MaxNameLength); err != nil {
+			bad = append(bad, fieldError{field + "name", err.Error()})
 		}
-		switch {
-		case room == "":
+		if room == "" {
 			bad = append(bad, fieldError{field + "room", "is empty: give the room that reaches this contact"})
-		case len(room) > maxRoomLength:
-			bad = append(bad, fieldError{field + "room", fmt.Sprintf("is longer than %d characters", maxRoomLength)})
-		case hasControl(room):
-			bad = append(bad, fieldError{field + "room", "may not contain control characters"})
-		default:
+		} else if err := config.CheckName(room, config.MaxRoomLength); err != nil {
+			bad = append(bad, fieldError{field + "room", err.Error()})
+		} else {
 			for j, other := range rooms {
 				if other == room {
 					bad = append(bad, fieldError{field + "room", fmt.Sprintf("%q is contact %d already", room, j+1)})
@@ -85,13 +74,4 @@ func applyContacts(list []Contact, c config.Controls) (config.Controls, []fieldE
 		c.ContactNames = names
 	}
 	return c, nil
-}
-
-func hasControl(s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return true
-		}
-	}
-	return !utf8.ValidString(s)
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxBodyBytes bounds every request body.
@@ -61,6 +62,9 @@ func decodeBody(body io.Reader, dst any) error {
 	}
 	if len(data) > maxBodyBytes {
 		return &requestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("the request is larger than %d bytes", maxBodyBytes)}
+	}
+	if !utf8.Valid(data) { // encoding/json would put U+FFFD in its place, silently
+		return &requestError{http.StatusBadRequest, "the request is not valid UTF-8 text"}
 	}
 	dec := json.NewDecoder(strings.NewReader(string(data)))
 	dec.DisallowUnknownFields()

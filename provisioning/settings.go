@@ -47,14 +47,17 @@ type SettingsView struct {
 	Contacts     []Contact `json:"contacts"`
 }
 
-// maxFieldLength bounds every text setting; a token is the longest.
+// maxFieldLength bounds every text setting that is not a name (names:
+// config.CheckName); a token is the longest.
 const maxFieldLength = 4096
 
-// apply puts st over cfg and says what is wrong, by form field.
+// apply puts st over cfg and says what is wrong, by form field. The names
+// (the box's, the room, the contacts') are checked by config, as they are
+// in the settings file.
 func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 	var bad []fieldError
-	for name, v := range map[string]string{"name": st.Name, "url": st.URL, "api_key": st.APIKey, "api_secret": st.APISecret,
-		"token": st.Token, "room": st.Room, "camera": st.Camera, "microphone": st.Microphone, "codec": st.Codec, "room_key": st.RoomKey} {
+	for name, v := range map[string]string{"url": st.URL, "api_key": st.APIKey, "api_secret": st.APISecret,
+		"token": st.Token, "camera": st.Camera, "microphone": st.Microphone, "codec": st.Codec, "room_key": st.RoomKey} {
 		if len(v) > maxFieldLength {
 			bad = append(bad, fieldError{name, fmt.Sprintf("is longer than %d characters", maxFieldLength)})
 		} else if strings.ContainsAny(v, "\x00\r\n") {
