@@ -136,10 +136,14 @@ func (c Config) Validate() error {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 
-	if c.Call.URL == "" {
+	u, urlErr := url.Parse(c.Call.URL)
+	switch {
+	case c.Call.URL == "":
 		bad("call.url", "is empty: set the call server's address, e.g. wss://calls.example.org")
-	} else if u, err := url.Parse(c.Call.URL); err != nil || u.Host == "" ||
-		!oneOf(u.Scheme, "ws", "wss", "http", "https") {
+	case urlErr == nil && u.User != nil, urlErr != nil && strings.Contains(c.Call.URL, "@"):
+		// Never quoted: the part before @ is a user and a password.
+		bad("call.url", "has a user or password before @: the call server takes no password in its address, it authenticates the box by token (call.api_key and call.api_secret, or call.token); leave it out")
+	case urlErr != nil || u.Host == "" || !oneOf(u.Scheme, "ws", "wss", "http", "https"):
 		bad("call.url", "%q is not a ws://, wss://, http:// or https:// address with a host", c.Call.URL)
 	}
 	if c.Call.Token == "" {

@@ -206,3 +206,16 @@ func TestBrokenFileErrorsNameLineAndSettingNotText(t *testing.T) {
 		})
 	}
 }
+
+// TestURLWithAPasswordIsRefused: LiveKit authenticates by token, so a user
+// or password in call.url is refused, with a message that repeats neither.
+func TestURLWithAPasswordIsRefused(t *testing.T) {
+	for _, u := range []string{"wss://admin:Pw7Secret@calls.example.org", "wss://Pw7Secret@calls.example.org", "ftp://admin:Pw7Secret@calls.example.org", "wss://admin:Pw7Secret@[bad"} {
+		c := validConfig()
+		c.Call.URL = u
+		checkFieldError(t, c.Validate(), "call.url", "token")
+		if err := c.Validate(); strings.Contains(err.Error(), "Pw7") || strings.Contains(err.Error(), "admin") {
+			t.Errorf("%s: the error repeats the user or password: %v", u, err)
+		}
+	}
+}

@@ -371,6 +371,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"a text-direction override", "/api/settings", settingsJSON(func(m map[string]any) { m["name"] = "Kitchen\u202egpj.exe" }), nil, false, 400, `"field":"name"`},
 		{"an escape in the name", "/api/settings", settingsJSON(func(m map[string]any) { m["name"] = "Kitchen\x1b[2J" }), nil, false, 400, `"field":"name"`},
 		{"a huge name", "/api/settings", settingsJSON(func(m map[string]any) { m["name"] = strings.Repeat("x", 4000) }), nil, false, 400, `"field":"name"`},
+		{"a password in the URL", "/api/settings", settingsJSON(func(m map[string]any) { m["url"] = "wss://admin:Pw7Secret@10.99.0.1:7880" }), nil, false, 400, "token"},
 		{"invalid UTF-8", "/api/settings", strings.Replace(settingsJSON(func(map[string]any) {}), "Kitchen", "Kitchen\xff", 1), nil, false, 400, "UTF-8"},
 		{"short room key", "/api/settings", settingsJSON(func(m map[string]any) { m["room_key"] = "short" }), nil, false, 400, "room_key"},
 		{"unknown auth", "/api/settings", settingsJSON(func(m map[string]any) { m["auth"] = "magic" }), nil, false, 400, "auth"},
@@ -408,6 +409,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 			}
 			if got := b.ctl.calls(); len(got) != asked {
 				t.Errorf("the daemon was asked %v", got[asked:])
+			}
+			if strings.Contains(string(r.body)+b.log.String(), "Pw7Secret") {
+				t.Errorf("the answer or the log holds the URL's password: %s", r.body)
 			}
 			if b.store.Boot().SetupNeeded {
 				t.Errorf("the box forgot it is set up")
