@@ -3,6 +3,7 @@ package provisioning
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"image/jpeg"
@@ -550,10 +551,28 @@ func TestSettingsAndControls(t *testing.T) {
 func TestFactoryReset(t *testing.T) {
 	b := newBox(t)
 	b.setUp()
+	oldCert, err := loadOrMakeCertificate(b.store.Dir(), "Callbox")
+	if err != nil {
+		t.Fatal(err)
+	}
 	b.expect(b.post("/api/factory-reset", map[string]string{"confirm": "reset"}), 200, "factory reset")
 	entries, _ := os.ReadDir(b.store.Dir())
 	for _, e := range entries {
-		t.Errorf("%s survived the factory reset", e.Name())
+		if e.Name() != TLSKeyFile && e.Name() != TLSCertFile { // made for the next setup
+			t.Errorf("%s survived the factory reset", e.Name())
+		}
+	}
+	// The announcement of the new setup gives the new certificate's
+	// fingerprint: it is made before, not when the first browser comes.
+	cert, err := tls.LoadX509KeyPair(filepath.Join(b.store.Dir(), TLSCertFile), filepath.Join(b.store.Dir(), TLSKeyFile))
+	if err != nil {
+		t.Fatalf("no TLS certificate after the factory reset: %v", err)
+	}
+	if fingerprint(cert) == fingerprint(oldCert) {
+		t.Errorf("the factory reset kept the TLS certificate")
+	}
+	if want := "tls_fingerprint=" + fingerprint(cert); !strings.Contains(b.log.String(), want) {
+		t.Errorf("the setup announcement after the factory reset does not say %s:\n%s", want, b.log.String())
 	}
 	if st := b.get("/api/state").json(t); st["setup_needed"] != true || st["signed_in"] == true {
 		t.Errorf("after a reset the state is %v", st)

@@ -121,11 +121,18 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 	writeJSON(w, http.StatusOK, answer)
 }
 
-// AnnounceSetup logs how to set the box up, while it needs setting up.
-// The screen shows the same (another issue).
+// AnnounceSetup logs how to set the box up, while it needs setting up:
+// the page's addresses, the setup code (see the package doc: on purpose)
+// and the certificate's fingerprint, made first if need be (after a
+// factory reset). The screen shows the same.
 func (s *Server) AnnounceSetup() {
-	if code := s.SetupCode(); code != "" {
-		s.log.Warn("the box needs setting up: open the address below on a phone and enter the setup code",
-			"setup_code", code, "addresses", strings.Join(localAddresses(), " "), "tls_fingerprint", s.Fingerprint())
+	code := s.SetupCode()
+	if code == "" {
+		return
 	}
+	if _, err := s.certificate(); err != nil {
+		s.log.Error("the setup page has no TLS certificate", "err", err)
+	}
+	s.log.Warn("the box needs setting up: open the address below on a phone and enter the setup code",
+		"setup_code", code, "addresses", strings.Join(localAddresses(), " "), "tls_fingerprint", s.Fingerprint())
 }

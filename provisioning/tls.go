@@ -86,32 +86,38 @@ func fingerprint(cert tls.Certificate) string {
 }
 
 // Fingerprint is the TLS certificate's SHA-256 fingerprint, for the screen
-// and the page; "" before ListenAndServe made or read it.
+// and the page; "" before ListenAndServe or AnnounceSetup made or read it.
 func (s *Server) Fingerprint() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.fingerprint
 }
 
+// certificate is the page's TLS certificate: read from the data directory,
+// or made there the first time and after a factory reset (which clears
+// s.cert). Whatever says the fingerprint asks for it first, so the
+// fingerprint said is the one served.
+func (s *Server) certificate() (*tls.Certificate, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cert != nil {
+		return s.cert, nil
+	}
+	cert, err := loadOrMakeCertificate(s.store.Dir(), "Callbox")
+	if err != nil {
+		return nil, err
+	}
+	s.cert = &cert
+	s.fingerprint = fingerprint(cert)
+	s.log.Info("TLS certificate", "sha256_fingerprint", s.fingerprint)
+	return s.cert, nil
+}
+
 // ListenAndServe serves the page over HTTPS on addr until ctx ends. ready,
 // if not nil, gets the address it listens on (addr may have port 0).
 func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net.Addr)) error {
-	getCert := func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if s.cert != nil { // a factory reset clears it: a new key then
-			return s.cert, nil
-		}
-		cert, err := loadOrMakeCertificate(s.store.Dir(), "Callbox")
-		if err != nil {
-			return nil, err
-		}
-		s.cert = &cert
-		s.fingerprint = fingerprint(cert)
-		s.log.Info("TLS certificate", "sha256_fingerprint", s.fingerprint)
-		return s.cert, nil
-	}
-	if _, err := getCert(nil); err != nil { // make it now, and log its fingerprint
+	getCert := func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return s.certificate() }
+	if _, err := s.certificate(); err != nil { // make it now, and log its fingerprint
 		return err
 	}
 	ln, err := net.Listen("tcp", addr)
