@@ -33,6 +33,27 @@ func CheckName(s string, max int) error {
 	return nil
 }
 
+// CleanName is a name from elsewhere (a participant's, from the network)
+// made fit for a log line or the screen: what CheckName refuses taken out,
+// invalid UTF-8 replaced, and cut to max characters with "…".
+func CleanName(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	s = strings.Map(func(r rune) rune {
+		if hiddenRune(r) {
+			return -1
+		}
+		return r
+	}, s)
+	if max < 1 {
+		return ""
+	}
+	if utf8.RuneCountInString(s) > max {
+		runes := []rune(s)
+		s = string(runes[:max-1]) + "…"
+	}
+	return s
+}
+
 // hiddenRune reports characters that do not show as themselves: controls
 // (C0, DEL and C1, such as U+0085), the line and paragraph separators, and
 // the bidirectional formatting characters that reorder the text around

@@ -26,14 +26,14 @@ func TestNamesAreCheckedAlike(t *testing.T) {
 		}},
 	}
 	bad := map[string]string{
-		"a tab":                 "Kitchen\tTable",
-		"an escape":             "Kitchen\x1b[31m",
-		"a C1 control (NEL)":    "Kitchen\u0085",
+		"a tab":                    "Kitchen\tTable",
+		"an escape":                "Kitchen\x1b[31m",
+		"a C1 control (NEL)":       "Kitchen\u0085",
 		"a right-to-left override": "Kitchen\u202egpj.exe",
-		"a directional isolate": "Kitchen\u2067",
-		"a line separator":      "Kitchen\u2028Hall",
-		"invalid UTF-8":         "Kitchen\xff",
-		"4096 characters":       strings.Repeat("x", 4096),
+		"a directional isolate":    "Kitchen\u2067",
+		"a line separator":         "Kitchen\u2028Hall",
+		"invalid UTF-8":            "Kitchen\xff",
+		"4096 characters":          strings.Repeat("x", 4096),
 	}
 	good := []string{"Kitchen", "Café Ünter den Linden", "Grandma's 📞", "客厅", "غرفة المعيشة"}
 	for _, f := range fields {
@@ -57,12 +57,17 @@ func TestNamesAreCheckedAlike(t *testing.T) {
 
 // FuzzCheckName: a name CheckName accepts is valid UTF-8, no longer than
 // allowed, holds nothing hidden, and comes back unchanged from the
-// settings file; one it refuses gets a reason.
+// settings file; one it refuses gets a reason; and whatever CleanName
+// makes of any text, CheckName accepts.
 func FuzzCheckName(f *testing.F) {
 	for _, s := range []string{"Kitchen", "Café", "📞 Grandma", "a\tb", "x\u202ey", "\xff", "\u0085", strings.Repeat("é", 65), ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		// A name from elsewhere, cleaned, is one the box would take.
+		if clean := CleanName(s, MaxNameLength); CheckName(clean, MaxNameLength) != nil {
+			t.Fatalf("CleanName(%q) = %q, which CheckName refuses: %v", s, clean, CheckName(clean, MaxNameLength))
+		}
 		err := CheckName(s, MaxNameLength)
 		if err != nil {
 			if err.Error() == "" {
@@ -92,4 +97,17 @@ func FuzzCheckName(f *testing.F) {
 			t.Fatalf("%q came back as %q", s, back.Call.Name)
 		}
 	})
+}
+
+func TestCleanName(t *testing.T) {
+	for in, want := range map[string]string{
+		"Ada":                        "Ada",
+		"Mal\x1b[2Jlory\u202e\u0085": "Mal[2Jlory",
+		"bad \xff byte":              "bad \uFFFD byte",
+		strings.Repeat("é", 70):      strings.Repeat("é", MaxNameLength-1) + "…",
+	} {
+		if got := CleanName(in, MaxNameLength); got != want {
+			t.Errorf("CleanName(%q) = %q, want %q", in, got, want)
+		}
+	}
 }

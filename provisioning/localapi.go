@@ -203,23 +203,3 @@ func (c LocalClient) Invite(ctx context.Context, req InviteRequest) (InviteRespo
 	}
 	return resp, nil
 }
-
-// SetupLinks is the setup page's address on each of the box's network
-// addresses, for the screen: https://ADDR/ (with the port unless 443).
-func SetupLinks(listen net.Addr) []string {
-	port := ""
-	if tcp, ok := listen.(*net.TCPAddr); ok && tcp.Port != 443 {
-		port = fmt.Sprint(tcp.Port)
-	}
-	var links []string
-	for _, a := range localAddresses() {
-		host := a
-		if port != "" {
-			host = net.JoinHostPort(a, port)
-		} else if strings.Contains(a, ":") {
-			host = "[" + a + "]"
-		}
-		links = append(links, "https://"+host+"/")
-	}
-	return links
-}

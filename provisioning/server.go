@@ -6,6 +6,7 @@ import (
 	"embed"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 	"time"
@@ -94,6 +95,7 @@ type Server struct {
 	sessions    map[string]*session // guarded by mu
 	cert        *tls.Certificate    // guarded by mu; nil until first served, and after a factory reset
 	fingerprint string              // guarded by mu; of cert, for the page
+	listen      net.Addr            // guarded by mu; where the page listens, nil before ListenAndServe
 }
 
 // NewServer makes the page and API over a store.

@@ -9,11 +9,14 @@ import (
 	"image/jpeg"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -813,5 +816,32 @@ func TestAnAdminMeansNoSetupCode(t *testing.T) {
 				t.Errorf("the admin password changed")
 			}
 		})
+	}
+}
+
+// TestSetupLineListsWhereThePageIs: the setup announcement lists the
+// addresses the page can be reached on: listening on 127.0.0.1, only that.
+func TestSetupLineListsWhereThePageIs(t *testing.T) {
+	b := newBox(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	served, ready := make(chan error, 1), make(chan net.Addr, 1)
+	go func() { served <- b.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { ready <- a }) }()
+	defer func() { cancel(); <-served }()
+	var addr net.Addr
+	select {
+	case addr = <-ready:
+	case err := <-served:
+		t.Fatalf("the page does not listen: %v", err)
+	}
+	b.srv.AnnounceSetup()
+	m := regexp.MustCompile(`needs setting up.* addresses=("[^"]*"|\S+)`).FindStringSubmatch(b.log.String())
+	if m == nil {
+		t.Fatalf("no setup announcement with addresses:\n%s", b.log.String())
+	}
+	if got, want := strings.Trim(m[1], `"`), "https://"+addr.String()+"/"; got != want {
+		t.Errorf("listening on %s, the setup line lists %q; want only %q", addr, got, want)
+	}
+	if links := SetupLinks(&net.TCPAddr{IP: net.IPv4(192, 0, 2, 7), Port: 443}); !slices.Equal(links, []string{"https://192.0.2.7/"}) {
+		t.Errorf("the links of a page on 192.0.2.7:443 are %v", links)
 	}
 }

@@ -6,6 +6,8 @@ package provisioning
 
 import (
 	"crypto/rand"
+	"fmt"
+	"net"
 	"net/http"
 	"strings"
 
@@ -133,6 +135,36 @@ func (s *Server) AnnounceSetup() {
 	if _, err := s.certificate(); err != nil {
 		s.log.Error("the setup page has no TLS certificate", "err", err)
 	}
+	s.mu.Lock()
+	listen := s.listen
+	s.mu.Unlock()
 	s.log.Warn("the box needs setting up: open the address below on a phone and enter the setup code",
-		"setup_code", code, "addresses", strings.Join(localAddresses(), " "), "tls_fingerprint", s.Fingerprint())
+		"setup_code", code, "addresses", strings.Join(SetupLinks(listen), " "), "tls_fingerprint", s.Fingerprint())
+}
+
+// SetupLinks is the setup page's address as a phone reaches it, for the
+// screen and the setup announcement: https://ADDR/ (with the port unless
+// 443) on each of the box's addresses when the page listens on all of
+// them (or listen is nil), on the one address it listens on otherwise.
+func SetupLinks(listen net.Addr) []string {
+	tcp, _ := listen.(*net.TCPAddr)
+	port := ""
+	if tcp != nil && tcp.Port != 443 {
+		port = fmt.Sprint(tcp.Port)
+	}
+	addrs := localAddresses()
+	if tcp != nil && tcp.IP != nil && !tcp.IP.IsUnspecified() {
+		addrs = []string{tcp.IP.String()}
+	}
+	var links []string
+	for _, a := range addrs {
+		host := a
+		if port != "" {
+			host = net.JoinHostPort(a, port)
+		} else if strings.Contains(a, ":") {
+			host = "[" + a + "]"
+		}
+		links = append(links, "https://"+host+"/")
+	}
+	return links
 }

@@ -124,6 +124,9 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 	if err != nil {
 		return fmt.Errorf("provisioning page: %w", err)
 	}
+	s.mu.Lock()
+	s.listen = ln.Addr()
+	s.mu.Unlock()
 	if ready != nil {
 		ready(ln.Addr())
 	}

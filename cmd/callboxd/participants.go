@@ -2,15 +2,32 @@ package main
 
 import (
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/provisioning"
 )
+
+// Names from the network (a participant chooses their own name; a token's
+// maker their identity) go through these before any log line, the screen
+// or the page: cut, and cleaned of what does not show as itself.
+func shownName(m call.Member) string {
+	if m.Name == "" {
+		return shownIdentity(m.Identity)
+	}
+	return config.CleanName(m.Name, config.MaxNameLength)
+}
+
+func shownIdentity(identity string) string { return config.CleanName(identity, config.MaxRoomLength) }
 
 // participantsOf are the others in the call as the status page lists them
 // (call.Session.Members), in join order; an empty list, never null.
 func participantsOf(members []call.Member) []provisioning.Participant {
 	out := make([]provisioning.Participant, 0, len(members))
 	for _, m := range members {
-		out = append(out, provisioning.Participant{Identity: m.Identity, Name: m.Name, Muted: m.AudioMuted, Video: m.VideoCodec})
+		p := provisioning.Participant{Identity: shownIdentity(m.Identity), Muted: m.AudioMuted, Video: m.VideoCodec}
+		if m.Name != "" {
+			p.Name = shownName(m)
+		}
+		out = append(out, p)
 	}
 	return out
 }

@@ -88,7 +88,8 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	members := make([]compose.Member, len(ms))
 	here := map[string]bool{}
 	for i, m := range ms {
-		members[i] = compose.Member{Identity: m.Identity, Name: m.Name, Muted: m.AudioMuted, VideoCodec: m.VideoCodec}
+		// Identity stays as it came: it is the key the call and the mixer know them by.
+		members[i] = compose.Member{Identity: m.Identity, Name: shownName(m), Muted: m.AudioMuted, VideoCodec: m.VideoCodec}
 		here[m.Identity] = true
 	}
 	rx.mu.Lock()
@@ -97,12 +98,12 @@ func (rx *receiver) setMembers(ms []call.Member) {
 		before[old.Identity] = true
 		if !here[old.Identity] {
 			rx.mixer.Remove(old.Identity)
-			rx.log.Info("a participant left", "participant", old.Identity)
+			rx.log.Info("a participant left", "participant", shownIdentity(old.Identity))
 		}
 	}
 	for _, m := range members {
 		if !before[m.Identity] {
-			rx.log.Info("a participant joined", "participant", m.Identity, "name", m.Name, "video", m.VideoCodec)
+			rx.log.Info("a participant joined", "participant", shownIdentity(m.Identity), "name", m.Name, "video", m.VideoCodec)
 		}
 	}
 	rx.members = members
