@@ -19,8 +19,8 @@ microphone=tone
 compgen -G "/dev/snd/pcmC*D*c" >/dev/null && microphone=default
 
 scripts/netns.sh up
-pids=()
-cleanup() {
+pids=() # netns.sh exec becomes the command: these are the programs themselves
+cleanup() { # netns.sh down also ends whatever else is left in the namespace
 	trap - INT TERM EXIT
 	[ ${#pids[@]} -gt 0 ] && kill "${pids[@]}" 2>/dev/null || true
 	wait 2>/dev/null || true
