@@ -22,11 +22,15 @@ func TestVolumeButtonsChangeWhatTheSpeakerPlays(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enc.Close()
+	tone, err := audio.NewTone(audio.ToneOptions{Frequency: 440, Amplitude: 0.5, Unpaced: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	pcm := make([]int16, enc.FrameSamples())
 	var packets [][]byte
-	for k := range 300 { // 6 s of a 440 Hz tone at half scale
-		for i := range pcm {
-			pcm[i] = int16(16384 * math.Sin(2*math.Pi*440*float64(k*len(pcm)+i)/audio.SampleRate))
+	for range 300 { // 6 s
+		if err := tone.Read(t.Context(), pcm); err != nil {
+			t.Fatal(err)
 		}
 		p, err := enc.Encode(pcm)
 		if err != nil {
