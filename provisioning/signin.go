@@ -66,7 +66,7 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request, way wayIn) {
 	if wait > 0 {
 		secs := int((wait + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many wrong tries: wait %d s", secs))
+		writeError(w, http.StatusTooManyRequests, fmt.Sprintf("too many tries from this address: wait %d s", secs))
 		return
 	}
 	guess, err := way.read(r)
