@@ -11,6 +11,7 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/camera/v4l2"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -35,7 +36,7 @@ type SystemDevices struct{}
 
 func (SystemDevices) Cameras() []Device {
 	list := []Device{{ID: config.CameraTestPattern, Label: "Test pattern (no camera)"}}
-	infos, _ := camera.ListDevices()
+	infos, _ := v4l2.ListDevices()
 	for _, in := range infos {
 		if in.Capture {
 			list = append(list, Device{ID: in.Path, Label: in.Card + " (" + in.Path + ")"})
@@ -64,7 +65,7 @@ func (SystemDevices) Snapshot(ctx context.Context, cam string) ([]byte, error) {
 	if cam == config.CameraTestPattern {
 		src, err = camera.NewTestPattern(camera.TestPatternOptions{Width: 640, Height: 360, FPS: 30})
 	} else {
-		src, err = camera.Open(ctx, camera.OpenOptions{Device: cam, Width: 640, Height: 360, FPS: 30})
+		src, err = v4l2.Open(ctx, v4l2.OpenOptions{Device: cam, Width: 640, Height: 360, FPS: 30})
 	}
 	if err != nil {
 		return nil, err

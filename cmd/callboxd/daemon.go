@@ -12,6 +12,7 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/camera/v4l2"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
@@ -165,7 +166,7 @@ func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
 	if v.Camera == config.CameraTestPattern {
 		return camera.NewTestPattern(camera.TestPatternOptions{Width: v.Width, Height: v.Height, FPS: v.FPS})
 	}
-	return camera.Open(ctx, camera.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS,
+	return v4l2.Open(ctx, v4l2.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS,
 		Pixel: cameraPixelFormats[v.PixelFormat],
 		// A hardware encoder reads the pictures from the camera's buffers
 		// without a copy where the formats match (codec.go).

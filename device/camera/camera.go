@@ -1,9 +1,11 @@
-// Package camera owns video capture: V4L2 devices through go4vl, format
-// negotiation, and the synthetic TestPattern source. It hands out raw frames
-// with capture timestamps (and, when asked, the driver buffers exported as
-// DMABUF, for a hardware encoder to read without a copy) and knows nothing
-// about encoding or calls; it does not convert pixel formats (the pipeline
-// does).
+// Package camera owns what video capture hands out: pixel formats, frames
+// with capture timestamps (and, when a driver exports them, its buffers as
+// DMABUF, for a hardware encoder to read without a copy), the Source
+// interface, and the synthetic TestPattern source with its readable Stamp.
+// It is pure Go, so that what only handles frames (pipeline/v4l2m2m, the
+// media types) links no cgo; the V4L2 driver, over go4vl, is
+// device/camera/v4l2. It knows nothing about encoding or calls and does
+// not convert pixel formats (the pipeline does).
 package camera
 
 import (
@@ -31,6 +33,13 @@ func (p PixelFormat) String() string {
 	b := []byte{byte(p), byte(p >> 8), byte(p >> 16), byte(p >> 24)}
 	return string(b)
 }
+
+// What a source gives when asked for nothing in particular.
+const (
+	DefaultWidth  = 1280
+	DefaultHeight = 720
+	DefaultFPS    = 30
+)
 
 // Format is what a source delivers: pixel layout, size and frame rate.
 type Format struct {

@@ -2,9 +2,10 @@ package camera
 
 import "errors"
 
-// Sentinel errors; every error the package returns wraps one of these (or
-// a context error) and names the device, so callers branch with errors.Is
-// and people read the message.
+// Sentinel errors; every error this package and its driver
+// (device/camera/v4l2) return wraps one of these (or a context error) and
+// names the device, so callers branch with errors.Is and people read the
+// message.
 var (
 	// ErrNotFound: no such device node, or no camera with that card name.
 	ErrNotFound = errors.New("no such device")

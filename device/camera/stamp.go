@@ -198,3 +198,10 @@ func ReadStamp(y []byte, stride, width, height int) (Stamp, error) {
 	ms := uint64(b[4])<<40 | uint64(b[5])<<32 | uint64(binary.BigEndian.Uint32(b[6:10]))
 	return Stamp{Frame: binary.BigEndian.Uint32(b[0:4]), Time: time.UnixMilli(int64(ms))}, nil
 }
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}

@@ -38,7 +38,13 @@ type TestPattern struct {
 // NewTestPattern makes a TestPattern. Width and height must be even (I420
 // chroma is subsampled by two) and at least 16.
 func NewTestPattern(opts TestPatternOptions) (*TestPattern, error) {
-	w := Want{Width: opts.Width, Height: opts.Height, FPS: opts.FPS}.withDefaults()
+	w := opts
+	if w.Width == 0 && w.Height == 0 {
+		w.Width, w.Height = DefaultWidth, DefaultHeight
+	}
+	if w.FPS == 0 {
+		w.FPS = DefaultFPS
+	}
 	if w.Width < 16 || w.Height < 16 || w.Width%2 != 0 || w.Height%2 != 0 || w.Width > 8192 || w.Height > 8192 {
 		return nil, fmt.Errorf("test pattern: size %dx%d: want even sizes from 16x16 to 8192x8192: %w", w.Width, w.Height, ErrUnsupportedFormat)
 	}

@@ -1,7 +1,7 @@
 # shellcheck shell=sh
 # m2m: the hardware codec package (pipeline/v4l2m2m) on the lab's real m2m
 # drivers: vicodec (stateful FWHT encoder and decoder), vim2m (scaler) and
-# vivid (camera, DMABUF exporter). Zero-copy: device/camera opens vivid with
+# vivid (camera, DMABUF exporter). Zero-copy: device/camera/v4l2 opens vivid with
 # ExportDMABUF and the encoder imports its buffers (TestLabDMABUF), or,
 # where the layouts differ, copies and logs why. Run with the package's
 # test binary:

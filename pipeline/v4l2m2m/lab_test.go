@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/camera/v4l2"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -422,11 +423,11 @@ func TestLabScaler(t *testing.T) {
 	}
 }
 
-// openVividCamera opens vivid through device/camera, as callboxd does,
+// openVividCamera opens vivid through device/camera/v4l2, as callboxd does,
 // with its buffers exported as DMABUF.
-func openVividCamera(t *testing.T, width, height int, pixel camera.PixelFormat) *camera.Device {
+func openVividCamera(t *testing.T, width, height int, pixel camera.PixelFormat) *v4l2.Device {
 	t.Helper()
-	cam, err := camera.Open(t.Context(), camera.OpenOptions{
+	cam, err := v4l2.Open(t.Context(), v4l2.OpenOptions{
 		Device: "vivid", Width: width, Height: height, FPS: 30, Pixel: pixel, ExportDMABUF: true, Logger: testLogger(t),
 	})
 	if errors.Is(err, camera.ErrNotFound) {
@@ -586,7 +587,7 @@ func TestLabImportComesBack(t *testing.T) {
 func TestLabCancelWhileEncoding(t *testing.T) {
 	n := labDevices(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	cam, err := camera.Open(ctx, camera.OpenOptions{
+	cam, err := v4l2.Open(ctx, v4l2.OpenOptions{
 		Device: "vivid", Width: 640, Height: 480, FPS: 30, Pixel: camera.PixelFormatI420, ExportDMABUF: true, Logger: testLogger(t),
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package camera
+package v4l2
 
 // DMABUF export of the capture buffers (VIDIOC_EXPBUF), so that another
 // device, the hardware encoder, reads the pictures where the camera wrote
@@ -11,34 +11,9 @@ import (
 	"fmt"
 	"unsafe"
 
+	"github.com/callbox/callbox/device/camera"
 	"golang.org/x/sys/unix"
 )
-
-// DMABuf is a frame's driver buffer exported as a DMABUF: a file
-// descriptor another device can import to read the picture without a copy.
-// It belongs to the Device (closed by Close) and is valid as long as the
-// Frame that carries it.
-type DMABuf struct {
-	// FD is the DMABUF file descriptor of the whole buffer.
-	FD int
-	// Length is the buffer's size in bytes (V4L2's length), at least the
-	// picture's.
-	Length int
-	// mem is the same buffer, mapped: the memory a Frame's Data of this
-	// buffer starts at.
-	mem []byte
-}
-
-// Holds reports whether data is the picture in this buffer, that is,
-// starts where the buffer does. A frame whose Data was replaced on the way
-// (converted, scaled) keeps its DMABuf field when copied as a struct; this
-// is how a reader of the buffer tells that it no longer describes the
-// picture. Safe on a nil DMABuf (false).
-func (b *DMABuf) Holds(data []byte) bool {
-	return b != nil && len(data) > 0 && len(b.mem) > 0 && &data[0] == &b.mem[0]
-}
-
-func (b DMABuf) String() string { return fmt.Sprintf("DMABUF fd %d, %d bytes", b.FD, b.Length) }
 
 // v4l2ExportBuffer is struct v4l2_exportbuffer.
 type v4l2ExportBuffer struct {
@@ -73,15 +48,15 @@ func exportBuffer(fd int, typ, index uint32) (int, error) {
 
 // exportBuffers exports every mapped buffer of the capture queue on fd.
 // On failure it closes what it exported and says why in plain words.
-func exportBuffers(fd int, typ uint32, mapped [][]byte) ([]DMABuf, error) {
-	out := make([]DMABuf, 0, len(mapped))
+func exportBuffers(fd int, typ uint32, mapped [][]byte) ([]camera.DMABuf, error) {
+	out := make([]camera.DMABuf, 0, len(mapped))
 	for i, mem := range mapped {
 		efd, err := exportBuffer(fd, typ, uint32(i))
 		if err != nil {
 			closeExports(out)
 			return nil, exportRefusal(i, err)
 		}
-		out = append(out, DMABuf{FD: efd, Length: len(mem), mem: mem})
+		out = append(out, camera.NewDMABuf(efd, mem))
 	}
 	return out, nil
 }
@@ -98,7 +73,7 @@ func exportRefusal(index int, err error) error {
 	}
 }
 
-func closeExports(bufs []DMABuf) {
+func closeExports(bufs []camera.DMABuf) {
 	for _, b := range bufs {
 		if b.FD >= 0 {
 			unix.Close(b.FD)

@@ -1,9 +1,11 @@
-package camera
+package v4l2
 
 import (
 	"fmt"
 	"math"
 	"strings"
+
+	"github.com/callbox/callbox/device/camera"
 )
 
 // Want is what the configuration asks of a camera.
@@ -13,15 +15,8 @@ type Want struct {
 	// FPS is the frame rate; 0 means 30.
 	FPS int
 	// Pixel forces one pixel format; 0 lets Negotiate choose.
-	Pixel PixelFormat
+	Pixel camera.PixelFormat
 }
-
-// Defaults for a Want left zero.
-const (
-	DefaultWidth  = 1280
-	DefaultHeight = 720
-	DefaultFPS    = 30
-)
 
 // maxUpscale bounds how much smaller than wanted a picked size may be, per
 // axis: a 640x480 camera still serves a 1280x720 call (the pipeline scales),
@@ -30,10 +25,10 @@ const maxUpscale = 2
 
 func (w Want) withDefaults() Want {
 	if w.Width == 0 && w.Height == 0 {
-		w.Width, w.Height = DefaultWidth, DefaultHeight
+		w.Width, w.Height = camera.DefaultWidth, camera.DefaultHeight
 	}
 	if w.FPS == 0 {
-		w.FPS = DefaultFPS
+		w.FPS = camera.DefaultFPS
 	}
 	return w
 }
@@ -41,7 +36,7 @@ func (w Want) withDefaults() Want {
 // FormatCaps is what a device offers for one pixel format
 // (VIDIOC_ENUM_FMT + VIDIOC_ENUM_FRAMESIZES + VIDIOC_ENUM_FRAMEINTERVALS).
 type FormatCaps struct {
-	Pixel PixelFormat
+	Pixel camera.PixelFormat
 	Sizes []SizeCaps
 }
 
@@ -175,9 +170,9 @@ func gcd(a, b int) int {
 // pixelPreference lists the formats Callbox understands, best first: raw
 // formats avoid a decode, and I420 is what the pipeline encodes, so it
 // needs no conversion at all.
-var pixelPreference = []PixelFormat{PixelFormatI420, PixelFormatNV12, PixelFormatYUYV, PixelFormatMJPEG}
+var pixelPreference = []camera.PixelFormat{camera.PixelFormatI420, camera.PixelFormatNV12, camera.PixelFormatYUYV, camera.PixelFormatMJPEG}
 
-func pixelRank(p PixelFormat) int {
+func pixelRank(p camera.PixelFormat) int {
 	for i, q := range pixelPreference {
 		if p == q {
 			return i
@@ -195,7 +190,7 @@ const (
 
 // choice is a negotiated format plus the exact period to ask the driver for.
 type choice struct {
-	Format
+	camera.Format
 	interval Interval
 	fps      float64
 
@@ -232,7 +227,7 @@ func (c choice) better(o choice) bool {
 // the wanted size clamped into the range and rounded up to the step. The
 // frame rate is the offered one closest to want.FPS. Errors wrap
 // ErrUnsupportedFormat and say what the device offers.
-func Negotiate(caps []FormatCaps, want Want) (Format, error) {
+func Negotiate(caps []FormatCaps, want Want) (camera.Format, error) {
 	c, err := negotiate(caps, want)
 	return c.Format, err
 }
@@ -240,10 +235,10 @@ func Negotiate(caps []FormatCaps, want Want) (Format, error) {
 func negotiate(caps []FormatCaps, want Want) (choice, error) {
 	want = want.withDefaults()
 	if want.Width <= 0 || want.Height <= 0 || want.FPS < 0 {
-		return choice{}, fmt.Errorf("invalid size %dx%d@%d: %w", want.Width, want.Height, want.FPS, ErrUnsupportedFormat)
+		return choice{}, fmt.Errorf("invalid size %dx%d@%d: %w", want.Width, want.Height, want.FPS, camera.ErrUnsupportedFormat)
 	}
 	if want.Pixel != 0 && pixelRank(want.Pixel) < 0 {
-		return choice{}, fmt.Errorf("pixel format %s: callbox understands only %s: %w", want.Pixel, pixelList(pixelPreference), ErrUnsupportedFormat)
+		return choice{}, fmt.Errorf("pixel format %s: callbox understands only %s: %w", want.Pixel, pixelList(pixelPreference), camera.ErrUnsupportedFormat)
 	}
 	var usable []FormatCaps
 	for _, fc := range caps {
@@ -255,14 +250,14 @@ func negotiate(caps []FormatCaps, want Want) (choice, error) {
 		}
 	}
 	if len(usable) == 0 {
-		var offered []PixelFormat
+		var offered []camera.PixelFormat
 		for _, fc := range caps {
 			offered = append(offered, fc.Pixel)
 		}
 		if want.Pixel != 0 {
-			return choice{}, fmt.Errorf("pixel format %s not offered: device offers %s: %w", want.Pixel, pixelList(offered), ErrUnsupportedFormat)
+			return choice{}, fmt.Errorf("pixel format %s not offered: device offers %s: %w", want.Pixel, pixelList(offered), camera.ErrUnsupportedFormat)
 		}
-		return choice{}, fmt.Errorf("no usable pixel format: device offers %s, callbox understands %s: %w", pixelList(offered), pixelList(pixelPreference), ErrUnsupportedFormat)
+		return choice{}, fmt.Errorf("no usable pixel format: device offers %s, callbox understands %s: %w", pixelList(offered), pixelList(pixelPreference), camera.ErrUnsupportedFormat)
 	}
 
 	var best choice
@@ -275,10 +270,10 @@ func negotiate(caps []FormatCaps, want Want) (choice, error) {
 			}
 			iv, fps := pickInterval(sc.Intervals, want.FPS)
 			c := choice{
-				Format:   Format{Pixel: fc.Pixel, Width: w, Height: h, FPS: int(math.Round(fps))},
+				Format:   camera.Format{Pixel: fc.Pixel, Width: w, Height: h, FPS: int(math.Round(fps))},
 				interval: iv,
 				fps:      fps,
-				areaDist: abs(w*h - want.Width*want.Height),
+				areaDist: max(w*h-want.Width*want.Height, want.Width*want.Height-w*h),
 				rank:     pixelRank(fc.Pixel),
 				fpsDist:  math.Abs(fps - float64(want.FPS)),
 			}
@@ -299,19 +294,12 @@ func negotiate(caps []FormatCaps, want Want) (choice, error) {
 		}
 	}
 	if !found {
-		return choice{}, fmt.Errorf("unsupported size %dx%d: device offers %s: %w", want.Width, want.Height, describeSizes(usable), ErrUnsupportedFormat)
+		return choice{}, fmt.Errorf("unsupported size %dx%d: device offers %s: %w", want.Width, want.Height, describeSizes(usable), camera.ErrUnsupportedFormat)
 	}
 	return best, nil
 }
 
-func abs(v int) int {
-	if v < 0 {
-		return -v
-	}
-	return v
-}
-
-func pixelList(ps []PixelFormat) string {
+func pixelList(ps []camera.PixelFormat) string {
 	if len(ps) == 0 {
 		return "none"
 	}

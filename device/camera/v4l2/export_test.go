@@ -1,4 +1,4 @@
-package camera
+package v4l2
 
 import (
 	"errors"
@@ -7,8 +7,9 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/internal/cabi"
-	"github.com/vladimirvivien/go4vl/v4l2"
+	go4vl "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 )
 
@@ -27,33 +28,8 @@ func TestExportABIMatchesHeader(t *testing.T) {
 		"v4l2_exportbuffer.flags":     off(unsafe.Offsetof(e.flags)),
 		"v4l2_exportbuffer.fd":        off(unsafe.Offsetof(e.fd)),
 		"VIDIOC_EXPBUF":               uint64(vidiocExpBuf),
-		"V4L2_BUF_TYPE_VIDEO_CAPTURE": uint64(v4l2.BufTypeVideoCapture),
+		"V4L2_BUF_TYPE_VIDEO_CAPTURE": uint64(go4vl.BufTypeVideoCapture),
 	})
-}
-
-func TestDMABufHolds(t *testing.T) {
-	mem := make([]byte, 64)
-	other := make([]byte, 64)
-	b := &DMABuf{FD: 3, Length: len(mem), mem: mem}
-	tests := []struct {
-		name string
-		buf  *DMABuf
-		data []byte
-		want bool
-	}{
-		{"the whole buffer", b, mem, true},
-		{"the picture's bytes at its start", b, mem[:40], true},
-		{"a converted copy", b, other, false},
-		{"a part further in", b, mem[8:], false},
-		{"no data", b, nil, false},
-		{"no buffer", nil, mem, false},
-		{"a buffer with no mapping", &DMABuf{FD: 3, Length: 64}, mem, false},
-	}
-	for _, tt := range tests {
-		if got := tt.buf.Holds(tt.data); got != tt.want {
-			t.Errorf("%s: Holds = %v, want %v", tt.name, got, tt.want)
-		}
-	}
 }
 
 // TestExportRefused: a node that cannot export (here /dev/null, which
@@ -66,7 +42,7 @@ func TestExportRefused(t *testing.T) {
 	}
 	t.Cleanup(func() { unix.Close(fd) })
 	before := openFDs(t)
-	bufs, err := exportBuffers(fd, uint32(v4l2.BufTypeVideoCapture), [][]byte{make([]byte, 16), make([]byte, 16)})
+	bufs, err := exportBuffers(fd, uint32(go4vl.BufTypeVideoCapture), [][]byte{make([]byte, 16), make([]byte, 16)})
 	if err == nil || bufs != nil {
 		t.Fatalf("exportBuffers on /dev/null = %v, %v; want an error and nothing", bufs, err)
 	}
@@ -109,7 +85,7 @@ func fakeExports(t *testing.T, d *Device, n int) []int {
 		t.Cleanup(func() { unix.Close(p[1]) })
 		mem := make([]byte, 1000+i)
 		d.buffers = append(d.buffers, mem)
-		d.exports = append(d.exports, DMABuf{FD: p[0], Length: len(mem), mem: mem})
+		d.exports = append(d.exports, camera.NewDMABuf(p[0], mem))
 		fds = append(fds, p[0])
 	}
 	return fds
@@ -119,7 +95,7 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	d := quietDevice("/dev/video0")
 	fakeExports(t, d, 3)
 	t.Cleanup(func() { d.exports, d.buffers = nil, nil })
-	f, ok := d.frameFrom(v4l2.Buffer{Index: 1, BytesUsed: 600})
+	f, ok := d.frameFrom(go4vl.Buffer{Index: 1, BytesUsed: 600})
 	if !ok {
 		t.Fatal("frameFrom dropped a good buffer")
 	}
@@ -129,14 +105,14 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	if f.DMABuf.Length != 1001 || !f.DMABuf.Holds(f.Data) || len(f.Data) != 600 {
 		t.Errorf("export %v with %d bytes of data: want length 1001, holding the frame's data", f.DMABuf, len(f.Data))
 	}
-	allocs := testing.AllocsPerRun(50, func() { d.frameFrom(v4l2.Buffer{Index: 2, BytesUsed: 600}) })
+	allocs := testing.AllocsPerRun(50, func() { d.frameFrom(go4vl.Buffer{Index: 2, BytesUsed: 600}) })
 	if allocs != 0 {
 		t.Errorf("a frame with its export costs %.1f allocations, want 0", allocs)
 	}
 
 	plain := quietDevice("/dev/video0")
 	plain.buffers = [][]byte{make([]byte, 100)}
-	if f, _ := plain.frameFrom(v4l2.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
+	if f, _ := plain.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
 		t.Errorf("a device without exports gave a frame with %v", f.DMABuf)
 	}
 }

@@ -1,19 +1,26 @@
-package camera
+package v4l2
 
 import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/callbox/callbox/device/camera"
 )
+
+// fourcc is a pixel format Callbox does not name.
+func fourcc(a, b, c, d byte) camera.PixelFormat {
+	return camera.PixelFormat(uint32(a) | uint32(b)<<8 | uint32(c)<<16 | uint32(d)<<24)
+}
 
 // A typical USB webcam: raw YUYV only at small sizes or low rates,
 // MJPEG up to 1080p30.
 var webcam = []FormatCaps{
-	{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{
+	{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{
 		DiscreteSize(640, 480, DiscreteInterval(30), DiscreteInterval(15)),
 		DiscreteSize(1280, 720, DiscreteInterval(10)),
 	}},
-	{Pixel: PixelFormatMJPEG, Sizes: []SizeCaps{
+	{Pixel: camera.PixelFormatMJPEG, Sizes: []SizeCaps{
 		DiscreteSize(640, 480, DiscreteInterval(30)),
 		DiscreteSize(1280, 720, DiscreteInterval(30), DiscreteInterval(15)),
 		DiscreteSize(1920, 1080, DiscreteInterval(30)),
@@ -29,7 +36,7 @@ var vividLike = func() []FormatCaps {
 		DiscreteSize(1920, 1080, DiscreteInterval(25), DiscreteInterval(15)),
 	}
 	var caps []FormatCaps
-	for _, p := range []PixelFormat{PixelFormatYUYV, fourcc('R', 'G', 'B', '3'), PixelFormatNV12, PixelFormatI420} {
+	for _, p := range []camera.PixelFormat{camera.PixelFormatYUYV, fourcc('R', 'G', 'B', '3'), camera.PixelFormatNV12, camera.PixelFormatI420} {
 		caps = append(caps, FormatCaps{Pixel: p, Sizes: sizes})
 	}
 	return caps
@@ -37,7 +44,7 @@ var vividLike = func() []FormatCaps {
 
 // A sensor with a stepwise size range and a continuous rate range.
 var stepwise = []FormatCaps{
-	{Pixel: PixelFormatNV12, Sizes: []SizeCaps{{
+	{Pixel: camera.PixelFormatNV12, Sizes: []SizeCaps{{
 		MinWidth: 64, MaxWidth: 2592, StepWidth: 32,
 		MinHeight: 64, MaxHeight: 1944, StepHeight: 16,
 		Intervals: []IntervalRange{{Min: Interval{1, 60}, Max: Interval{1, 1}}},
@@ -49,46 +56,46 @@ func TestNegotiate(t *testing.T) {
 		name string
 		caps []FormatCaps
 		want Want
-		got  Format
+		got  camera.Format
 	}{
 		{"raw format preferred when it does size and rate",
-			webcam, Want{Width: 640, Height: 480, FPS: 30}, Format{Pixel: PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
+			webcam, Want{Width: 640, Height: 480, FPS: 30}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
 		{"MJPEG when raw falls short of the rate",
-			webcam, Want{Width: 1280, Height: 720, FPS: 30}, Format{Pixel: PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
+			webcam, Want{Width: 1280, Height: 720, FPS: 30}, camera.Format{Pixel: camera.PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
 		{"raw at lower rate chosen when rate asked is low",
-			webcam, Want{Width: 1280, Height: 720, FPS: 10}, Format{Pixel: PixelFormatYUYV, Width: 1280, Height: 720, FPS: 10}},
+			webcam, Want{Width: 1280, Height: 720, FPS: 10}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 1280, Height: 720, FPS: 10}},
 		{"closest rate to wanted",
-			webcam[:1], Want{Width: 640, Height: 480, FPS: 20}, Format{Pixel: PixelFormatYUYV, Width: 640, Height: 480, FPS: 15}},
+			webcam[:1], Want{Width: 640, Height: 480, FPS: 20}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 640, Height: 480, FPS: 15}},
 		{"smallest covering size when exact missing",
-			webcam, Want{Width: 800, Height: 600, FPS: 30}, Format{Pixel: PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
+			webcam, Want{Width: 800, Height: 600, FPS: 30}, camera.Format{Pixel: camera.PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
 		{"largest smaller size when none covers",
-			webcam, Want{Width: 2560, Height: 1440, FPS: 30}, Format{Pixel: PixelFormatMJPEG, Width: 1920, Height: 1080, FPS: 30}},
+			webcam, Want{Width: 2560, Height: 1440, FPS: 30}, camera.Format{Pixel: camera.PixelFormatMJPEG, Width: 1920, Height: 1080, FPS: 30}},
 		{"zero want means 1280x720@30",
-			webcam, Want{}, Format{Pixel: PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
+			webcam, Want{}, camera.Format{Pixel: camera.PixelFormatMJPEG, Width: 1280, Height: 720, FPS: 30}},
 		{"forced pixel format",
-			webcam, Want{Width: 1280, Height: 720, FPS: 30, Pixel: PixelFormatYUYV}, Format{Pixel: PixelFormatYUYV, Width: 1280, Height: 720, FPS: 10}},
+			webcam, Want{Width: 1280, Height: 720, FPS: 30, Pixel: camera.PixelFormatYUYV}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 1280, Height: 720, FPS: 10}},
 		{"I420 first among raw formats",
-			vividLike, Want{Width: 1280, Height: 720, FPS: 30}, Format{Pixel: PixelFormatI420, Width: 1280, Height: 720, FPS: 30}},
+			vividLike, Want{Width: 1280, Height: 720, FPS: 30}, camera.Format{Pixel: camera.PixelFormatI420, Width: 1280, Height: 720, FPS: 30}},
 		{"NV12 over YUYV",
-			vividLike[:3], Want{Width: 640, Height: 360, FPS: 30}, Format{Pixel: PixelFormatNV12, Width: 640, Height: 360, FPS: 30}},
+			vividLike[:3], Want{Width: 640, Height: 360, FPS: 30}, camera.Format{Pixel: camera.PixelFormatNV12, Width: 640, Height: 360, FPS: 30}},
 		{"YUYV when NV12 absent, unknown format ignored",
-			vividLike[:2], Want{Width: 320, Height: 180, FPS: 60}, Format{Pixel: PixelFormatYUYV, Width: 320, Height: 180, FPS: 60}},
+			vividLike[:2], Want{Width: 320, Height: 180, FPS: 60}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 320, Height: 180, FPS: 60}},
 		{"stepwise exact",
-			stepwise, Want{Width: 1280, Height: 720, FPS: 30}, Format{Pixel: PixelFormatNV12, Width: 1280, Height: 720, FPS: 30}},
+			stepwise, Want{Width: 1280, Height: 720, FPS: 30}, camera.Format{Pixel: camera.PixelFormatNV12, Width: 1280, Height: 720, FPS: 30}},
 		{"stepwise rounds up to the step",
-			stepwise, Want{Width: 1000, Height: 562, FPS: 24}, Format{Pixel: PixelFormatNV12, Width: 1024, Height: 576, FPS: 24}},
+			stepwise, Want{Width: 1000, Height: 562, FPS: 24}, camera.Format{Pixel: camera.PixelFormatNV12, Width: 1024, Height: 576, FPS: 24}},
 		{"stepwise clamps to max, rate clamps to range",
-			stepwise, Want{Width: 3000, Height: 2000, FPS: 90}, Format{Pixel: PixelFormatNV12, Width: 2592, Height: 1944, FPS: 60}},
+			stepwise, Want{Width: 3000, Height: 2000, FPS: 90}, camera.Format{Pixel: camera.PixelFormatNV12, Width: 2592, Height: 1944, FPS: 60}},
 		{"stepwise clamps to min",
-			stepwise, Want{Width: 40, Height: 40, FPS: 5}, Format{Pixel: PixelFormatNV12, Width: 64, Height: 64, FPS: 5}},
+			stepwise, Want{Width: 40, Height: 40, FPS: 5}, camera.Format{Pixel: camera.PixelFormatNV12, Width: 64, Height: 64, FPS: 5}},
 		{"no intervals enumerated: asks wanted rate",
-			[]FormatCaps{{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480)}}}, Want{Width: 640, Height: 480, FPS: 25},
-			Format{Pixel: PixelFormatYUYV, Width: 640, Height: 480, FPS: 25}},
+			[]FormatCaps{{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480)}}}, Want{Width: 640, Height: 480, FPS: 25},
+			camera.Format{Pixel: camera.PixelFormatYUYV, Width: 640, Height: 480, FPS: 25}},
 		{"full rate beats nearer size when neither covers",
-			webcam[:1], Want{Width: 1280, Height: 960, FPS: 30}, Format{Pixel: PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
+			webcam[:1], Want{Width: 1280, Height: 960, FPS: 30}, camera.Format{Pixel: camera.PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
 		{"half size still accepted",
-			[]FormatCaps{{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480)}}}, Want{Width: 1280, Height: 960, FPS: 30},
-			Format{Pixel: PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
+			[]FormatCaps{{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480)}}}, Want{Width: 1280, Height: 960, FPS: 30},
+			camera.Format{Pixel: camera.PixelFormatYUYV, Width: 640, Height: 480, FPS: 30}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +111,7 @@ func TestNegotiate(t *testing.T) {
 }
 
 func TestNegotiateStepwiseInterval(t *testing.T) {
-	caps := []FormatCaps{{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{{
+	caps := []FormatCaps{{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{{
 		MinWidth: 640, MaxWidth: 640, MinHeight: 480, MaxHeight: 480,
 		// 1/30 s .. 1/5 s in steps of 1/30 s: 30, 15, 10, 7.5, 6, 5 fps.
 		Intervals: []IntervalRange{{Min: Interval{1, 30}, Max: Interval{1, 5}, Step: Interval{1, 30}}},
@@ -139,11 +146,11 @@ func TestNegotiateErrors(t *testing.T) {
 		message string
 	}{
 		{"size far too big",
-			[]FormatCaps{{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480), DiscreteSize(1280, 720)}}},
+			[]FormatCaps{{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(640, 480), DiscreteSize(1280, 720)}}},
 			Want{Width: 4000, Height: 3000, FPS: 30},
 			"unsupported size 4000x3000: device offers 640x480, 1280x720 in YUYV"},
 		{"too wide, though height fits",
-			[]FormatCaps{{Pixel: PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(1280, 720)}}},
+			[]FormatCaps{{Pixel: camera.PixelFormatYUYV, Sizes: []SizeCaps{DiscreteSize(1280, 720)}}},
 			Want{Width: 2600, Height: 720, FPS: 30},
 			"unsupported size 2600x720: device offers 1280x720 in YUYV"},
 		{"lists every usable format",
@@ -154,7 +161,7 @@ func TestNegotiateErrors(t *testing.T) {
 			Want{},
 			"no usable pixel format: device offers RGB3, H264"},
 		{"forced format not offered",
-			webcam, Want{Pixel: PixelFormatNV12},
+			webcam, Want{Pixel: camera.PixelFormatNV12},
 			"pixel format NV12 not offered: device offers YUYV, MJPG"},
 		{"forced format callbox cannot use",
 			webcam, Want{Pixel: fourcc('R', 'G', 'B', '3')},
@@ -168,8 +175,8 @@ func TestNegotiateErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Negotiate(%+v) = %v, want an error", tt.want, got)
 			}
-			if !errors.Is(err, ErrUnsupportedFormat) {
-				t.Errorf("error %q does not wrap ErrUnsupportedFormat", err)
+			if !errors.Is(err, camera.ErrUnsupportedFormat) {
+				t.Errorf("error %q does not wrap camera.ErrUnsupportedFormat", err)
 			}
 			if !strings.Contains(err.Error(), tt.message) {
 				t.Errorf("error %q does not say %q", err, tt.message)

@@ -1,4 +1,4 @@
-package camera
+package v4l2
 
 import (
 	"cmp"
@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/vladimirvivien/go4vl/v4l2"
+	"github.com/callbox/callbox/device/camera"
+	go4vl "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,28 +31,28 @@ type DeviceInfo struct {
 
 // classify reads QUERYCAP flags: the node's own (device_caps) when the
 // driver reports them, else the whole device's.
-func classify(c v4l2.Capability) (capture bool, kind string) {
+func classify(c go4vl.Capability) (capture bool, kind string) {
 	caps := c.Capabilities
-	if caps&v4l2.CapDeviceCapabilities != 0 {
+	if caps&go4vl.CapDeviceCapabilities != 0 {
 		caps = c.DeviceCapabilities
 	}
 	has := func(flag uint32) bool { return caps&flag != 0 }
 	switch {
-	case has(v4l2.CapVideoMem2Mem | v4l2.CapVideoMem2MemMPlane),
-		has(v4l2.CapVideoCapture) && has(v4l2.CapVideoOutput),
-		has(v4l2.CapVideoCaptureMPlane) && has(v4l2.CapVideoOutputMPlane):
+	case has(go4vl.CapVideoMem2Mem | go4vl.CapVideoMem2MemMPlane),
+		has(go4vl.CapVideoCapture) && has(go4vl.CapVideoOutput),
+		has(go4vl.CapVideoCaptureMPlane) && has(go4vl.CapVideoOutputMPlane):
 		return false, "memory-to-memory device (codec or scaler)"
-	case has(v4l2.CapVideoCapture) && has(v4l2.CapStreaming):
+	case has(go4vl.CapVideoCapture) && has(go4vl.CapStreaming):
 		return true, "video capture"
-	case has(v4l2.CapVideoCapture):
+	case has(go4vl.CapVideoCapture):
 		return false, "video capture device without streaming I/O"
-	case has(v4l2.CapVideoCaptureMPlane):
+	case has(go4vl.CapVideoCaptureMPlane):
 		return false, "multi-planar video capture device (not supported)"
-	case has(v4l2.CapVideoOutput | v4l2.CapVideoOutputMPlane):
+	case has(go4vl.CapVideoOutput | go4vl.CapVideoOutputMPlane):
 		return false, "video output device"
-	case has(v4l2.CapMetadataCapture | v4l2.CapMetadataOutput):
+	case has(go4vl.CapMetadataCapture | go4vl.CapMetadataOutput):
 		return false, "metadata device"
-	case has(v4l2.CapTouch):
+	case has(go4vl.CapTouch):
 		return false, "touch device"
 	default:
 		return false, "device without video capture"
@@ -74,9 +75,9 @@ func openNode(path string) (int, error) {
 	switch {
 	case err == nil:
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
-		return -1, fmt.Errorf("open %s: %w", path, ErrNotFound)
+		return -1, fmt.Errorf("open %s: %w", path, camera.ErrNotFound)
 	case errors.Is(err, unix.EBUSY):
-		return -1, fmt.Errorf("open %s: %w", path, ErrBusy)
+		return -1, fmt.Errorf("open %s: %w", path, camera.ErrBusy)
 	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
 		return -1, fmt.Errorf("open %s: permission denied (is the user in the video group?): %w", path, err)
 	default:
@@ -89,7 +90,7 @@ func openNode(path string) (int, error) {
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR {
 		unix.Close(fd)
-		return -1, fmt.Errorf("open %s: %w (not a device node)", path, ErrNotCapture)
+		return -1, fmt.Errorf("open %s: %w (not a device node)", path, camera.ErrNotCapture)
 	}
 	return fd, nil
 }
@@ -100,11 +101,11 @@ func probe(path string) (int, DeviceInfo, error) {
 	if err != nil {
 		return -1, DeviceInfo{}, err
 	}
-	c, err := v4l2.GetCapability(uintptr(fd))
+	c, err := go4vl.GetCapability(uintptr(fd))
 	if err != nil {
 		unix.Close(fd)
-		if errors.Is(err, v4l2.ErrorUnsupported) || errors.Is(err, v4l2.ErrorBadArgument) { // ENOTTY, EINVAL
-			return -1, DeviceInfo{}, fmt.Errorf("open %s: %w (not a V4L2 device)", path, ErrNotCapture)
+		if errors.Is(err, go4vl.ErrorUnsupported) || errors.Is(err, go4vl.ErrorBadArgument) { // ENOTTY, EINVAL
+			return -1, DeviceInfo{}, fmt.Errorf("open %s: %w (not a V4L2 device)", path, camera.ErrNotCapture)
 		}
 		return -1, DeviceInfo{}, fmt.Errorf("open %s: query capabilities: %w", path, err)
 	}
@@ -178,7 +179,7 @@ func matchCard(infos []DeviceInfo, name string) (DeviceInfo, error) {
 				return info, nil
 			}
 		}
-		return DeviceInfo{}, ErrNotFound
+		return DeviceInfo{}, camera.ErrNotFound
 	}
 	for _, match := range []func(card string) bool{
 		func(card string) bool { return strings.EqualFold(strings.TrimSpace(card), name) },
@@ -196,10 +197,10 @@ func matchCard(infos []DeviceInfo, name string) (DeviceInfo, error) {
 			}
 		}
 		if len(named) > 0 {
-			return DeviceInfo{}, fmt.Errorf("camera %q: %s is a %s: %w", name, named[0].Path, named[0].Kind, ErrNotCapture)
+			return DeviceInfo{}, fmt.Errorf("camera %q: %s is a %s: %w", name, named[0].Path, named[0].Kind, camera.ErrNotCapture)
 		}
 	}
-	return DeviceInfo{}, ErrNotFound
+	return DeviceInfo{}, camera.ErrNotFound
 }
 
 // findCamera resolves a card name (or "" for the first camera) in dir.
@@ -209,7 +210,7 @@ func findCamera(dir, name string) (DeviceInfo, error) {
 		return DeviceInfo{}, err
 	}
 	info, err := matchCard(infos, name)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, camera.ErrNotFound) {
 		what := fmt.Sprintf("camera %q", name)
 		if name == "" {
 			what = "camera"
@@ -223,11 +224,11 @@ func findCamera(dir, name string) (DeviceInfo, error) {
 			msg = strings.Join(found, ", ")
 		}
 		for _, s := range skipped {
-			if !errors.Is(s, ErrNotCapture) { // say why real nodes were not looked at
+			if !errors.Is(s, camera.ErrNotCapture) { // say why real nodes were not looked at
 				msg += "; " + s.Error()
 			}
 		}
-		return DeviceInfo{}, fmt.Errorf("open %s: %w in %s (V4L2 nodes there: %s)", what, ErrNotFound, dir, msg)
+		return DeviceInfo{}, fmt.Errorf("open %s: %w in %s (V4L2 nodes there: %s)", what, camera.ErrNotFound, dir, msg)
 	}
 	return info, err
 }

@@ -1,4 +1,4 @@
-package camera
+package v4l2
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vladimirvivien/go4vl/v4l2"
+	"github.com/callbox/callbox/device/camera"
+	go4vl "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 )
 
@@ -40,12 +41,12 @@ func TestOpenErrors(t *testing.T) {
 		is      error
 		message string
 	}{
-		{"missing path", OpenOptions{Device: missing}, ErrNotFound, "open " + missing + ": no such device"},
-		{"character device that is not V4L2", OpenOptions{Device: "/dev/null"}, ErrNotCapture, "open /dev/null: not a video capture device (not a V4L2 device)"},
-		{"regular file", OpenOptions{Device: regular}, ErrNotCapture, "open " + regular + ": not a video capture device (not a device node)"},
-		{"card name, no devices", OpenOptions{Device: "vivid", DevDir: t.TempDir()}, ErrNotFound, `open camera "vivid": no such device in`},
-		{"card name, only non-V4L2 nodes", OpenOptions{Device: "vivid", DevDir: notV4L2}, ErrNotFound, "(V4L2 nodes there: none)"},
-		{"first camera, none there", OpenOptions{DevDir: notV4L2}, ErrNotFound, "open camera: no such device in " + notV4L2},
+		{"missing path", OpenOptions{Device: missing}, camera.ErrNotFound, "open " + missing + ": no such device"},
+		{"character device that is not V4L2", OpenOptions{Device: "/dev/null"}, camera.ErrNotCapture, "open /dev/null: not a video capture device (not a V4L2 device)"},
+		{"regular file", OpenOptions{Device: regular}, camera.ErrNotCapture, "open " + regular + ": not a video capture device (not a device node)"},
+		{"card name, no devices", OpenOptions{Device: "vivid", DevDir: t.TempDir()}, camera.ErrNotFound, `open camera "vivid": no such device in`},
+		{"card name, only non-V4L2 nodes", OpenOptions{Device: "vivid", DevDir: notV4L2}, camera.ErrNotFound, "(V4L2 nodes there: none)"},
+		{"first camera, none there", OpenOptions{DevDir: notV4L2}, camera.ErrNotFound, "open camera: no such device in " + notV4L2},
 		{"device directory missing", OpenOptions{Device: "vivid", DevDir: missing}, os.ErrNotExist, "list cameras in " + missing},
 	}
 	if _, err := os.Stat("/dev/video9"); errors.Is(err, os.ErrNotExist) {
@@ -54,7 +55,7 @@ func TestOpenErrors(t *testing.T) {
 			opts    OpenOptions
 			is      error
 			message string
-		}{"the brief's example", OpenOptions{Device: "/dev/video9"}, ErrNotFound, "open /dev/video9: no such device"})
+		}{"the brief's example", OpenOptions{Device: "/dev/video9"}, camera.ErrNotFound, "open /dev/video9: no such device"})
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,10 +145,10 @@ func TestMatchCard(t *testing.T) {
 		{"part of a name", labNodes, "c920", "/dev/video2", nil, ""},
 		{"spaces trimmed", labNodes, " HD Pro Webcam C920 ", "/dev/video2", nil, ""},
 		{"empty: first capture node", labNodes, "", "/dev/video1", nil, ""},
-		{"m2m codec is not a camera", labNodes, "vicodec", "", ErrNotCapture, `camera "vicodec": /dev/video4 is a memory-to-memory device`},
-		{"no such card", labNodes, "logitech brio", "", ErrNotFound, ""},
-		{"no devices", nil, "vivid", "", ErrNotFound, ""},
-		{"no capture devices", labNodes[4:], "", "", ErrNotFound, ""},
+		{"m2m codec is not a camera", labNodes, "vicodec", "", camera.ErrNotCapture, `camera "vicodec": /dev/video4 is a memory-to-memory device`},
+		{"no such card", labNodes, "logitech brio", "", camera.ErrNotFound, ""},
+		{"no devices", nil, "vivid", "", camera.ErrNotFound, ""},
+		{"no capture devices", labNodes[4:], "", "", camera.ErrNotFound, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -166,24 +167,24 @@ func TestMatchCard(t *testing.T) {
 }
 
 func TestClassify(t *testing.T) {
-	const devCaps = v4l2.CapDeviceCapabilities
+	const devCaps = go4vl.CapDeviceCapabilities
 	tests := []struct {
 		name    string
-		cap     v4l2.Capability
+		cap     go4vl.Capability
 		capture bool
 		kind    string
 	}{
-		{"webcam", v4l2.Capability{Capabilities: devCaps | v4l2.CapVideoCapture | v4l2.CapMetadataCapture | v4l2.CapStreaming,
-			DeviceCapabilities: v4l2.CapVideoCapture | v4l2.CapStreaming}, true, "video capture"},
-		{"webcam metadata node", v4l2.Capability{Capabilities: devCaps | v4l2.CapVideoCapture | v4l2.CapMetadataCapture | v4l2.CapStreaming,
-			DeviceCapabilities: v4l2.CapMetadataCapture | v4l2.CapStreaming}, false, "metadata device"},
-		{"old driver without device caps", v4l2.Capability{Capabilities: v4l2.CapVideoCapture | v4l2.CapStreaming}, true, "video capture"},
-		{"read() only", v4l2.Capability{Capabilities: v4l2.CapVideoCapture | v4l2.CapReadWrite}, false, "without streaming"},
-		{"m2m codec", v4l2.Capability{Capabilities: devCaps, DeviceCapabilities: v4l2.CapVideoMem2MemMPlane | v4l2.CapStreaming}, false, "memory-to-memory"},
-		{"old m2m: capture and output", v4l2.Capability{Capabilities: v4l2.CapVideoCapture | v4l2.CapVideoOutput | v4l2.CapStreaming}, false, "memory-to-memory"},
-		{"output", v4l2.Capability{Capabilities: devCaps, DeviceCapabilities: v4l2.CapVideoOutput | v4l2.CapStreaming}, false, "video output"},
-		{"multi-planar capture", v4l2.Capability{Capabilities: devCaps, DeviceCapabilities: v4l2.CapVideoCaptureMPlane | v4l2.CapStreaming}, false, "multi-planar"},
-		{"radio", v4l2.Capability{Capabilities: devCaps, DeviceCapabilities: v4l2.CapRadio | v4l2.CapTuner}, false, "without video capture"},
+		{"webcam", go4vl.Capability{Capabilities: devCaps | go4vl.CapVideoCapture | go4vl.CapMetadataCapture | go4vl.CapStreaming,
+			DeviceCapabilities: go4vl.CapVideoCapture | go4vl.CapStreaming}, true, "video capture"},
+		{"webcam metadata node", go4vl.Capability{Capabilities: devCaps | go4vl.CapVideoCapture | go4vl.CapMetadataCapture | go4vl.CapStreaming,
+			DeviceCapabilities: go4vl.CapMetadataCapture | go4vl.CapStreaming}, false, "metadata device"},
+		{"old driver without device caps", go4vl.Capability{Capabilities: go4vl.CapVideoCapture | go4vl.CapStreaming}, true, "video capture"},
+		{"read() only", go4vl.Capability{Capabilities: go4vl.CapVideoCapture | go4vl.CapReadWrite}, false, "without streaming"},
+		{"m2m codec", go4vl.Capability{Capabilities: devCaps, DeviceCapabilities: go4vl.CapVideoMem2MemMPlane | go4vl.CapStreaming}, false, "memory-to-memory"},
+		{"old m2m: capture and output", go4vl.Capability{Capabilities: go4vl.CapVideoCapture | go4vl.CapVideoOutput | go4vl.CapStreaming}, false, "memory-to-memory"},
+		{"output", go4vl.Capability{Capabilities: devCaps, DeviceCapabilities: go4vl.CapVideoOutput | go4vl.CapStreaming}, false, "video output"},
+		{"multi-planar capture", go4vl.Capability{Capabilities: devCaps, DeviceCapabilities: go4vl.CapVideoCaptureMPlane | go4vl.CapStreaming}, false, "multi-planar"},
+		{"radio", go4vl.Capability{Capabilities: devCaps, DeviceCapabilities: go4vl.CapRadio | go4vl.CapTuner}, false, "without video capture"},
 	}
 	for _, tt := range tests {
 		capture, kind := classify(tt.cap)
@@ -196,7 +197,7 @@ func TestClassify(t *testing.T) {
 func TestCaptureTime(t *testing.T) {
 	wall := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	mono := 1000 * time.Second // the monotonic clock now
-	monoFlag := uint32(v4l2.BufFlagTimestampMonotonic)
+	monoFlag := uint32(go4vl.BufFlagTimestampMonotonic)
 	tests := []struct {
 		name      string
 		flags     uint32
@@ -204,9 +205,9 @@ func TestCaptureTime(t *testing.T) {
 		want      time.Time
 	}{
 		{"monotonic, 20 ms ago", monoFlag, 999, 980_000, wall.Add(-20 * time.Millisecond)},
-		{"monotonic, with other flags", monoFlag | v4l2.BufFlagMapped | v4l2.BufFlagDone, 1000, 0, wall},
-		{"copy timestamps (m2m)", v4l2.BufFlagTimestampCopy, 999, 0, wall},
-		{"unknown clock", v4l2.BufFlagTimestampUnknown, 999, 0, wall},
+		{"monotonic, with other flags", monoFlag | go4vl.BufFlagMapped | go4vl.BufFlagDone, 1000, 0, wall},
+		{"copy timestamps (m2m)", go4vl.BufFlagTimestampCopy, 999, 0, wall},
+		{"unknown clock", go4vl.BufFlagTimestampUnknown, 999, 0, wall},
 		{"no timestamp", monoFlag, 0, 0, wall},
 		{"in the future", monoFlag, 1001, 0, wall},
 		{"implausibly old", monoFlag, 100, 0, wall},
@@ -229,11 +230,11 @@ func TestStreamErrors(t *testing.T) {
 		gone    bool
 		message string
 	}{
-		// go4vl reports ENODEV/EIO from DQBUF as v4l2.ErrorSystem.
-		{"unplugged (go4vl)", errors.Join(errors.New("buffer dequeue"), v4l2.ErrorSystem), true, "read /dev/video0: device gone (dequeue: "},
+		// go4vl reports ENODEV/EIO from DQBUF as go4vl.ErrorSystem.
+		{"unplugged (go4vl)", errors.Join(errors.New("buffer dequeue"), go4vl.ErrorSystem), true, "read /dev/video0: device gone (dequeue: "},
 		{"unplugged (errno)", unix.ENODEV, true, "read /dev/video0: device gone"},
 		{"I/O error", unix.EIO, true, "device gone"},
-		{"bad argument", v4l2.ErrorBadArgument, false, "read /dev/video0: dequeue: bad argument"},
+		{"bad argument", go4vl.ErrorBadArgument, false, "read /dev/video0: dequeue: bad argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -247,7 +248,7 @@ func TestStreamErrors(t *testing.T) {
 			d.fd = fd
 			t.Cleanup(func() { d.Close() })
 			err = d.streamError("dequeue", tt.err)
-			if errors.Is(err, ErrGone) != tt.gone || !strings.Contains(err.Error(), tt.message) {
+			if errors.Is(err, camera.ErrGone) != tt.gone || !strings.Contains(err.Error(), tt.message) {
 				t.Fatalf("streamError = %q; want gone=%v saying %q", err, tt.gone, tt.message)
 			}
 			if !errors.Is(err, tt.err) {
@@ -255,7 +256,7 @@ func TestStreamErrors(t *testing.T) {
 			}
 			// Once gone, every later read says so at once, without a device.
 			_, again := d.ReadFrame(t.Context())
-			if errors.Is(again, ErrGone) != tt.gone {
+			if errors.Is(again, camera.ErrGone) != tt.gone {
 				t.Errorf("ReadFrame after %v: %v; want gone=%v", tt.err, again, tt.gone)
 			}
 		})
@@ -265,11 +266,11 @@ func TestStreamErrors(t *testing.T) {
 func TestSetupErrors(t *testing.T) {
 	d := quietDevice("/dev/video0")
 	err := d.setupError("set format YUYV 640x480@30", unix.EBUSY)
-	if !errors.Is(err, ErrBusy) || err.Error() != "open /dev/video0: in use by another program (set format YUYV 640x480@30)" {
+	if !errors.Is(err, camera.ErrBusy) || err.Error() != "open /dev/video0: in use by another program (set format YUYV 640x480@30)" {
 		t.Errorf("setupError(EBUSY) = %q", err)
 	}
-	if err := d.setupError("stream on", v4l2.ErrorSystem); !errors.Is(err, ErrGone) {
-		t.Errorf("setupError(ErrorSystem) = %q, want ErrGone", err)
+	if err := d.setupError("stream on", go4vl.ErrorSystem); !errors.Is(err, camera.ErrGone) {
+		t.Errorf("setupError(ErrorSystem) = %q, want camera.ErrGone", err)
 	}
 }
 
@@ -278,8 +279,8 @@ func TestClosedDeviceRead(t *testing.T) {
 	if err := d.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	if _, err := d.ReadFrame(t.Context()); !errors.Is(err, ErrClosed) {
-		t.Errorf("ReadFrame after Close: %v, want ErrClosed", err)
+	if _, err := d.ReadFrame(t.Context()); !errors.Is(err, camera.ErrClosed) {
+		t.Errorf("ReadFrame after Close: %v, want camera.ErrClosed", err)
 	}
 	if err := d.Close(); err != nil {
 		t.Errorf("second Close: %v", err)

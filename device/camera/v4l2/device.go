@@ -1,4 +1,4 @@
-package camera
+package v4l2
 
 import (
 	"context"
@@ -12,7 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vladimirvivien/go4vl/v4l2"
+	"github.com/callbox/callbox/device/camera"
+	go4vl "github.com/vladimirvivien/go4vl/v4l2"
 	"golang.org/x/sys/unix"
 )
 
@@ -28,7 +29,7 @@ type OpenOptions struct {
 	// Width, Height and FPS wanted; zero means 1280x720 at 30 fps.
 	Width, Height, FPS int
 	// Pixel forces a pixel format; 0 lets Negotiate choose.
-	Pixel PixelFormat
+	Pixel camera.PixelFormat
 	// Buffers is how many driver buffers to stream with; 0 means 4.
 	Buffers int
 	// ExportDMABUF exports every driver buffer as a DMABUF (VIDIOC_EXPBUF)
@@ -53,14 +54,14 @@ type OpenOptions struct {
 // an unplugged camera is an error from ReadFrame.
 type Device struct {
 	info   DeviceInfo
-	format Format
+	format camera.Format
 	caps   []FormatCaps
 	log    *slog.Logger
 
 	mu        sync.Mutex // serialises ReadFrame and teardown
 	fd        int
-	buffers   [][]byte // mmapped driver buffers
-	exports   []DMABuf // the buffers exported as DMABUF, by index; nil if not
+	buffers   [][]byte        // mmapped driver buffers
+	exports   []camera.DMABuf // the buffers exported as DMABUF, by index; nil if not
 	streaming bool
 	held      int // buffer handed out with the last Frame, -1 if none
 	lastSeq   uint32
@@ -76,7 +77,7 @@ type Device struct {
 	stopLifetime atomic.Pointer[func() bool] // unregisters the Open ctx hook
 }
 
-var _ Source = (*Device)(nil)
+var _ camera.Source = (*Device)(nil)
 
 // Open opens a camera, negotiates a format (see Negotiate) and starts
 // streaming. Cancelling ctx closes the device, like Close. Errors name the
@@ -108,7 +109,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 	}
 	if !info.Capture {
 		unix.Close(fd)
-		return nil, fmt.Errorf("open %s: %w (%s)", path, ErrNotCapture, info.Kind)
+		return nil, fmt.Errorf("open %s: %w (%s)", path, camera.ErrNotCapture, info.Kind)
 	}
 	d := &Device{info: info, log: log.With("camera", path), fd: fd, held: -1, wakeFD: -1}
 	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
@@ -132,7 +133,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 }
 
 // Format reports the negotiated format.
-func (d *Device) Format() Format { return d.format }
+func (d *Device) Format() camera.Format { return d.format }
 
 // Info says which device this is.
 func (d *Device) Info() DeviceInfo { return d.info }
@@ -156,26 +157,26 @@ func (d *Device) start(want Want, bufferCount int, export bool) error {
 	// Only width, height, pixel format and field are set: go4vl's PixFormat
 	// is not byte-for-byte v4l2_pix_format past those, so the rest stay 0
 	// (driver defaults).
-	if err := v4l2.SetPixFormat(fdp, v4l2.PixFormat{
-		Width: uint32(c.Width), Height: uint32(c.Height), PixelFormat: uint32(c.Pixel), Field: v4l2.FieldNone,
+	if err := go4vl.SetPixFormat(fdp, go4vl.PixFormat{
+		Width: uint32(c.Width), Height: uint32(c.Height), PixelFormat: uint32(c.Pixel), Field: go4vl.FieldNone,
 	}); err != nil {
 		return d.setupError("set format "+c.Format.String(), err)
 	}
-	pf, err := v4l2.GetPixFormat(fdp)
+	pf, err := go4vl.GetPixFormat(fdp)
 	if err != nil {
 		return d.setupError("get format", err)
 	}
-	if PixelFormat(pf.PixelFormat) != c.Pixel {
-		return fmt.Errorf("open %s: asked for %s, driver gave %s: %w", path, c.Pixel, PixelFormat(pf.PixelFormat), ErrUnsupportedFormat)
+	if camera.PixelFormat(pf.PixelFormat) != c.Pixel {
+		return fmt.Errorf("open %s: asked for %s, driver gave %s: %w", path, c.Pixel, camera.PixelFormat(pf.PixelFormat), camera.ErrUnsupportedFormat)
 	}
 	if int(pf.Width) != c.Width || int(pf.Height) != c.Height {
 		d.log.Warn("camera adjusted the size", "asked", fmt.Sprintf("%dx%d", c.Width, c.Height), "got", fmt.Sprintf("%dx%d", pf.Width, pf.Height))
 	}
-	d.format = Format{Pixel: c.Pixel, Width: int(pf.Width), Height: int(pf.Height), FPS: c.FPS, Stride: int(pf.BytesPerLine)}
+	d.format = camera.Format{Pixel: c.Pixel, Width: int(pf.Width), Height: int(pf.Height), FPS: c.FPS, Stride: int(pf.BytesPerLine)}
 	d.format.FPS = d.setFrameRate(c.interval, c.FPS)
 
 	h := &streamHandle{fd: fdp, count: uint32(bufferCount)}
-	req, err := v4l2.InitBuffers(h)
+	req, err := go4vl.InitBuffers(h)
 	if err != nil {
 		return d.setupError("request buffers", err)
 	}
@@ -184,7 +185,7 @@ func (d *Device) start(want Want, bufferCount int, export bool) error {
 	}
 	h.count = req.Count
 	for i := range req.Count {
-		b, err := v4l2.GetBuffer(h, i)
+		b, err := go4vl.GetBuffer(h, i)
 		if err != nil {
 			return d.setupError("query buffer", err)
 		}
@@ -195,18 +196,18 @@ func (d *Device) start(want Want, bufferCount int, export bool) error {
 		d.buffers = append(d.buffers, m)
 	}
 	if export {
-		exports, err := exportBuffers(d.fd, uint32(v4l2.BufTypeVideoCapture), d.buffers)
+		exports, err := exportBuffers(d.fd, uint32(go4vl.BufTypeVideoCapture), d.buffers)
 		if err != nil {
 			d.log.Warn("camera buffers not exported as DMABUF; a hardware encoder will copy each frame", "reason", err.Error())
 		}
 		d.exports = exports
 	}
 	for i := range req.Count {
-		if _, err := v4l2.QueueBuffer(fdp, v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, i); err != nil {
+		if _, err := go4vl.QueueBuffer(fdp, go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, i); err != nil {
 			return d.setupError("queue buffer", err)
 		}
 	}
-	if err := v4l2.StreamOn(h); err != nil {
+	if err := go4vl.StreamOn(h); err != nil {
 		return d.setupError("stream on", err)
 	}
 	d.streaming = true
@@ -217,15 +218,15 @@ func (d *Device) start(want Want, bufferCount int, export bool) error {
 // (V4L2_CAP_TIMEPERFRAME) and returns the rate it settled on.
 func (d *Device) setFrameRate(iv Interval, fps int) int {
 	fdp := uintptr(d.fd)
-	sp, err := v4l2.GetStreamParam(fdp, v4l2.BufTypeVideoCapture)
-	if err != nil || sp.Capture.Capability&v4l2.StreamParamTimePerFrame == 0 {
+	sp, err := go4vl.GetStreamParam(fdp, go4vl.BufTypeVideoCapture)
+	if err != nil || sp.Capture.Capability&go4vl.StreamParamTimePerFrame == 0 {
 		return fps
 	}
-	sp.Capture.TimePerFrame = v4l2.Fract{Numerator: uint32(iv.Num), Denominator: uint32(iv.Den)}
-	if err := v4l2.SetStreamParam(fdp, v4l2.BufTypeVideoCapture, sp); err != nil {
+	sp.Capture.TimePerFrame = go4vl.Fract{Numerator: uint32(iv.Num), Denominator: uint32(iv.Den)}
+	if err := go4vl.SetStreamParam(fdp, go4vl.BufTypeVideoCapture, sp); err != nil {
 		d.log.Warn("camera refused the frame rate", "fps", fps, "err", err)
 	}
-	if sp, err = v4l2.GetStreamParam(fdp, v4l2.BufTypeVideoCapture); err == nil {
+	if sp, err = go4vl.GetStreamParam(fdp, go4vl.BufTypeVideoCapture); err == nil {
 		got := Interval{int(sp.Capture.TimePerFrame.Numerator), int(sp.Capture.TimePerFrame.Denominator)}.FPS()
 		if got > 0 {
 			return int(math.Round(got))
@@ -237,9 +238,9 @@ func (d *Device) setFrameRate(iv Interval, fps int) int {
 func (d *Device) setupError(step string, err error) error {
 	switch {
 	case errors.Is(err, unix.EBUSY):
-		return fmt.Errorf("open %s: %w (%s)", d.info.Path, ErrBusy, step)
-	case errors.Is(err, v4l2.ErrorSystem):
-		return fmt.Errorf("open %s: %s: %w: %w", d.info.Path, step, ErrGone, err)
+		return fmt.Errorf("open %s: %w (%s)", d.info.Path, camera.ErrBusy, step)
+	case errors.Is(err, go4vl.ErrorSystem):
+		return fmt.Errorf("open %s: %s: %w: %w", d.info.Path, step, camera.ErrGone, err)
 	default:
 		return fmt.Errorf("open %s: %s: %w", d.info.Path, step, err)
 	}
@@ -250,19 +251,19 @@ func (d *Device) setupError(step string, err error) error {
 // are those at the size Negotiate will take from it for want.
 func queryCaps(fd int, want Want) []FormatCaps {
 	fdp := uintptr(fd)
-	descs, _ := v4l2.GetAllFormatDescriptions(fdp) // a partial list is still a list
+	descs, _ := go4vl.GetAllFormatDescriptions(fdp) // a partial list is still a list
 	var caps []FormatCaps
 	for _, desc := range descs {
-		fc := FormatCaps{Pixel: PixelFormat(desc.PixelFormat)}
+		fc := FormatCaps{Pixel: camera.PixelFormat(desc.PixelFormat)}
 		if pixelRank(fc.Pixel) < 0 {
 			caps = append(caps, fc) // named in errors, never chosen
 			continue
 		}
-		sizes, _ := v4l2.GetFormatFrameSizes(fdp, desc.PixelFormat)
+		sizes, _ := go4vl.GetFormatFrameSizes(fdp, desc.PixelFormat)
 		if len(sizes) == 0 {
 			// The driver does not enumerate sizes: offer anything and let
 			// S_FMT adjust it; start reads back what we got.
-			sizes = []v4l2.FrameSizeEnum{{Type: v4l2.FrameSizeTypeContinuous, Size: v4l2.FrameSize{
+			sizes = []go4vl.FrameSizeEnum{{Type: go4vl.FrameSizeTypeContinuous, Size: go4vl.FrameSize{
 				MinWidth: 16, MaxWidth: 8192, StepWidth: 1, MinHeight: 16, MaxHeight: 8192, StepHeight: 1}}}
 		}
 		for _, s := range sizes {
@@ -271,9 +272,9 @@ func queryCaps(fd int, want Want) []FormatCaps {
 				MinHeight: int(s.Size.MinHeight), MaxHeight: int(s.Size.MaxHeight), StepHeight: int(s.Size.StepHeight),
 			}
 			switch s.Type {
-			case v4l2.FrameSizeTypeDiscrete:
+			case go4vl.FrameSizeTypeDiscrete:
 				sc.StepWidth, sc.StepHeight = 0, 0
-			case v4l2.FrameSizeTypeContinuous:
+			case go4vl.FrameSizeTypeContinuous:
 				sc.StepWidth, sc.StepHeight = 1, 1
 			}
 			w, h := sc.fit(want.Width, want.Height)
@@ -288,7 +289,7 @@ func queryCaps(fd int, want Want) []FormatCaps {
 func queryIntervals(fd uintptr, pixel uint32, width, height int) []IntervalRange {
 	var out []IntervalRange
 	for i := range uint32(64) { // bounded: a broken driver must not loop us
-		e, err := v4l2.GetFormatFrameInterval(fd, i, pixel, uint32(width), uint32(height))
+		e, err := go4vl.GetFormatFrameInterval(fd, i, pixel, uint32(width), uint32(height))
 		if err != nil {
 			break
 		}
@@ -296,11 +297,11 @@ func queryIntervals(fd uintptr, pixel uint32, width, height int) []IntervalRange
 			Min: Interval{int(e.Interval.Min.Numerator), int(e.Interval.Min.Denominator)},
 			Max: Interval{int(e.Interval.Max.Numerator), int(e.Interval.Max.Denominator)},
 		}
-		if e.Type == v4l2.FrameIntervalTypeStepwise {
+		if e.Type == go4vl.FrameIntervalTypeStepwise {
 			r.Step = Interval{int(e.Interval.Step.Numerator), int(e.Interval.Step.Denominator)}
 		}
 		out = append(out, r)
-		if e.Type != v4l2.FrameIntervalTypeDiscrete {
+		if e.Type != go4vl.FrameIntervalTypeDiscrete {
 			break // one range describes them all
 		}
 	}
@@ -310,31 +311,31 @@ func queryIntervals(fd uintptr, pixel uint32, width, height int) []IntervalRange
 // ReadFrame waits for the next captured frame. The previous frame's
 // buffer goes back to the driver first. A camera unplugged mid-stream
 // gives an error wrapping ErrGone; after Close, ErrClosed.
-func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
+func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 	if err := ctx.Err(); err != nil {
-		return Frame{}, err
+		return camera.Frame{}, err
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed.Load() {
 		d.release() // the last frame is given back now: see stopForContext
-		return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
+		return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 	}
 	if d.gone != nil {
-		return Frame{}, d.gone
+		return camera.Frame{}, d.gone
 	}
 	if d.held >= 0 {
 		idx := d.held
 		d.held = -1
-		if _, err := v4l2.QueueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, uint32(idx)); err != nil {
-			return Frame{}, d.streamError("queue buffer", err)
+		if _, err := go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, uint32(idx)); err != nil {
+			return camera.Frame{}, d.streamError("queue buffer", err)
 		}
 	}
 	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
 	deviceError := false
 	for {
-		buf, err := v4l2.DequeueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture)
+		buf, err := go4vl.DequeueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture)
 		switch {
 		case err == nil:
 			if f, ok := d.frameFrom(buf); ok {
@@ -343,31 +344,31 @@ func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
 			deviceError = false
 			continue // an empty or damaged buffer went back; wait for the next
 		case !errors.Is(err, unix.EAGAIN):
-			return Frame{}, d.streamError("dequeue", err)
+			return camera.Frame{}, d.streamError("dequeue", err)
 		case deviceError:
 			// poll said error, yet nothing to dequeue: the stream is dead.
-			return Frame{}, d.streamError("poll", unix.EIO)
+			return camera.Frame{}, d.streamError("poll", unix.EIO)
 		}
 		fds := []unix.PollFd{{Fd: int32(d.fd), Events: unix.POLLIN}, {Fd: int32(d.wakeFD), Events: unix.POLLIN}}
 		if _, err := unix.Poll(fds, -1); err != nil {
 			if errors.Is(err, unix.EINTR) {
 				continue
 			}
-			return Frame{}, fmt.Errorf("read %s: poll: %w", d.info.Path, err)
+			return camera.Frame{}, fmt.Errorf("read %s: poll: %w", d.info.Path, err)
 		}
 		if fds[1].Revents != 0 {
 			var b [8]byte
 			unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
 			if d.closed.Load() {
 				d.release()
-				return Frame{}, fmt.Errorf("read %s: %w", d.info.Path, ErrClosed)
+				return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 			}
 			if err := ctx.Err(); err != nil {
-				return Frame{}, err
+				return camera.Frame{}, err
 			}
 		}
 		if fds[0].Revents&unix.POLLNVAL != 0 {
-			return Frame{}, d.streamError("poll", unix.EBADF)
+			return camera.Frame{}, d.streamError("poll", unix.EBADF)
 		}
 		deviceError = fds[0].Revents&(unix.POLLERR|unix.POLLHUP) != 0 && fds[0].Revents&unix.POLLIN == 0
 	}
@@ -375,18 +376,18 @@ func (d *Device) ReadFrame(ctx context.Context) (Frame, error) {
 
 // frameFrom turns a dequeued buffer into a Frame; false (buffer requeued)
 // when it holds nothing usable.
-func (d *Device) frameFrom(buf v4l2.Buffer) (Frame, bool) {
+func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool) {
 	var mono unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
 	nowWall := time.Now()
 	if int(buf.Index) >= len(d.buffers) {
 		d.log.Warn("camera returned an unknown buffer", "index", buf.Index)
-		return Frame{}, false
+		return camera.Frame{}, false
 	}
-	if buf.Flags&v4l2.BufFlagError != 0 || buf.BytesUsed == 0 {
+	if buf.Flags&go4vl.BufFlagError != 0 || buf.BytesUsed == 0 {
 		d.log.Debug("camera frame dropped", "seq", buf.Sequence, "flags", fmt.Sprintf("%#x", buf.Flags), "bytes", buf.BytesUsed)
-		v4l2.QueueBuffer(uintptr(d.fd), v4l2.IOTypeMMAP, v4l2.BufTypeVideoCapture, buf.Index)
-		return Frame{}, false
+		go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, buf.Index)
+		return camera.Frame{}, false
 	}
 	if buf.Sequence < d.lastSeq {
 		d.seqHigh += 1 << 32
@@ -395,11 +396,11 @@ func (d *Device) frameFrom(buf v4l2.Buffer) (Frame, bool) {
 	data := d.buffers[buf.Index]
 	data = data[:min(int(buf.BytesUsed), len(data))]
 	d.held = int(buf.Index)
-	var exported *DMABuf
+	var exported *camera.DMABuf
 	if int(buf.Index) < len(d.exports) {
 		exported = &d.exports[buf.Index] // into the device's slice: no allocation per frame
 	}
-	return Frame{
+	return camera.Frame{
 		Format: d.format,
 		Data:   data,
 		Seq:    d.seqHigh + uint64(buf.Sequence),
@@ -414,7 +415,7 @@ func (d *Device) frameFrom(buf v4l2.Buffer) (Frame, bool) {
 // that clock. Other clocks, a missing stamp, or one that is implausibly
 // old or in the future: the time of dequeue.
 func captureTime(flags uint32, sec, usec int64, nowWall time.Time, nowMono time.Duration) time.Time {
-	if flags&v4l2.BufFlagTimestampMask != v4l2.BufFlagTimestampMonotonic || (sec == 0 && usec == 0) {
+	if flags&go4vl.BufFlagTimestampMask != go4vl.BufFlagTimestampMonotonic || (sec == 0 && usec == 0) {
 		return nowWall
 	}
 	age := nowMono - (time.Duration(sec)*time.Second + time.Duration(usec)*time.Microsecond)
@@ -425,12 +426,12 @@ func captureTime(flags uint32, sec, usec int64, nowWall time.Time, nowMono time.
 }
 
 // streamError wraps an error from the streaming ioctls. go4vl folds
-// ENODEV, EIO, ENXIO and EBADF into v4l2.ErrorSystem; on a streaming
+// ENODEV, EIO, ENXIO and EBADF into go4vl.ErrorSystem; on a streaming
 // capture node they all mean the stream is dead (an unplugged USB camera
 // gives EIO from DQBUF, then ENODEV), so they become ErrGone and stick.
 func (d *Device) streamError(step string, err error) error {
-	if errors.Is(err, v4l2.ErrorSystem) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EIO) || errors.Is(err, unix.EBADF) {
-		d.gone = fmt.Errorf("read %s: %w (%s: %w)", d.info.Path, ErrGone, step, err)
+	if errors.Is(err, go4vl.ErrorSystem) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EIO) || errors.Is(err, unix.EBADF) {
+		d.gone = fmt.Errorf("read %s: %w (%s: %w)", d.info.Path, camera.ErrGone, step, err)
 		d.log.Warn("camera gone", "err", err)
 		return d.gone
 	}
@@ -492,7 +493,7 @@ func (d *Device) teardown() error {
 	var errs []error
 	h := &streamHandle{fd: uintptr(d.fd), count: uint32(len(d.buffers))}
 	if d.streaming {
-		if err := v4l2.StreamOff(h); err != nil {
+		if err := go4vl.StreamOff(h); err != nil {
 			errs = append(errs, fmt.Errorf("close %s: %w", d.info.Path, err))
 		}
 		d.streaming = false
@@ -504,7 +505,7 @@ func (d *Device) teardown() error {
 		unix.Munmap(b)
 	}
 	if len(d.buffers) > 0 {
-		v4l2.ResetBuffers(h) // free driver buffers now, not at close
+		go4vl.ResetBuffers(h) // free driver buffers now, not at close
 	}
 	d.buffers, d.held = nil, -1
 	if d.fd >= 0 {
@@ -533,15 +534,15 @@ type streamHandle struct {
 	count uint32
 }
 
-func (h *streamHandle) Name() string                { return "" }
-func (h *streamHandle) Fd() uintptr                 { return h.fd }
-func (h *streamHandle) Capability() v4l2.Capability { return v4l2.Capability{} }
-func (h *streamHandle) MemIOType() v4l2.IOType      { return v4l2.IOTypeMMAP }
-func (h *streamHandle) GetOutput() <-chan []byte    { return nil }
-func (h *streamHandle) SetInput(<-chan []byte)      {}
-func (h *streamHandle) Close() error                { return nil }
-func (h *streamHandle) Buffers() [][]byte           { return nil }
-func (h *streamHandle) BufferType() v4l2.BufType    { return v4l2.BufTypeVideoCapture }
-func (h *streamHandle) BufferCount() uint32         { return h.count }
-func (h *streamHandle) Start(context.Context) error { return nil }
-func (h *streamHandle) Stop() error                 { return nil }
+func (h *streamHandle) Name() string                 { return "" }
+func (h *streamHandle) Fd() uintptr                  { return h.fd }
+func (h *streamHandle) Capability() go4vl.Capability { return go4vl.Capability{} }
+func (h *streamHandle) MemIOType() go4vl.IOType      { return go4vl.IOTypeMMAP }
+func (h *streamHandle) GetOutput() <-chan []byte     { return nil }
+func (h *streamHandle) SetInput(<-chan []byte)       {}
+func (h *streamHandle) Close() error                 { return nil }
+func (h *streamHandle) Buffers() [][]byte            { return nil }
+func (h *streamHandle) BufferType() go4vl.BufType    { return go4vl.BufTypeVideoCapture }
+func (h *streamHandle) BufferCount() uint32          { return h.count }
+func (h *streamHandle) Start(context.Context) error  { return nil }
+func (h *streamHandle) Stop() error                  { return nil }
