@@ -27,7 +27,7 @@ import (
 	"github.com/livekit/server-sdk-go/v2/e2ee"
 	e2eetypes "github.com/livekit/server-sdk-go/v2/e2ee/types"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // RoomKey is the secret every participant of an encrypted room shares: the
@@ -123,25 +123,25 @@ func fingerprintOf(aesKey []byte) string {
 
 // encryptFuncFor and decryptFuncFor pick the SDK's frame format for a
 // codec; VP8's is ours.
-func encryptFuncFor(codec pipeline.Codec) (e2ee.EncryptFunc, error) {
+func encryptFuncFor(codec media.Codec) (e2ee.EncryptFunc, error) {
 	switch codec {
-	case pipeline.CodecH264:
+	case media.CodecH264:
 		return encryptH264, nil
-	case pipeline.CodecOpus:
+	case media.CodecOpus:
 		return lksdk.EncryptGCMAudioSampleCustomCipher, nil
-	case pipeline.CodecVP8:
+	case media.CodecVP8:
 		return encryptVP8, nil
 	}
 	return nil, fmt.Errorf("end-to-end encryption of %s is not supported", codec)
 }
 
-func decryptFuncFor(codec pipeline.Codec) (e2ee.DecryptFunc, error) {
+func decryptFuncFor(codec media.Codec) (e2ee.DecryptFunc, error) {
 	switch codec {
-	case pipeline.CodecH264:
+	case media.CodecH264:
 		return e2ee.DecryptGCMH264SampleCustomCipher, nil
-	case pipeline.CodecOpus:
+	case media.CodecOpus:
 		return lksdk.DecryptGCMAudioSampleCustomCipher, nil
-	case pipeline.CodecVP8:
+	case media.CodecVP8:
 		return decryptVP8, nil
 	}
 	return nil, fmt.Errorf("end-to-end decryption of %s is not supported", codec)
@@ -149,7 +149,7 @@ func decryptFuncFor(codec pipeline.Codec) (e2ee.DecryptFunc, error) {
 
 // newEncryptor encrypts the box's own frames of one track; give it to
 // lksdk.WithFrameEncryptor.
-func (k *RoomKey) newEncryptor(codec pipeline.Codec) (e2eetypes.FrameEncryptor, error) {
+func (k *RoomKey) newEncryptor(codec media.Codec) (e2eetypes.FrameEncryptor, error) {
 	fn, err := encryptFuncFor(codec)
 	if err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func normalizeStartCodes(frame []byte) []byte {
 // publishOptions are what an encrypted track of codec is published with: the
 // SDK's frame encryptor, and the GCM flag in the publication that tells
 // livekit-client to decrypt it. A nil key gives neither.
-func (k *RoomKey) publishOptions(codec pipeline.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
+func (k *RoomKey) publishOptions(codec media.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
 	if k == nil {
 		return nil, livekit.Encryption_NONE, nil
 	}

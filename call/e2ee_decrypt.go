@@ -13,7 +13,7 @@ import (
 	"github.com/livekit/server-sdk-go/v2/e2ee"
 	e2eetypes "github.com/livekit/server-sdk-go/v2/e2ee/types"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Why a received frame was dropped. The SDK's decryptor hands some bad
@@ -74,7 +74,7 @@ func (c *decryptCounters) count(err error) {
 
 // frameOpener decrypts the frames of one remote track.
 type frameOpener struct {
-	codec      pipeline.Codec
+	codec      media.Codec
 	keys       e2eetypes.KeyProvider
 	decryptor  *e2ee.GCMFrameDecryptor
 	sifTrailer []byte
@@ -86,7 +86,7 @@ type frameOpener struct {
 
 // newOpener makes the decryption of one remote track. sifTrailer is the
 // room's (lksdk.Room.SifTrailer); counters may be shared between tracks.
-func (k *RoomKey) newOpener(codec pipeline.Codec, sifTrailer []byte, counters *decryptCounters) (*frameOpener, error) {
+func (k *RoomKey) newOpener(codec media.Codec, sifTrailer []byte, counters *decryptCounters) (*frameOpener, error) {
 	fn, err := decryptFuncFor(codec)
 	if err != nil {
 		return nil, err
@@ -156,8 +156,8 @@ func (o *frameOpener) decrypt(frame []byte) ([]byte, error) {
 // after unescaping, with room for an escape sequence cut at the start.
 func (o *frameOpener) ivOf(frame []byte) [e2eetypes.IVLength]byte {
 	tail := frame
-	if o.codec == pipeline.CodecH264 {
-		tail = pipeline.UnescapeRBSP(frame[max(0, len(frame)-48):])
+	if o.codec == media.CodecH264 {
+		tail = media.UnescapeRBSP(frame[max(0, len(frame)-48):])
 	}
 	var iv [e2eetypes.IVLength]byte
 	copy(iv[:], tail[len(tail)-2-e2eetypes.IVLength:])
@@ -212,7 +212,7 @@ type trackDecryption struct {
 	warned bool
 }
 
-func newTrackDecryption(key *RoomKey, codec pipeline.Codec, sifTrailer []byte, counters *decryptCounters, log *slog.Logger) (*trackDecryption, error) {
+func newTrackDecryption(key *RoomKey, codec media.Codec, sifTrailer []byte, counters *decryptCounters, log *slog.Logger) (*trackDecryption, error) {
 	opener, err := key.newOpener(codec, sifTrailer, counters)
 	if err != nil {
 		return nil, err
@@ -267,7 +267,7 @@ func (r *roomDecryption) setRoom(room *lksdk.Room) {
 
 // forTrack returns the decryption of one remote track, nil when the room is
 // not encrypted or ctx ends before the join completes.
-func (r *roomDecryption) forTrack(ctx context.Context, codec pipeline.Codec, from string) *trackDecryption {
+func (r *roomDecryption) forTrack(ctx context.Context, codec media.Codec, from string) *trackDecryption {
 	if r == nil || r.key == nil {
 		return nil
 	}

@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Frames made and read by livekit-client's own FrameCryptor, run in Node by
@@ -32,7 +32,7 @@ type jsVectors struct {
 	Vectors    []jsVector `json:"vectors"`
 }
 
-var jsCodecs = map[string]pipeline.Codec{"h264": pipeline.CodecH264, "vp8": pipeline.CodecVP8, "opus": pipeline.CodecOpus}
+var jsCodecs = map[string]media.Codec{"h264": media.CodecH264, "vp8": media.CodecVP8, "opus": media.CodecOpus}
 
 func readJSVectors(t *testing.T) jsVectors {
 	t.Helper()
@@ -96,7 +96,7 @@ func TestDecryptsFramesOfTheJSClient(t *testing.T) {
 				t.Fatal(err)
 			}
 			clear := v.HeaderBytes
-			if codec == pipeline.CodecH264 {
+			if codec == media.CodecH264 {
 				clear = len(normalizeStartCodes(unhex(t, v.Plain)[:v.HeaderBytes]))
 			}
 			if !bytes.Equal(goSealed[:clear], jsSealed[:clear]) {
@@ -108,10 +108,10 @@ func TestDecryptsFramesOfTheJSClient(t *testing.T) {
 			// client leaves as they are.
 			plainIn := unhex(t, v.Plain)
 			longer := 0
-			if codec == pipeline.CodecH264 {
+			if codec == media.CodecH264 {
 				longer = len(normalizeStartCodes(plainIn)) - len(plainIn) - (clear - v.HeaderBytes)
 			}
-			if g, j := len(pipeline.UnescapeRBSP(goSealed[clear:])), len(pipeline.UnescapeRBSP(jsSealed[clear:]))+longer; g != j {
+			if g, j := len(media.UnescapeRBSP(goSealed[clear:])), len(media.UnescapeRBSP(jsSealed[clear:]))+longer; g != j {
 				t.Errorf("%d bytes after the clear header, the JS client makes %d", g, j)
 			}
 			if goSealed[len(goSealed)-1] != byte(v.KeyIndex) || goSealed[len(goSealed)-2] != 12 {

@@ -13,6 +13,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
@@ -31,9 +32,9 @@ func testRoomKey(t testing.TB, passphrase string) *RoomKey {
 // asReceived is what a receiver's depacketizer hands over after the frame
 // went through RTP: for H.264 every NALU again behind a 4-byte start code,
 // which is why the clear header must be sent in that form.
-func asReceived(t *testing.T, codec pipeline.Codec, frame []byte) []byte {
+func asReceived(t *testing.T, codec media.Codec, frame []byte) []byte {
 	t.Helper()
-	if codec != pipeline.CodecH264 {
+	if codec != media.CodecH264 {
 		return frame
 	}
 	var out []byte
@@ -54,7 +55,7 @@ func asReceived(t *testing.T, codec pipeline.Codec, frame []byte) []byte {
 // and the frame number drawn into each picture read back.
 func TestEncryptedVideoDecodesWithTheKey(t *testing.T) {
 	key := testRoomKey(t, testPassphrase)
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		t.Run(string(codec), func(t *testing.T) {
 			const w, h = 320, 240
 			src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
@@ -149,7 +150,7 @@ func TestEncryptedVideoHidesThePicture(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dec.Close()
-	encryptor, _ := key.newEncryptor(pipeline.CodecH264)
+	encryptor, _ := key.newEncryptor(media.CodecH264)
 	for range 10 {
 		f, _ := src.ReadFrame(context.Background())
 		coded, err := enc.Encode(f)
@@ -167,7 +168,7 @@ func TestEncryptedVideoHidesThePicture(t *testing.T) {
 				t.Fatalf("frame %d: clear bytes %d..%d of the picture are in the encrypted frame", f.Seq, at, at+16)
 			}
 		}
-		if pic, err := dec.Decode(asReceived(t, pipeline.CodecH264, sealed)); err == nil && pic != nil {
+		if pic, err := dec.Decode(asReceived(t, media.CodecH264, sealed)); err == nil && pic != nil {
 			if s, err := camera.ReadStamp(pic.Y, pic.YStride, w, h); err == nil {
 				t.Fatalf("frame %d read without the key: %+v", f.Seq, s)
 			}
@@ -197,8 +198,8 @@ func TestEncryptedOpusDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dec.Close()
-	encryptor, _ := key.newEncryptor(pipeline.CodecOpus)
-	opener, _ := key.newOpener(pipeline.CodecOpus, nil, nil)
+	encryptor, _ := key.newEncryptor(media.CodecOpus)
+	opener, _ := key.newOpener(media.CodecOpus, nil, nil)
 	pcm := make([]int16, enc.FrameSamples())
 	var out [avcodec.MaxOpusPacketSamples]int16
 	var energy float64
@@ -240,7 +241,7 @@ func TestEncryptedOpusDecodes(t *testing.T) {
 // sealedH264 is one encrypted H.264 delta frame, as received.
 func sealedH264(t *testing.T, key *RoomKey) []byte {
 	t.Helper()
-	enc, err := key.newEncryptor(pipeline.CodecH264)
+	enc, err := key.newEncryptor(media.CodecH264)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +290,7 @@ func TestBadFramesAreDroppedAndCounted(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			opener, _ := key.newOpener(pipeline.CodecH264, sif, nil)
+			opener, _ := key.newOpener(media.CodecH264, sif, nil)
 			plain, err := opener.open(tc.frame)
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("open: %v, want %v", err, tc.want)
@@ -305,7 +306,7 @@ func TestBadFramesAreDroppedAndCounted(t *testing.T) {
 	}
 
 	t.Run("replayed", func(t *testing.T) {
-		opener, _ := key.newOpener(pipeline.CodecH264, sif, nil)
+		opener, _ := key.newOpener(media.CodecH264, sif, nil)
 		if _, err := opener.open(bytes.Clone(good)); err != nil {
 			t.Fatalf("first time: %v", err)
 		}
@@ -318,7 +319,7 @@ func TestBadFramesAreDroppedAndCounted(t *testing.T) {
 	})
 
 	t.Run("server injected", func(t *testing.T) {
-		opener, _ := key.newOpener(pipeline.CodecH264, sif, nil)
+		opener, _ := key.newOpener(media.CodecH264, sif, nil)
 		plain, err := opener.open(append([]byte{0, 0, 0, 1, 0x65, 1, 2, 3}, sif...))
 		if plain != nil || err != nil {
 			t.Fatalf("open: %d bytes, %v; want nothing and no error", len(plain), err)
@@ -329,10 +330,10 @@ func TestBadFramesAreDroppedAndCounted(t *testing.T) {
 	})
 
 	// Every cut of a good frame, in every codec: refused, never a crash.
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8, pipeline.CodecOpus} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8, media.CodecOpus} {
 		enc, _ := key.newEncryptor(codec)
 		frame := append([]byte{0, 0, 0, 1, 0x65, 0x88}, bytes.Repeat([]byte{0, 0, 3, 1, 9}, 40)...)
-		if codec != pipeline.CodecH264 {
+		if codec != media.CodecH264 {
 			frame = frame[4:]
 		}
 		sealed, err := enc.EncryptFrame(frame)

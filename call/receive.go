@@ -14,13 +14,13 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Frame is one coded frame from another participant.
 type Frame struct {
 	From    string // the sender's identity
-	Codec   pipeline.Codec
+	Codec   media.Codec
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
 	Seq     uint16 // RTP sequence number of an Opus packet, for reordering
@@ -91,7 +91,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 	}
 	switch {
 	case mime == strings.ToLower(webrtc.MimeTypeOpus) && h.Audio != nil:
-		dec := decryption.forTrack(ctx, pipeline.CodecOpus, from)
+		dec := decryption.forTrack(ctx, media.CodecOpus, from)
 		for ctx.Err() == nil {
 			pkt, _, err := track.ReadRTP()
 			if err != nil {
@@ -101,15 +101,15 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 			if !ok {
 				continue
 			}
-			h.Audio(Frame{From: from, Codec: pipeline.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
+			h.Audio(Frame{From: from, Codec: media.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
 				Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, pipeline.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
-			decryption.forTrack(ctx, pipeline.CodecH264, from))
+		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
+			decryption.forTrack(ctx, media.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, pipeline.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
-			decryption.forTrack(ctx, pipeline.CodecVP8, from))
+		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
+			decryption.forTrack(ctx, media.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
 		_, _ = io.Copy(io.Discard, rtpReader{track})
@@ -117,7 +117,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 }
 
 func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock,
-	codec pipeline.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame), dec *trackDecryption) {
+	codec media.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame), dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	waitingForKeyframe := true

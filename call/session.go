@@ -19,9 +19,9 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Options say which room to join, as whom, and what the box sends.
@@ -35,7 +35,7 @@ type Options struct {
 	// ...or a token made elsewhere.
 	Token string
 
-	VideoCodec       pipeline.Codec
+	VideoCodec       media.Codec
 	Width, Height    int
 	MaxVideoBitrate  int // bits per second
 	OnKeyframeWanted func()
@@ -232,7 +232,7 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 	} else if video, videoPub, err = s.publishVideo(room); err != nil {
 		return nil, nil, err
 	}
-	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(pipeline.CodecOpus)
+	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(media.CodecOpus)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audio track: %w", err)
 	}
@@ -280,8 +280,8 @@ func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.Loca
 }
 
 // videoCapability is what the box offers to send for each codec.
-func videoCapability(c pipeline.Codec) webrtc.RTPCodecCapability {
-	if c == pipeline.CodecVP8 {
+func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
+	if c == media.CodecVP8 {
 		return webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
 	}
 	return webrtc.RTPCodecCapability{
@@ -314,7 +314,7 @@ func (s *Session) leave(room *lksdk.Room) {
 
 // WriteVideo sends one coded picture; outside a call, or while the camera
 // is off (SetCameraOff), it is dropped.
-func (s *Session) WriteVideo(f pipeline.EncodedFrame) error {
+func (s *Session) WriteVideo(f media.EncodedFrame) error {
 	if s.state.get().CameraOff {
 		return nil
 	}
@@ -326,7 +326,7 @@ func (s *Session) WriteVideo(f pipeline.EncodedFrame) error {
 
 // WriteAudio sends one coded block of sound; outside a call, or while the
 // microphone is muted (SetMuted), it is dropped.
-func (s *Session) WriteAudio(f pipeline.EncodedFrame) error {
+func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	if s.state.get().Muted {
 		return nil
 	}
@@ -336,11 +336,11 @@ func (s *Session) WriteAudio(f pipeline.EncodedFrame) error {
 	return writeSample(track, f)
 }
 
-func writeSample(track *lksdk.LocalTrack, f pipeline.EncodedFrame) error {
+func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
-	return track.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration}, nil)
+	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration}, nil)
 }
 
 // explain turns what the network stack says into what a person can act on.

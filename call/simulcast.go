@@ -12,7 +12,7 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtcp"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // VideoLayer is one simulcast layer the box sends.
@@ -131,7 +131,7 @@ func (s *Session) layerBitrate(layer, bitsPerSecond int) {
 // the largest); without simulcast, layer 0 is the one video track. Outside
 // a call, while the camera is off, or for a layer not published, it is
 // dropped.
-func (s *Session) WriteVideoLayer(layer int, f pipeline.EncodedFrame) error {
+func (s *Session) WriteVideoLayer(layer int, f media.EncodedFrame) error {
 	if s.state.get().CameraOff {
 		return nil
 	}

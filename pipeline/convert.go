@@ -7,6 +7,7 @@ import (
 	"image/jpeg"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
 
 // planes are the pixel planes of an I420 (p0, p1, p2) or NV12 (p0, p1) frame.
@@ -27,14 +28,11 @@ func yuvPlanes(f camera.Frame, width, height int) (planes, error) {
 	ySize := stride * height
 	switch f.Format.Pixel {
 	case camera.PixelFormatI420:
-		cStride, cSize := stride/2, (stride/2)*(height/2)
-		if len(f.Data) < ySize+2*cSize {
-			return planes{}, fmt.Errorf("I420 frame %d has %d bytes, want %d", f.Seq, len(f.Data), ySize+2*cSize)
+		img, err := media.I420Planes(f)
+		if err != nil {
+			return planes{}, err
 		}
-		return planes{
-			p0: f.Data[:ySize], p1: f.Data[ySize : ySize+cSize], p2: f.Data[ySize+cSize : ySize+2*cSize],
-			stride0: stride, stride1: cStride,
-		}, nil
+		return planes{p0: img.Y, p1: img.Cb, p2: img.Cr, stride0: img.YStride, stride1: img.CStride}, nil
 	case camera.PixelFormatNV12:
 		cSize := stride * (height / 2)
 		if len(f.Data) < ySize+cSize {
@@ -43,22 +41,6 @@ func yuvPlanes(f camera.Frame, width, height int) (planes, error) {
 		return planes{p0: f.Data[:ySize], p1: f.Data[ySize : ySize+cSize], stride0: stride, stride1: stride}, nil
 	}
 	return planes{}, fmt.Errorf("pixel format %s is not I420 or NV12", f.Format.Pixel)
-}
-
-// I420Image views an I420 frame as an image, without copying.
-func I420Image(f camera.Frame) (*image.YCbCr, error) {
-	p, err := yuvPlanes(f, f.Format.Width, f.Format.Height)
-	if err != nil {
-		return nil, err
-	}
-	if f.Format.Pixel != camera.PixelFormatI420 {
-		return nil, fmt.Errorf("pixel format %s is not I420", f.Format.Pixel)
-	}
-	return &image.YCbCr{
-		Y: p.p0, Cb: p.p1, Cr: p.p2, YStride: p.stride0, CStride: p.stride1,
-		SubsampleRatio: image.YCbCrSubsampleRatio420,
-		Rect:           image.Rect(0, 0, f.Format.Width, f.Format.Height),
-	}, nil
 }
 
 // Converter turns captured frames of any format the cameras give into I420,

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
@@ -28,7 +29,7 @@ func newPattern(t testing.TB, w, h int) *camera.TestPattern {
 	return p
 }
 
-func newEncoder(t testing.TB, codec pipeline.Codec, s pipeline.VideoSettings) pipeline.VideoEncoder {
+func newEncoder(t testing.TB, codec media.Codec, s pipeline.VideoSettings) media.VideoEncoder {
 	t.Helper()
 	enc, err := pipeline.NewSoftwareVideoEncoder(codec, s)
 	if err != nil {
@@ -42,7 +43,7 @@ func newEncoder(t testing.TB, codec pipeline.Codec, s pipeline.VideoSettings) pi
 // every picture decodes, and the frame number drawn into it survives lossy
 // coding.
 func TestEncodedFramesCarryTheirNumbers(t *testing.T) {
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		for _, size := range []image.Point{{1280, 720}, {320, 180}} {
 			t.Run(string(codec)+"/"+size.String(), func(t *testing.T) {
 				src := newPattern(t, size.X, size.Y)
@@ -93,7 +94,7 @@ func TestEncodedFramesCarryTheirNumbers(t *testing.T) {
 }
 
 func TestForceKeyFrame(t *testing.T) {
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		t.Run(string(codec), func(t *testing.T) {
 			src := newPattern(t, 320, 180)
 			enc := newEncoder(t, codec, testSettings(320, 180))
@@ -124,7 +125,7 @@ func TestForceKeyFrame(t *testing.T) {
 }
 
 func TestSetBitrateChangesSize(t *testing.T) {
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		t.Run(string(codec), func(t *testing.T) {
 			t.Parallel()
 			// 720p: at 640x360 this pattern is too simple for libvpx to
@@ -183,7 +184,7 @@ func TestSetBitrateChangesSize(t *testing.T) {
 // constraint_set1, what WebRTC's profile-level-id 42e0xx promises.
 func TestH264IsConstrainedBaseline(t *testing.T) {
 	src := newPattern(t, 320, 180)
-	enc := newEncoder(t, pipeline.CodecH264, testSettings(320, 180))
+	enc := newEncoder(t, media.CodecH264, testSettings(320, 180))
 	f, _ := src.ReadFrame(context.Background())
 	coded, err := enc.Encode(f)
 	if err != nil {
@@ -203,7 +204,7 @@ func TestH264IsConstrainedBaseline(t *testing.T) {
 }
 
 func TestEncoderRejectsWrongFrames(t *testing.T) {
-	for _, codec := range []pipeline.Codec{pipeline.CodecH264, pipeline.CodecVP8} {
+	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		enc := newEncoder(t, codec, testSettings(320, 180))
 		for _, f := range []camera.Frame{
 			{Format: camera.Format{Pixel: camera.PixelFormatI420, Width: 640, Height: 360}, Data: make([]byte, 640*360*3/2)},
@@ -215,7 +216,7 @@ func TestEncoderRejectsWrongFrames(t *testing.T) {
 			}
 		}
 	}
-	if _, err := pipeline.NewSoftwareVideoEncoder(pipeline.CodecOpus, testSettings(320, 180)); err == nil {
+	if _, err := pipeline.NewSoftwareVideoEncoder(media.CodecOpus, testSettings(320, 180)); err == nil {
 		t.Error("a video encoder for Opus was opened")
 	}
 	if _, err := pipeline.NewH264Encoder(testSettings(321, 180)); err == nil {
@@ -233,7 +234,7 @@ func TestConvertKeepsThePicture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _ := pipeline.I420Image(f)
+	img, _ := media.I420Image(f)
 
 	formats := map[string]camera.Frame{
 		"NV12":  {Format: camera.Format{Pixel: camera.PixelFormatNV12, Width: w, Height: h}, Data: toNV12(img)},
@@ -251,7 +252,7 @@ func TestConvertKeepsThePicture(t *testing.T) {
 		if err != nil || got != want {
 			t.Errorf("%s: stamp %+v (%v), want %+v", name, got, err, want)
 		}
-		back, _ := pipeline.I420Image(out)
+		back, _ := media.I420Image(out)
 		if name != "MJPEG" && (!bytes.Equal(back.Cb, img.Cb) || !bytes.Equal(back.Cr, img.Cr) || !bytes.Equal(back.Y, img.Y)) {
 			t.Errorf("%s: lossless conversion changed the picture", name)
 		}

@@ -14,7 +14,11 @@ package pipeline
 // profile): with CABAC the slice data is byte-aligned after the header,
 // and shifting the header would break that.
 
-import "math/bits"
+import (
+	"math/bits"
+
+	"github.com/callbox/callbox/media"
+)
 
 // shortenIntraSliceType rewrites, in the Annex B access unit au, every
 // slice whose slice_type is 7 to slice_type 2. The result is appended to
@@ -22,19 +26,19 @@ import "math/bits"
 // au has no such slice.
 func shortenIntraSliceType(au, buf []byte) ([]byte, bool) {
 	needed := false
-	EachNAL(au, func(nal []byte) { needed = needed || isLongIntraSlice(nal) })
+	media.EachNAL(au, func(nal []byte) { needed = needed || isLongIntraSlice(nal) })
 	if !needed {
 		return nil, false
 	}
 	out := buf[:0]
-	EachNAL(au, func(nal []byte) {
+	media.EachNAL(au, func(nal []byte) {
 		out = append(out, 0, 0, 0, 1)
 		if !isLongIntraSlice(nal) {
 			out = append(out, nal...)
 			return
 		}
 		out = append(out, nal[0])
-		out = appendEscaped(out, rewriteIntraSliceType(UnescapeRBSP(nal[1:])))
+		out = appendEscaped(out, rewriteIntraSliceType(media.UnescapeRBSP(nal[1:])))
 	})
 	return out, true
 }
@@ -47,7 +51,7 @@ func isLongIntraSlice(nal []byte) bool {
 	if len(nal) < 2 || (nal[0]&0x1f != 1 && nal[0]&0x1f != 5) {
 		return false
 	}
-	r := bitReader{b: UnescapeRBSP(nal[1:min(len(nal), 8)])}
+	r := bitReader{b: media.UnescapeRBSP(nal[1:min(len(nal), 8)])}
 	if _, ok := r.ue(); !ok {
 		return false
 	}

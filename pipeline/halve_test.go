@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -46,7 +47,7 @@ func TestScalerHalves(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := pipeline.I420Image(out)
+			got, err := media.I420Image(out)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +57,7 @@ func TestScalerHalves(t *testing.T) {
 			if !tc.exactHalves {
 				return
 			}
-			in, err := pipeline.I420Image(tc.in)
+			in, err := media.I420Image(tc.in)
 			if err != nil {
 				t.Fatal(err)
 			}

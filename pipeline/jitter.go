@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/media"
 )
 
 // JitterBuffer turns one sender's Opus packets, arriving late, early and
@@ -14,7 +15,7 @@ import (
 // the network ran ahead), and, after running dry, waits for Target again.
 // It is used by one goroutine at a time (the Mixer locks around it).
 type JitterBuffer struct {
-	dec    AudioDecoder
+	dec    media.AudioDecoder
 	target int
 	slack  int
 
@@ -39,7 +40,7 @@ type pendingPacket struct {
 const reorderWindow = 4
 
 // NewJitterBuffer decodes with dec and holds target samples before playing.
-func NewJitterBuffer(dec AudioDecoder, target int) *JitterBuffer {
+func NewJitterBuffer(dec media.AudioDecoder, target int) *JitterBuffer {
 	return &JitterBuffer{dec: dec, target: target, slack: max(target, 2400),
 		pending: map[uint16]pendingPacket{}, scratch: make([]int16, 5760)}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/media"
 )
 
 // Mixer mixes the sound of every remote participant into one stream for
@@ -16,7 +17,7 @@ import (
 // Push, Remove and SetVolume are safe from any goroutine; Mix and Play
 // belong to one.
 type Mixer struct {
-	newDecoder func() (AudioDecoder, error)
+	newDecoder func() (media.AudioDecoder, error)
 	target     int
 
 	// OutputDelay is how long after the sink's Write returns its sound is
@@ -45,7 +46,7 @@ const DefaultJitterDelay = 60 * time.Millisecond
 
 // NewMixer makes a mixer that opens a decoder per sender with newDecoder
 // and delays each sender's sound by delay (0: DefaultJitterDelay).
-func NewMixer(newDecoder func() (AudioDecoder, error), delay time.Duration) *Mixer {
+func NewMixer(newDecoder func() (media.AudioDecoder, error), delay time.Duration) *Mixer {
 	if delay <= 0 {
 		delay = DefaultJitterDelay
 	}

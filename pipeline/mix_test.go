@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
@@ -50,7 +51,7 @@ func goertzel(x []int16, hz float64) float64 {
 	return power / (total * float64(len(x)) / 2)
 }
 
-func opusDecoder() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() }
+func opusDecoder() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() }
 
 func TestMixerPlaysEveryoneReorderedAndLimited(t *testing.T) {
 	tones := map[string]float64{"a": 400, "b": 700, "c": 1100}

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/mediadevices/pkg/wave"
 
 	devaudio "github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/media"
 )
 
 // OpusFrame is the length of sound in one Opus packet we send.
@@ -50,7 +51,7 @@ func NewOpusEncoder(bitsPerSecond int) (*OpusEncoder, error) {
 	return e, nil
 }
 
-func (e *OpusEncoder) Codec() Codec { return CodecOpus }
+func (e *OpusEncoder) Codec() media.Codec { return media.CodecOpus }
 
 // FrameSamples is 960: 20 ms at 48 kHz.
 func (e *OpusEncoder) FrameSamples() int {

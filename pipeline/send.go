@@ -7,12 +7,13 @@ import (
 
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
 
 // SendVideo is the video send path: it reads frames from src, converts them
 // for enc where needed, encodes them and hands each coded frame to out,
 // until ctx ends or src, enc or out fails.
-func SendVideo(ctx context.Context, src camera.Source, enc VideoEncoder, out func(EncodedFrame) error) error {
+func SendVideo(ctx context.Context, src camera.Source, enc media.VideoEncoder, out func(media.EncodedFrame) error) error {
 	var conv Converter
 	defer conv.Close()
 	for {
@@ -43,7 +44,7 @@ func SendVideo(ctx context.Context, src camera.Source, enc VideoEncoder, out fun
 
 // SendAudio is the audio send path: it reads blocks of samples from src,
 // encodes them and hands each packet to out, until ctx ends or a part fails.
-func SendAudio(ctx context.Context, src audio.Source, enc AudioEncoder, out func(EncodedFrame) error) error {
+func SendAudio(ctx context.Context, src audio.Source, enc media.AudioEncoder, out func(media.EncodedFrame) error) error {
 	pcm := make([]int16, enc.FrameSamples())
 	duration := time.Duration(len(pcm)) * time.Second / audio.SampleRate
 	for {
@@ -59,7 +60,7 @@ func SendAudio(ctx context.Context, src audio.Source, enc AudioEncoder, out func
 		if err != nil {
 			return err
 		}
-		if err := out(EncodedFrame{Data: packet, Captured: captured, Duration: duration}); err != nil {
+		if err := out(media.EncodedFrame{Data: packet, Captured: captured, Duration: duration}); err != nil {
 			return fmt.Errorf("send audio: %w", err)
 		}
 	}

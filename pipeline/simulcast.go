@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
 
 // LayerSpec is the size of one simulcast layer and the most it sends.
@@ -52,7 +53,7 @@ func SimulcastLayerSettings(s VideoSettings, plan []LayerSpec, i int) VideoSetti
 // NewSoftwareSimulcastLayers opens codec's software encoder for every
 // layer of plan (SimulcastLayerSettings), scaled by the send path. On an
 // error it closes what it opened.
-func NewSoftwareSimulcastLayers(codec Codec, s VideoSettings, plan []LayerSpec) ([]SimulcastLayer, error) {
+func NewSoftwareSimulcastLayers(codec media.Codec, s VideoSettings, plan []LayerSpec) ([]SimulcastLayer, error) {
 	var layers []SimulcastLayer
 	for i, l := range plan {
 		enc, err := NewSoftwareVideoEncoder(codec, SimulcastLayerSettings(s, plan, i))
@@ -70,7 +71,7 @@ func NewSoftwareSimulcastLayers(codec Codec, s VideoSettings, plan []LayerSpec) 
 // SimulcastLayer is one layer of a simulcast send path.
 type SimulcastLayer struct {
 	Width, Height int
-	Encoder       VideoEncoder
+	Encoder       media.VideoEncoder
 	// Scale, when set, makes this layer's picture from the picture of the
 	// layer above it (a hardware m2m scaler). Unset, Scaler scales in
 	// I420. Unused on the first layer, which takes the camera's pictures.
@@ -83,7 +84,7 @@ type SimulcastLayer struct {
 // out with the layer's index, until ctx ends or a part fails. The first
 // layer is the camera's own size. In steady state it allocates nothing
 // beyond what the encoders do.
-func SendSimulcast(ctx context.Context, src camera.Source, layers []SimulcastLayer, out func(layer int, f EncodedFrame) error) error {
+func SendSimulcast(ctx context.Context, src camera.Source, layers []SimulcastLayer, out func(layer int, f media.EncodedFrame) error) error {
 	if len(layers) == 0 {
 		return fmt.Errorf("simulcast: no layers")
 	}

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
@@ -61,7 +62,7 @@ func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
 	if len(plan) != 3 {
 		t.Fatalf("plan for 720p has %d layers, want 3", len(plan))
 	}
-	layers, err := pipeline.NewSoftwareSimulcastLayers(pipeline.CodecH264,
+	layers, err := pipeline.NewSoftwareSimulcastLayers(media.CodecH264,
 		pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 1_500_000, KeyframeInterval: 60}, plan)
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
 		t.Cleanup(func() { dec.Close() })
 		got[i] = &decodedLayer{dec: dec, sizes: map[string]int{}}
 	}
-	err = pipeline.SendSimulcast(context.Background(), src, layers, func(layer int, f pipeline.EncodedFrame) error {
+	err = pipeline.SendSimulcast(context.Background(), src, layers, func(layer int, f media.EncodedFrame) error {
 		g := got[layer]
 		pic, err := g.dec.Decode(f.Data)
 		if err != nil || pic == nil {
@@ -190,7 +191,7 @@ func TestSendSimulcastWithAScaler(t *testing.T) {
 	err := pipeline.SendSimulcast(context.Background(), &yuyvCamera{src: newPattern(t, w, h), n: 3}, []pipeline.SimulcastLayer{
 		{Width: w, Height: h, Encoder: top},
 		{Width: w / 2, Height: h / 2, Encoder: small, Scale: scale},
-	}, func(int, pipeline.EncodedFrame) error { return nil })
+	}, func(int, media.EncodedFrame) error { return nil })
 	if !errors.Is(err, errEndOfFrames) {
 		t.Fatalf("SendSimulcast: %v, want the camera's end", err)
 	}
@@ -227,7 +228,7 @@ func TestSendSimulcastRefusesBadLayers(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := pipeline.SendSimulcast(context.Background(), &yuyvCamera{src: newPattern(t, 640, 360), n: 1}, tc.layers,
-				func(int, pipeline.EncodedFrame) error { return nil })
+				func(int, media.EncodedFrame) error { return nil })
 			if err == nil || err.Error() != tc.want {
 				t.Errorf("SendSimulcast: %v, want %q", err, tc.want)
 			}
@@ -249,7 +250,7 @@ func BenchmarkSimulcastScale(b *testing.B) {
 		{Width: 640, Height: 360, Encoder: nothing}, {Width: 320, Height: 180, Encoder: nothing}}
 	frames.left = b.N
 	b.ResetTimer()
-	pipeline.SendSimulcast(context.Background(), frames, layers, func(int, pipeline.EncodedFrame) error { return nil })
+	pipeline.SendSimulcast(context.Background(), frames, layers, func(int, media.EncodedFrame) error { return nil })
 }
 
 var errEndOfFrames = errors.New("end of frames")
@@ -277,7 +278,7 @@ func (c *yuyvCamera) ReadFrame(ctx context.Context) (camera.Frame, error) {
 	if err != nil {
 		return f, err
 	}
-	img, err := pipeline.I420Image(f)
+	img, err := media.I420Image(f)
 	if err != nil {
 		return f, err
 	}
@@ -315,16 +316,16 @@ type recordingEncoder struct {
 	got     []camera.Format
 }
 
-func (e *recordingEncoder) Codec() pipeline.Codec             { return pipeline.CodecH264 }
+func (e *recordingEncoder) Codec() media.Codec                { return media.CodecH264 }
 func (e *recordingEncoder) Accepts(p camera.PixelFormat) bool { return p == e.accepts }
 func (e *recordingEncoder) ForceKeyFrame()                    {}
 func (e *recordingEncoder) SetBitrate(int)                    {}
 func (e *recordingEncoder) Close() error                      { return nil }
-func (e *recordingEncoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) {
+func (e *recordingEncoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	if !e.forget {
 		e.got = append(e.got, f.Format)
 	}
-	return pipeline.EncodedFrame{}, nil
+	return media.EncodedFrame{}, nil
 }
 
 // TestSimulcastLayersX264Options reads the options x264 writes into the
@@ -334,14 +335,14 @@ func (e *recordingEncoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error)
 func TestSimulcastLayersX264Options(t *testing.T) {
 	s := pipeline.VideoSettings{Width: 1280, Height: 720, FPS: 30, BitsPerSecond: 1_500_000, KeyframeInterval: 60}
 	plan := pipeline.PlanSimulcast(s.Width, s.Height, s.BitsPerSecond)
-	layers, err := pipeline.NewSoftwareSimulcastLayers(pipeline.CodecH264, s, plan)
+	layers, err := pipeline.NewSoftwareSimulcastLayers(media.CodecH264, s, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range layers {
 		t.Cleanup(func() { l.Encoder.Close() })
 	}
-	single := newEncoder(t, pipeline.CodecH264, s)
+	single := newEncoder(t, media.CodecH264, s)
 	pattern := newPattern(t, s.Width, s.Height)
 	picture := func(w, h int) camera.Frame {
 		f, err := pattern.ReadFrame(context.Background())
@@ -382,7 +383,7 @@ func TestSimulcastLayersX264Options(t *testing.T) {
 
 // x264Options codes one picture and returns the option list x264 writes
 // into its first picture's SEI ("cabac=0 ref=1 ... ").
-func x264Options(t *testing.T, enc pipeline.VideoEncoder, f camera.Frame) string {
+func x264Options(t *testing.T, enc media.VideoEncoder, f camera.Frame) string {
 	t.Helper()
 	coded, err := enc.Encode(f)
 	if err != nil {

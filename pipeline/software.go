@@ -1,14 +1,18 @@
 package pipeline
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/callbox/callbox/media"
+)
 
 // NewSoftwareVideoEncoder opens the software encoder of codec: x264 for
 // H.264, libvpx for VP8.
-func NewSoftwareVideoEncoder(codec Codec, s VideoSettings) (VideoEncoder, error) {
+func NewSoftwareVideoEncoder(codec media.Codec, s VideoSettings) (media.VideoEncoder, error) {
 	switch codec {
-	case CodecH264:
+	case media.CodecH264:
 		return NewH264Encoder(s)
-	case CodecVP8:
+	case media.CodecVP8:
 		return NewVP8Encoder(s)
 	}
 	return nil, fmt.Errorf("no software encoder for %s", codec)

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/mediadevices/pkg/prop"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
 
 // VP8Encoder is libvpx (through pion/mediadevices) set up for calls: one
@@ -65,7 +66,7 @@ func NewVP8Encoder(s VideoSettings) (*VP8Encoder, error) {
 	return e, nil
 }
 
-func (e *VP8Encoder) Codec() Codec { return CodecVP8 }
+func (e *VP8Encoder) Codec() media.Codec { return media.CodecVP8 }
 
 func (e *VP8Encoder) Accepts(p camera.PixelFormat) bool { return p == camera.PixelFormatI420 }
 
@@ -74,21 +75,21 @@ func (e *VP8Encoder) ForceKeyFrame() { e.forceKeyframe.Store(true) }
 func (e *VP8Encoder) SetBitrate(bitsPerSecond int) { e.bitrate.Store(int64(bitsPerSecond)) }
 
 // Encode codes one I420 picture of the size the encoder was opened with.
-func (e *VP8Encoder) Encode(f camera.Frame) (EncodedFrame, error) {
+func (e *VP8Encoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	if e.enc == nil {
-		return EncodedFrame{}, fmt.Errorf("vp8: encoder is closed")
+		return media.EncodedFrame{}, fmt.Errorf("vp8: encoder is closed")
 	}
 	if f.Format.Width != e.settings.Width || f.Format.Height != e.settings.Height {
-		return EncodedFrame{}, fmt.Errorf("vp8: frame is %dx%d, encoder wants %dx%d",
+		return media.EncodedFrame{}, fmt.Errorf("vp8: frame is %dx%d, encoder wants %dx%d",
 			f.Format.Width, f.Format.Height, e.settings.Width, e.settings.Height)
 	}
-	img, err := I420Image(f)
+	img, err := media.I420Image(f)
 	if err != nil {
-		return EncodedFrame{}, fmt.Errorf("vp8: %w", err)
+		return media.EncodedFrame{}, fmt.Errorf("vp8: %w", err)
 	}
 	if bps := int(e.bitrate.Load()); bps != e.appliedBPS {
 		if err := e.control.SetBitRate(bps); err != nil {
-			return EncodedFrame{}, fmt.Errorf("vp8: set bitrate %d: %w", bps, err)
+			return media.EncodedFrame{}, fmt.Errorf("vp8: set bitrate %d: %w", bps, err)
 		}
 		e.appliedBPS = bps
 	}
@@ -102,9 +103,9 @@ func (e *VP8Encoder) Encode(f camera.Frame) (EncodedFrame, error) {
 		release()
 	}
 	if err != nil {
-		return EncodedFrame{}, fmt.Errorf("vp8: encode frame %d: %w", f.Seq, err)
+		return media.EncodedFrame{}, fmt.Errorf("vp8: encode frame %d: %w", f.Seq, err)
 	}
-	return EncodedFrame{
+	return media.EncodedFrame{
 		Data:     data,
 		Keyframe: len(data) > 0 && data[0]&1 == 0, // the frame tag's inverse key frame bit (RFC 6386 9.1)
 		Captured: f.Time,

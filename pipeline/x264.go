@@ -86,6 +86,7 @@ import (
 	"unsafe"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
 
 // x264Tuning is the part of x264's set-up that depends on the picture:
@@ -161,7 +162,7 @@ func NewH264Encoder(s VideoSettings) (*H264Encoder, error) {
 	return e, nil
 }
 
-func (e *H264Encoder) Codec() Codec { return CodecH264 }
+func (e *H264Encoder) Codec() media.Codec { return media.CodecH264 }
 
 func (e *H264Encoder) Accepts(p camera.PixelFormat) bool {
 	return p == camera.PixelFormatI420 || p == camera.PixelFormatNV12
@@ -172,17 +173,17 @@ func (e *H264Encoder) ForceKeyFrame() { e.forceKeyframe.Store(true) }
 func (e *H264Encoder) SetBitrate(bitsPerSecond int) { e.bitrate.Store(int64(bitsPerSecond)) }
 
 // Encode codes one I420 or NV12 picture of the size the encoder was opened with.
-func (e *H264Encoder) Encode(f camera.Frame) (EncodedFrame, error) {
+func (e *H264Encoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	if e.enc == nil {
-		return EncodedFrame{}, fmt.Errorf("x264: encoder is closed")
+		return media.EncodedFrame{}, fmt.Errorf("x264: encoder is closed")
 	}
 	planes, err := yuvPlanes(f, e.settings.Width, e.settings.Height)
 	if err != nil {
-		return EncodedFrame{}, fmt.Errorf("x264: %w", err)
+		return media.EncodedFrame{}, fmt.Errorf("x264: %w", err)
 	}
 	if kbps := int(e.bitrate.Load() / 1000); kbps != e.appliedKbps && kbps > 0 {
 		if rc := C.cbx_x264_set_bitrate(e.enc, C.int(kbps)); rc < 0 {
-			return EncodedFrame{}, fmt.Errorf("x264: set bitrate %d kbit/s: error %d", kbps, rc)
+			return media.EncodedFrame{}, fmt.Errorf("x264: set bitrate %d kbit/s: error %d", kbps, rc)
 		}
 		e.appliedKbps = kbps
 	}
@@ -206,9 +207,9 @@ func (e *H264Encoder) Encode(f camera.Frame) (EncodedFrame, error) {
 		C.int(planes.stride0), C.int(planes.stride1), C.int64_t(e.pts), force, &size, &keyframe)
 	e.pts++
 	if size < 0 {
-		return EncodedFrame{}, fmt.Errorf("x264: encode frame %d: error %d", f.Seq, size)
+		return media.EncodedFrame{}, fmt.Errorf("x264: encode frame %d: error %d", f.Seq, size)
 	}
-	out := EncodedFrame{
+	out := media.EncodedFrame{
 		Keyframe: keyframe != 0,
 		Captured: f.Time,
 		Duration: time.Second / time.Duration(e.settings.FPS),

@@ -12,6 +12,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/camera/v4l2"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -90,7 +91,7 @@ func frameJPEG(f camera.Frame) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}
-	img, err := pipeline.I420Image(i420)
+	img, err := media.I420Image(i420)
 	if err != nil {
 		return nil, fmt.Errorf("preview: %w", err)
 	}

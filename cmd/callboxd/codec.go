@@ -12,6 +12,7 @@ import (
 
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
@@ -58,10 +59,10 @@ func (d *daemon) chooseEncoder() (v4l2m2m.Choice, []v4l2m2m.DeviceInfo, error) {
 // says: auto takes a hardware encoder of the call's codec when there is
 // one and falls back to software if it fails to start or fails later;
 // hardware insists on one; software never looks.
-func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (pipeline.VideoEncoder, error) {
+func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (media.VideoEncoder, error) {
 	codec := videoCodec(d.cfg)
 	mode := d.cfg.Video.Encoder
-	software := func() (pipeline.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, s) }
+	software := func() (media.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, s) }
 	choice, _, err := d.chooseEncoder()
 	if err != nil {
 		return nil, err
@@ -104,9 +105,9 @@ func (d *daemon) newVideoEncoder(f camera.Format, s pipeline.VideoSettings) (pip
 // one and goes on with the same frame: the call never notices more than a
 // keyframe.
 type fallbackEncoder struct {
-	codec    pipeline.Codec
-	cur      atomic.Pointer[pipeline.VideoEncoder]
-	software func() (pipeline.VideoEncoder, error)
+	codec    media.Codec
+	cur      atomic.Pointer[media.VideoEncoder]
+	software func() (media.VideoEncoder, error)
 	choice   v4l2m2m.Choice
 	log      *slog.Logger
 	onChange func(v4l2m2m.Choice)
@@ -114,14 +115,14 @@ type fallbackEncoder struct {
 	switched bool
 }
 
-func newFallbackEncoder(hw pipeline.VideoEncoder, software func() (pipeline.VideoEncoder, error),
+func newFallbackEncoder(hw media.VideoEncoder, software func() (media.VideoEncoder, error),
 	choice v4l2m2m.Choice, log *slog.Logger, onChange func(v4l2m2m.Choice)) *fallbackEncoder {
 	e := &fallbackEncoder{codec: hw.Codec(), software: software, choice: choice, log: log, onChange: onChange}
 	e.cur.Store(&hw)
 	return e
 }
 
-func (e *fallbackEncoder) Codec() pipeline.Codec { return e.codec }
+func (e *fallbackEncoder) Codec() media.Codec { return e.codec }
 
 func (e *fallbackEncoder) Accepts(p camera.PixelFormat) bool { return (*e.cur.Load()).Accepts(p) }
 
@@ -132,7 +133,7 @@ func (e *fallbackEncoder) SetBitrate(bitsPerSecond int) {
 	(*e.cur.Load()).SetBitrate(bitsPerSecond)
 }
 
-func (e *fallbackEncoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) {
+func (e *fallbackEncoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	enc := *e.cur.Load()
 	coded, err := enc.Encode(f)
 	if err == nil || e.switched {
@@ -156,7 +157,7 @@ func (e *fallbackEncoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) 
 	if !sw.Accepts(f.Format.Pixel) {
 		// The send path converts the next frame for the new encoder; this
 		// one is dropped.
-		return pipeline.EncodedFrame{}, nil
+		return media.EncodedFrame{}, nil
 	}
 	return sw.Encode(f)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
@@ -21,17 +22,17 @@ type fakeEncoder struct {
 	closed    bool
 }
 
-func (e *fakeEncoder) Codec() pipeline.Codec             { return pipeline.CodecH264 }
+func (e *fakeEncoder) Codec() media.Codec                { return media.CodecH264 }
 func (e *fakeEncoder) Accepts(p camera.PixelFormat) bool { return p == camera.PixelFormatI420 }
 func (e *fakeEncoder) ForceKeyFrame()                    {}
 func (e *fakeEncoder) SetBitrate(bitsPerSecond int)      { e.bitrate = bitsPerSecond }
 func (e *fakeEncoder) Close() error                      { e.closed = true; return nil }
-func (e *fakeEncoder) Encode(camera.Frame) (pipeline.EncodedFrame, error) {
+func (e *fakeEncoder) Encode(camera.Frame) (media.EncodedFrame, error) {
 	e.frames++
 	if e.failAfter > 0 && e.frames >= e.failAfter {
-		return pipeline.EncodedFrame{}, errors.New("/dev/video11 (bcm2835-codec-encode): VIDIOC_QBUF 0 OUTPUT: device is gone")
+		return media.EncodedFrame{}, errors.New("/dev/video11 (bcm2835-codec-encode): VIDIOC_QBUF 0 OUTPUT: device is gone")
 	}
-	return pipeline.EncodedFrame{Data: []byte{1}}, nil
+	return media.EncodedFrame{Data: []byte{1}}, nil
 }
 
 // TestFallbackEncoderGoesOnInSoftware: the hardware encoder fails at its
@@ -40,8 +41,8 @@ func (e *fakeEncoder) Encode(camera.Frame) (pipeline.EncodedFrame, error) {
 func TestFallbackEncoderGoesOnInSoftware(t *testing.T) {
 	hw, sw := &fakeEncoder{failAfter: 4}, &fakeEncoder{}
 	var status v4l2m2m.Choice
-	choice := v4l2m2m.Choice{Hardware: true, Device: "/dev/video11", Card: "bcm2835-codec-encode", Codec: pipeline.CodecH264}
-	enc := newFallbackEncoder(hw, func() (pipeline.VideoEncoder, error) { return sw, nil }, choice,
+	choice := v4l2m2m.Choice{Hardware: true, Device: "/dev/video11", Card: "bcm2835-codec-encode", Codec: media.CodecH264}
+	enc := newFallbackEncoder(hw, func() (media.VideoEncoder, error) { return sw, nil }, choice,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), func(c v4l2m2m.Choice) { status = c })
 	enc.SetBitrate(800_000)
 	frame := camera.Frame{Format: camera.Format{Pixel: camera.PixelFormatI420, Width: 64, Height: 64}, Data: make([]byte, 64*64*3/2)}
@@ -57,7 +58,7 @@ func TestFallbackEncoderGoesOnInSoftware(t *testing.T) {
 	if sw.bitrate != 800_000 {
 		t.Errorf("software encoder got bitrate %d, want the 800000 asked of the hardware one", sw.bitrate)
 	}
-	if enc.Codec() != pipeline.CodecH264 || status.Hardware ||
+	if enc.Codec() != media.CodecH264 || status.Hardware ||
 		!strings.Contains(status.Reason, "failed mid-call") || !strings.Contains(status.Reason, "device is gone") {
 		t.Errorf("status after the failure: %+v; want software with the hardware's error", status)
 	}
@@ -102,7 +103,7 @@ func TestNewVideoEncoderChoice(t *testing.T) {
 			continue
 		}
 		c := d.videoEncoderChoice()
-		if c.Hardware || enc.Codec() != pipeline.CodecH264 || !strings.Contains(c.Reason, tt.reason) {
+		if c.Hardware || enc.Codec() != media.CodecH264 || !strings.Contains(c.Reason, tt.reason) {
 			t.Errorf("%s: chose %+v (codec %s); want software H264 because %q", tt.name, c, enc.Codec(), tt.reason)
 		}
 		enc.Close()

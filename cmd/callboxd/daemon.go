@@ -13,6 +13,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/camera/v4l2"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
@@ -22,9 +23,9 @@ type daemon struct {
 	cfg           config.Config
 	log           *slog.Logger
 	session       *call.Session
-	encoder       atomic.Pointer[pipeline.VideoEncoder] // the one in use, for keyframe and bitrate requests
-	encoderChoice encoderChoice                         // hardware or software, and why (codec.go)
-	rx            *receiver                             // the others on the screen and in the speaker (receive.go)
+	encoder       atomic.Pointer[media.VideoEncoder] // the one in use, for keyframe and bitrate requests
+	encoderChoice encoderChoice                      // hardware or software, and why (codec.go)
+	rx            *receiver                          // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
 	// (controls.go); nil with -config, where there is no data directory.
 	factoryReset func() error
@@ -78,11 +79,11 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 	return err
 }
 
-func videoCodec(cfg config.Config) pipeline.Codec {
+func videoCodec(cfg config.Config) media.Codec {
 	if cfg.Video.Codec == config.CodecVP8 {
-		return pipeline.CodecVP8
+		return media.CodecVP8
 	}
-	return pipeline.CodecH264
+	return media.CodecH264
 }
 
 func (d *daemon) forceKeyframe() {

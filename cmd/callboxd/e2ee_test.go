@@ -20,7 +20,7 @@ import (
 	"github.com/livekit/server-sdk-go/v2/e2ee"
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
+	pionmedia "github.com/pion/webrtc/v4/pkg/media"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
@@ -314,7 +314,7 @@ func TestBadEncryptedFrames(t *testing.T) {
 			lastBad = f.Seq
 		}
 		previous = sealed
-		if err := track.WriteSample(media.Sample{Data: send, Duration: time.Second / 30}, nil); err != nil {
+		if err := track.WriteSample(pionmedia.Sample{Data: send, Duration: time.Second / 30}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if i > 15 {

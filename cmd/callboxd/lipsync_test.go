@@ -27,6 +27,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/compose"
 )
@@ -141,7 +142,7 @@ func TestLipSync(t *testing.T) {
 		return s, err
 	}
 	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: "box", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: pipeline.CodecH264, Width: 320, Height: 180, Remote: rx.remote(), Logger: log})
+		VideoCodec: media.CodecH264, Width: 320, Height: 180, Remote: rx.remote(), Logger: log})
 	rx.session = session
 	d := &daemon{cfg: cfg, log: log, session: session, rx: rx}
 	var wg sync.WaitGroup
@@ -163,7 +164,7 @@ func TestLipSync(t *testing.T) {
 	}
 	defer opus.Close()
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "flasher", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: pipeline.CodecH264, Width: w, Height: h, MaxVideoBitrate: 500_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
+		VideoCodec: media.CodecH264, Width: w, Height: h, MaxVideoBitrate: 500_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
 	wg.Go(func() { sender.Run(ctx) })
 	wg.Go(func() { pipeline.SendVideo(ctx, &flashCamera{w: w, h: h}, enc, sender.WriteVideo) })
 	wg.Go(func() { pipeline.SendAudio(ctx, &beepMicrophone{}, opus, sender.WriteAudio) })

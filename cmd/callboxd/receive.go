@@ -22,6 +22,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 	"github.com/callbox/callbox/pipeline/compose"
@@ -51,7 +52,7 @@ type receiver struct {
 
 func newReceiver(cfg config.Config, log *slog.Logger) *receiver {
 	rx := &receiver{cfg: cfg, log: log,
-		mixer: pipeline.NewMixer(func() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() },
+		mixer: pipeline.NewMixer(func() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() },
 			time.Duration(cfg.Speaker.JitterMs)*time.Millisecond)}
 	if cfg.Speaker.EchoCancellation && cfg.Audio.Microphone != config.MicrophoneTone && cfg.Speaker.Device != config.SpeakerNone {
 		ec, err := pipeline.NewEchoCanceller(pipeline.EchoOptions{NoiseSuppression: true, AGC: true})
@@ -154,7 +155,7 @@ func (rx *receiver) show(ctx context.Context) error {
 	defer r.Close()
 	screen := compose.NewScreen(r, compose.ScreenOptions{
 		FPS: dc.FPS,
-		NewDecoder: func(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) {
 			return avcodec.NewVideoDecoder(string(c))
 		},
 		OnTileSizes: func(sizes map[string]image.Point) {

@@ -23,6 +23,7 @@ import (
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/compose"
 )
@@ -88,7 +89,7 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 		t.Fatal(err)
 	}
 	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: s.identity, Name: s.identity,
-		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: pipeline.CodecH264, Width: senderW, Height: senderH,
+		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: media.CodecH264, Width: senderW, Height: senderH,
 		MaxVideoBitrate: 400_000, OnKeyframeWanted: enc.ForceKeyFrame})
 	left := make(chan struct{})
 	go func() {

@@ -20,7 +20,7 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/display"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
 	"github.com/callbox/callbox/pipeline/compose"
 	"github.com/callbox/callbox/provisioning"
@@ -106,7 +106,7 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 	defer r.Close()
 	// Two frames a second: the card changes only when the code does.
 	screen := compose.NewScreen(r, compose.ScreenOptions{FPS: 2, Logger: ss.log,
-		NewDecoder: func(c pipeline.Codec) (pipeline.VideoDecoder, error) { return avcodec.NewVideoDecoder(string(c)) }})
+		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) { return avcodec.NewVideoDecoder(string(c)) }})
 	defer screen.Close()
 	update := func() {
 		screen.ShowCard(setupCard(ss.links(), ss.page.SetupCode(), ss.page.Fingerprint()), time.Time{})

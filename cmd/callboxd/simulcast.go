@@ -15,13 +15,14 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
 
 // The m2m devices as simulcast opens them; tests replace them.
 var (
-	openM2MEncoder = func(o v4l2m2m.EncoderOptions) (pipeline.VideoEncoder, error) {
+	openM2MEncoder = func(o v4l2m2m.EncoderOptions) (media.VideoEncoder, error) {
 		e, err := v4l2m2m.NewEncoder(o)
 		if err != nil {
 			return nil, err
@@ -72,7 +73,7 @@ func (d *daemon) sendSimulcast(ctx context.Context, src camera.Source, s pipelin
 	if err != nil {
 		return err
 	}
-	var enc pipeline.VideoEncoder = set
+	var enc media.VideoEncoder = set
 	d.encoder.Store(&enc)
 	defer func() {
 		d.encoder.Store(nil)
@@ -96,9 +97,9 @@ func layerNames(plan []pipeline.LayerSpec) string {
 func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, plan []pipeline.LayerSpec) (*layerSet, error) {
 	codec := videoCodec(d.cfg)
 	mode := d.cfg.Video.Encoder
-	software := func(layer int) func() (pipeline.VideoEncoder, error) {
+	software := func(layer int) func() (media.VideoEncoder, error) {
 		ls := pipeline.SimulcastLayerSettings(s, plan, layer)
-		return func() (pipeline.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, ls) }
+		return func() (media.VideoEncoder, error) { return pipeline.NewSoftwareVideoEncoder(codec, ls) }
 	}
 	choice, devices, err := d.chooseEncoder()
 	if err != nil {
@@ -132,7 +133,7 @@ func (d *daemon) newSimulcastLayers(f camera.Format, s pipeline.VideoSettings, p
 // in software if it fails mid-call, as the single-layer one does, and each
 // scaler in libswscale.
 func (d *daemon) hardwareLayers(f camera.Format, s pipeline.VideoSettings, plan []pipeline.LayerSpec,
-	choice v4l2m2m.Choice, devices []v4l2m2m.DeviceInfo, software func(layer int) func() (pipeline.VideoEncoder, error)) (*layerSet, error) {
+	choice v4l2m2m.Choice, devices []v4l2m2m.DeviceInfo, software func(layer int) func() (media.VideoEncoder, error)) (*layerSet, error) {
 	codec := videoCodec(d.cfg)
 	set := &layerSet{plan: plan}
 	above := f.Pixel // the format of the picture the layer above hands down
@@ -242,10 +243,10 @@ type layerSet struct {
 
 var errEncodePerLayer = errors.New("simulcast encodes per layer")
 
-func (l *layerSet) Codec() pipeline.Codec             { return l.layers[0].Encoder.Codec() }
+func (l *layerSet) Codec() media.Codec                { return l.layers[0].Encoder.Codec() }
 func (l *layerSet) Accepts(p camera.PixelFormat) bool { return l.layers[0].Encoder.Accepts(p) }
-func (l *layerSet) Encode(camera.Frame) (pipeline.EncodedFrame, error) {
-	return pipeline.EncodedFrame{}, errEncodePerLayer
+func (l *layerSet) Encode(camera.Frame) (media.EncodedFrame, error) {
+	return media.EncodedFrame{}, errEncodePerLayer
 }
 
 func (l *layerSet) ForceKeyFrame() {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
@@ -65,7 +66,7 @@ func TestSimulcastChoosesHardwareOrSoftware(t *testing.T) {
 			var encOpts []v4l2m2m.EncoderOptions
 			var scalers []*fakeScaler
 			probeM2M = func() ([]v4l2m2m.DeviceInfo, error) { return tt.devices, nil }
-			openM2MEncoder = func(o v4l2m2m.EncoderOptions) (pipeline.VideoEncoder, error) {
+			openM2MEncoder = func(o v4l2m2m.EncoderOptions) (media.VideoEncoder, error) {
 				if len(opened) == tt.instances {
 					return nil, fmt.Errorf("%s busy", o.Device)
 				}

@@ -21,7 +21,7 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/internal/lkserver"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
@@ -42,7 +42,7 @@ type layerReceiver struct {
 
 func receiveLayers(t *testing.T, srv *lkserver.Server, room, identity string, key *call.RoomKey) *layerReceiver {
 	t.Helper()
-	dec, err := avcodec.NewVideoDecoder(string(pipeline.CodecH264))
+	dec, err := avcodec.NewVideoDecoder(string(media.CodecH264))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/v4l2m2m"
 	"github.com/callbox/callbox/provisioning"
 )
@@ -20,7 +20,7 @@ func TestStatusSaysWhichEncoderAndWhy(t *testing.T) {
 		t.Fatalf("before the call starts: %q, want idle", st.State)
 	}
 	d := &daemon{session: call.New(call.Options{})}
-	d.encoderChoice.set(v4l2m2m.Choice{Codec: pipeline.CodecH264, Reason: "no hardware encoder of H264 found"})
+	d.encoderChoice.set(v4l2m2m.Choice{Codec: media.CodecH264, Reason: "no hardware encoder of H264 found"})
 	s.daemon = d
 	st := s.Status()
 	if !strings.Contains(st.CodecReason, "no hardware encoder of H264 found") {

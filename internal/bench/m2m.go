@@ -14,6 +14,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -74,7 +75,7 @@ func simulcastCPURatio() (float64, error) {
 func simulcastPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 	plan := pipeline.PlanSimulcast(s.Width, s.Height, s.BitsPerSecond)
 	// The constructor callboxd's software simulcast uses (newSimulcastLayers).
-	layers, err := pipeline.NewSoftwareSimulcastLayers(pipeline.CodecH264, s, plan)
+	layers, err := pipeline.NewSoftwareSimulcastLayers(media.CodecH264, s, plan)
 	if err != nil {
 		return err
 	}
@@ -87,7 +88,7 @@ func simulcastPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 	for range layers {
 		packetizers = append(packetizers, rtp.NewPacketizer(1200, 96, 1, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000))
 	}
-	err = pipeline.SendSimulcast(context.Background(), &replay{frames: frames}, layers, func(layer int, f pipeline.EncodedFrame) error {
+	err = pipeline.SendSimulcast(context.Background(), &replay{frames: frames}, layers, func(layer int, f media.EncodedFrame) error {
 		packetizers[layer].Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})

@@ -29,6 +29,7 @@ import (
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -172,7 +173,7 @@ func sendPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 	defer enc.Close()
 	// The packetizer the LiveKit SDK's track uses for H.264.
 	packetizer := rtp.NewPacketizer(1200, 96, 1, &codecs.H264Payloader{}, rtp.NewRandomSequencer(), 90000)
-	err = pipeline.SendVideo(context.Background(), &replay{frames: frames}, enc, func(f pipeline.EncodedFrame) error {
+	err = pipeline.SendVideo(context.Background(), &replay{frames: frames}, enc, func(f media.EncodedFrame) error {
 		packetizer.Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})

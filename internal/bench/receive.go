@@ -29,6 +29,7 @@ import (
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 	"github.com/callbox/callbox/pipeline/compose"
@@ -48,7 +49,7 @@ func receiveFigures() error {
 	return nil
 }
 
-func softwareDecoder(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
 	return avcodec.NewVideoDecoder(string(c))
 }
 
@@ -60,7 +61,7 @@ func decodeCompositeMs() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	g, err := compose.NewDecodeCompositeGrid(coded, pipeline.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
+	g, err := compose.NewDecodeCompositeGrid(coded, media.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
 	if err != nil {
 		return 0, err
 	}
@@ -143,7 +144,7 @@ func receiveGlassToGlassP95() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	mixer := pipeline.NewMixer(func() (pipeline.AudioDecoder, error) { return avcodec.NewOpusDecoder() }, 0)
+	mixer := pipeline.NewMixer(func() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() }, 0)
 	defer mixer.Close()
 	var mu sync.Mutex
 	var latencies []float64
@@ -170,7 +171,7 @@ func receiveGlassToGlassP95() (float64, error) {
 		}})
 	defer screen.Close()
 	box := call.New(call.Options{URL: srv.URL, Room: room, Identity: "box", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: pipeline.CodecH264, Width: gridW, Height: gridH, Logger: log,
+		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, Logger: log,
 		Remote: call.RemoteOptions{Handlers: call.Handlers{
 			Video: func(f call.Frame) { screen.VideoAt(f.From, f.Codec, f.Data, f.Captured) },
 			Audio: func(f call.Frame) { mixer.PushAt(f.From, f.Seq, f.Data, f.Captured) },
@@ -207,7 +208,7 @@ func receiveGlassToGlassP95() (float64, error) {
 		return 0, err
 	}
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "sender", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: pipeline.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
+		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
 	wg.Go(func() { sender.Run(ctx) })
 	// Each send path closes its own source and encoder when it ends: the
 	// deferred wg.Wait above runs after any defer here would.

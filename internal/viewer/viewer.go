@@ -16,7 +16,7 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
@@ -38,16 +38,16 @@ type Viewer struct {
 	audio    []int16
 	last     *image.YCbCr // a copy of the newest picture
 	errs     []error
-	decoders map[string]pipeline.VideoDecoder
-	opus     map[string]pipeline.AudioDecoder
+	decoders map[string]media.VideoDecoder
+	opus     map[string]media.AudioDecoder
 }
 
 // Start joins the room described by opts and collects until ctx ends.
 func Start(ctx context.Context, opts call.Options) (*Viewer, error) {
 	v := &Viewer{
 		changed:  make(chan struct{}),
-		decoders: map[string]pipeline.VideoDecoder{},
-		opus:     map[string]pipeline.AudioDecoder{},
+		decoders: map[string]media.VideoDecoder{},
+		opus:     map[string]media.AudioDecoder{},
 	}
 	w, err := call.Watch(opts, call.Handlers{Video: v.onVideo, Audio: v.onAudio})
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/compose"
 )
@@ -120,7 +121,7 @@ func startRemote(ctx context.Context, srv *lkserver.Server, sent *sentPictures) 
 		return nil, err
 	}
 	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: remoteIdentity, Name: remoteName,
-		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: pipeline.CodecH264,
+		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: media.CodecH264,
 		Width: remoteWidth, Height: remoteHeight, MaxVideoBitrate: 400_000, OnKeyframeWanted: enc.ForceKeyFrame})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})

@@ -11,7 +11,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/audio"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
@@ -28,8 +28,8 @@ type pictureInfo struct {
 
 // sender is what arrived from one remote identity.
 type sender struct {
-	video    pipeline.VideoDecoder
-	opus     pipeline.AudioDecoder
+	video    media.VideoDecoder
+	opus     media.AudioDecoder
 	pictures []pictureInfo
 	previous *image.YCbCr // a copy of the newest picture
 	audio    []int16      // the newest keptAudio samples

@@ -24,7 +24,7 @@ const OpusSampleRate = 48000
 const MaxOpusPacketSamples = 5760
 
 // OpusDecoder decodes Opus packets into 48 kHz mono 16-bit samples.
-// It implements pipeline.AudioDecoder.
+// It implements media.AudioDecoder.
 type OpusDecoder struct {
 	mu  sync.Mutex // guards dec against Close while Decode runs
 	dec *decoder

@@ -15,7 +15,7 @@ import (
 )
 
 // VideoDecoder decodes H.264 access units or VP8 frames into I420 pictures.
-// It implements pipeline.VideoDecoder.
+// It implements media.VideoDecoder.
 type VideoDecoder struct {
 	codec string // as the caller named it: "H264", "VP8"
 

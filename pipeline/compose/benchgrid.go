@@ -5,7 +5,7 @@ import (
 	"image"
 
 	"github.com/callbox/callbox/device/display"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // DecodeCompositeGrid is the receive side's work for one screen frame of
@@ -15,7 +15,7 @@ import (
 type DecodeCompositeGrid struct {
 	r       *display.Offscreen
 	screen  *Screen
-	codec   pipeline.Codec
+	codec   media.Codec
 	coded   [][]byte
 	members []Member
 	next    int
@@ -23,8 +23,8 @@ type DecodeCompositeGrid struct {
 
 // NewDecodeCompositeGrid shows participants who all send coded (a keyframe
 // first, then what follows it) on an offscreen screen of the given size.
-func NewDecodeCompositeGrid(coded [][]byte, codec pipeline.Codec, participants int, screen image.Point,
-	newDecoder func(pipeline.Codec) (pipeline.VideoDecoder, error)) (*DecodeCompositeGrid, error) {
+func NewDecodeCompositeGrid(coded [][]byte, codec media.Codec, participants int, screen image.Point,
+	newDecoder func(media.Codec) (media.VideoDecoder, error)) (*DecodeCompositeGrid, error) {
 	if len(coded) == 0 || participants < 1 {
 		return nil, fmt.Errorf("decode-composite grid: %d frames for %d participants", len(coded), participants)
 	}

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/display"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Member is a remote participant as the call sees it.
@@ -28,7 +28,7 @@ type Member struct {
 type ScreenOptions struct {
 	FPS int // frames presented per second; default 30
 	// NewDecoder opens a decoder for a codec (software or hardware).
-	NewDecoder func(codec pipeline.Codec) (pipeline.VideoDecoder, error)
+	NewDecoder func(codec media.Codec) (media.VideoDecoder, error)
 	// OnTileSizes is told the size each remote participant's picture is
 	// drawn at, whenever that changes, so the call can ask for the layer
 	// that fits. It runs on the render goroutine and must not block.
@@ -67,8 +67,8 @@ type Screen struct {
 // remoteVideo is one participant's decoder and newest picture.
 type remoteVideo struct {
 	decodeMu sync.Mutex // one Decode at a time; not held while drawing
-	codec    pipeline.Codec
-	dec      pipeline.VideoDecoder
+	codec    media.Codec
+	dec      media.VideoDecoder
 	failed   bool // the last frame could not be decoded
 
 	// Under Screen.mu:
@@ -192,14 +192,14 @@ func (s *Screen) video(identity string) *remoteVideo {
 
 // Video decodes one coded frame from identity. Frames that cannot be
 // decoded put a placeholder in the tile until a picture decodes again.
-func (s *Screen) Video(identity string, codec pipeline.Codec, data []byte) {
+func (s *Screen) Video(identity string, codec media.Codec, data []byte) {
 	s.VideoAt(identity, codec, data, time.Time{})
 }
 
 // VideoAt is Video for a frame captured at captured on the sender's clock
 // (zero: unknown); with ScreenOptions.ShowAt the picture waits for its
 // sound.
-func (s *Screen) VideoAt(identity string, codec pipeline.Codec, data []byte, captured time.Time) {
+func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captured time.Time) {
 	rv := s.video(identity)
 	rv.decodeMu.Lock()
 	defer rv.decodeMu.Unlock()
@@ -372,7 +372,7 @@ func (s *Screen) sceneLocked(now time.Time) Scene {
 		switch {
 		case m.VideoCodec == "":
 			p.Problem = "no video"
-		case m.VideoCodec != string(pipeline.CodecH264) && m.VideoCodec != string(pipeline.CodecVP8):
+		case m.VideoCodec != string(media.CodecH264) && m.VideoCodec != string(media.CodecVP8):
 			p.Problem = fmt.Sprintf("cannot show %s video", m.VideoCodec)
 		case rv == nil:
 			p.Problem = "waiting for video"

@@ -10,24 +10,25 @@ import (
 
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
-func softwareDecoder(c pipeline.Codec) (pipeline.VideoDecoder, error) {
+func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
 	return avcodec.NewVideoDecoder(string(c))
 }
 
 // encodedPattern is n coded frames of a 320x180 test pattern, the first a keyframe.
-func encodedPattern(t *testing.T, codec pipeline.Codec, n int) [][]byte {
+func encodedPattern(t *testing.T, codec media.Codec, n int) [][]byte {
 	return encodedPatternCodec(t, codec, 320, 180, n)
 }
 
 func encodedPatternSized(t testing.TB, w, h, n int) [][]byte {
-	return encodedPatternCodec(t, pipeline.CodecH264, w, h, n)
+	return encodedPatternCodec(t, media.CodecH264, w, h, n)
 }
 
-func encodedPatternCodec(t testing.TB, codec pipeline.Codec, w, h, n int) [][]byte {
+func encodedPatternCodec(t testing.TB, codec media.Codec, w, h, n int) [][]byte {
 	t.Helper()
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
 	if err != nil {
@@ -58,8 +59,8 @@ func encodedPatternCodec(t testing.TB, codec pipeline.Codec, w, h, n int) [][]by
 }
 
 func TestScreenShowsDecodedVideoAndPlaceholders(t *testing.T) {
-	h264 := encodedPattern(t, pipeline.CodecH264, 10)
-	vp8 := encodedPattern(t, pipeline.CodecVP8, 10)
+	h264 := encodedPattern(t, media.CodecH264, 10)
+	vp8 := encodedPattern(t, media.CodecVP8, 10)
 	garbage := make([]byte, 3000)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range garbage {
@@ -90,7 +91,7 @@ func TestScreenShowsDecodedVideoAndPlaceholders(t *testing.T) {
 			defer s.Close()
 			s.SetMembers([]Member{{Identity: "p", Name: "P", VideoCodec: tt.codec}})
 			for _, f := range tt.frames {
-				s.Video("p", pipeline.Codec(tt.codec), f)
+				s.Video("p", media.Codec(tt.codec), f)
 			}
 			if err := s.DrawOnce(context.Background()); err != nil {
 				t.Fatal(err)

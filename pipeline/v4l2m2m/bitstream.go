@@ -3,25 +3,25 @@ package v4l2m2m
 import (
 	"encoding/binary"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // isKeyframe reads from the coded data whether it is a keyframe, for
 // drivers that do not set V4L2_BUF_FLAG_KEYFRAME (vicodec does not).
-func isKeyframe(c pipeline.Codec, data []byte) bool {
+func isKeyframe(c media.Codec, data []byte) bool {
 	switch c {
-	case pipeline.CodecH264:
+	case media.CodecH264:
 		key := false
-		pipeline.EachNAL(data, func(nal []byte) {
+		media.EachNAL(data, func(nal []byte) {
 			if nal[0]&0x1f == 5 { // IDR slice
 				key = true
 			}
 		})
 		return key
-	case pipeline.CodecVP8:
+	case media.CodecVP8:
 		// The frame tag's lowest bit is 0 for a key frame.
 		return len(data) > 0 && data[0]&1 == 0
-	case pipeline.CodecFWHT:
+	case media.CodecFWHT:
 		// struct fwht_cframe_hdr: two magic words, version, width, height,
 		// then the flags, all big-endian.
 		return len(data) >= 24 && binary.BigEndian.Uint32(data[20:24])&fwhtFlagIFrame != 0
@@ -33,7 +33,7 @@ func isKeyframe(c pipeline.Codec, data []byte) bool {
 // only parameter sets or SEI (some encoders hand SPS/PPS over on their own).
 func h264HasPicture(data []byte) bool {
 	has := false
-	pipeline.EachNAL(data, func(nal []byte) {
+	media.EachNAL(data, func(nal []byte) {
 		if t := nal[0] & 0x1f; t >= 1 && t <= 5 {
 			has = true
 		}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // Modes of choosing between hardware and software codecs, as written in
@@ -21,7 +21,7 @@ type Choice struct {
 	Hardware bool
 	// Device and Card name the m2m device, when Hardware.
 	Device, Card string
-	Codec        pipeline.Codec
+	Codec        media.Codec
 	Reason       string
 }
 
@@ -36,17 +36,17 @@ func (c Choice) String() string {
 // the first device that encodes it, software when none does; hardware mode
 // without such a device is an error. probeErr (devices that could not be
 // opened) goes into the reason.
-func ChooseEncoder(mode string, codec pipeline.Codec, devices []DeviceInfo, probeErr error) (Choice, error) {
+func ChooseEncoder(mode string, codec media.Codec, devices []DeviceInfo, probeErr error) (Choice, error) {
 	return choose(mode, "encoder", "encodes", codec, devices, probeErr, DeviceInfo.CanEncode)
 }
 
 // ChooseDecoder is ChooseEncoder for decoding.
-func ChooseDecoder(mode string, codec pipeline.Codec, devices []DeviceInfo, probeErr error) (Choice, error) {
+func ChooseDecoder(mode string, codec media.Codec, devices []DeviceInfo, probeErr error) (Choice, error) {
 	return choose(mode, "decoder", "decodes", codec, devices, probeErr, DeviceInfo.CanDecode)
 }
 
-func choose(mode, role, verb string, codec pipeline.Codec, devices []DeviceInfo, probeErr error,
-	can func(DeviceInfo, pipeline.Codec) bool) (Choice, error) {
+func choose(mode, role, verb string, codec media.Codec, devices []DeviceInfo, probeErr error,
+	can func(DeviceInfo, media.Codec) bool) (Choice, error) {
 	c := Choice{Codec: codec}
 	switch mode {
 	case ModeSoftware:

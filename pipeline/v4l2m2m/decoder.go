@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +16,7 @@ import (
 type DecoderOptions struct {
 	// Device is the m2m node; Probe finds one.
 	Device string
-	Codec  pipeline.Codec
+	Codec  media.Codec
 	// Width and Height are a hint for the first buffers; the stream's own
 	// size (a source-change event) decides.
 	Width, Height int
@@ -27,7 +27,7 @@ type DecoderOptions struct {
 // dev-decoder.rst): coded frames go to the OUTPUT queue, pictures come back
 // on the CAPTURE queue, which is set up when the device has read the
 // stream's size (V4L2_EVENT_SOURCE_CHANGE) and set up again when the size
-// changes. It implements pipeline.VideoDecoder and is used by one
+// changes. It implements media.VideoDecoder and is used by one
 // goroutine at a time.
 type Decoder struct {
 	opts DecoderOptions

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,7 +19,7 @@ type EncoderOptions struct {
 	// Device is the m2m node, e.g. /dev/video11; Probe finds one.
 	Device string
 	// Codec is what to produce: H264, VP8, or FWHT on the lab's vicodec.
-	Codec            pipeline.Codec
+	Codec            media.Codec
 	Width, Height    int
 	FPS              int
 	BitsPerSecond    int
@@ -41,7 +41,7 @@ type EncoderOptions struct {
 // Encoder is a V4L2 stateful encoder (Documentation/userspace-api/media/v4l/
 // dev-encoder.rst) driven one frame at a time: Encode queues a raw frame on
 // the OUTPUT queue and waits for its coded frame on the CAPTURE queue. It
-// implements pipeline.VideoEncoder. In steady state it allocates nothing
+// implements media.VideoEncoder. In steady state it allocates nothing
 // per frame. Encode, Submit, Drain, Reset and Close are for one goroutine;
 // ForceKeyFrame and SetBitrate are safe from any.
 type Encoder struct {
@@ -50,7 +50,7 @@ type Encoder struct {
 	d     *device
 	out   *queue // raw frames in
 	cap   *queue // coded frames out
-	codec pipeline.Codec
+	codec media.Codec
 	raw   queueFormat // the OUTPUT format
 	// dmabufRefused is why DMABUF import is not used, when it was asked for.
 	dmabufRefused string
@@ -73,7 +73,7 @@ type Encoder struct {
 	bytesUsed [3]int
 	coded     []byte // the last coded frame, reused
 	header    []byte // a header-only buffer (SPS/PPS) waiting for its picture
-	pending   []pipeline.EncodedFrame
+	pending   []media.EncodedFrame
 	captured  [32]stampedTime // capture times of submitted frames, by frame number
 	timeout   time.Duration
 	closed    bool
@@ -289,7 +289,7 @@ func (e *Encoder) setControls() {
 		try(cidBitrate, int32(o.BitsPerSecond), "bitrate")
 	}
 	try(cidGOPSize, int32(o.KeyframeInterval), "GOP size")
-	if o.Codec == pipeline.CodecH264 {
+	if o.Codec == media.CodecH264 {
 		try(cidH264IPeriod, int32(o.KeyframeInterval), "H.264 I-frame period")
 		try(cidH264Profile, h264ProfileConstrainedBaseline, "H.264 profile constrained baseline")
 		level := int32(h264Level31)
@@ -325,7 +325,7 @@ func (e *Encoder) refuseDMABUF(why string) {
 func (e *Encoder) DMABUFRefused() string { return e.dmabufRefused }
 
 // Codec is what the device produces, as it is: FWHT on vicodec is FWHT.
-func (e *Encoder) Codec() pipeline.Codec { return e.codec }
+func (e *Encoder) Codec() media.Codec { return e.codec }
 
 // Accepts reports whether Encode takes p as it is: the OUTPUT format, and
 // I420 and NV12 for each other (converted while copying).
@@ -389,16 +389,16 @@ func (e *Encoder) applyRequests() error {
 // returns its coded frame; Data is valid until the next call. With DMABUF
 // the device reads the picture from the camera's buffer (f.DMABuf) and is
 // done with it when Encode returns: the camera may reuse the buffer then.
-func (e *Encoder) Encode(f camera.Frame) (pipeline.EncodedFrame, error) {
+func (e *Encoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	if err := e.Submit(f); err != nil {
-		return pipeline.EncodedFrame{}, err
+		return media.EncodedFrame{}, err
 	}
 	coded, err := e.next()
 	if err != nil {
-		return pipeline.EncodedFrame{}, err
+		return media.EncodedFrame{}, err
 	}
 	if err := e.awaitImports(); err != nil {
-		return pipeline.EncodedFrame{}, err
+		return media.EncodedFrame{}, err
 	}
 	return coded, nil
 }
@@ -618,7 +618,7 @@ func (e *Encoder) reclaimOutput() error {
 
 // next returns the next coded frame: one kept by Submit, or the next one
 // from the device.
-func (e *Encoder) next() (pipeline.EncodedFrame, error) {
+func (e *Encoder) next() (media.EncodedFrame, error) {
 	if len(e.pending) > 0 {
 		f := e.pending[0]
 		e.pending = e.pending[1:]
@@ -628,20 +628,20 @@ func (e *Encoder) next() (pipeline.EncodedFrame, error) {
 	for {
 		ready, err := e.d.wait(readyCapture|readyOutput, time.Until(deadline))
 		if err != nil {
-			return pipeline.EncodedFrame{}, err
+			return media.EncodedFrame{}, err
 		}
 		if ready == 0 {
-			return pipeline.EncodedFrame{}, e.d.wrap("waiting for a coded frame", errTimeout(e.timeout))
+			return media.EncodedFrame{}, e.d.wrap("waiting for a coded frame", errTimeout(e.timeout))
 		}
 		if err := e.reclaimOutput(); err != nil {
-			return pipeline.EncodedFrame{}, err
+			return media.EncodedFrame{}, err
 		}
 		if ready&readyCapture == 0 {
 			continue
 		}
 		f, ok, err := e.takeCoded()
 		if err != nil {
-			return pipeline.EncodedFrame{}, err
+			return media.EncodedFrame{}, err
 		}
 		if ok {
 			return f, nil
@@ -652,10 +652,10 @@ func (e *Encoder) next() (pipeline.EncodedFrame, error) {
 // takeCoded dequeues one CAPTURE buffer, copies its frame out and gives
 // the buffer back. ok is false for a buffer with no picture yet (nothing
 // ready, or a header that waits for its picture).
-func (e *Encoder) takeCoded() (pipeline.EncodedFrame, bool, error) {
+func (e *Encoder) takeCoded() (media.EncodedFrame, bool, error) {
 	b, ok, err := e.cap.dequeue()
 	if err != nil || !ok {
-		return pipeline.EncodedFrame{}, false, err
+		return media.EncodedFrame{}, false, err
 	}
 	data := e.cap.data(b)
 	e.coded = append(append(e.coded[:0], e.header...), data...)
@@ -663,20 +663,20 @@ func (e *Encoder) takeCoded() (pipeline.EncodedFrame, bool, error) {
 	failed := b.flags&bufFlagError != 0
 	if b.flags&bufFlagLast == 0 {
 		if err := e.cap.enqueue(b.index, nil, unix.Timeval{}, dmabuf{}); err != nil {
-			return pipeline.EncodedFrame{}, false, err
+			return media.EncodedFrame{}, false, err
 		}
 	}
 	if failed {
-		return pipeline.EncodedFrame{}, false, e.d.wrap("encoding", fmt.Errorf("the device marked coded frame %d as failed", b.sequence))
+		return media.EncodedFrame{}, false, e.d.wrap("encoding", fmt.Errorf("the device marked coded frame %d as failed", b.sequence))
 	}
 	if len(data) == 0 {
-		return pipeline.EncodedFrame{}, false, nil
+		return media.EncodedFrame{}, false, nil
 	}
-	if e.codec == pipeline.CodecH264 && !h264HasPicture(e.coded) {
+	if e.codec == media.CodecH264 && !h264HasPicture(e.coded) {
 		e.header = append(e.header[:0], e.coded...)
-		return pipeline.EncodedFrame{}, false, nil
+		return media.EncodedFrame{}, false, nil
 	}
-	return pipeline.EncodedFrame{
+	return media.EncodedFrame{
 		Data:     e.coded,
 		Keyframe: b.flags&bufFlagKeyframe != 0 || isKeyframe(e.codec, e.coded),
 		Captured: e.capturedAt(b.stamp),
@@ -703,7 +703,7 @@ func (e *Encoder) capturedAt(stamp unix.Timeval) time.Time {
 // frame of the pictures submitted before it, up to the buffer marked LAST.
 // Afterwards the encoder goes on with a new stream (the Reset sequence),
 // which starts with a keyframe.
-func (e *Encoder) Drain() ([]pipeline.EncodedFrame, error) {
+func (e *Encoder) Drain() ([]media.EncodedFrame, error) {
 	frames := e.pending
 	e.pending = nil
 	if err := e.d.encoderCommand(encCmdStop); err != nil {
@@ -737,7 +737,7 @@ func (e *Encoder) Drain() ([]pipeline.EncodedFrame, error) {
 			if len(data) > 0 && b.flags&bufFlagError == 0 {
 				coded := append(append([]byte(nil), e.header...), data...)
 				e.header = e.header[:0]
-				frames = append(frames, pipeline.EncodedFrame{
+				frames = append(frames, media.EncodedFrame{
 					Data: coded, Keyframe: b.flags&bufFlagKeyframe != 0 || isKeyframe(e.codec, coded),
 					Captured: e.capturedAt(b.stamp), Duration: time.Second / time.Duration(e.opts.FPS),
 				})

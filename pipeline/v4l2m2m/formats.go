@@ -2,7 +2,7 @@ package v4l2m2m
 
 import (
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 func fourcc(a, b, c, d byte) camera.PixelFormat {
@@ -19,15 +19,15 @@ var (
 
 // codecFormats maps the codecs a call or the lab uses to their V4L2 coded
 // pixel formats.
-var codecFormats = map[pipeline.Codec]camera.PixelFormat{
-	pipeline.CodecH264: PixelFormatH264,
-	pipeline.CodecVP8:  PixelFormatVP8,
-	pipeline.CodecFWHT: PixelFormatFWHT,
+var codecFormats = map[media.Codec]camera.PixelFormat{
+	media.CodecH264: PixelFormatH264,
+	media.CodecVP8:  PixelFormatVP8,
+	media.CodecFWHT: PixelFormatFWHT,
 }
 
 // CodecOf names the codec of a coded V4L2 format, or "" for one the box
 // does not know.
-func CodecOf(p camera.PixelFormat) pipeline.Codec {
+func CodecOf(p camera.PixelFormat) media.Codec {
 	for c, f := range codecFormats {
 		if f == p {
 			return c
@@ -37,7 +37,7 @@ func CodecOf(p camera.PixelFormat) pipeline.Codec {
 }
 
 // FormatOf is the V4L2 coded format of codec c, 0 for an unknown codec.
-func FormatOf(c pipeline.Codec) camera.PixelFormat { return codecFormats[c] }
+func FormatOf(c media.Codec) camera.PixelFormat { return codecFormats[c] }
 
 // rawLayout describes how a raw picture of a format lies in memory, enough
 // to copy it between buffers with different line strides.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/camera/v4l2"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -43,9 +44,9 @@ func labDevices(t *testing.T) labNodes {
 	for _, i := range infos {
 		t.Logf("probed %s", i)
 		switch {
-		case i.CanEncode(pipeline.CodecFWHT) && n.encoder == "":
+		case i.CanEncode(media.CodecFWHT) && n.encoder == "":
 			n.encoder = i.Path
-		case i.CanDecode(pipeline.CodecFWHT) && n.decoder == "" && strings.Contains(i.Card, "vicodec"):
+		case i.CanDecode(media.CodecFWHT) && n.decoder == "" && strings.Contains(i.Card, "vicodec"):
 			n.decoder = i.Path
 		case i.Converts && n.scaler == "":
 			n.scaler = i.Path
@@ -93,7 +94,7 @@ func newLabEncoder(t *testing.T, n labNodes, opts EncoderOptions) *Encoder {
 	t.Helper()
 	opts.Device = n.encoder
 	if opts.Codec == "" {
-		opts.Codec = pipeline.CodecFWHT
+		opts.Codec = media.CodecFWHT
 	}
 	if opts.Width == 0 {
 		opts.Width, opts.Height = labW, labH
@@ -116,7 +117,7 @@ func newLabEncoder(t *testing.T, n labNodes, opts EncoderOptions) *Encoder {
 
 func newLabDecoder(t *testing.T, n labNodes) *Decoder {
 	t.Helper()
-	d, err := NewDecoder(DecoderOptions{Device: n.decoder, Codec: pipeline.CodecFWHT, Logger: testLogger(t)})
+	d, err := NewDecoder(DecoderOptions{Device: n.decoder, Codec: media.CodecFWHT, Logger: testLogger(t)})
 	if err != nil {
 		t.Fatalf("NewDecoder: %v", err)
 	}
@@ -127,7 +128,7 @@ func newLabDecoder(t *testing.T, n labNodes) *Decoder {
 // psnr compares two I420 pictures of the same size over all three planes.
 func psnr(t *testing.T, want camera.Frame, got *image.YCbCr) float64 {
 	t.Helper()
-	ref, err := pipeline.I420Image(want)
+	ref, err := media.I420Image(want)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestLabEncodeDecode(t *testing.T) {
 	n := labDevices(t)
 	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420})
 	dec := newLabDecoder(t, n)
-	if enc.Codec() != pipeline.CodecFWHT {
+	if enc.Codec() != media.CodecFWHT {
 		t.Fatalf("vicodec's encoder says it makes %s, want FWHT", enc.Codec())
 	}
 	if !enc.Accepts(camera.PixelFormatI420) {
@@ -631,7 +632,7 @@ func TestLabBadInput(t *testing.T) {
 		opts EncoderOptions
 		want string
 	}{
-		{"a codec it does not make", EncoderOptions{Codec: pipeline.CodecH264}, "does not encode H264"},
+		{"a codec it does not make", EncoderOptions{Codec: media.CodecH264}, "does not encode H264"},
 		{"an odd frame size", EncoderOptions{Width: 641, Height: 361}, "must be positive and even"},
 		{"larger than the device takes", EncoderOptions{Width: 8192, Height: 4320}, "too large"},
 	}
@@ -639,7 +640,7 @@ func TestLabBadInput(t *testing.T) {
 		opts := tt.opts
 		opts.Device, opts.FPS, opts.Logger = n.encoder, 30, testLogger(t)
 		if opts.Codec == "" {
-			opts.Codec = pipeline.CodecFWHT
+			opts.Codec = media.CodecFWHT
 		}
 		if opts.Width == 0 {
 			opts.Width, opts.Height = labW, labH
@@ -663,7 +664,7 @@ func TestLabBadInput(t *testing.T) {
 	if _, err := enc.Encode(short); err == nil {
 		t.Errorf("a frame with too few bytes: no error")
 	}
-	if _, err := NewEncoder(EncoderOptions{Device: "/dev/null", Codec: pipeline.CodecFWHT, Width: labW, Height: labH}); err == nil {
+	if _, err := NewEncoder(EncoderOptions{Device: "/dev/null", Codec: media.CodecFWHT, Width: labW, Height: labH}); err == nil {
 		t.Errorf("/dev/null as an encoder: no error")
 	}
 }

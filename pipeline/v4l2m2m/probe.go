@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 // DeviceInfo is what probing learnt of one m2m device: what it takes on
@@ -30,13 +30,13 @@ type DeviceInfo struct {
 }
 
 // CanEncode reports whether the device makes codec c.
-func (i DeviceInfo) CanEncode(c pipeline.Codec) bool {
+func (i DeviceInfo) CanEncode(c media.Codec) bool {
 	f := FormatOf(c)
 	return f != 0 && slices.Contains(i.EncodeFormats, f)
 }
 
 // CanDecode reports whether the device reads codec c.
-func (i DeviceInfo) CanDecode(c pipeline.Codec) bool {
+func (i DeviceInfo) CanDecode(c media.Codec) bool {
 	f := FormatOf(c)
 	return f != 0 && slices.Contains(i.DecodeFormats, f)
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 )
 
@@ -89,7 +90,7 @@ func TestLabSimulcast(t *testing.T) {
 	got := make([][]string, len(layers))
 	keyframes := make([]int, len(layers))
 	err = pipeline.SendSimulcast(context.Background(), &replayCamera{f: camera.Frame{Format: big, Data: data}, n: frames}, layers,
-		func(layer int, f pipeline.EncodedFrame) error {
+		func(layer int, f media.EncodedFrame) error {
 			if len(f.Data) < 20 {
 				return fmt.Errorf("layer %d: %d bytes is no FWHT frame", layer, len(f.Data))
 			}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/callbox/callbox/device/camera"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/media"
 )
 
 func TestIsKeyframe(t *testing.T) {
@@ -17,18 +17,18 @@ func TestIsKeyframe(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		codec pipeline.Codec
+		codec media.Codec
 		data  []byte
 		want  bool
 	}{
-		{"H.264 SPS PPS IDR", pipeline.CodecH264, []byte{0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 1, 0x65, 0x88}, true},
-		{"H.264 P slice", pipeline.CodecH264, []byte{0, 0, 0, 1, 0x41, 0x9a}, false},
-		{"H.264 garbage", pipeline.CodecH264, []byte{0x65, 0x65, 0x65}, false},
-		{"VP8 key frame", pipeline.CodecVP8, []byte{0x10, 0x02, 0x00}, true},
-		{"VP8 inter frame", pipeline.CodecVP8, []byte{0x11, 0x02, 0x00}, false},
-		{"FWHT I frame", pipeline.CodecFWHT, fwht(fwhtFlagIFrame | 0x80), true},
-		{"FWHT P frame", pipeline.CodecFWHT, fwht(0x80), false},
-		{"FWHT short header", pipeline.CodecFWHT, []byte{1, 2, 3}, false},
+		{"H.264 SPS PPS IDR", media.CodecH264, []byte{0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 0, 0, 1, 0x65, 0x88}, true},
+		{"H.264 P slice", media.CodecH264, []byte{0, 0, 0, 1, 0x41, 0x9a}, false},
+		{"H.264 garbage", media.CodecH264, []byte{0x65, 0x65, 0x65}, false},
+		{"VP8 key frame", media.CodecVP8, []byte{0x10, 0x02, 0x00}, true},
+		{"VP8 inter frame", media.CodecVP8, []byte{0x11, 0x02, 0x00}, false},
+		{"FWHT I frame", media.CodecFWHT, fwht(fwhtFlagIFrame | 0x80), true},
+		{"FWHT P frame", media.CodecFWHT, fwht(0x80), false},
+		{"FWHT short header", media.CodecFWHT, []byte{1, 2, 3}, false},
 	}
 	for _, tt := range tests {
 		if got := isKeyframe(tt.codec, tt.data); got != tt.want {
@@ -156,15 +156,15 @@ func probed(path, card string, f queueFormats) DeviceInfo {
 
 func TestClassify(t *testing.T) {
 	enc := probed("/dev/video3", "vicodec", vicodecEncoder)
-	if !enc.CanEncode(pipeline.CodecFWHT) || enc.CanEncode(pipeline.CodecH264) || enc.CanDecode(pipeline.CodecFWHT) || enc.Converts {
+	if !enc.CanEncode(media.CodecFWHT) || enc.CanEncode(media.CodecH264) || enc.CanDecode(media.CodecFWHT) || enc.Converts {
 		t.Errorf("vicodec encoder classified as %+v", enc)
 	}
 	dec := probed("/dev/video4", "vicodec", vicodecDecoder)
-	if !dec.CanDecode(pipeline.CodecFWHT) || dec.CanEncode(pipeline.CodecFWHT) {
+	if !dec.CanDecode(media.CodecFWHT) || dec.CanEncode(media.CodecFWHT) {
 		t.Errorf("vicodec decoder classified as %+v", dec)
 	}
 	pi := probed("/dev/video10", "bcm2835-codec-decode", piDecoder)
-	if !pi.CanDecode(pipeline.CodecH264) || pi.CanDecode(pipeline.CodecVP8) {
+	if !pi.CanDecode(media.CodecH264) || pi.CanDecode(media.CodecVP8) {
 		t.Errorf("Pi decoder classified as %+v", pi)
 	}
 	if s := probed("/dev/video5", "vim2m", scaler); !s.Converts || len(s.EncodeFormats)+len(s.DecodeFormats) != 0 {
@@ -178,21 +178,21 @@ func TestChooseEncoder(t *testing.T) {
 	tests := []struct {
 		name     string
 		mode     string
-		codec    pipeline.Codec
+		codec    media.Codec
 		devices  []DeviceInfo
 		hardware bool
 		device   string
 		reason   string // a part of the reason or error
 		fails    bool
 	}{
-		{"Pi 4, auto, H.264", ModeAuto, pipeline.CodecH264, pi, true, "/dev/video11", "bcm2835-codec-encode encodes H264", false},
-		{"Pi 4, forced software", ModeSoftware, pipeline.CodecH264, pi, false, "", "video.encoder = software", false},
-		{"Pi 4, VP8 call", ModeAuto, pipeline.CodecVP8, pi, false, "", "no m2m device encodes VP8", false},
-		{"lab, auto, H.264: vicodec speaks FWHT", ModeAuto, pipeline.CodecH264, lab, false, "", "vicodec", false},
-		{"lab, FWHT", ModeAuto, pipeline.CodecFWHT, lab, true, "/dev/video3", "vicodec encodes FWHT", false},
-		{"no devices, auto", ModeAuto, pipeline.CodecH264, nil, false, "", "found no m2m devices", false},
-		{"no devices, forced hardware", ModeHardware, pipeline.CodecH264, nil, false, "", "video.encoder = hardware, but no m2m device encodes H264", true},
-		{"unknown mode", "gpu", pipeline.CodecH264, pi, false, "", `"gpu" is not one of auto, hardware, software`, true},
+		{"Pi 4, auto, H.264", ModeAuto, media.CodecH264, pi, true, "/dev/video11", "bcm2835-codec-encode encodes H264", false},
+		{"Pi 4, forced software", ModeSoftware, media.CodecH264, pi, false, "", "video.encoder = software", false},
+		{"Pi 4, VP8 call", ModeAuto, media.CodecVP8, pi, false, "", "no m2m device encodes VP8", false},
+		{"lab, auto, H.264: vicodec speaks FWHT", ModeAuto, media.CodecH264, lab, false, "", "vicodec", false},
+		{"lab, FWHT", ModeAuto, media.CodecFWHT, lab, true, "/dev/video3", "vicodec encodes FWHT", false},
+		{"no devices, auto", ModeAuto, media.CodecH264, nil, false, "", "found no m2m devices", false},
+		{"no devices, forced hardware", ModeHardware, media.CodecH264, nil, false, "", "video.encoder = hardware, but no m2m device encodes H264", true},
+		{"unknown mode", "gpu", media.CodecH264, pi, false, "", `"gpu" is not one of auto, hardware, software`, true},
 	}
 	for _, tt := range tests {
 		c, err := ChooseEncoder(tt.mode, tt.codec, tt.devices, nil)
@@ -210,7 +210,7 @@ func TestChooseEncoder(t *testing.T) {
 			t.Errorf("%s: chose %+v; want hardware=%v device=%q reason with %q", tt.name, c, tt.hardware, tt.device, tt.reason)
 		}
 	}
-	c, _ := ChooseEncoder(ModeAuto, pipeline.CodecH264, nil, errors.New("/dev/video0: permission denied"))
+	c, _ := ChooseEncoder(ModeAuto, media.CodecH264, nil, errors.New("/dev/video0: permission denied"))
 	if !strings.Contains(c.Reason, "permission denied") {
 		t.Errorf("a probe error is not in the reason: %q", c.Reason)
 	}

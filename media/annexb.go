@@ -1,7 +1,8 @@
-package pipeline
+package media
 
 // H.264 Annex B byte streams, as the encoders hand them over: what the m2m
-// encoder, the keyframe rewrite (h264_slicetype.go) and call's E2EE share.
+// encoder, pipeline's keyframe rewrite (h264_slicetype.go) and call's E2EE
+// share.
 
 // EachNAL calls fn with every non-empty NAL unit of an Annex B stream,
 // without its start code.
