@@ -54,9 +54,8 @@ type Video struct {
 	// PixelFormat forces the camera's pixel format ("YUYV", "NV12",
 	// "I420", "MJPEG"); "" takes the best the camera offers.
 	PixelFormat string `toml:"pixel_format"`
-	// Encoder is "auto" (a hardware m2m encoder of the call's codec when
-	// the board has one, else software), "hardware" or "software".
-	Encoder string `toml:"encoder"`
+	// Encoder says how the video encoder is chosen.
+	Encoder EncoderMode `toml:"encoder"`
 	// Simulcast sends the camera in up to three sizes (full, half, quarter)
 	// so each receiver gets the one its screen and network want.
 	Simulcast bool `toml:"simulcast"`
@@ -89,6 +88,20 @@ const (
 	CodecVP8          = "vp8"
 )
 
+// EncoderMode says how the video encoder is chosen (video.encoder).
+type EncoderMode string
+
+const (
+	// EncoderAuto: the board's hardware (m2m) encoder when it makes the
+	// call's codec, else software; software too when the hardware fails
+	// mid-call.
+	EncoderAuto EncoderMode = "auto"
+	// EncoderHardware: the hardware encoder, or an error.
+	EncoderHardware EncoderMode = "hardware"
+	// EncoderSoftware: x264 or libvpx; the hardware is not looked for.
+	EncoderSoftware EncoderMode = "software"
+)
+
 // Default returns the settings of a box that has been told nothing: the
 // synthetic sources, 720p30 H.264.
 func Default() Config {
@@ -96,7 +109,7 @@ func Default() Config {
 		Call: Call{Identity: "callbox", Name: "Callbox"},
 		Video: Video{
 			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
-			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120, Encoder: "auto",
+			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120, Encoder: EncoderAuto,
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
 		Log:   Log{Level: "info"},
@@ -196,8 +209,8 @@ func (c Config) Validate() error {
 	if !oneOf(c.Video.PixelFormat, "", "YUYV", "NV12", "I420", "MJPEG") {
 		bad("video.pixel_format", "%q is not one of YUYV, NV12, I420, MJPEG, or empty for the best the camera offers", c.Video.PixelFormat)
 	}
-	if !oneOf(c.Video.Encoder, "auto", "hardware", "software") {
-		bad("video.encoder", "%q is not one of auto, hardware, software", c.Video.Encoder)
+	if !oneOf(c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware) {
+		bad("video.encoder", "%q is not one of %s, %s, %s", c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware)
 	}
 
 	if c.Audio.Microphone == "" {

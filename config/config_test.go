@@ -40,6 +40,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"tiny bitrate", func(c *Config) { c.Video.BitrateKbps = 1 }, "video.bitrate_kbps", "50 to 20000"},
 		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
 		{"unknown pixel format", func(c *Config) { c.Video.PixelFormat = "RGB3" }, "video.pixel_format", "YUYV, NV12"},
+		{"unknown encoder mode", func(c *Config) { c.Video.Encoder = "gpu" }, "video.encoder", `"gpu" is not one of auto, hardware, software`},
 		{"no microphone", func(c *Config) { c.Audio.Microphone = "" }, "audio.microphone", "tone"},
 		{"inaudible tone", func(c *Config) { c.Audio.ToneHz = 5 }, "audio.tone_hz", "20 to 20000"},
 		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},

@@ -51,7 +51,7 @@ func (d *daemon) chooseEncoder() (v4l2m2m.Choice, []v4l2m2m.DeviceInfo, error) {
 	if d.cfg.Video.Encoder != v4l2m2m.ModeSoftware {
 		devices, probeErr = probeM2M()
 	}
-	choice, err := v4l2m2m.ChooseEncoder(d.cfg.Video.Encoder, videoCodec(d.cfg), devices, probeErr)
+	choice, err := v4l2m2m.ChooseEncoder(string(d.cfg.Video.Encoder), videoCodec(d.cfg), devices, probeErr)
 	return choice, devices, err
 }
 

@@ -85,7 +85,7 @@ func TestNewVideoEncoderChoice(t *testing.T) {
 	for _, tt := range tests {
 		probeM2M = func() ([]v4l2m2m.DeviceInfo, error) { return tt.devices, nil }
 		cfg := config.Default()
-		cfg.Video.Encoder = tt.mode
+		cfg.Video.Encoder = config.EncoderMode(tt.mode)
 		d := &daemon{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 		f := camera.Format{Pixel: camera.PixelFormatI420, Width: 64, Height: 64, FPS: 30}
 		enc, err := d.newVideoEncoder(f, pipeline.VideoSettings{Width: 64, Height: 64, FPS: 30, BitsPerSecond: 300_000, KeyframeInterval: 60})

@@ -83,7 +83,7 @@ func TestSimulcastChoosesHardwareOrSoftware(t *testing.T) {
 				return s, nil
 			}
 			cfg := config.Default()
-			cfg.Video.Encoder = tt.mode
+			cfg.Video.Encoder = config.EncoderMode(tt.mode)
 			d := &daemon{cfg: cfg, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			f := camera.Format{Pixel: camera.PixelFormatYUYV, Width: 1280, Height: 720, FPS: 30}
 			s := pipeline.VideoSettings{Width: 1280, Height: 720, FPS: 30, BitsPerSecond: 1_500_000, KeyframeInterval: 60}
