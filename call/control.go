@@ -106,7 +106,7 @@ func (s *Session) SetCameraOff(off bool) {
 	s.state.update(func(st *Status) { st.CameraOff = off })
 	s.tellPrivacy()
 	if !off {
-		s.opts.OnKeyframeWanted() // the first picture after the pause must be decodable
+		s.keyframeWanted() // the first picture after the pause must be decodable
 	}
 }
 

@@ -35,17 +35,16 @@ type Options struct {
 	// ...or a token made elsewhere.
 	Token string
 
-	VideoCodec       media.Codec
-	Width, Height    int
-	MaxVideoBitrate  int // bits per second
-	OnKeyframeWanted func()
-	OnBitrate        func(bitsPerSecond int)
+	VideoCodec      media.Codec
+	Width, Height   int
+	MaxVideoBitrate int // bits per second
+	// Encoder is asked for keyframes and bitrates; nil asks nothing.
+	Encoder Encoder
 	// Simulcast, with two or three layers (largest first), publishes the
 	// camera as simulcast: WriteVideoLayer sends each layer, and a layer's
-	// keyframe requests and bitrate go to the OnLayer functions (simulcast.go).
-	Simulcast             []VideoLayer
-	OnLayerKeyframeWanted func(layer int)
-	OnLayerBitrate        func(layer, bitsPerSecond int)
+	// keyframe requests and bitrate go to that layer of Encoder
+	// (simulcast.go).
+	Simulcast []VideoLayer
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
@@ -56,6 +55,22 @@ type Options struct {
 
 	Logger *slog.Logger
 }
+
+// Encoder is what the call asks of the box's video encoder: a keyframe
+// when a receiver needs one, the bitrate the network carries. Layer i is
+// Options.Simulcast[i] (largest first); without simulcast layer 0 is the
+// one video track. The call calls these from its own goroutines at any
+// time, also while nothing is being coded. pipeline.VideoSender is one.
+type Encoder interface {
+	ForceLayerKeyFrame(layer int)
+	SetLayerBitrate(layer, bitsPerSecond int)
+}
+
+// noEncoder is the Encoder of a session that sends no video of its own.
+type noEncoder struct{}
+
+func (noEncoder) ForceLayerKeyFrame(int)   {}
+func (noEncoder) SetLayerBitrate(int, int) {}
 
 // Session is the box's presence in one room. Run joins and stays joined;
 // WriteVideo and WriteAudio send what the pipeline made.
@@ -81,11 +96,8 @@ func New(opts Options) *Session {
 	if log == nil {
 		log = slog.Default()
 	}
-	if opts.OnKeyframeWanted == nil {
-		opts.OnKeyframeWanted = func() {}
-	}
-	if opts.OnBitrate == nil {
-		opts.OnBitrate = func(int) {}
+	if opts.Encoder == nil {
+		opts.Encoder = noEncoder{}
 	}
 	s := &Session{opts: opts, log: log}
 	s.desire.init(opts.Room, !opts.StartIdle)
@@ -184,7 +196,7 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 		},
 		OnReconnected: func() {
 			s.state.set(Status{State: InCall})
-			s.opts.OnKeyframeWanted()
+			s.keyframeWanted()
 			s.log.Info("reconnected")
 		},
 	}
@@ -216,7 +228,7 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	s.video, s.audio = video, audio
 	s.mu.Unlock()
 	s.tellPrivacy()
-	s.opts.OnKeyframeWanted() // the first frame anyone sees must be decodable
+	s.keyframeWanted() // the first frame anyone sees must be decodable
 	return room, nil
 }
 
@@ -294,13 +306,21 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.opts.OnKeyframeWanted()
+		s.opts.Encoder.ForceLayerKeyFrame(0)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		s.opts.OnBitrate(control.onEstimate(int(p.Bitrate)))
+		s.opts.Encoder.SetLayerBitrate(0, control.onEstimate(int(p.Bitrate)))
 	case *rtcp.ReceiverReport:
 		for _, r := range p.Reports {
-			s.opts.OnBitrate(control.onLoss(r.FractionLost))
+			s.opts.Encoder.SetLayerBitrate(0, control.onLoss(r.FractionLost))
 		}
+	}
+}
+
+// keyframeWanted asks every layer for a keyframe: on joining, after a
+// reconnection, when the camera comes back on.
+func (s *Session) keyframeWanted() {
+	for layer := range max(1, len(s.opts.Simulcast)) {
+		s.opts.Encoder.ForceLayerKeyFrame(layer)
 	}
 }
 

@@ -101,29 +101,15 @@ func newLayerShares(layers []VideoLayer) layerShares {
 func (s *Session) onLayerRTCP(layer int, track *lksdk.LocalTrack, p rtcp.Packet, control *bitrateControl, share layerShares) {
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.layerKeyframeWanted(layer)
+		s.opts.Encoder.ForceLayerKeyFrame(layer)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		s.layerBitrate(layer, control.onEstimate(int(float64(p.Bitrate)*share[layer])))
+		s.opts.Encoder.SetLayerBitrate(layer, control.onEstimate(int(float64(p.Bitrate)*share[layer])))
 	case *rtcp.ReceiverReport:
 		for _, r := range p.Reports {
 			if track != nil && r.SSRC == uint32(track.SSRC()) {
-				s.layerBitrate(layer, control.onLoss(r.FractionLost))
+				s.opts.Encoder.SetLayerBitrate(layer, control.onLoss(r.FractionLost))
 			}
 		}
-	}
-}
-
-func (s *Session) layerKeyframeWanted(layer int) {
-	if s.opts.OnLayerKeyframeWanted != nil {
-		s.opts.OnLayerKeyframeWanted(layer)
-		return
-	}
-	s.opts.OnKeyframeWanted()
-}
-
-func (s *Session) layerBitrate(layer, bitsPerSecond int) {
-	if s.opts.OnLayerBitrate != nil {
-		s.opts.OnLayerBitrate(layer, bitsPerSecond)
 	}
 }
 

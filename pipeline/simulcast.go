@@ -51,8 +51,9 @@ func SimulcastLayerSettings(s VideoSettings, plan []LayerSpec, i int) VideoSetti
 }
 
 // NewSoftwareSimulcastLayers opens codec's software encoder for every
-// layer of plan (SimulcastLayerSettings), scaled by the send path. On an
-// error it closes what it opened.
+// layer of plan (SimulcastLayerSettings), scaled by the send path; a plan
+// of one layer is the camera's picture without simulcast. On an error it
+// closes what it opened.
 func NewSoftwareSimulcastLayers(codec media.Codec, s VideoSettings, plan []LayerSpec) ([]SimulcastLayer, error) {
 	var layers []SimulcastLayer
 	for i, l := range plan {
@@ -61,7 +62,10 @@ func NewSoftwareSimulcastLayers(codec media.Codec, s VideoSettings, plan []Layer
 			for _, opened := range layers {
 				opened.Encoder.Close()
 			}
-			return nil, fmt.Errorf("simulcast layer %dx%d: %w", l.Width, l.Height, err)
+			if len(plan) > 1 {
+				err = fmt.Errorf("simulcast layer %dx%d: %w", l.Width, l.Height, err)
+			}
+			return nil, err
 		}
 		layers = append(layers, SimulcastLayer{Width: l.Width, Height: l.Height, Encoder: enc})
 	}

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/callbox/callbox/call"
@@ -15,17 +15,15 @@ import (
 	"github.com/callbox/callbox/device/camera/v4l2"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
-	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
 
 // daemon wires the devices, the pipeline and the call together.
 type daemon struct {
-	cfg           config.Config
-	log           *slog.Logger
-	session       *call.Session
-	encoder       atomic.Pointer[media.VideoEncoder] // the one in use, for keyframe and bitrate requests
-	encoderChoice encoderChoice                      // hardware or software, and why (codec.go)
-	rx            *receiver                          // the others on the screen and in the speaker (receive.go)
+	cfg     config.Config
+	log     *slog.Logger
+	session *call.Session
+	video   *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
+	rx      *receiver             // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
 	// (controls.go); nil with -config, where there is no data directory.
 	factoryReset func() error
@@ -44,21 +42,18 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 		return keyErr
 	}
 	d.rx = newReceiver(cfg, log)
+	d.video = newVideoSender(cfg, log)
 	d.session = call.New(call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
-		MaxVideoBitrate:  cfg.Video.BitrateKbps * 1000,
-		OnKeyframeWanted: d.forceKeyframe,
-		OnBitrate:        d.setBitrate,
-		StartIdle:        !cfg.Controls.StartInCall,
-		Remote:           d.rx.remote(),
-		Logger:           log,
-		RoomKey:          key,
-
-		Simulcast:             simulcastLayers(cfg), // simulcast.go
-		OnLayerKeyframeWanted: d.forceLayerKeyframe,
-		OnLayerBitrate:        d.setLayerBitrate,
+		MaxVideoBitrate: cfg.Video.BitrateKbps * 1000,
+		Encoder:         d.video,
+		Simulcast:       simulcastLayers(cfg),
+		StartIdle:       !cfg.Controls.StartInCall,
+		Remote:          d.rx.remote(),
+		Logger:          log,
+		RoomKey:         key,
 	})
 	if onStart != nil {
 		onStart(d)
@@ -86,16 +81,33 @@ func videoCodec(cfg config.Config) media.Codec {
 	return media.CodecH264
 }
 
-func (d *daemon) forceKeyframe() {
-	if enc := d.encoder.Load(); enc != nil {
-		(*enc).ForceKeyFrame()
-	}
+// newVideoSender makes the camera's encoders as cfg says.
+func newVideoSender(cfg config.Config, log *slog.Logger) *pipeline.VideoSender {
+	return pipeline.NewVideoSender(pipeline.VideoSenderOptions{
+		Codec: videoCodec(cfg), BitsPerSecond: cfg.Video.BitrateKbps * 1000, KeyframeInterval: cfg.Video.KeyframeInterval,
+		Layers: len(simulcastLayers(cfg)), Mode: cfg.Video.Encoder,
+		// The camera's buffers go to a hardware encoder without a copy
+		// where the formats match; the test pattern has none to give.
+		DMABUF: cfg.Video.Camera != config.CameraTestPattern,
+		Logger: log,
+	})
 }
 
-func (d *daemon) setBitrate(bitsPerSecond int) {
-	if enc := d.encoder.Load(); enc != nil {
-		(*enc).SetBitrate(bitsPerSecond)
+// simulcastLayers is what the call publishes for cfg: nil without
+// simulcast, else the layers of the configured size. The camera may give
+// another size; the video sender then sends its own sizes in these layers.
+func simulcastLayers(cfg config.Config) []call.VideoLayer {
+	if !cfg.Video.Simulcast {
+		return nil
 	}
+	var layers []call.VideoLayer
+	for _, l := range pipeline.PlanSimulcast(cfg.Video.Width&^1, cfg.Video.Height&^1, cfg.Video.BitrateKbps*1000) {
+		layers = append(layers, call.VideoLayer{Width: l.Width, Height: l.Height, MaxBitrate: l.BitsPerSecond})
+	}
+	if len(layers) < 2 {
+		return nil // too small to split
+	}
+	return layers
 }
 
 // keepGoing runs part until ctx ends, starting it again after a failure: a
@@ -143,24 +155,11 @@ func (d *daemon) sendVideo(ctx context.Context) error {
 		d.log.Info("the camera does not offer the configured size; using the nearest",
 			"want", fmt.Sprintf("%dx%d@%d", v.Width, v.Height, v.FPS), "got", f.String())
 	}
-	settings := pipeline.VideoSettings{
-		Width: f.Width, Height: f.Height, FPS: f.FPS,
-		BitsPerSecond: v.BitrateKbps * 1000, KeyframeInterval: v.KeyframeInterval,
+	err = d.video.Send(ctx, d.rx.selfView(src), d.session.WriteVideoLayer)
+	if errors.Is(err, pipeline.ErrNoHardwareEncoder) {
+		err = fmt.Errorf("video.encoder = %s: %w", config.EncoderHardware, err)
 	}
-	if v.Simulcast {
-		return d.sendSimulcast(ctx, src, settings) // simulcast.go
-	}
-	enc, err := d.newVideoEncoder(f, settings) // codec.go: hardware or software
-	if err != nil {
-		return err
-	}
-	d.encoder.Store(&enc)
-	defer func() {
-		d.encoder.Store(nil)
-		enc.Close()
-	}()
-	d.log.Info("sending video", "format", f.String(), "codec", enc.Codec())
-	return pipeline.SendVideo(ctx, d.rx.selfView(src), enc, d.session.WriteVideo)
+	return err
 }
 
 func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
@@ -170,8 +169,8 @@ func openCamera(ctx context.Context, v config.Video) (camera.Source, error) {
 	return v4l2.Open(ctx, v4l2.OpenOptions{Device: v.Camera, Width: v.Width, Height: v.Height, FPS: v.FPS,
 		Pixel: cameraPixelFormats[v.PixelFormat],
 		// A hardware encoder reads the pictures from the camera's buffers
-		// without a copy where the formats match (codec.go).
-		ExportDMABUF: v.Encoder != v4l2m2m.ModeSoftware})
+		// without a copy where the formats match (pipeline.VideoSender).
+		ExportDMABUF: v.Encoder != config.EncoderSoftware})
 }
 
 // cameraPixelFormats maps video.pixel_format to the V4L2 fourcc; "" is

@@ -153,20 +153,17 @@ func TestLipSync(t *testing.T) {
 
 	// The participant that flashes and beeps.
 	const w, h = 320, 180
-	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 500_000, KeyframeInterval: 60})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
+	video := pipeline.NewVideoSender(pipeline.VideoSenderOptions{Codec: media.CodecH264,
+		BitsPerSecond: 500_000, KeyframeInterval: 60, Mode: config.EncoderSoftware, Logger: log})
 	opus, err := pipeline.NewOpusEncoder(32000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer opus.Close()
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "flasher", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: media.CodecH264, Width: w, Height: h, MaxVideoBitrate: 500_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
+		VideoCodec: media.CodecH264, Width: w, Height: h, MaxVideoBitrate: 500_000, Encoder: video, Logger: log})
 	wg.Go(func() { sender.Run(ctx) })
-	wg.Go(func() { pipeline.SendVideo(ctx, &flashCamera{w: w, h: h}, enc, sender.WriteVideo) })
+	wg.Go(func() { video.Send(ctx, &flashCamera{w: w, h: h}, sender.WriteVideoLayer) })
 	wg.Go(func() { pipeline.SendAudio(ctx, &beepMicrophone{}, opus, sender.WriteAudio) })
 
 	// Sender reports come every second or so; then measure for 10 s.

@@ -162,7 +162,7 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	case s.daemon == nil:
 		st.State = call.Idle.String()
 	default:
-		if choice := s.daemon.videoEncoderChoice(); choice.Reason != "" {
+		if choice := s.daemon.video.Choice(); choice.Reason != "" {
 			st.CodecReason = choice.String()
 		}
 		cs := s.daemon.session.Status()

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
@@ -75,11 +76,8 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: senderW, Height: senderH, FPS: 15,
-		BitsPerSecond: 400_000, KeyframeInterval: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
+	video := pipeline.NewVideoSender(pipeline.VideoSenderOptions{Codec: media.CodecH264,
+		BitsPerSecond: 400_000, KeyframeInterval: 30, Mode: config.EncoderSoftware})
 	tone, err := audio.NewTone(audio.ToneOptions{Frequency: s.hz, Amplitude: 0.3})
 	if err != nil {
 		t.Fatal(err)
@@ -90,15 +88,14 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 	}
 	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: s.identity, Name: s.identity,
 		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: media.CodecH264, Width: senderW, Height: senderH,
-		MaxVideoBitrate: 400_000, OnKeyframeWanted: enc.ForceKeyFrame})
+		MaxVideoBitrate: 400_000, Encoder: video})
 	left := make(chan struct{})
 	go func() {
 		defer close(left)
 		defer src.Close()
-		defer enc.Close()
 		defer tone.Close()
 		defer opus.Close()
-		go pipeline.SendVideo(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, enc, session.WriteVideo)
+		go video.Send(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, session.WriteVideoLayer)
 		go pipeline.SendAudio(ctx, tone, opus, session.WriteAudio)
 		session.Run(ctx)
 	}()

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
-	"github.com/callbox/callbox/pipeline/v4l2m2m"
+	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/provisioning"
 )
 
@@ -19,11 +22,44 @@ func TestStatusSaysWhichEncoderAndWhy(t *testing.T) {
 	if st := s.Status(); st.State != "idle" {
 		t.Fatalf("before the call starts: %q, want idle", st.State)
 	}
-	d := &daemon{session: call.New(call.Options{})}
-	d.encoderChoice.set(v4l2m2m.Choice{Codec: media.CodecH264, Reason: "no hardware encoder of H264 found"})
-	s.daemon = d
+	cfg := config.Default()
+	cfg.Video.Encoder = config.EncoderSoftware
+	video := pipeline.NewVideoSender(pipeline.VideoSenderOptions{Codec: media.CodecH264, BitsPerSecond: 300_000,
+		KeyframeInterval: 30, Mode: cfg.Video.Encoder, Logger: quietLog})
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 64, Height: 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	// Send chooses and opens the encoder, then ends at once: ctx is over.
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := video.Send(ctx, src, func(int, media.EncodedFrame) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	s.daemon = &daemon{cfg: cfg, session: call.New(call.Options{}), video: video}
 	st := s.Status()
-	if !strings.Contains(st.CodecReason, "no hardware encoder of H264 found") {
-		t.Errorf("status gives the codec's reason as %q, want the daemon's choice", st.CodecReason)
+	if st.CodecReason != "software H264: software chosen in the settings" {
+		t.Errorf("status gives the codec's reason as %q, want the video sender's choice", st.CodecReason)
+	}
+}
+
+// TestHardwareEncoderModeNamesTheSetting: with video.encoder = hardware on
+// a machine without a hardware H.264 encoder, the camera's send path fails
+// with an error that names the setting and says why.
+func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
+	cfg := config.Default()
+	cfg.Video.Encoder = config.EncoderHardware
+	cfg.Video.Width, cfg.Video.Height = 64, 64
+	d := &daemon{cfg: cfg, log: quietLog, session: call.New(call.Options{Logger: quietLog}),
+		rx: newReceiver(cfg, quietLog), video: newVideoSender(cfg, quietLog)}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	err := d.sendVideo(ctx)
+	if err == nil {
+		t.Skip("this machine has a hardware H.264 encoder: the call was sent with it")
+	}
+	if want := "video.encoder = hardware: no hardware encoder: no m2m device encodes H264"; !strings.Contains(err.Error(), want) {
+		t.Errorf("err = %v, want one saying %q", err, want)
 	}
 }

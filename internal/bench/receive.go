@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
@@ -195,10 +196,8 @@ func receiveGlassToGlassP95() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: gridW, Height: gridH, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 60})
-	if err != nil {
-		return 0, err
-	}
+	video := pipeline.NewVideoSender(pipeline.VideoSenderOptions{Codec: media.CodecH264,
+		BitsPerSecond: 800_000, KeyframeInterval: 60, Mode: config.EncoderSoftware, Logger: log})
 	tone, err := audio.NewTone(audio.ToneOptions{Frequency: 440, Amplitude: 0.3})
 	if err != nil {
 		return 0, err
@@ -208,14 +207,13 @@ func receiveGlassToGlassP95() (float64, error) {
 		return 0, err
 	}
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "sender", APIKey: srv.APIKey, APISecret: srv.APISecret,
-		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, OnKeyframeWanted: enc.ForceKeyFrame, Logger: log})
+		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, Encoder: video, Logger: log})
 	wg.Go(func() { sender.Run(ctx) })
 	// Each send path closes its own source and encoder when it ends: the
 	// deferred wg.Wait above runs after any defer here would.
 	wg.Go(func() {
 		defer src.Close()
-		defer enc.Close()
-		pipeline.SendVideo(ctx, src, enc, sender.WriteVideo)
+		video.Send(ctx, src, sender.WriteVideoLayer)
 	})
 	wg.Go(func() {
 		defer tone.Close()

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/lkserver"
@@ -114,28 +115,23 @@ func startRemote(ctx context.Context, srv *lkserver.Server, sent *sentPictures) 
 	if err != nil {
 		return nil, err
 	}
-	enc, err := pipeline.NewH264Encoder(pipeline.VideoSettings{Width: remoteWidth, Height: remoteHeight, FPS: remoteFPS,
-		BitsPerSecond: 400_000, KeyframeInterval: 2 * remoteFPS})
-	if err != nil {
-		src.Close()
-		return nil, err
-	}
+	video := pipeline.NewVideoSender(pipeline.VideoSenderOptions{Codec: media.CodecH264,
+		BitsPerSecond: 400_000, KeyframeInterval: 2 * remoteFPS, Mode: config.EncoderSoftware})
 	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: remoteIdentity, Name: remoteName,
 		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: media.CodecH264,
-		Width: remoteWidth, Height: remoteHeight, MaxVideoBitrate: 400_000, OnKeyframeWanted: enc.ForceKeyFrame})
+		Width: remoteWidth, Height: remoteHeight, MaxVideoBitrate: 400_000, Encoder: video})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		var wg sync.WaitGroup
 		wg.Go(func() {
-			if err := pipeline.SendVideo(ctx, &recordingSource{Source: src, sent: sent}, enc, session.WriteVideo); err != nil {
+			if err := video.Send(ctx, &recordingSource{Source: src, sent: sent}, session.WriteVideoLayer); err != nil {
 				slog.Error("the remote participant stopped sending", "err", err)
 			}
 		})
 		_ = session.Run(ctx)
 		wg.Wait()
-		enc.Close()
 		src.Close()
 	}()
 	return func() { cancel(); <-done }, nil

@@ -1,4 +1,4 @@
-package v4l2m2m
+package v4l2m2m_test
 
 // The hardware simulcast path on the lab's drivers: two vicodec encoder
 // instances open at once and vim2m scaling the first layer's pictures for
@@ -17,6 +17,7 @@ import (
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/v4l2m2m"
 )
 
 // replayCamera hands out the same picture n times.
@@ -39,26 +40,26 @@ func (c *replayCamera) ReadFrame(context.Context) (camera.Frame, error) {
 }
 
 func TestLabSimulcast(t *testing.T) {
-	n := labDevices(t)
-	if n.scaler == "" {
+	encoderNode, scalerNode := v4l2m2m.LabNodes(t)
+	if scalerNode == "" {
 		t.Skip("no m2m raw-to-raw device (vim2m) found")
 	}
 	const frames = 12
 	// RGB24: what vim2m takes and vicodec codes.
-	big := camera.Format{Pixel: PixelFormatRGB24, Width: 640, Height: 480, FPS: 30}
-	small := camera.Format{Pixel: PixelFormatRGB24, Width: 640, Height: 360, FPS: 30}
+	big := camera.Format{Pixel: v4l2m2m.PixelFormatRGB24, Width: 640, Height: 480, FPS: 30}
+	small := camera.Format{Pixel: v4l2m2m.PixelFormatRGB24, Width: 640, Height: 360, FPS: 30}
 	// Both instances stay open together, as simulcast needs.
-	encoders := []*Encoder{
-		newLabEncoder(t, n, EncoderOptions{Width: big.Width, Height: big.Height, Pixel: big.Pixel}),
-		newLabEncoder(t, n, EncoderOptions{Width: small.Width, Height: small.Height, Pixel: small.Pixel}),
+	encoders := []*v4l2m2m.Encoder{
+		v4l2m2m.NewLabEncoder(t, encoderNode, v4l2m2m.EncoderOptions{Width: big.Width, Height: big.Height, Pixel: big.Pixel}),
+		v4l2m2m.NewLabEncoder(t, encoderNode, v4l2m2m.EncoderOptions{Width: small.Width, Height: small.Height, Pixel: small.Pixel}),
 	}
 	for i, e := range encoders {
-		if !e.Accepts(PixelFormatRGB24) {
+		if !e.Accepts(v4l2m2m.PixelFormatRGB24) {
 			p, w, h := e.RawFormat()
 			t.Fatalf("encoder instance %d takes %s %dx%d, not RGB24", i+1, p, w, h)
 		}
 	}
-	scaler, err := NewScaler(ScalerOptions{Device: n.scaler, In: big, Out: small, Logger: testLogger(t)})
+	scaler, err := v4l2m2m.NewScaler(v4l2m2m.ScalerOptions{Device: scalerNode, In: big, Out: small, Logger: v4l2m2m.LabLogger(t)})
 	if err != nil {
 		t.Fatalf("NewScaler: %v", err)
 	}
@@ -120,5 +121,5 @@ func TestLabSimulcast(t *testing.T) {
 			t.Errorf("layer %d: no keyframe", i)
 		}
 	}
-	t.Logf("simulcast on %s (2 encoder instances) and %s: %d frames per layer", n.encoder, n.scaler, frames)
+	t.Logf("simulcast on %s (2 encoder instances) and %s: %d frames per layer", encoderNode, scalerNode, frames)
 }

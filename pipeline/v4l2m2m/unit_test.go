@@ -172,50 +172,6 @@ func TestClassify(t *testing.T) {
 	}
 }
 
-func TestChooseEncoder(t *testing.T) {
-	lab := []DeviceInfo{probed("/dev/video3", "vicodec", vicodecEncoder), probed("/dev/video5", "vim2m", scaler)}
-	pi := []DeviceInfo{probed("/dev/video10", "bcm2835-codec-decode", piDecoder), probed("/dev/video11", "bcm2835-codec-encode", piEncoder)}
-	tests := []struct {
-		name     string
-		mode     string
-		codec    media.Codec
-		devices  []DeviceInfo
-		hardware bool
-		device   string
-		reason   string // a part of the reason or error
-		fails    bool
-	}{
-		{"Pi 4, auto, H.264", ModeAuto, media.CodecH264, pi, true, "/dev/video11", "bcm2835-codec-encode encodes H264", false},
-		{"Pi 4, forced software", ModeSoftware, media.CodecH264, pi, false, "", "video.encoder = software", false},
-		{"Pi 4, VP8 call", ModeAuto, media.CodecVP8, pi, false, "", "no m2m device encodes VP8", false},
-		{"lab, auto, H.264: vicodec speaks FWHT", ModeAuto, media.CodecH264, lab, false, "", "vicodec", false},
-		{"lab, FWHT", ModeAuto, media.CodecFWHT, lab, true, "/dev/video3", "vicodec encodes FWHT", false},
-		{"no devices, auto", ModeAuto, media.CodecH264, nil, false, "", "found no m2m devices", false},
-		{"no devices, forced hardware", ModeHardware, media.CodecH264, nil, false, "", "video.encoder = hardware, but no m2m device encodes H264", true},
-		{"unknown mode", "gpu", media.CodecH264, pi, false, "", `"gpu" is not one of auto, hardware, software`, true},
-	}
-	for _, tt := range tests {
-		c, err := ChooseEncoder(tt.mode, tt.codec, tt.devices, nil)
-		if tt.fails {
-			if err == nil || !strings.Contains(err.Error(), tt.reason) {
-				t.Errorf("%s: err = %v, want one saying %q", tt.name, err, tt.reason)
-			}
-			continue
-		}
-		if err != nil {
-			t.Errorf("%s: %v", tt.name, err)
-			continue
-		}
-		if c.Hardware != tt.hardware || c.Device != tt.device || !strings.Contains(c.Reason, tt.reason) {
-			t.Errorf("%s: chose %+v; want hardware=%v device=%q reason with %q", tt.name, c, tt.hardware, tt.device, tt.reason)
-		}
-	}
-	c, _ := ChooseEncoder(ModeAuto, media.CodecH264, nil, errors.New("/dev/video0: permission denied"))
-	if !strings.Contains(c.Reason, "permission denied") {
-		t.Errorf("a probe error is not in the reason: %q", c.Reason)
-	}
-}
-
 func TestProbeSkipsWhatIsNotM2M(t *testing.T) {
 	dir := t.TempDir()
 	infos, err := Probe(dir)
