@@ -135,9 +135,9 @@ func TestLipSync(t *testing.T) {
 		}
 		wasBright = bright
 	}
-	var sink *fileSink
+	var sink *audio.FileSink
 	rx.openSink = func(context.Context) (audio.Sink, error) {
-		s, err := newFileSink(filepath.Join(dir, "sound.raw"))
+		s, err := audio.NewFileSink(filepath.Join(dir, "sound.raw"))
 		sink = s
 		return s, err
 	}
@@ -193,7 +193,7 @@ func TestLipSync(t *testing.T) {
 		}
 		now := math.Sqrt(e/win) > 2000
 		if now && !loud {
-			beeps = append(beeps, sink.start.Add(time.Duration(i)*time.Second/audio.SampleRate))
+			beeps = append(beeps, sink.Started().Add(time.Duration(i)*time.Second/audio.SampleRate))
 		}
 		loud = now
 	}

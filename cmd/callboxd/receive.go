@@ -7,11 +7,9 @@ package main
 
 import (
 	"context"
-	byteorder "encoding/binary"
 	"fmt"
 	"image"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -194,7 +192,7 @@ func (rx *receiver) play(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, file := sink.(*fileSink); !file {
+	if _, file := sink.(*audio.FileSink); !file {
 		// A sound card holds about two periods after a write returns.
 		rx.mixer.OutputDelay = 2 * time.Duration(rx.cfg.Audio.PeriodMs) * time.Millisecond
 	}
@@ -209,7 +207,7 @@ func (rx *receiver) play(ctx context.Context) error {
 
 func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audio.Sink, error) {
 	if path, ok := strings.CutPrefix(cfg.Speaker.Device, "file:"); ok {
-		return newFileSink(path)
+		return audio.NewFileSink(path)
 	}
 	return audio.OpenPlayback(ctx, audio.PlaybackOptions{
 		Device: cfg.Speaker.Device, Period: time.Duration(cfg.Audio.PeriodMs) * time.Millisecond, Logger: log,
@@ -283,35 +281,11 @@ func (rx *receiver) selfView(src camera.Source) camera.Source {
 	if !rx.cfg.Display.SelfView || rx.cfg.Display.Output == config.DisplayNone {
 		return src
 	}
-	return &selfViewSource{Source: src, rx: rx}
-}
-
-type selfViewSource struct {
-	camera.Source
-	rx   *receiver
-	next time.Time
-}
-
-func (s *selfViewSource) ReadFrame(ctx context.Context) (camera.Frame, error) {
-	f, err := s.Source.ReadFrame(ctx)
-	if err != nil || f.Format.Pixel != camera.PixelFormatI420 || time.Now().Before(s.next) {
-		return f, err
-	}
-	// Ten pictures a second are plenty for a mirror, and cost little.
-	s.next = time.Now().Add(100 * time.Millisecond)
-	w, h := f.Format.Width, f.Format.Height
-	stride := f.Format.Stride
-	if stride == 0 {
-		stride = w
-	}
-	if screen := s.rx.screen.Load(); screen != nil && len(f.Data) >= stride*h+2*(stride/2)*(h/2) {
-		pic := &image.YCbCr{
-			Y: f.Data[:stride*h], Cb: f.Data[stride*h : stride*h+(stride/2)*(h/2)], Cr: f.Data[stride*h+(stride/2)*(h/2):],
-			YStride: stride, CStride: stride / 2, SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, w, h),
+	return pipeline.SelfView(src, func(pic *image.YCbCr) {
+		if screen := rx.screen.Load(); screen != nil {
+			screen.ShowSelf(pic)
 		}
-		screen.ShowSelf(pic)
-	}
-	return f, nil
+	})
 }
 
 // cleanMicrophone removes the speaker's sound from a real microphone.
@@ -321,43 +295,3 @@ func (rx *receiver) cleanMicrophone(src audio.Source) audio.Source {
 	}
 	return pipeline.NewCleanSource(src, rx.echo)
 }
-
-// fileSink writes 48 kHz mono 16-bit little-endian samples to a file at
-// the pace a sound card would play them.
-type fileSink struct {
-	f     *os.File
-	start time.Time
-	n     int64 // samples written
-	buf   []byte
-}
-
-func newFileSink(path string) (*fileSink, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, fmt.Errorf("speaker file: %w", err)
-	}
-	return &fileSink{f: f}, nil
-}
-
-func (s *fileSink) Write(ctx context.Context, pcm []int16) error {
-	if s.start.IsZero() {
-		s.start = time.Now()
-	}
-	due := s.start.Add(time.Duration(s.n) * time.Second / audio.SampleRate)
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(time.Until(due)):
-	}
-	s.buf = s.buf[:0]
-	for _, v := range pcm {
-		s.buf = byteorder.LittleEndian.AppendUint16(s.buf, uint16(v))
-	}
-	s.n += int64(len(pcm))
-	if _, err := s.f.Write(s.buf); err != nil {
-		return fmt.Errorf("speaker file: %w", err)
-	}
-	return nil
-}
-
-func (s *fileSink) Close() error { return s.f.Close() }

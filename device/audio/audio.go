@@ -1,5 +1,5 @@
-// Package audio owns sound capture and playback: ALSA devices and the
-// synthetic Tone source. It deals in 48 kHz mono 16-bit samples and knows
+// Package audio owns sound capture and playback: ALSA devices, the
+// synthetic Tone source and the FileSink speaker. It deals in 48 kHz mono 16-bit samples and knows
 // nothing about codecs or calls.
 //
 // ALSA is spoken directly to the kernel (/dev/snd PCM ioctls), without
