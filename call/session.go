@@ -370,13 +370,13 @@ func explain(url string, err error) error {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("the call server at %s refuses connections (is it running?): %w", url, err)
 	case errors.As(err, &dnsErr):
-		return fmt.Errorf("the call server's name in %s cannot be resolved (check call.url and the network): %w", url, err)
+		return fmt.Errorf("the call server's name in %s cannot be resolved (check the server's address and the network): %w", url, err)
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return fmt.Errorf("the call server at %s cannot be reached (check the network): %w", url, err)
 	case errors.Is(err, context.DeadlineExceeded), strings.Contains(err.Error(), "timeout"):
 		return fmt.Errorf("the call server at %s does not answer in time: %w", url, err)
 	case strings.Contains(err.Error(), "401"), strings.Contains(err.Error(), "unauthorized"):
-		return fmt.Errorf("the call server at %s refused the box's credentials (check call.api_key and call.api_secret, or call.token): %w", url, err)
+		return fmt.Errorf("the call server at %s refused the box's credentials (check the API key and secret, or the token): %w", url, err)
 	}
 	return err
 }
