@@ -1,8 +1,12 @@
 // Package pipeline owns the media graph between the devices and the call:
 // raw frames and samples in, encoded frames out (and, for the receive side,
-// back). It chooses and drives encoders and converts pixel formats. It sees
-// devices only through the device/* interfaces and knows nothing of calls
-// or networks.
+// back). It holds the media policy: which video encoder runs (the board's
+// m2m hardware through pipeline/v4l2m2m, or x264 and libvpx), simulcast,
+// falling back to software mid-call (VideoSender); and it converts and
+// scales pictures, mixes sound, cancels echo. The types it trades in are
+// media's. It sees devices only through the device/* interfaces and never
+// imports call: it knows nothing of calls or networks, and takes the
+// settings' types (config.EncoderMode) but not their names.
 package pipeline
 
 // VideoSettings are what a software video encoder is built with.
