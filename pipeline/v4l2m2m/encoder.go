@@ -29,7 +29,7 @@ type EncoderOptions struct {
 	// Accepts says so; 0 means the same.
 	Pixel camera.PixelFormat
 	// DMABUF makes the OUTPUT queue import the camera's buffers (a frame's
-	// camera.Frame.DMABuf, from camera.OpenOptions.ExportDMABUF) instead
+	// camera.Frame.DMABuf, from device/camera/v4l2's ExportDMABUF) instead
 	// of copying the picture. Where the device refuses, or a frame's
 	// buffer does not fit (another pixel format or line layout, or no
 	// exported buffer at all), the encoder logs why once and copies into

@@ -464,7 +464,7 @@ func (b *logBuffer) String() string {
 	return b.lines.String()
 }
 
-// TestLabDMABUF: vivid's buffers, exported by device/camera, go to
+// TestLabDMABUF: vivid's buffers, exported by device/camera/v4l2, go to
 // vicodec's encoder without a copy where their layout is the encoder's;
 // where it is not, or the picture was converted on the way, the encoder
 // logs why once and copies. The pictures come through at PSNR >= 30 dB

@@ -112,7 +112,7 @@ func (q *queue) prepare(index uint32) {
 	}
 }
 
-// dmabuf is a buffer another device exported (device/camera does
+// dmabuf is a buffer another device exported (device/camera/v4l2 does
 // VIDIOC_EXPBUF; this package only imports).
 type dmabuf struct {
 	fd     int
