@@ -66,8 +66,12 @@ func NewVideoSender(opts VideoSenderOptions) *VideoSender {
 }
 
 // Choice says which encoder runs (hardware or software, the device) and
-// why, for the status page: the zero EncoderChoice before the first Send.
+// why, for the status page: the zero EncoderChoice before the first Send,
+// and on a nil sender (a daemon that sends no video).
 func (s *VideoSender) Choice() EncoderChoice {
+	if s == nil {
+		return EncoderChoice{}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.choice
