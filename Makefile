@@ -4,19 +4,44 @@ GO        ?= go
 GOFLAGS   += -tags=dynamic
 export GOFLAGS
 CACHE     := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/callbox
+# The architecture built for: the host's into bin/, or another one
+# (make build GOARCH=arm64 on an amd64 machine) into bin/GOARCH/, with
+# Debian's cross compiler and the -dev packages of that architecture
+# (multiarch), which scripts/deps.sh GOARCH installs.
+HOSTARCH  := $(shell $(GO) env GOHOSTARCH)
+GOARCH    ?= $(HOSTARCH)
+TRIPLET_amd64 := x86_64-linux-gnu
+TRIPLET_arm64 := aarch64-linux-gnu
+TRIPLET   := $(TRIPLET_$(GOARCH))
+ifeq ($(TRIPLET),)
+$(error GOARCH=$(GOARCH): Callbox builds for amd64 and arm64)
+endif
+ifeq ($(GOARCH),$(HOSTARCH))
+BIN       := bin
+else
+BIN       := bin/$(GOARCH)
+export GOARCH
+export CGO_ENABLED := 1
+export CC := $(TRIPLET)-gcc
+# pkg-config reads that architecture's .pc files only, never the host's.
+export PKG_CONFIG_LIBDIR := /usr/lib/$(TRIPLET)/pkgconfig:/usr/share/pkgconfig
+endif
 # FFmpeg with only the decoders callboxd uses, made by scripts/ffmpeg-lean.sh
-# (deps): pkg-config finds it before Debian's. Go's build cache does not
-# hash what pkg-config answers, so its stamp goes into CGO_CFLAGS, which it does.
-export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
-export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp)
+# (deps) for each architecture: pkg-config finds it before Debian's. Go's
+# build cache does not hash what pkg-config answers, so its stamp (version,
+# recipe, architecture) goes into CGO_CFLAGS, which it does.
+export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean-$(GOARCH)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
+export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp $(GOARCH))
 
 .PHONY: run test bench deps build lab-test clean image web e2ee-vectors
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh $(GOARCH)
 
+# bin/callboxd, bin/callboxctl and bin/devserver; with GOARCH=arm64 (on an
+# amd64 machine) bin/arm64/callboxd and bin/arm64/callboxctl.
 build: deps web
-	$(GO) build -o bin/ ./cmd/callboxd ./cmd/callboxctl ./internal/devserver
+	$(GO) build -o $(BIN)/ ./cmd/callboxd ./cmd/callboxctl $(if $(filter bin,$(BIN)),./internal/devserver)
 
 run: build
 	scripts/run.sh

@@ -1,19 +1,64 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Callbox builds and tests with, if any is missing.
+#
+#   scripts/deps.sh [GOARCH...]
+#
+# With a GOARCH other than the host's (arm64 on an amd64 machine), also what
+# cross-building for it takes: Debian's cross compiler, the -dev packages of
+# every library cgo links for that architecture (multiarch: dpkg
+# --add-architecture), qemu-user to run its test binaries; and the lean
+# FFmpeg built for it. Without one, no foreign package is installed.
 set -euo pipefail
+
+# What cgo links besides FFmpeg: the `#cgo pkg-config:` names in the tree
+# (x264, speexdsp) and in pion/mediadevices with -tags dynamic (vpx, opus).
+# FFmpeg itself is the lean one (below), built from the source of the
+# host's libavcodec-dev.
+cgo_dev=(libx264-dev libvpx-dev libopus-dev libspeexdsp-dev)
 
 packages=(
 	gcc pkg-config            # cgo
-	libx264-dev libvpx-dev libopus-dev      # encoders
+	"${cgo_dev[@]}"           # encoders; echo cancellation, noise suppression, gain (pipeline/aec.go)
 	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
 	nasm xz-utils             # the lean FFmpeg built from Debian's source (scripts/ffmpeg-lean.sh)
-	libspeexdsp-dev           # echo cancellation, noise suppression, gain (pipeline/aec.go)
 	libdrm-dev                # <drm_mode.h> for the display ABI test (device/display)
 	iproute2 util-linux       # network namespaces for the call server
 	ffmpeg                    # test streams for the decoder tests
 	chromium                  # the browser tests (provisioning/browsertest, web/guest)
 	systemd                   # systemd-analyze verify of the image's units (buildroot/check.sh)
+	debhelper lintian         # make deb (debian/) and its test
 )
+
+host_arch=$(dpkg --print-architecture)
+foreign=()
+for arch in "$@"; do
+	[ "$arch" = "$host_arch" ] && continue
+	case $arch in
+	arm64) triplet=aarch64-linux-gnu ;;
+	amd64) triplet=x86_64-linux-gnu ;;
+	*)
+		echo "deps: GOARCH=$arch: Callbox builds for amd64 and arm64" >&2
+		exit 2
+		;;
+	esac
+	foreign+=("$arch")
+	packages+=(
+		"gcc-${triplet//_/-}" "libc6-dev:$arch"   # cgo's compiler and C library (and go4vl's kernel headers)
+		"${cgo_dev[@]/%/:$arch}"                # Multi-Arch: same, so the very version the host has
+		qemu-user-static                         # runs the test binaries (the ABI tests)
+	)
+done
+
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+added_arch=false
+for arch in "${foreign[@]}"; do
+	if ! dpkg --print-foreign-architectures | grep -qx "$arch"; then
+		echo "Adding the $arch architecture to dpkg (multiarch), for its -dev packages"
+		$sudo dpkg --add-architecture "$arch"
+		added_arch=true
+	fi
+done
 
 missing=()
 for p in "${packages[@]}"; do
@@ -22,13 +67,15 @@ done
 # Node.js may come from elsewhere than Debian (its own npm inside): ask for
 # Debian's only when there is no npm at all.
 command -v npm >/dev/null || missing+=(nodejs npm)
-if [ ${#missing[@]} -gt 0 ]; then
+if [ ${#missing[@]} -gt 0 ] || $added_arch; then
 	echo "Installing ${missing[*]}"
-	sudo=""
-	[ "$(id -u)" -eq 0 ] || sudo="sudo"
 	$sudo apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	# Lock::Timeout: wait for another apt-get (a second make) to finish.
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+		-o DPkg::Lock::Timeout=600 "${missing[@]}"
 fi
 
 # callboxd links an FFmpeg with only the decoders it uses; it says why.
-"$(dirname "$0")/ffmpeg-lean.sh"
+for arch in "$host_arch" "${foreign[@]}"; do
+	"$(dirname "$0")/ffmpeg-lean.sh" "$arch"
+done
