@@ -33,7 +33,7 @@ endif
 export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean-$(GOARCH)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp $(GOARCH))
 
-.PHONY: run test bench deps build lab-test clean image web e2ee-vectors
+.PHONY: run test bench deps build deb lab-test clean image web e2ee-vectors
 
 deps:
 	@scripts/deps.sh $(GOARCH)
@@ -42,6 +42,11 @@ deps:
 # amd64 machine) bin/arm64/callboxd and bin/arm64/callboxctl.
 build: deps web
 	$(GO) build -o $(BIN)/ ./cmd/callboxd ./cmd/callboxctl $(if $(filter bin,$(BIN)),./internal/devserver)
+
+# dist/callbox_<version>_<arch>.deb for GOARCH (default the host's), from
+# the binaries of make build: debian/, scripts/deb.sh. Prints its path.
+deb: build
+	@scripts/deb.sh $(GOARCH) $(BIN)
 
 run: build
 	scripts/run.sh
@@ -86,4 +91,4 @@ image:
 	BOARD=$(BOARD) buildroot/scripts/image.sh
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

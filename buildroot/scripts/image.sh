@@ -9,7 +9,7 @@
 #   BUILDROOT_DIR  a checkout of the release (default: fetched into IMAGE_DIR)
 #   CALLBOX_RAUC_KEY, CALLBOX_RAUC_CERT   the update signing pair (see keys.sh);
 #                  without them a development pair is made in the output
-#   CALLBOX_VERSION  the bundle's version (default: git describe)
+#   CALLBOX_VERSION  the bundle's version (default: scripts/version.sh, from git)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -54,10 +54,8 @@ mkdir -p "$src"
 	tar -cf - -T -) | tar -xf - -C "$src"
 (cd "$src" && GOFLAGS=-mod=mod go mod vendor)
 
-if [ -z "${CALLBOX_VERSION:-}" ]; then
-	CALLBOX_VERSION=$(git -C "$repo" describe --always --dirty 2> /dev/null) ||
-		CALLBOX_VERSION=$(date -u +%Y%m%d)
-fi
+# The version the Debian package has too (scripts/version.sh).
+CALLBOX_VERSION=$("$repo/scripts/version.sh" 2> /dev/null) || CALLBOX_VERSION=$(date -u +%Y%m%d)
 
 cat > "$out/local.mk" <<LOCAL
 # Written by buildroot/scripts/image.sh.

@@ -2,8 +2,8 @@ package main
 
 // The service manager's side of callboxd: systemd's notify protocol
 // (sd_notify(3)) spoken over $NOTIFY_SOCKET without a library. The unit in
-// buildroot/board/common/rootfs-overlay/usr/lib/systemd/system/callboxd.service
-// is Type=notify with WatchdogSec: systemd waits for READY=1 and restarts the
+// buildroot/package/callboxd/callboxd.service (the image's and the Debian
+// package's) is Type=notify with WatchdogSec: systemd waits for READY=1 and restarts the
 // daemon when WATCHDOG=1 stops coming.
 
 import (
