@@ -33,7 +33,7 @@ endif
 export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean-$(GOARCH)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
 export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp $(GOARCH))
 
-.PHONY: run test bench deps build deb lab-test clean image web e2ee-vectors
+.PHONY: run test bench deps build binaries deb abi-test lab-test clean image web e2ee-vectors
 
 deps:
 	@scripts/deps.sh $(GOARCH)
@@ -41,6 +41,11 @@ deps:
 # bin/callboxd, bin/callboxctl and bin/devserver; with GOARCH=arm64 (on an
 # amd64 machine) bin/arm64/callboxd and bin/arm64/callboxctl.
 build: deps web
+	@$(MAKE) --no-print-directory binaries
+
+# What build builds, once deps and web have run (make test builds them for
+# each architecture without running those again).
+binaries:
 	$(GO) build -o $(BIN)/ ./cmd/callboxd ./cmd/callboxctl $(if $(filter bin,$(BIN)),./internal/devserver)
 
 # dist/callbox_<version>_<arch>.deb for GOARCH (default the host's), from
@@ -51,15 +56,37 @@ deb: build
 run: build
 	scripts/run.sh
 
+# make test builds and packages for the host and for arm64, the boards'
+# architecture (scripts/deps.sh arm64 installs its cross compiler).
+TEST_ARCHS := $(sort $(HOSTARCH) arm64)
+
 test: deps web
+	@scripts/deps.sh $(TEST_ARCHS)
 	cd provisioning/browsertest && npm ci --no-audit --no-fund --silent
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 20m ./...
+	# The binaries and package of each architecture, for debian/'s tests:
+	# lintian, binaries of the package's architecture that link only its
+	# libraries, Depends, an install, upgrade and purge in a throwaway root.
+	$(foreach a,$(TEST_ARCHS),$(MAKE) --no-print-directory GOARCH=$(a) binaries &&) true
+	debs=; for a in $(TEST_ARCHS); do \
+		dir=bin; [ $$a = $(HOSTARCH) ] || dir=bin/$$a; \
+		deb=$$(scripts/deb.sh $$a $$dir) || exit 1; debs="$$debs $(CURDIR)/$$deb"; \
+	done; \
+	CALLBOX_DEBS="$$debs" $(GO) test -count=1 -timeout 20m ./...
+	# Our copies of kernel structs against the C headers on arm64 too.
+	$(foreach a,$(filter-out $(HOSTARCH),$(TEST_ARCHS)),$(MAKE) --no-print-directory GOARCH=$(a) abi-test &&) true
 	# A count, not a time: a time limit that ends while a worker runs a slow
 	# input fails the run with "context deadline exceeded".
 	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=20000x ./provisioning/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=20000x ./provisioning/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckName -fuzztime=20000x ./config/
+
+# The tests that check our copies of kernel structs and ioctl numbers
+# against the C headers (those that use internal/cabi), built for GOARCH;
+# run under qemu-user when it is not the host's.
+ABI_PKGS = $(sort $(dir $(shell grep -rl --include='*_test.go' 'callbox/internal/cabi"' .)))
+abi-test:
+	$(GO) test -count=1 $(if $(filter-out $(HOSTARCH),$(GOARCH)),-exec qemu-$(firstword $(subst -, ,$(TRIPLET)))-static) -run ABIMatchesHeader -v $(ABI_PKGS)
 
 # The guest page (web/guest): livekit-client from npm, bundled by esbuild
 # into web/guest/static, which callboxd embeds. No CDN.

@@ -27,6 +27,7 @@ packages=(
 	chromium                  # the browser tests (provisioning/browsertest, web/guest)
 	systemd                   # systemd-analyze verify of the image's units (buildroot/check.sh)
 	debhelper lintian         # make deb (debian/) and its test
+	mmdebstrap                # a throwaway Debian root to install the package into (debian/deb_test.go)
 )
 
 host_arch=$(dpkg --print-architecture)

@@ -13,12 +13,16 @@ import (
 
 // uinput ioctls (linux/uinput.h).
 const (
-	uiDevCreate  = 0x5501                       // _IO('U', 1)
-	uiDevDestroy = 0x5502                       // _IO('U', 2)
-	uiDevSetup   = 1<<30 | 92<<16 | 'U'<<8 | 3  // _IOW('U', 3, struct uinput_setup)
-	uiSetEvBit   = 1<<30 | 4<<16 | 'U'<<8 | 100 // _IOW('U', 100, int)
-	uiSetKeyBit  = 1<<30 | 4<<16 | 'U'<<8 | 101 // _IOW('U', 101, int)
+	uiDevCreate  = 0x5501                                   // _IO('U', 1)
+	uiDevDestroy = 0x5502                                   // _IO('U', 2)
+	uiDevSetup   = 1<<30 | uinputSetupSize<<16 | 'U'<<8 | 3 // _IOW('U', 3, struct uinput_setup)
+	uiSetEvBit   = 1<<30 | 4<<16 | 'U'<<8 | 100             // _IOW('U', 100, int)
+	uiSetKeyBit  = 1<<30 | 4<<16 | 'U'<<8 | 101             // _IOW('U', 101, int)
 	busVirtual   = 0x06
+	// struct uinput_setup: input_id (4×u16), name[UINPUT_MAX_NAME_SIZE],
+	// ff_effects_max (u32).
+	uinputSetupSize = 92
+	uinputSetupName = 8
 	// uinputMaxName is UINPUT_MAX_NAME_SIZE, the name's room with its NUL.
 	uinputMaxName = 80
 	// keyMax is KEY_MAX, the highest key or button code.
@@ -83,9 +87,9 @@ func (kb *VirtualKeyboard) create(keys []uint16) error {
 			return fmt.Errorf("UI_SET_KEYBIT %d: %w", k, err)
 		}
 	}
-	setup := make([]byte, 92) // struct uinput_setup: input_id (4×u16), name[80], ff_effects_max
+	setup := make([]byte, uinputSetupSize)
 	binary.LittleEndian.PutUint16(setup[0:], busVirtual)
-	copy(setup[8:8+uinputMaxName-1], kb.name)
+	copy(setup[uinputSetupName:uinputSetupName+uinputMaxName-1], kb.name)
 	if err := kb.ioctl(uiDevSetup, uintptr(unsafe.Pointer(&setup[0]))); err != nil {
 		return fmt.Errorf("UI_DEV_SETUP: %w", err)
 	}
