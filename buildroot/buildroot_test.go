@@ -4,9 +4,12 @@
 package buildroot
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -151,11 +154,11 @@ func TestChecksCatchBrokenFiles(t *testing.T) {
 			want: "help text should be one tab and two spaces in",
 		},
 		{
-			name: "Config.in no longer selects x264",
+			name: "the package has no licence",
 			breakIt: func(t *testing.T, tree string) {
-				edit(t, filepath.Join(tree, config), "\tselect BR2_PACKAGE_X264\n", "")
+				edit(t, filepath.Join(tree, mk), "CALLBOXD_LICENSE = ", "CALLBOXD_LICENCE = ")
 			},
-			want: "does not select BR2_PACKAGE_X264",
+			want: "CALLBOXD_LICENSE is not set",
 		},
 		{
 			name:    "a service type systemd does not know",
@@ -260,5 +263,119 @@ func chmod(t *testing.T, path string, mode os.FileMode) {
 	t.Helper()
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The C libraries of each pkg-config name cgo links, as Buildroot packages
+// them: the package the .mk depends on and the option Config.in selects.
+var buildrootLibraries = map[string]struct{ pkg, option string }{
+	"x264":       {"x264", "BR2_PACKAGE_X264"},
+	"vpx":        {"libvpx", "BR2_PACKAGE_LIBVPX"},
+	"opus":       {"opus", "BR2_PACKAGE_OPUS"},
+	"speexdsp":   {"speexdsp", "BR2_PACKAGE_SPEEXDSP"},
+	"libavcodec": {"ffmpeg", "BR2_PACKAGE_FFMPEG"},
+	"libavutil":  {"ffmpeg", "BR2_PACKAGE_FFMPEG"},
+	"libswscale": {"ffmpeg", "BR2_PACKAGE_FFMPEG_SWSCALE"},
+}
+
+// imageBuildProblems compares the image's build of callboxd (the .mk and
+// Config.in) with make's (the Makefile) and with what cgo links
+// (pkg-config names): the same build tags, and every library a
+// dependency of the package.
+func imageBuildProblems(makefile, mk, config string, pkgConfig []string) []string {
+	var problems []string
+	makeTags := regexp.MustCompile(`(?m)^GOFLAGS\s*\+?=.*-tags=(\S+)`).FindStringSubmatch(makefile)
+	mkTags := regexp.MustCompile(`(?m)^CALLBOXD_TAGS\s*\+?=(.*)$`).FindStringSubmatch(mk)
+	if makeTags == nil || mkTags == nil {
+		problems = append(problems, "no build tags found in the Makefile (GOFLAGS += -tags=...) or the .mk (CALLBOXD_TAGS = ...)")
+	} else if a, b := strings.Split(makeTags[1], ","), strings.Fields(mkTags[1]); !sameSet(a, b) {
+		problems = append(problems, fmt.Sprintf("the Makefile builds with tags %v, callboxd.mk with %v", a, b))
+	}
+	deps := regexp.MustCompile(`(?m)^CALLBOXD_DEPENDENCIES\s*\+?=(.*)$`).FindStringSubmatch(mk)
+	if deps == nil {
+		return append(problems, "callboxd.mk has no CALLBOXD_DEPENDENCIES")
+	}
+	for _, name := range pkgConfig {
+		lib, ok := buildrootLibraries[name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("cgo links pkg-config %q, which buildroot_test.go knows no Buildroot package for: add it to buildrootLibraries, the .mk and Config.in", name))
+			continue
+		}
+		if !slices.Contains(strings.Fields(deps[1]), lib.pkg) {
+			problems = append(problems, fmt.Sprintf("cgo links %s (pkg-config %s), but CALLBOXD_DEPENDENCIES lacks %s", lib.pkg, name, lib.pkg))
+		}
+		if !regexp.MustCompile(`(?m)^\s*select ` + lib.option + `$`).MatchString(config) {
+			problems = append(problems, fmt.Sprintf("cgo links %s (pkg-config %s), but Config.in does not select %s", lib.pkg, name, lib.option))
+		}
+	}
+	return problems
+}
+
+func sameSet(a, b []string) bool {
+	a, b = slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(b))
+	return slices.Equal(slices.Compact(a), slices.Compact(b))
+}
+
+// cgoPkgConfig lists the pkg-config names of every cgo package callboxd
+// links (its own and its modules', pion/mediadevices' vpx and opus), as
+// the image builds it: arm64 with the given tags.
+func cgoPkgConfig(t *testing.T, tags string) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-tags="+tags, "-f", `{{join .CgoPkgConfig "\n"}}`, "./cmd/callboxd")
+	cmd.Dir = ".."
+	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=1", "GOFLAGS=")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	names := slices.Sorted(slices.Values(strings.Fields(string(out))))
+	return slices.Compact(names)
+}
+
+// TestImageBuildsAsMakeDoes: the image's callboxd is built with the
+// Makefile's tags and has every C library cgo links as a dependency.
+func TestImageBuildsAsMakeDoes(t *testing.T) {
+	read := func(path string) string {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	makefile, mk, config := read("../Makefile"), read("package/callboxd/callboxd.mk"), read("package/callboxd/Config.in")
+	tags := regexp.MustCompile(`(?m)^CALLBOXD_TAGS\s*=\s*(.*)$`).FindStringSubmatch(mk)
+	if tags == nil {
+		t.Fatal("callboxd.mk has no CALLBOXD_TAGS")
+	}
+	pkgConfig := cgoPkgConfig(t, strings.Join(strings.Fields(tags[1]), ","))
+	if len(pkgConfig) < 5 {
+		t.Fatalf("cgo links only %v: is cgo off?", pkgConfig)
+	}
+	if problems := imageBuildProblems(makefile, mk, config, pkgConfig); len(problems) > 0 {
+		t.Errorf("the image builds callboxd unlike make:\n%s", strings.Join(problems, "\n"))
+	}
+
+	// Each way the two can part, caught.
+	for _, tc := range []struct {
+		name                 string
+		makefile, mk, config string
+		pkgConfig            []string
+		want                 string
+	}{
+		{"the Makefile's tags change", strings.Replace(makefile, "-tags=dynamic", "-tags=dynamic,lean", 1), mk, config, pkgConfig,
+			"the Makefile builds with tags [dynamic lean], callboxd.mk with [dynamic]"},
+		{"the .mk's tags change", makefile, strings.Replace(mk, "CALLBOXD_TAGS = dynamic", "CALLBOXD_TAGS = static", 1), config, pkgConfig,
+			"callboxd.mk with [static]"},
+		{"speexdsp not a dependency", makefile, strings.Replace(mk, " speexdsp ", " ", 1), config, pkgConfig,
+			"CALLBOXD_DEPENDENCIES lacks speexdsp"},
+		{"swscale not selected", makefile, mk, strings.Replace(config, "\tselect BR2_PACKAGE_FFMPEG_SWSCALE\n", "", 1), pkgConfig,
+			"does not select BR2_PACKAGE_FFMPEG_SWSCALE"},
+		{"a new C library", makefile, mk, config, append(slices.Clone(pkgConfig), "libdav1d"),
+			`pkg-config "libdav1d", which buildroot_test.go knows no Buildroot package for`},
+	} {
+		problems := strings.Join(imageBuildProblems(tc.makefile, tc.mk, tc.config, tc.pkgConfig), "\n")
+		if !strings.Contains(problems, tc.want) {
+			t.Errorf("%s: the check says %q, want it to say %q", tc.name, problems, tc.want)
+		}
 	}
 }

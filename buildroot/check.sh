@@ -118,11 +118,12 @@ check_package() {
 		{ bad("should be indented with one tab") }
 		END { exit n > 0 }
 	' "$config" || failures=$((failures + 1))
-	local lib
-	for lib in X264 LIBVPX OPUS FFMPEG; do
-		grep -qE "^[[:space:]]*select BR2_PACKAGE_$lib\$" "$config" ||
-			fail "package/callboxd/Config.in: does not select BR2_PACKAGE_$lib, which callboxd links"
-	done
+	# Which libraries it selects and depends on: buildroot_test.go, from
+	# what cgo links (it needs the Go tree).
+	grep -qE '^CALLBOXD_LICENSE[[:space:]]*=[[:space:]]*[^[:space:]]' "$mk" ||
+		fail "callboxd.mk: CALLBOXD_LICENSE is not set"
+	grep -qE '^CALLBOXD_LICENSE_FILES[[:space:]]*=.*\bLICENSE\b' "$mk" ||
+		fail "callboxd.mk: CALLBOXD_LICENSE_FILES does not name LICENSE"
 	grep -q 'depends on BR2_PACKAGE_HOST_GO_TARGET_CGO_LINKING_SUPPORTS' "$config" ||
 		fail "package/callboxd/Config.in: a cgo package must depend on BR2_PACKAGE_HOST_GO_TARGET_CGO_LINKING_SUPPORTS"
 }
