@@ -29,9 +29,16 @@ endif
 # FFmpeg with only the decoders callboxd uses, made by scripts/ffmpeg-lean.sh
 # (deps) for each architecture: pkg-config finds it before Debian's. Go's
 # build cache does not hash what pkg-config answers, so its stamp (version,
-# recipe, architecture) goes into CGO_CFLAGS, which it does.
-export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean-$(GOARCH)/lib/pkgconfig$(if $(PKG_CONFIG_PATH),:$(PKG_CONFIG_PATH))
-export CGO_CFLAGS := $(or $(CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp $(GOARCH))
+# recipe, architecture) goes into CGO_CFLAGS, which it does. Both start
+# from the caller's own values, kept aside by the first make, so that a
+# make within make for another GOARCH (make test) does not inherit this
+# one's FFmpeg.
+ifeq ($(origin CALLBOX_CALLER_CGO_CFLAGS),undefined)
+export CALLBOX_CALLER_CGO_CFLAGS := $(CGO_CFLAGS)
+export CALLBOX_CALLER_PKG_CONFIG_PATH := $(PKG_CONFIG_PATH)
+endif
+export PKG_CONFIG_PATH := $(CACHE)/ffmpeg-lean-$(GOARCH)/lib/pkgconfig$(if $(CALLBOX_CALLER_PKG_CONFIG_PATH),:$(CALLBOX_CALLER_PKG_CONFIG_PATH))
+export CGO_CFLAGS := $(or $(CALLBOX_CALLER_CGO_CFLAGS),-O2 -g) -DCALLBOX_FFMPEG_LEAN=$(shell scripts/ffmpeg-lean.sh --stamp $(GOARCH))
 
 .PHONY: run test bench deps build binaries deb abi-test lab-test clean image web e2ee-vectors
 
