@@ -1,6 +1,7 @@
 package v4l2m2m
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
@@ -30,11 +31,9 @@ type DecoderOptions struct {
 // changes. It implements media.VideoDecoder and is used by one
 // goroutine at a time.
 type Decoder struct {
+	m2m  // out: coded frames in; cap: pictures out
 	opts DecoderOptions
 	log  *slog.Logger
-	d    *device
-	out  *queue // coded frames in
-	cap  *queue // pictures out
 
 	raw           queueFormat // the CAPTURE format, once set up
 	visible       image.Rectangle
@@ -44,9 +43,7 @@ type Decoder struct {
 	frameNo       int64
 	// wait is how long Decode waits for a picture after the device took
 	// the coded frame, before saying it needs more input.
-	wait    time.Duration
-	timeout time.Duration
-	closed  bool
+	wait time.Duration
 }
 
 // NewDecoder opens the device and runs the spec's Initialization sequence
@@ -59,15 +56,12 @@ func NewDecoder(opts DecoderOptions) (*Decoder, error) {
 	if coded == 0 {
 		return nil, fmt.Errorf("v4l2m2m decoder %s: unknown codec %q", opts.Device, opts.Codec)
 	}
-	d, err := openDevice(opts.Device)
+	m, err := openM2M(opts.Device)
 	if err != nil {
 		return nil, err
 	}
-	dec := &Decoder{
-		opts: opts, log: opts.Logger.With("device", opts.Device, "card", d.card), d: d,
-		out: newQueue(d, d.outType), cap: newQueue(d, d.capType),
-		wait: 100 * time.Millisecond, timeout: 2 * time.Second,
-	}
+	dec := &Decoder{m2m: m, opts: opts, log: opts.Logger.With("device", opts.Device, "card", m.d.card), wait: 100 * time.Millisecond}
+	dec.handleEvents = dec.takeEvents
 	if err := dec.initialize(coded); err != nil {
 		dec.Close()
 		return nil, err
@@ -143,12 +137,7 @@ func (dec *Decoder) setUpCapture() error {
 	if _, err := dec.cap.allocate(count, memoryMMAP); err != nil {
 		return err
 	}
-	for i := range dec.cap.bufs {
-		if err := dec.cap.enqueue(i, nil, unix.Timeval{}, dmabuf{}); err != nil {
-			return err
-		}
-	}
-	if err := dec.cap.streamOn(); err != nil {
+	if err := dec.startCapture(); err != nil {
 		return err
 	}
 	dec.img = image.NewYCbCr(image.Rect(0, 0, dec.visible.Dx(), dec.visible.Dy()), image.YCbCrSubsampleRatio420)
@@ -191,7 +180,7 @@ func (dec *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if len(frame) == 0 {
 		return nil, nil
 	}
-	index, err := dec.freeOutputBuffer()
+	index, err := dec.freeOutputBuffer(nil)
 	if err != nil {
 		return nil, err
 	}
@@ -219,22 +208,12 @@ func (dec *Decoder) collect(index int) (*image.YCbCr, error) {
 			// at all.
 			left = min(left, dec.wait)
 		}
-		ready, err := dec.d.wait(readyCapture|readyOutput|readyEvent, left)
+		read := !dec.out.queued[index]
+		ready, err := dec.await(readyCapture|readyOutput, time.Now().Add(left), "a decoded picture")
+		if errors.Is(err, ErrTimeout) && read {
+			return nil, nil
+		}
 		if err != nil {
-			return nil, err
-		}
-		if ready == 0 {
-			if !dec.out.queued[index] {
-				return nil, nil
-			}
-			return nil, dec.d.wrap("waiting for a decoded picture", errTimeout(dec.timeout))
-		}
-		if ready&readyEvent != 0 {
-			if err := dec.handleEvents(); err != nil {
-				return nil, err
-			}
-		}
-		if err := dec.reclaimOutput(); err != nil {
 			return nil, err
 		}
 		if ready&readyCapture == 0 || !dec.cap.streaming {
@@ -247,9 +226,9 @@ func (dec *Decoder) collect(index int) (*image.YCbCr, error) {
 	}
 }
 
-// handleEvents takes every pending event: the first source change sets
+// takeEvents takes every pending event: the first source change sets
 // the CAPTURE queue up; a later one waits for the LAST buffer.
-func (dec *Decoder) handleEvents() error {
+func (dec *Decoder) takeEvents() error {
 	for {
 		typ, changes, ok, err := dec.d.dequeueEvent()
 		if err != nil || !ok {
@@ -283,7 +262,7 @@ func (dec *Decoder) takePicture() (*image.YCbCr, error) {
 	}
 	if b.flags&bufFlagLast != 0 {
 		if dec.sourceChanged {
-			if err := dec.handleEvents(); err != nil {
+			if err := dec.takeEvents(); err != nil {
 				return nil, err
 			}
 			return nil, dec.reallocateCapture()
@@ -298,7 +277,7 @@ func (dec *Decoder) takePicture() (*image.YCbCr, error) {
 			return nil, err
 		}
 		if b.flags&bufFlagError != 0 {
-			return nil, fmt.Errorf("%s (%s): the device could not decode frame %d (corrupt or missing reference)", dec.d.path, dec.d.card, b.sequence)
+			return nil, dec.failed(b)
 		}
 		return nil, nil
 	}
@@ -306,6 +285,11 @@ func (dec *Decoder) takePicture() (*image.YCbCr, error) {
 		return nil, err
 	}
 	return dec.img, dec.requeue(b.index)
+}
+
+// failed is the error of a CAPTURE buffer the device marked as failed.
+func (dec *Decoder) failed(b dequeued) error {
+	return fmt.Errorf("%s (%s): the device could not decode frame %d (corrupt or missing reference)", dec.d.path, dec.d.card, b.sequence)
 }
 
 func (dec *Decoder) requeue(index int) error {
@@ -330,123 +314,29 @@ func (dec *Decoder) copyOut(b dequeued) error {
 	return copyPicture(imagePicture(dec.img), src)
 }
 
-func (dec *Decoder) freeOutputBuffer() (int, error) {
-	deadline := time.Now().Add(dec.timeout)
-	for {
-		if i := dec.out.free(); i >= 0 {
-			return i, nil
-		}
-		ready, err := dec.d.wait(readyOutput|readyEvent, time.Until(deadline))
-		if err != nil {
-			return -1, err
-		}
-		if ready == 0 {
-			return -1, dec.d.wrap("waiting for a free OUTPUT buffer", errTimeout(dec.timeout))
-		}
-		if ready&readyEvent != 0 {
-			if err := dec.handleEvents(); err != nil {
-				return -1, err
-			}
-		}
-		if err := dec.reclaimOutput(); err != nil {
-			return -1, err
-		}
-	}
-}
-
-func (dec *Decoder) reclaimOutput() error {
-	for {
-		_, ok, err := dec.out.dequeue()
-		if err != nil || !ok {
-			return err
-		}
-	}
-}
-
 // Drain is the spec's Drain: V4L2_DEC_CMD_STOP, then every picture still
-// inside the decoder up to the LAST buffer; then decoding goes on. The
-// pictures are copies.
+// inside the decoder up to the LAST buffer (each a copy); then decoding
+// goes on. A picture the device could not decode is left out and its
+// error returned with the others.
 func (dec *Decoder) Drain() ([]*image.YCbCr, error) {
 	if !dec.cap.streaming {
 		return nil, nil
 	}
-	if err := dec.d.decoderCommand(decCmdStop); err != nil {
-		return nil, err
-	}
 	var pics []*image.YCbCr
-	deadline := time.Now().Add(dec.timeout)
-	for {
-		ready, err := dec.d.wait(readyCapture|readyOutput|readyEvent, time.Until(deadline))
-		if err != nil {
-			return pics, err
+	err := dec.drain(func() error { return dec.d.decoderCommand(decCmdStop) }, func(b dequeued) error {
+		if b.flags&bufFlagError != 0 {
+			return dec.failed(b)
 		}
-		if ready == 0 {
-			return pics, dec.d.wrap("drain: waiting for the LAST buffer", errTimeout(dec.timeout))
+		if b.bytesUsed == 0 {
+			return nil
 		}
-		if ready&readyEvent != 0 {
-			if err := dec.handleEvents(); err != nil {
-				return pics, err
-			}
-		}
-		if err := dec.reclaimOutput(); err != nil {
-			return pics, err
-		}
-		b, ok, err := dec.cap.dequeue()
-		if errors.Is(err, errLastBuffer) {
-			break
-		}
-		if err != nil {
-			return pics, err
-		}
-		if !ok {
-			continue
-		}
-		if b.bytesUsed > 0 && b.flags&bufFlagError == 0 {
-			if err := dec.copyOut(b); err != nil {
-				return pics, err
-			}
-			c := *dec.img
-			c.Y, c.Cb, c.Cr = append([]byte(nil), c.Y...), append([]byte(nil), c.Cb...), append([]byte(nil), c.Cr...)
-			pics = append(pics, &c)
-		}
-		if b.flags&bufFlagLast != 0 {
-			break
-		}
-		if err := dec.requeue(b.index); err != nil {
-			return pics, err
-		}
-	}
-	// Go on: the spec allows V4L2_DEC_CMD_START or a CAPTURE STREAMOFF/
-	// STREAMON; START leaves vicodec (Linux 6.1) answering EPIPE for good.
-	return pics, dec.restartCapture()
-}
-
-// restartCapture is a CAPTURE STREAMOFF/STREAMON with every buffer queued.
-func (dec *Decoder) restartCapture() error {
-	if err := dec.cap.streamOff(); err != nil {
-		return err
-	}
-	for i := range dec.cap.bufs {
-		if err := dec.cap.enqueue(i, nil, unix.Timeval{}, dmabuf{}); err != nil {
+		if err := dec.copyOut(b); err != nil {
 			return err
 		}
-	}
-	return dec.cap.streamOn()
-}
-
-// Close stops streaming, frees the buffers and closes the device.
-func (dec *Decoder) Close() error {
-	if dec.closed {
+		c := *dec.img
+		c.Y, c.Cb, c.Cr = bytes.Clone(c.Y), bytes.Clone(c.Cb), bytes.Clone(c.Cr)
+		pics = append(pics, &c)
 		return nil
-	}
-	dec.closed = true
-	var errs []error
-	for _, q := range []*queue{dec.out, dec.cap} {
-		if dec.d.fd >= 0 {
-			errs = append(errs, q.streamOff())
-		}
-		errs = append(errs, q.release())
-	}
-	errs = append(errs, dec.d.close())
-	return errors.Join(errs...)
+	})
+	return pics, err
 }

@@ -45,11 +45,9 @@ type EncoderOptions struct {
 // per frame. Encode, Submit, Drain, Reset and Close are for one goroutine;
 // ForceKeyFrame and SetBitrate are safe from any.
 type Encoder struct {
+	m2m   // out: raw frames in; cap: coded frames out
 	opts  EncoderOptions
 	log   *slog.Logger
-	d     *device
-	out   *queue // raw frames in
-	cap   *queue // coded frames out
 	codec media.Codec
 	raw   queueFormat // the OUTPUT format
 	// dmabufRefused is why DMABUF import is not used, when it was asked for.
@@ -75,8 +73,6 @@ type Encoder struct {
 	header    []byte // a header-only buffer (SPS/PPS) waiting for its picture
 	pending   []media.EncodedFrame
 	captured  [32]stampedTime // capture times of submitted frames, by frame number
-	timeout   time.Duration
-	closed    bool
 }
 
 // NewEncoder opens the device and runs the spec's Initialization sequence.
@@ -96,15 +92,11 @@ func NewEncoder(opts EncoderOptions) (*Encoder, error) {
 	if opts.KeyframeInterval <= 0 {
 		opts.KeyframeInterval = 4 * opts.FPS
 	}
-	d, err := openDevice(opts.Device)
+	m, err := openM2M(opts.Device)
 	if err != nil {
 		return nil, err
 	}
-	e := &Encoder{
-		opts: opts, log: opts.Logger.With("device", opts.Device, "card", d.card), d: d,
-		out: newQueue(d, d.outType), cap: newQueue(d, d.capType), codec: opts.Codec,
-		timeout: 2 * time.Second,
-	}
+	e := &Encoder{m2m: m, opts: opts, log: opts.Logger.With("device", opts.Device, "card", m.d.card), codec: opts.Codec}
 	e.bitrate.Store(int64(opts.BitsPerSecond))
 	e.appliedBitrate = int64(opts.BitsPerSecond)
 	if err := e.initialize(); err != nil {
@@ -193,16 +185,11 @@ func (e *Encoder) initialize() error {
 	if _, err := e.cap.allocate(4, memoryMMAP); err != nil {
 		return err
 	}
-	for i := range e.cap.bufs {
-		if err := e.cap.enqueue(i, nil, unix.Timeval{}, dmabuf{}); err != nil {
-			return err
-		}
-	}
 	// 8. Streaming.
 	if err := e.out.streamOn(); err != nil {
 		return err
 	}
-	if err := e.cap.streamOn(); err != nil {
+	if err := e.startCapture(); err != nil {
 		return err
 	}
 	e.log.Info("hardware encoder ready", "codec", o.Codec, "raw", raw.String(),
@@ -451,7 +438,7 @@ func (e *Encoder) Submit(f camera.Frame) error {
 	if err := e.applyRequests(); err != nil {
 		return err
 	}
-	index, err := e.freeOutputBuffer()
+	index, err := e.freeOutputBuffer(e.keepCoded)
 	if err != nil {
 		return err
 	}
@@ -477,7 +464,7 @@ func (e *Encoder) Submit(f camera.Frame) error {
 		if err := e.switchOutputToMMAP(); err != nil {
 			return err
 		}
-		if index, err = e.freeOutputBuffer(); err != nil {
+		if index, err = e.freeOutputBuffer(e.keepCoded); err != nil {
 			return err
 		}
 	}
@@ -567,36 +554,15 @@ func (e *Encoder) fill(index int, f camera.Frame) error {
 	return copyPicture(dst, src)
 }
 
-// freeOutputBuffer returns an OUTPUT buffer the driver does not hold,
-// waiting for one to come back (and keeping coded frames that come back
-// meanwhile) if needed.
-func (e *Encoder) freeOutputBuffer() (int, error) {
-	deadline := time.Now().Add(e.timeout)
-	for {
-		if i := e.out.free(); i >= 0 {
-			return i, nil
-		}
-		ready, err := e.d.wait(readyOutput|readyCapture, time.Until(deadline))
-		if err != nil {
-			return -1, err
-		}
-		if ready == 0 {
-			return -1, e.d.wrap("waiting for a free OUTPUT buffer", errTimeout(e.timeout))
-		}
-		if err := e.reclaimOutput(); err != nil {
-			return -1, err
-		}
-		if ready&readyCapture != 0 && e.out.free() < 0 {
-			f, ok, err := e.takeCoded()
-			if err != nil {
-				return -1, err
-			}
-			if ok {
-				f.Data = append([]byte(nil), f.Data...)
-				e.pending = append(e.pending, f)
-			}
-		}
+// keepCoded takes a coded frame that came back while Submit waited for a
+// free OUTPUT buffer, and keeps a copy of it for next or Drain.
+func (e *Encoder) keepCoded() error {
+	f, ok, err := e.takeCoded()
+	if ok {
+		f.Data = append([]byte(nil), f.Data...)
+		e.pending = append(e.pending, f)
 	}
+	return err
 }
 
 // ErrTimeout is returned when the device did not answer in time.
@@ -604,16 +570,6 @@ var ErrTimeout = errors.New("the device did not answer")
 
 func errTimeout(d time.Duration) error {
 	return fmt.Errorf("nothing in %v: %w", d, ErrTimeout)
-}
-
-// reclaimOutput takes back every OUTPUT buffer the driver is done with.
-func (e *Encoder) reclaimOutput() error {
-	for {
-		_, ok, err := e.out.dequeue()
-		if err != nil || !ok {
-			return err
-		}
-	}
 }
 
 // next returns the next coded frame: one kept by Submit, or the next one
@@ -626,14 +582,8 @@ func (e *Encoder) next() (media.EncodedFrame, error) {
 	}
 	deadline := time.Now().Add(e.timeout)
 	for {
-		ready, err := e.d.wait(readyCapture|readyOutput, time.Until(deadline))
+		ready, err := e.await(readyCapture|readyOutput, deadline, "a coded frame")
 		if err != nil {
-			return media.EncodedFrame{}, err
-		}
-		if ready == 0 {
-			return media.EncodedFrame{}, e.d.wrap("waiting for a coded frame", errTimeout(e.timeout))
-		}
-		if err := e.reclaimOutput(); err != nil {
 			return media.EncodedFrame{}, err
 		}
 		if ready&readyCapture == 0 {
@@ -649,24 +599,32 @@ func (e *Encoder) next() (media.EncodedFrame, error) {
 	}
 }
 
-// takeCoded dequeues one CAPTURE buffer, copies its frame out and gives
-// the buffer back. ok is false for a buffer with no picture yet (nothing
-// ready, or a header that waits for its picture).
+// takeCoded dequeues one CAPTURE buffer, copies its frame out (codedFrame)
+// and gives the buffer back. ok is false for a buffer with no picture yet
+// (nothing ready, or a header that waits for its picture).
 func (e *Encoder) takeCoded() (media.EncodedFrame, bool, error) {
 	b, ok, err := e.cap.dequeue()
 	if err != nil || !ok {
 		return media.EncodedFrame{}, false, err
 	}
-	data := e.cap.data(b)
-	e.coded = append(append(e.coded[:0], e.header...), data...)
-	e.header = e.header[:0]
-	failed := b.flags&bufFlagError != 0
+	f, ok, err := e.codedFrame(b)
 	if b.flags&bufFlagLast == 0 {
 		if err := e.cap.enqueue(b.index, nil, unix.Timeval{}, dmabuf{}); err != nil {
 			return media.EncodedFrame{}, false, err
 		}
 	}
-	if failed {
+	return f, ok, err
+}
+
+// codedFrame copies the coded frame out of dequeued CAPTURE buffer b,
+// after the header-only buffer (SPS/PPS) that came before it, if any. ok is
+// false when b has no picture: empty, or a header that waits for its
+// picture. Data is the encoder's own buffer, valid until the next call.
+func (e *Encoder) codedFrame(b dequeued) (media.EncodedFrame, bool, error) {
+	data := e.cap.data(b)
+	e.coded = append(append(e.coded[:0], e.header...), data...)
+	e.header = e.header[:0]
+	if b.flags&bufFlagError != 0 {
 		return media.EncodedFrame{}, false, e.d.wrap("encoding", fmt.Errorf("the device marked coded frame %d as failed", b.sequence))
 	}
 	if len(data) == 0 {
@@ -700,61 +658,23 @@ func (e *Encoder) capturedAt(stamp unix.Timeval) time.Time {
 }
 
 // Drain is the spec's Drain sequence: V4L2_ENC_CMD_STOP, then every coded
-// frame of the pictures submitted before it, up to the buffer marked LAST.
-// Afterwards the encoder goes on with a new stream (the Reset sequence),
-// which starts with a keyframe.
+// frame of the pictures submitted before it, up to the buffer marked LAST
+// (each a copy). Afterwards the encoder goes on with a new stream, which
+// starts with a keyframe. A frame the device marked as failed is left out
+// and its error returned with the others.
 func (e *Encoder) Drain() ([]media.EncodedFrame, error) {
 	frames := e.pending
 	e.pending = nil
-	if err := e.d.encoderCommand(encCmdStop); err != nil {
-		return frames, err
-	}
-	deadline := time.Now().Add(e.timeout)
-	for done := false; !done; {
-		ready, err := e.d.wait(readyCapture|readyOutput, time.Until(deadline))
-		if err != nil {
-			return frames, err
+	err := e.drain(func() error { return e.d.encoderCommand(encCmdStop) }, func(b dequeued) error {
+		f, ok, err := e.codedFrame(b)
+		if ok {
+			f.Data = append([]byte(nil), f.Data...)
+			frames = append(frames, f)
 		}
-		if ready == 0 {
-			return frames, e.d.wrap("drain: waiting for the LAST buffer", errTimeout(e.timeout))
-		}
-		if err := e.reclaimOutput(); err != nil {
-			return frames, err
-		}
-		for {
-			b, ok, err := e.cap.dequeue()
-			if errors.Is(err, errLastBuffer) {
-				done = true
-				break
-			}
-			if err != nil {
-				return frames, err
-			}
-			if !ok {
-				break
-			}
-			data := e.cap.data(b)
-			if len(data) > 0 && b.flags&bufFlagError == 0 {
-				coded := append(append([]byte(nil), e.header...), data...)
-				e.header = e.header[:0]
-				frames = append(frames, media.EncodedFrame{
-					Data: coded, Keyframe: b.flags&bufFlagKeyframe != 0 || isKeyframe(e.codec, coded),
-					Captured: e.capturedAt(b.stamp), Duration: time.Second / time.Duration(e.opts.FPS),
-				})
-			}
-			if b.flags&bufFlagLast != 0 {
-				done = true
-				break
-			}
-			if err := e.cap.enqueue(b.index, nil, unix.Timeval{}, dmabuf{}); err != nil {
-				return frames, err
-			}
-		}
-	}
-	// Go on with a new stream: the spec allows V4L2_ENC_CMD_START or a
-	// CAPTURE STREAMOFF/STREAMON here, but START leaves vicodec (Linux 6.1)
-	// answering EPIPE for good, so reset, which works everywhere.
-	return frames, e.Reset()
+		return err
+	})
+	e.header = e.header[:0]
+	return frames, err
 }
 
 // Reset is the spec's Reset sequence: STREAMOFF and STREAMON on CAPTURE.
@@ -762,31 +682,6 @@ func (e *Encoder) Drain() ([]media.EncodedFrame, error) {
 // with a keyframe; this is how a keyframe is forced on devices without
 // V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME.
 func (e *Encoder) Reset() error {
-	if err := e.cap.streamOff(); err != nil {
-		return err
-	}
 	e.header = e.header[:0]
-	for i := range e.cap.bufs {
-		if err := e.cap.enqueue(i, nil, unix.Timeval{}, dmabuf{}); err != nil {
-			return err
-		}
-	}
-	return e.cap.streamOn()
-}
-
-// Close stops streaming, frees the buffers and closes the device.
-func (e *Encoder) Close() error {
-	if e.closed {
-		return nil
-	}
-	e.closed = true
-	var errs []error
-	for _, q := range []*queue{e.out, e.cap} {
-		if e.d.fd >= 0 {
-			errs = append(errs, q.streamOff())
-		}
-		errs = append(errs, q.release())
-	}
-	errs = append(errs, e.d.close())
-	return errors.Join(errs...)
+	return e.restartCapture()
 }

@@ -338,6 +338,38 @@ func TestLabDrain(t *testing.T) {
 	}
 }
 
+// TestLabDecoderDrain: the decoder drains (vicodec has handed out every
+// picture already, so there is nothing to give back but the LAST buffer)
+// and goes on decoding afterwards, twice over.
+func TestLabDecoderDrain(t *testing.T) {
+	n := labDevices(t)
+	enc := newLabEncoder(t, n, EncoderOptions{})
+	dec := newLabDecoder(t, n)
+	frames := patternFrames(t, 6)
+	for i, f := range frames {
+		coded, err := enc.Encode(f)
+		if err != nil {
+			t.Fatalf("encode frame %d: %v", i, err)
+		}
+		pic, err := dec.Decode(coded.Data)
+		if err != nil || pic == nil {
+			t.Fatalf("decode frame %d: %v, %v", i, pic, err)
+		}
+		if p := psnr(t, f, pic); p < 30 {
+			t.Errorf("frame %d: PSNR %.1f dB, want >= 30", i, p)
+		}
+		if i%3 == 2 {
+			pics, err := dec.Drain()
+			if err != nil {
+				t.Fatalf("drain after frame %d: %v", i, err)
+			}
+			if len(pics) != 0 {
+				t.Errorf("drain after frame %d gave %d pictures, want none: each was decoded already", i, len(pics))
+			}
+		}
+	}
+}
+
 // TestLabDecoderResolutionChange: a stream whose size changes mid-way is
 // decoded on both sides of the change (source-change event, CAPTURE
 // reallocated).

@@ -1,7 +1,6 @@
 package v4l2m2m
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -22,15 +21,13 @@ type ScalerOptions struct {
 // Scaler converts raw pictures with a m2m device, one at a time: the
 // simulcast layers' scaler where hardware has one. Not for concurrent use.
 type Scaler struct {
-	opts     ScalerOptions
-	d        *device
-	out, cap *queue
-	in       queueFormat
-	result   queueFormat
-	frame    []byte // the last result, reused
-	sizes    [1]int
-	n        int64
-	closed   bool
+	m2m    // out: pictures in; cap: scaled pictures out
+	opts   ScalerOptions
+	in     queueFormat
+	result queueFormat
+	frame  []byte // the last result, reused
+	sizes  [1]int
+	n      int64
 }
 
 // NewScaler opens the device and sets both queues' formats; the device
@@ -44,11 +41,11 @@ func NewScaler(opts ScalerOptions) (*Scaler, error) {
 			return nil, fmt.Errorf("m2m scaler %s: pixel format %s: %w", opts.Device, f.Pixel, ErrUnsupported)
 		}
 	}
-	d, err := openDevice(opts.Device)
+	m, err := openM2M(opts.Device)
 	if err != nil {
 		return nil, err
 	}
-	s := &Scaler{opts: opts, d: d, out: newQueue(d, d.outType), cap: newQueue(d, d.capType)}
+	s := &Scaler{m2m: m, opts: opts}
 	if err := s.initialize(); err != nil {
 		s.Close()
 		return nil, err
@@ -80,15 +77,10 @@ func (s *Scaler) initialize() error {
 	if _, err := s.cap.allocate(2, memoryMMAP); err != nil {
 		return err
 	}
-	for i := range s.cap.bufs {
-		if err := s.cap.enqueue(i, nil, unix.Timeval{}, dmabuf{}); err != nil {
-			return err
-		}
-	}
 	if err := s.out.streamOn(); err != nil {
 		return err
 	}
-	return s.cap.streamOn()
+	return s.startCapture()
 }
 
 // Scale converts one picture; the result is valid until the next call.
@@ -101,22 +93,9 @@ func (s *Scaler) Scale(f camera.Frame) (camera.Frame, error) {
 		return camera.Frame{}, fmt.Errorf("%s (%s): frame is %s, the scaler takes %s %dx%d",
 			s.d.path, s.d.card, f.Format, in.Pixel, in.Width, in.Height)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	index := s.out.free()
-	for index < 0 {
-		if _, err := s.d.wait(readyOutput, time.Until(deadline)); err != nil {
-			return camera.Frame{}, err
-		}
-		b, ok, err := s.out.dequeue()
-		if err != nil {
-			return camera.Frame{}, err
-		}
-		if !ok && time.Now().After(deadline) {
-			return camera.Frame{}, s.d.wrap("waiting for a free OUTPUT buffer", errTimeout(2*time.Second))
-		}
-		if ok {
-			index = b.index
-		}
+	index, err := s.freeOutputBuffer(nil)
+	if err != nil {
+		return camera.Frame{}, err
 	}
 	src, err := framePicture(f)
 	if err != nil {
@@ -134,13 +113,10 @@ func (s *Scaler) Scale(f camera.Frame) (camera.Frame, error) {
 	if err := s.out.enqueue(index, s.sizes[:], unix.NsecToTimeval(s.n*1000), dmabuf{}); err != nil {
 		return camera.Frame{}, err
 	}
+	deadline := time.Now().Add(s.timeout)
 	for {
-		ready, err := s.d.wait(readyCapture, time.Until(deadline))
-		if err != nil {
+		if _, err := s.await(readyCapture, deadline, "the scaled picture"); err != nil {
 			return camera.Frame{}, err
-		}
-		if ready == 0 {
-			return camera.Frame{}, s.d.wrap("waiting for the scaled picture", errTimeout(2*time.Second))
 		}
 		b, ok, err := s.cap.dequeue()
 		if err != nil {
@@ -161,21 +137,4 @@ func (s *Scaler) Scale(f camera.Frame) (camera.Frame, error) {
 		out.FPS = f.Format.FPS
 		return camera.Frame{Format: out, Data: s.frame, Seq: f.Seq, Time: f.Time}, nil
 	}
-}
-
-// Close stops streaming, frees the buffers and closes the device.
-func (s *Scaler) Close() error {
-	if s.closed {
-		return nil
-	}
-	s.closed = true
-	var errs []error
-	for _, q := range []*queue{s.out, s.cap} {
-		if s.d.fd >= 0 {
-			errs = append(errs, q.streamOff())
-		}
-		errs = append(errs, q.release())
-	}
-	errs = append(errs, s.d.close())
-	return errors.Join(errs...)
 }
