@@ -457,10 +457,11 @@ func TestLabScaler(t *testing.T) {
 }
 
 // openVividCamera opens vivid through device/camera/v4l2, as callboxd does,
-// with its buffers exported as DMABUF.
-func openVividCamera(t *testing.T, width, height int, pixel camera.PixelFormat) *v4l2.Device {
+// with its buffers exported as DMABUF, for as long as ctx lasts (and the
+// test).
+func openVividCamera(t *testing.T, ctx context.Context, width, height int, pixel camera.PixelFormat) *v4l2.Device {
 	t.Helper()
-	cam, err := v4l2.Open(t.Context(), v4l2.OpenOptions{
+	cam, err := v4l2.Open(ctx, v4l2.OpenOptions{
 		Device: "vivid", Width: width, Height: height, FPS: 30, Pixel: pixel, ExportDMABUF: true, Logger: testLogger(t),
 	})
 	if errors.Is(err, camera.ErrNotFound) {
@@ -520,7 +521,7 @@ func TestLabDMABUF(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cam := openVividCamera(t, tt.width, tt.height, tt.camera)
+			cam := openVividCamera(t, t.Context(), tt.width, tt.height, tt.camera)
 			logs := &logBuffer{next: testWriter{t}}
 			enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420, DMABUF: true, Width: tt.width, Height: tt.height,
 				Logger: slog.New(slog.NewTextHandler(logs, nil))})
@@ -581,7 +582,7 @@ func TestLabDMABUF(t *testing.T) {
 // frame by hand, without reclaiming OUTPUT on the way.
 func TestLabImportComesBack(t *testing.T) {
 	n := labDevices(t)
-	cam := openVividCamera(t, 640, 480, camera.PixelFormatI420)
+	cam := openVividCamera(t, t.Context(), 640, 480, camera.PixelFormatI420)
 	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420, DMABUF: true, Width: 640, Height: 480})
 	f, err := cam.ReadFrame(t.Context())
 	if err != nil {
@@ -618,13 +619,7 @@ func TestLabImportComesBack(t *testing.T) {
 func TestLabCancelWhileEncoding(t *testing.T) {
 	n := labDevices(t)
 	ctx, cancel := context.WithCancel(t.Context())
-	cam, err := v4l2.Open(ctx, v4l2.OpenOptions{
-		Device: "vivid", Width: 640, Height: 480, FPS: 30, Pixel: camera.PixelFormatI420, ExportDMABUF: true, Logger: testLogger(t),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cam.Close() })
+	cam := openVividCamera(t, ctx, 640, 480, camera.PixelFormatI420)
 	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420, DMABUF: true, Width: 640, Height: 480})
 	dec := newLabDecoder(t, n)
 	f, err := cam.ReadFrame(ctx)
@@ -742,24 +737,29 @@ func TestLabVanishingDevice(t *testing.T) {
 	}
 }
 
+// allocsPerFrame is what enc's Encode allocates per frame in steady state
+// (testing.AllocsPerRun), encoding frames in turn after two to warm up
+// (buffers grow to a keyframe's size).
+func allocsPerFrame(t *testing.T, enc *Encoder, frames []camera.Frame) float64 {
+	t.Helper()
+	i := 0
+	encode := func() {
+		if _, err := enc.Encode(frames[i%len(frames)]); err != nil {
+			t.Fatal(err)
+		}
+		i++
+	}
+	encode()
+	encode()
+	return testing.AllocsPerRun(30, encode)
+}
+
 // TestLabAllocsPerFrame measures what Encode allocates per frame in steady
 // state (the bench figure m2m_allocs_per_frame; goal 0).
 func TestLabAllocsPerFrame(t *testing.T) {
 	n := labDevices(t)
 	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420})
-	frames := patternFrames(t, 2)
-	for _, f := range frames { // warm up: buffers grow to a keyframe's size
-		if _, err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	i := 0
-	allocs := testing.AllocsPerRun(30, func() {
-		if _, err := enc.Encode(frames[i%2]); err != nil {
-			t.Fatal(err)
-		}
-		i++
-	})
+	allocs := allocsPerFrame(t, enc, patternFrames(t, 2))
 	t.Logf("m2m_allocs_per_frame: %.1f allocs", allocs)
 	if allocs > 0 {
 		t.Errorf("Encode allocates %.1f times per frame in steady state, want 0", allocs)
@@ -770,22 +770,13 @@ func TestLabAllocsPerFrame(t *testing.T) {
 // DMABUF (the camera's own ReadFrame is not counted).
 func TestLabAllocsPerFrameDMABUF(t *testing.T) {
 	n := labDevices(t)
-	cam := openVividCamera(t, 640, 480, camera.PixelFormatI420)
+	cam := openVividCamera(t, t.Context(), 640, 480, camera.PixelFormatI420)
 	enc := newLabEncoder(t, n, EncoderOptions{Pixel: camera.PixelFormatI420, DMABUF: true, Width: 640, Height: 480})
 	f, err := cam.ReadFrame(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 2 {
-		if _, err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	}
-	allocs := testing.AllocsPerRun(30, func() {
-		if _, err := enc.Encode(f); err != nil {
-			t.Fatal(err)
-		}
-	})
+	allocs := allocsPerFrame(t, enc, []camera.Frame{f})
 	if why := enc.DMABUFRefused(); why != "" {
 		t.Fatalf("DMABUF import refused (%s): this measured the copy", why)
 	}
