@@ -7,14 +7,12 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,35 +28,6 @@ import (
 func TestMain(m *testing.M) {
 	call.UseLogger(slog.Default()) // the viewer's SDK: warnings only
 	lkserver.RunInNamespace(m)
-}
-
-var (
-	buildOnce sync.Once
-	binary    string
-	buildErr  error
-)
-
-// daemonBinary builds callboxd once per test run. Inside the namespace
-// there is no network: every module is already in the cache.
-func daemonBinary(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "callboxd-test-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binary = filepath.Join(dir, "callboxd")
-		cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", binary, ".")
-		cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binary
 }
 
 func startServer(t *testing.T) *lkserver.Server {
@@ -109,7 +78,7 @@ func (d *runningDaemon) waitLog(t *testing.T, text string, timeout time.Duration
 func startDaemon(t *testing.T, args ...string) *runningDaemon {
 	t.Helper()
 	d := &runningDaemon{exited: make(chan struct{})}
-	d.cmd = exec.Command(daemonBinary(t), args...)
+	d.cmd = exec.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), args...)
 	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -303,7 +272,7 @@ func TestBadConfigExits(t *testing.T) {
 				os.WriteFile(path, []byte(tt.file), 0o600)
 				args = append(args, "-config", path)
 			}
-			cmd := exec.Command(daemonBinary(t), args...)
+			cmd := exec.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), args...)
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) || exit.ExitCode() != exitBadConfig {

@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/callbox/callbox/internal/daemontest"
 )
 
 // labFigure prints lab_boot_to_in_call_s: the lab's camera scenario
@@ -24,12 +26,13 @@ func labFigure() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	daemon, hostview := filepath.Join(dir, "callboxd"), filepath.Join(dir, "lab-hostview")
-	for _, b := range []struct{ out, pkg string }{{daemon, "./cmd/callboxd"}, {hostview, "./lab/hostview"}} {
-		cmd := exec.Command("go", "build", "-o", b.out, b.pkg)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("lab: build %s: %v\n%s", b.pkg, err, out)
-		}
+	daemon, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
+	}
+	hostview, err := daemontest.Binary("github.com/callbox/callbox/lab/hostview")
+	if err != nil {
+		return fmt.Errorf("lab: %w", err)
 	}
 	if out, err := exec.Command(hostview, "prepare").CombinedOutput(); err != nil {
 		return fmt.Errorf("lab: livekit-server: %v\n%s", err, out)

@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,6 +25,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
@@ -219,7 +219,7 @@ func callFigures() error {
 	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := buildDaemon()
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
 	if err != nil {
 		return err
 	}
@@ -306,19 +306,4 @@ func memoryMB(pid int, field string) (float64, error) {
 		}
 	}
 	return 0, fmt.Errorf("no %s in /proc/%d/status", field, pid)
-}
-
-// buildDaemon builds callboxd; inside the namespace every module is cached.
-func buildDaemon() (string, error) {
-	dir, err := os.MkdirTemp("", "callbox-bench-")
-	if err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "callboxd")
-	cmd := exec.Command("go", "build", "-o", path, "./cmd/callboxd")
-	cmd.Env = append(os.Environ(), "GOPROXY=off")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build callboxd: %v\n%s", err, out)
-	}
-	return path, nil
 }

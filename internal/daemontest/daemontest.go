@@ -1,33 +1,17 @@
 // Package daemontest helps tests run this module's real programs: Build
-// compiles one as the box runs it, Log keeps what a process writes and lets
-// a test wait for a line. It is used only by tests.
+// compiles one as the box runs it (once per test process), Log keeps what a
+// process writes and lets a test wait for a line. It is used by tests and
+// the bench.
 package daemontest
 
 import (
 	"bytes"
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sync"
 	"testing"
 	"time"
 )
-
-// Build compiles pkg (an import path) into the test's temporary folder.
-// Tests run inside a network namespace with no network, so modules come
-// from the cache only.
-func Build(t *testing.T, pkg string) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.Command("go", "build", "-tags", "dynamic", "-o", out, pkg)
-	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return out
-}
 
 // Log keeps what a process writes (use it as its Stdout and Stderr) and
 // wakes waiters on every write. The zero Log is ready to use.
