@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbox/callbox/internal/daemontest"
 )
 
 type fakeBox struct {
@@ -40,15 +42,16 @@ func serveLocal(t *testing.T, box LocalBox) LocalClient {
 			t.Error(err)
 		}
 	})
-	for deadline := time.Now().Add(5 * time.Second); ; {
-		if c, err := net.Dial("unix", path); err == nil {
+	// The listener appears on another goroutine.
+	err := daemontest.Poll(5*time.Second, 5*time.Millisecond, func() error {
+		c, err := net.Dial("unix", path)
+		if err == nil {
 			c.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the local API did not start")
-		}
-		time.Sleep(5 * time.Millisecond) // the listener appears on another goroutine
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the local API did not start: %v", err)
 	}
 	return LocalClient{Socket: path}
 }

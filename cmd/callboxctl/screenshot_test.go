@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/provisioning"
 )
 
@@ -31,15 +32,18 @@ func serve(t *testing.T, b box) string {
 	done := make(chan struct{})
 	go func() { defer close(done); provisioning.ServeLocal(ctx, socket, b, nil) }()
 	t.Cleanup(func() { cancel(); <-done })
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		if c, err := net.Dial("unix", socket); err == nil {
+	// The listener appears on another goroutine.
+	err := daemontest.Poll(5*time.Second, 5*time.Millisecond, func() error {
+		c, err := net.Dial("unix", socket)
+		if err == nil {
 			c.Close()
-			return socket
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the local API did not start")
-		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("the local API did not start: %v", err)
 	}
+	return socket
 }
 
 func TestScreenshotSavesThePicture(t *testing.T) {

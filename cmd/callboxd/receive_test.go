@@ -10,7 +10,6 @@ import (
 	byteorder "encoding/binary"
 	"fmt"
 	"image"
-	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -23,6 +22,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
@@ -113,24 +113,15 @@ type screenTile struct {
 // sender's picture: for every place the layout engine may put three
 // tiles, it reads a stamp; the tile's colour says whose picture it is.
 func readScreen(path string) (map[string]screenTile, *display.Frame, error) {
-	file, err := os.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer file.Close()
-	img, err := png.Decode(file)
+	f, err := decodeScreen(data)
 	if err != nil {
 		return nil, nil, err
 	}
-	b := img.Bounds()
-	f := display.NewFrame(b.Dx(), b.Dy())
-	for y := range b.Dy() {
-		for x := range b.Dx() {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			i := y*f.Stride + 4*x
-			f.Pix[i], f.Pix[i+1], f.Pix[i+2] = byte(bl>>8), byte(g>>8), byte(r>>8)
-		}
-	}
+	b := f.Bounds()
 	var rects []image.Rectangle
 	for n := 1; n <= len(senders); n++ {
 		ids := []string{"x", "y", "z"}[:n]
@@ -168,24 +159,26 @@ func readScreen(path string) (map[string]screenTile, *display.Frame, error) {
 	return found, f, nil
 }
 
-// waitScreen polls the PNG until ok accepts what it shows.
+// waitScreen reads the PNG until ok accepts what it shows. callboxd
+// rewrites it twice a second, in another process: nothing to wait on.
 func waitScreen(t *testing.T, path string, timeout time.Duration, ok func(map[string]screenTile) bool) map[string]screenTile {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var last map[string]screenTile
-	for time.Now().Before(deadline) {
-		found, _, err := readScreen(path)
-		if err == nil {
-			last = found
-			if ok(found) {
-				return found
-			}
+	var found map[string]screenTile
+	err := daemontest.Poll(timeout, 200*time.Millisecond, func() error {
+		var err error
+		if found, _, err = readScreen(path); err != nil {
+			return err
 		}
-		time.Sleep(200 * time.Millisecond) // the PNG is rewritten twice a second; nothing to wait on across processes
+		if !ok(found) {
+			return fmt.Errorf("the screen shows %s", describe(found))
+		}
+		return nil
+	})
+	if err != nil {
+		keepScreen(path)
+		t.Fatal(err)
 	}
-	keepScreen(path)
-	t.Fatalf("after %v the screen shows %v", timeout, describe(last))
-	return nil
+	return found
 }
 
 func describe(found map[string]screenTile) string {

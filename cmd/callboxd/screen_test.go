@@ -24,23 +24,31 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/pipeline/compose"
 	"github.com/callbox/callbox/provisioning"
 )
 
-// screenshotOf asks callboxd for its screen, as callboxctl screenshot does.
-func screenshotOf(t *testing.T, c provisioning.LocalClient) (*display.Frame, []byte) {
-	t.Helper()
+// screenshot asks callboxd for its next screen, as callboxctl screenshot
+// does, and returns it as a frame and as the PNG it came in.
+func screenshot(c provisioning.LocalClient) (*display.Frame, []byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	data, err := c.Screenshot(ctx)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
+	f, err := decodeScreen(data)
+	return f, data, err
+}
+
+// decodeScreen turns a PNG of the screen (a screenshot, the offscreen
+// display's file) back into the frame the screen showed.
+func decodeScreen(data []byte) (*display.Frame, error) {
 	img, err := png.Decode(bytes.NewReader(data))
 	if err != nil {
-		t.Fatalf("the screenshot is not a PNG: %v", err)
+		return nil, fmt.Errorf("the screen is not a PNG: %w", err)
 	}
 	b := img.Bounds()
 	f := display.NewFrame(b.Dx(), b.Dy())
@@ -51,7 +59,7 @@ func screenshotOf(t *testing.T, c provisioning.LocalClient) (*display.Frame, []b
 			f.Pix[i], f.Pix[i+1], f.Pix[i+2] = byte(bl>>8), byte(g>>8), byte(r>>8)
 		}
 	}
-	return f, data
+	return f, nil
 }
 
 // scanQR reads the QR code on the screen as a phone would.
@@ -89,27 +97,27 @@ func keepScreenshot(t *testing.T, name string, data []byte) {
 	}
 }
 
-// waitText takes screenshots until text shows.
-func waitText(t *testing.T, c provisioning.LocalClient, text string) *display.Frame {
+// waitText takes screenshots until text shows, and returns that screen.
+// Each screenshot waits for the next frame drawn; an error is the screen
+// still opening, in another process.
+func waitText(t *testing.T, c provisioning.LocalClient, text string) (*display.Frame, []byte) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		_, err := c.Screenshot(ctx) // waits for a new frame: no sleep needed
-		cancel()
-		if err == nil {
-			f, _ := screenshotOf(t, c)
-			if _, ok := compose.FindText(f, f.Bounds(), text); ok {
-				return f
-			}
+	var f *display.Frame
+	var data []byte
+	err := daemontest.Poll(20*time.Second, 100*time.Millisecond, func() error {
+		var err error
+		if f, data, err = screenshot(c); err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the screen does not show %q (last error: %v)", text, err)
+		if _, ok := compose.FindText(f, f.Bounds(), text); !ok {
+			return fmt.Errorf("the screen does not show %q", text)
 		}
-		if err != nil {
-			time.Sleep(100 * time.Millisecond) // the screen is still opening, in another process
-		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
+	return f, data
 }
 
 func TestScreenShowsKeyAndInvite(t *testing.T) {
@@ -152,8 +160,7 @@ device = "none"
 	if inv.Fingerprint != key.Fingerprint() || inv.FingerprintWords != key.FingerprintWords() {
 		t.Errorf("the invite says the key is %s (%s), want %s", inv.Fingerprint, inv.FingerprintWords, key.Fingerprint())
 	}
-	f := waitText(t, c, "Join this call from a phone")
-	_, data := screenshotOf(t, c)
+	f, data := waitText(t, c, "Join this call from a phone")
 	keepScreenshot(t, "invite.png", data)
 	link, err := scanQR(f)
 	if err != nil {
@@ -197,8 +204,7 @@ height = 720
 	}
 	c := provisioning.LocalClient{Socket: filepath.Join(dir, "control.sock")}
 	wantLink := "https://" + netns.Addr + ":" + port[1] + "/"
-	f := waitText(t, c, wantLink)
-	_, data := screenshotOf(t, c)
+	f, data := waitText(t, c, wantLink)
 	keepScreenshot(t, "setup.png", data)
 	if _, ok := compose.FindText(f, f.Bounds(), "Setup code: "+code); !ok {
 		t.Errorf("the setup screen does not show the setup code %s", code)
