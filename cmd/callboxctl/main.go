@@ -91,13 +91,14 @@ func view(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := viewer.Start(ctx, call.Options{
+	v, err := viewer.Start(call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, RoomKey: key,
-	})
+	}, viewer.ReadStamp)
 	if err != nil {
 		return err
 	}
+	defer v.Leave()
 	fmt.Printf("watching room %q at %s; pictures go to %s\n", cfg.Call.Room, cfg.Call.URL, filepath.Join(*out, "latest.png"))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
@@ -108,22 +109,23 @@ func view(ctx context.Context, args []string) error {
 			return nil
 		case <-tick.C:
 		}
-		pictures, sound := v.Pictures(), v.Audio()
+		pictures := v.Pictures()
 		if len(pictures) == seen {
 			fmt.Println("waiting for pictures…")
 			continue
 		}
 		last := pictures[len(pictures)-1]
 		line := fmt.Sprintf("%d pictures from %s (%d in the last second)", len(pictures), last.From, len(pictures)-seen)
-		if last.StampErr == nil {
+		if last.Err == nil {
 			line += fmt.Sprintf(", frame %d, %d ms from camera to here", last.Stamp.Frame, last.Decoded.Sub(last.Stamp.Time).Milliseconds())
 		}
-		if n := min(len(sound), audio.SampleRate); n > 0 {
+		if sound := v.Audio(last.From); len(sound) > 0 {
+			n := min(len(sound), audio.SampleRate)
 			line += fmt.Sprintf(", sound peaks at %.0f Hz", audio.DominantFrequency(sound[len(sound)-n:], audio.SampleRate))
 		}
 		fmt.Println(line)
 		seen = len(pictures)
-		if err := v.SavePNG(filepath.Join(*out, "latest.png")); err != nil {
+		if err := v.SavePNG(last.From, filepath.Join(*out, "latest.png")); err != nil {
 			fmt.Fprintln(os.Stderr, "callboxctl:", err)
 		}
 	}

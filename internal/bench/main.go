@@ -229,11 +229,12 @@ func callFigures() error {
 	}
 	defer srv.Close()
 
-	v, err := viewer.Start(ctx, call.Options{URL: srv.URL, Room: "bench", Identity: "viewer",
-		APIKey: srv.APIKey, APISecret: srv.APISecret})
+	v, err := viewer.Start(call.Options{URL: srv.URL, Room: "bench", Identity: "viewer",
+		APIKey: srv.APIKey, APISecret: srv.APISecret}, viewer.ReadStamp)
 	if err != nil {
 		return err
 	}
+	defer v.Leave()
 	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench", "-identity", "box",
 		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
 		"-width", strconv.Itoa(benchWidth), "-height", strconv.Itoa(benchHeight), "-fps", strconv.Itoa(benchFPS))
@@ -258,7 +259,7 @@ func callFigures() error {
 	time.Sleep(measureFor)
 	var latencies []float64
 	for _, p := range v.Pictures()[from:] {
-		if p.StampErr == nil {
+		if p.Err == nil {
 			latencies = append(latencies, float64(p.Decoded.Sub(p.Stamp.Time).Microseconds())/1000)
 		}
 	}

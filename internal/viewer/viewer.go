@@ -1,7 +1,9 @@
 // Package viewer is a participant that only watches: it joins a room,
-// decodes what the others send, reads the stamps the test pattern draws into
-// each picture and keeps the sound. Tests, benchmarks and `callboxctl view`
-// use it to see a call as a person would.
+// decodes what each other participant sends, looks at every picture with a
+// Check (ReadStamp reads the stamp the test pattern draws; the lab brings
+// its own for vivid's colour bars) and keeps the sound. Tests, benchmarks,
+// `callboxctl view` and the lab's host side use it to see a call as a
+// person would.
 package viewer
 
 import (
@@ -9,6 +11,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"math"
 	"os"
 	"sync"
 	"time"
@@ -20,68 +23,145 @@ import (
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
+// Check says what a decoded picture shows. previous is the same sender's
+// picture before it, nil for its first. It runs on the viewer's receiving
+// goroutine, for every picture: it should be quick.
+type Check func(pic, previous *image.YCbCr) Mark
+
+// Mark is what a Check made of one picture.
+type Mark struct {
+	// Stamp is the frame number and capture time the test pattern drew
+	// (ReadStamp).
+	Stamp camera.Stamp
+	// Changed is, for a check that compares each picture with the one
+	// before (pictures without a stamp), how much differs, in the check's
+	// own measure; -1 when there is no picture before.
+	Changed int
+	// Err says why the picture is not what the check looks for: no
+	// stamp, a damaged one, not the expected pattern.
+	Err error
+}
+
+// ReadStamp is the Check for the test pattern: it reads the stamp
+// (camera.ReadStamp).
+func ReadStamp(pic, _ *image.YCbCr) Mark {
+	var m Mark
+	m.Stamp, m.Err = camera.ReadStamp(pic.Y, pic.YStride, pic.Rect.Dx(), pic.Rect.Dy())
+	return m
+}
+
 // Picture is what the viewer made of one received video frame.
 type Picture struct {
-	From    string
-	Decoded time.Time
-	// Stamp is the frame number and capture time read from the picture;
-	// StampErr says why it could not be read (not a test pattern, damage).
-	Stamp    camera.Stamp
-	StampErr error
+	From          string
+	Decoded       time.Time
+	Width, Height int
+	Mark
 }
 
-// Viewer collects what it received. Its methods are safe to call while it runs.
+// Viewer collects what it received. Its methods are safe to call while it
+// runs.
 type Viewer struct {
+	check   Check
+	watcher *call.Watcher
+	leave   sync.Once
+
 	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced on every new picture
+	changed  chan struct{} // closed and replaced whenever something arrives
 	pictures []Picture
-	audio    []int16
-	last     *image.YCbCr // a copy of the newest picture
+	senders  map[string]*sender
 	errs     []error
-	decoders map[string]media.VideoDecoder
-	opus     map[string]media.AudioDecoder
+	left     bool // after Leave: what still arrives is dropped
 }
 
-// Start joins the room described by opts and collects until ctx ends.
-func Start(ctx context.Context, opts call.Options) (*Viewer, error) {
-	v := &Viewer{
-		changed:  make(chan struct{}),
-		decoders: map[string]media.VideoDecoder{},
-		opus:     map[string]media.AudioDecoder{},
-	}
+// sender is what arrived from one participant.
+type sender struct {
+	video    media.VideoDecoder
+	codec    media.Codec // what video decodes
+	opus     media.AudioDecoder
+	previous *image.YCbCr // a copy of the newest picture
+	audio    []int16      // at least the newest keptAudio samples
+	// lastVideo and lastAudio are when a frame of each last arrived.
+	lastVideo, lastAudio time.Time
+}
+
+// keptAudio is how much sound a viewer keeps of each sender: the newest 10 s.
+const keptAudio = 10 * audio.SampleRate
+
+// Start joins the room described by opts and collects until Leave; check
+// looks at every picture (ReadStamp for the test pattern).
+func Start(opts call.Options, check Check) (*Viewer, error) {
+	v := newViewer(check)
 	w, err := call.Watch(opts, call.Handlers{Video: v.onVideo, Audio: v.onAudio})
 	if err != nil {
 		return nil, err
 	}
-	go func() {
-		<-ctx.Done()
-		w.Leave()
+	v.watcher = w
+	return v, nil
+}
+
+func newViewer(check Check) *Viewer {
+	return &Viewer{check: check, changed: make(chan struct{}), senders: map[string]*sender{}}
+}
+
+// Leave leaves the room and frees the decoders. What arrived stays to be
+// read. It may be called more than once.
+func (v *Viewer) Leave() {
+	v.leave.Do(func() {
+		if v.watcher != nil { // nil: fed by a test, not a room
+			v.watcher.Leave()
+		}
 		v.mu.Lock()
 		defer v.mu.Unlock()
-		for _, d := range v.decoders {
-			d.Close()
+		v.left = true
+		for _, s := range v.senders {
+			if s.video != nil {
+				s.video.Close()
+			}
+			if s.opus != nil {
+				s.opus.Close()
+			}
+			s.video, s.opus = nil, nil
 		}
-		for _, d := range v.opus {
-			d.Close()
-		}
-	}()
-	return v, nil
+	})
+}
+
+// sender is identity's record; v.mu is held.
+func (v *Viewer) sender(identity string) *sender {
+	s, ok := v.senders[identity]
+	if !ok {
+		s = &sender{}
+		v.senders[identity] = s
+	}
+	return s
+}
+
+// notify wakes the waiters; v.mu is held.
+func (v *Viewer) notify() {
+	close(v.changed)
+	v.changed = make(chan struct{})
 }
 
 func (v *Viewer) onVideo(f call.Frame) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	key := f.From + "/" + string(f.Codec)
-	dec, ok := v.decoders[key]
-	if !ok {
+	if v.left {
+		return
+	}
+	s := v.sender(f.From)
+	s.lastVideo = f.Arrived
+	if s.video == nil || s.codec != f.Codec {
+		if s.video != nil {
+			s.video.Close()
+		}
 		d, err := avcodec.NewVideoDecoder(string(f.Codec))
 		if err != nil {
-			v.errs = append(v.errs, err)
+			s.video = nil
+			v.errs = append(v.errs, fmt.Errorf("decode %s from %s: %w", f.Codec, f.From, err))
 			return
 		}
-		dec, v.decoders[key] = d, d
+		s.video, s.codec = d, f.Codec
 	}
-	pic, err := dec.Decode(f.Data)
+	pic, err := s.video.Decode(f.Data)
 	if err != nil {
 		v.errs = append(v.errs, fmt.Errorf("decode %s from %s: %w", f.Codec, f.From, err))
 		return
@@ -89,75 +169,146 @@ func (v *Viewer) onVideo(f call.Frame) {
 	if pic == nil {
 		return
 	}
-	p := Picture{From: f.From, Decoded: time.Now()}
-	p.Stamp, p.StampErr = camera.ReadStamp(pic.Y, pic.YStride, pic.Rect.Dx(), pic.Rect.Dy())
-	v.pictures = append(v.pictures, p)
-	v.last = copyPicture(v.last, pic)
-	close(v.changed)
-	v.changed = make(chan struct{})
+	v.pictures = append(v.pictures, Picture{From: f.From, Decoded: time.Now(),
+		Width: pic.Rect.Dx(), Height: pic.Rect.Dy(), Mark: v.check(pic, s.previous)})
+	s.previous = copyPicture(s.previous, pic)
+	v.notify()
 }
 
 func (v *Viewer) onAudio(f call.Frame) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	dec, ok := v.opus[f.From]
-	if !ok {
+	if v.left {
+		return
+	}
+	s := v.sender(f.From)
+	s.lastAudio = f.Arrived
+	if s.opus == nil {
 		d, err := avcodec.NewOpusDecoder()
 		if err != nil {
-			v.errs = append(v.errs, err)
+			v.errs = append(v.errs, fmt.Errorf("decode opus from %s: %w", f.From, err))
 			return
 		}
-		dec, v.opus[f.From] = d, d
+		s.opus = d
 	}
 	var pcm [avcodec.MaxOpusPacketSamples]int16
-	n, err := dec.Decode(f.Data, pcm[:])
+	n, err := s.opus.Decode(f.Data, pcm[:])
 	if err != nil {
 		v.errs = append(v.errs, fmt.Errorf("decode opus from %s: %w", f.From, err))
 		return
 	}
-	v.audio = append(v.audio, pcm[:n]...)
-	if len(v.audio) > 2*keptAudio {
-		v.audio = append(v.audio[:0], v.audio[len(v.audio)-keptAudio:]...)
+	s.audio = append(s.audio, pcm[:n]...)
+	if len(s.audio) > 2*keptAudio {
+		s.audio = append(s.audio[:0], s.audio[len(s.audio)-keptAudio:]...)
 	}
+	v.notify()
 }
 
-// keptAudio is how much sound a viewer keeps: the newest 10 s.
-const keptAudio = 10 * audio.SampleRate
-
-// WaitPictures waits until n pictures with readable stamps have arrived.
-func (v *Viewer) WaitPictures(ctx context.Context, n int) error {
+// Wait calls check now and again whenever a picture or sound arrives,
+// until check says it is done or returns an error, which Wait returns.
+// When ctx ends first, Wait returns ctx's error. check runs on the
+// caller's goroutine and may call the viewer's other methods.
+func (v *Viewer) Wait(ctx context.Context, check func() (done bool, err error)) error {
 	for {
 		v.mu.Lock()
-		got, changed := 0, v.changed
-		for _, p := range v.pictures {
-			if p.StampErr == nil {
-				got++
-			}
-		}
+		changed := v.changed
 		v.mu.Unlock()
-		if got >= n {
-			return nil
+		if done, err := check(); done || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%d of %d pictures arrived: %w", got, n, ctx.Err())
+			return ctx.Err()
 		case <-changed:
 		}
 	}
 }
 
-// Pictures returns what arrived so far.
+// WaitPictures waits until n pictures that pass the check have arrived.
+func (v *Viewer) WaitPictures(ctx context.Context, n int) error {
+	got := 0
+	err := v.Wait(ctx, func() (bool, error) {
+		got = 0
+		for _, p := range v.Pictures() {
+			if p.Err == nil {
+				got++
+			}
+		}
+		return got >= n, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d of %d pictures arrived: %w", got, n, err)
+	}
+	return nil
+}
+
+// WaitTone waits until the newest second of identity's sound is a tone of
+// hz (CheckTone), and returns the frequency found.
+func (v *Viewer) WaitTone(ctx context.Context, identity string, hz, within float64) (float64, error) {
+	const window = audio.SampleRate // one second
+	var found float64
+	why := fmt.Errorf("no sound from %s", identity)
+	err := v.Wait(ctx, func() (bool, error) {
+		sound := v.Audio(identity)
+		if len(sound) < window {
+			if len(sound) > 0 {
+				why = fmt.Errorf("%d ms of sound from %s so far", len(sound)*1000/audio.SampleRate, identity)
+			}
+			return false, nil
+		}
+		var err error
+		found, err = CheckTone(sound[len(sound)-window:], hz, within)
+		if err != nil {
+			why = err
+		}
+		return err == nil, nil
+	})
+	if err != nil {
+		return found, fmt.Errorf("no %.0f Hz tone from %s: %w (%w)", hz, identity, why, err)
+	}
+	return found, nil
+}
+
+// CheckTone says whether samples (48 kHz) are a tone of hz, within the
+// given Hz, and not nearly silent; it returns the loudest frequency.
+func CheckTone(samples []int16, hz, within float64) (float64, error) {
+	if rms := audio.RMS(samples); rms < 1000 {
+		return 0, fmt.Errorf("the sound is nearly silent (RMS %.0f)", rms)
+	}
+	found := audio.DominantFrequency(samples, audio.SampleRate)
+	if math.Abs(found-hz) > within {
+		return found, fmt.Errorf("the loudest frequency is %.1f Hz, want %.0f ± %.0f Hz", found, hz, within)
+	}
+	return found, nil
+}
+
+// Pictures returns what arrived so far, from everyone, in order.
 func (v *Viewer) Pictures() []Picture {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	return append([]Picture(nil), v.pictures...)
 }
 
-// Audio returns the sound received, at least the newest 10 s, 48 kHz mono.
-func (v *Viewer) Audio() []int16 {
+// Audio returns the sound received from identity, at least the newest
+// 10 s, 48 kHz mono.
+func (v *Viewer) Audio(identity string) []int16 {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return append([]int16(nil), v.audio...)
+	if s, ok := v.senders[identity]; ok {
+		return append([]int16(nil), s.audio...)
+	}
+	return nil
+}
+
+// LastArrived is when identity's last video and sound frames arrived
+// (zero for none).
+func (v *Viewer) LastArrived(identity string) (video, sound time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.senders[identity]; ok {
+		return s.lastVideo, s.lastAudio
+	}
+	return time.Time{}, time.Time{}
 }
 
 // Errors returns the decoding problems seen so far.
@@ -167,14 +318,16 @@ func (v *Viewer) Errors() []error {
 	return append([]error(nil), v.errs...)
 }
 
-// SavePNG writes the newest picture to path.
-func (v *Viewer) SavePNG(path string) error {
+// SavePNG writes identity's newest picture to path.
+func (v *Viewer) SavePNG(identity, path string) error {
 	v.mu.Lock()
-	pic := v.last
-	v.last = nil // the file owns this copy now; the next picture makes a new one
+	var pic *image.YCbCr
+	if s, ok := v.senders[identity]; ok && s.previous != nil {
+		pic = copyPicture(nil, s.previous) // encoded outside the lock
+	}
 	v.mu.Unlock()
 	if pic == nil {
-		return fmt.Errorf("no picture has arrived yet")
+		return fmt.Errorf("no picture from %s has arrived yet", identity)
 	}
 	f, err := os.Create(path)
 	if err != nil {
@@ -187,6 +340,8 @@ func (v *Viewer) SavePNG(path string) error {
 	return f.Close()
 }
 
+// copyPicture copies src into dst, or into a new picture when dst is nil
+// or of another size.
 func copyPicture(dst, src *image.YCbCr) *image.YCbCr {
 	if dst == nil || dst.Rect != src.Rect {
 		dst = image.NewYCbCr(src.Rect, image.YCbCrSubsampleRatio420)

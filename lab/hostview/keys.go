@@ -30,7 +30,7 @@ func controlsScenario(ctx context.Context, l *lab, identity, control string) err
 		return err
 	}
 	// Idle means not in the room: nothing arrives while no one pressed call.
-	if err := l.view.waitQuiet(ctx, identity, "video", 4*time.Second, 5*time.Second); err != nil {
+	if err := l.view.waitQuiet(identity, "video", 4*time.Second, 5*time.Second); err != nil {
 		return fmt.Errorf("before the call %s: %w", control, err)
 	}
 	if n := len(l.view.since(identity, time.Time{})); n > 0 {
@@ -52,14 +52,14 @@ func controlsScenario(ctx context.Context, l *lab, identity, control string) err
 	if err := press("mute"); err != nil {
 		return err
 	}
-	if err := l.view.waitQuiet(ctx, identity, "audio", 2*time.Second, 20*time.Second); err != nil {
+	if err := l.view.waitQuiet(identity, "audio", 2*time.Second, 20*time.Second); err != nil {
 		return fmt.Errorf("after the mute %s: %w", control, err)
 	}
 	slog.Info("no sound after the mute " + control)
 	if err := press("hang-up"); err != nil {
 		return err
 	}
-	if err := l.view.waitQuiet(ctx, identity, "video", 3*time.Second, 20*time.Second); err != nil {
+	if err := l.view.waitQuiet(identity, "video", 3*time.Second, 20*time.Second); err != nil {
 		return fmt.Errorf("after the hang-up %s: %w", control, err)
 	}
 	slog.Info("no pictures after the hang-up " + control)

@@ -26,8 +26,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
-	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -35,8 +35,8 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
-	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/viewer"
 )
 
 // room is where the guest's callboxd and the host's viewer meet.
@@ -117,16 +117,16 @@ func cameraScenario(ctx context.Context, l *lab) error {
 		}
 		first, last := got[0], got[len(got)-1]
 		if i == 0 {
-			boot := first.decoded.Sub(l.started).Seconds()
+			boot := first.Decoded.Sub(l.started).Seconds()
 			slog.Info("first picture from the guest", "after_s", boot)
 			// The figure make bench reports; see internal/bench.
 			fmt.Printf("lab_boot_to_in_call_s: %.1f s\n", boot)
 			_ = os.WriteFile(filepath.Join(l.out, "lab_boot_to_in_call_s"), fmt.Appendf(nil, "%.1f\n", boot), 0o644)
 		}
-		fps := float64(len(got)-1) / last.decoded.Sub(first.decoded).Seconds()
+		fps := float64(len(got)-1) / last.Decoded.Sub(first.Decoded).Seconds()
 		slog.Info("vivid's pictures arrive, advancing", "format", format, "pictures", len(got),
-			"size", fmt.Sprintf("%dx%d", last.width, last.height), "fps", fmt.Sprintf("%.1f", fps))
-		if err := l.view.savePNG(identity, filepath.Join(l.out, "camera-"+format+".png")); err != nil {
+			"size", fmt.Sprintf("%dx%d", last.Width, last.Height), "fps", fmt.Sprintf("%.1f", fps))
+		if err := l.view.SavePNG(identity, filepath.Join(l.out, "camera-"+format+".png")); err != nil {
 			slog.Warn("no picture saved", "err", err)
 		}
 		if err := l.tell("seen " + format); err != nil {
@@ -145,7 +145,9 @@ func audioScenario(ctx context.Context, l *lab) error {
 	if err := l.startCall(ctx); err != nil {
 		return err
 	}
-	hz, err := l.view.waitTone(ctx, "callbox-audio", toneHz, 5, 180*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 180*time.Second)
+	defer cancel()
+	hz, err := l.view.WaitTone(ctx, "callbox-audio", toneHz, 5)
 	if err != nil {
 		return err
 	}
@@ -195,11 +197,11 @@ func faultsScenario(ctx context.Context, l *lab) error {
 	if err != nil {
 		return fmt.Errorf("after vivid was bound again: %w", err)
 	}
-	slog.Info("pictures again after the camera came back", "after_s", got[0].decoded.Sub(l.lastEventSeen).Seconds())
+	slog.Info("pictures again after the camera came back", "after_s", got[0].Decoded.Sub(l.lastEventSeen).Seconds())
 
 	// The call server goes away and comes back.
 	slog.Info("stopping the LiveKit server")
-	l.view.leave()
+	l.view.Leave()
 	if err := l.srv.Stop(); err != nil {
 		return fmt.Errorf("stop the LiveKit server: %w", err)
 	}
@@ -222,7 +224,7 @@ func faultsScenario(ctx context.Context, l *lab) error {
 	if err != nil {
 		return fmt.Errorf("after the LiveKit server restarted: %w", err)
 	}
-	slog.Info("pictures again after the server restart", "after_s", got[0].decoded.Sub(restarted).Seconds())
+	slog.Info("pictures again after the server restart", "after_s", got[0].Decoded.Sub(restarted).Seconds())
 	return l.tell("done")
 }
 
@@ -233,10 +235,10 @@ func buttonsScenario(ctx context.Context, l *lab) error {
 	return controlsScenario(ctx, l, "callbox-buttons", "button")
 }
 
-func countBefore(pics []pictureInfo, t time.Time) int {
+func countBefore(pics []viewer.Picture, t time.Time) int {
 	n := 0
 	for _, p := range pics {
-		if p.decoded.Before(t) {
+		if p.Decoded.Before(t) {
 			n++
 		}
 	}
@@ -274,14 +276,15 @@ func checkColourBars(y []byte, stride, width, height int) error {
 	return nil
 }
 
-// changedPixels counts the pixels of the picture's top sixth (where vivid
-// writes the time and frame count) that differ clearly between a and b.
-// Coding noise in a still region stays far below the threshold.
-func changedPixels(a, b []byte, stride, width, height int) int {
+// changedPixels counts the pixels of the pictures' top sixth (where vivid
+// writes the time and frame count) that differ clearly between a and b, of
+// the same size. Coding noise in a still region stays far below the
+// threshold.
+func changedPixels(a, b *image.YCbCr) int {
 	n := 0
-	for row := range height / 6 {
-		for x := range width {
-			d := int(a[row*stride+x]) - int(b[row*stride+x])
+	for row := range a.Rect.Dy() / 6 {
+		for x := range a.Rect.Dx() {
+			d := int(a.Y[row*a.YStride+x]) - int(b.Y[row*b.YStride+x])
 			if d > 40 || d < -40 {
 				n++
 			}
@@ -293,18 +296,6 @@ func changedPixels(a, b []byte, stride, width, height int) int {
 // minChanged is how many pixels of the text must change for a picture to
 // count as the next one: one digit of vivid's 8x16 font changes more.
 const minChanged = 20
-
-func checkTone(samples []int16, want, within float64) (float64, error) {
-	rms := audio.RMS(samples)
-	if rms < 1000 {
-		return 0, fmt.Errorf("the sound is nearly silent (RMS %.0f)", rms)
-	}
-	hz := audio.DominantFrequency(samples, audio.SampleRate)
-	if math.Abs(hz-want) > within {
-		return hz, fmt.Errorf("the loudest frequency is %.1f Hz, want %.0f ± %.0f Hz", hz, want, within)
-	}
-	return hz, nil
-}
 
 // --- the lab around the scenario ---------------------------------------------
 
@@ -372,7 +363,7 @@ func (l *lab) joinView() error {
 
 func (l *lab) close() {
 	if l.view != nil {
-		l.view.leave()
+		l.view.Leave()
 	}
 	if l.srv != nil {
 		_ = l.srv.Close()

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"time"
+
+	"github.com/callbox/callbox/internal/viewer"
 )
 
 // systemdRuns are the runs of callboxd the systemd scenario starts, in
@@ -47,7 +49,7 @@ func systemdScenario(ctx context.Context, l *lab) error {
 		if err != nil {
 			return fmt.Errorf("callboxd's run %s: %w", name, err)
 		}
-		slog.Info("the box is in the call", "run", name, "pictures_after_s", fmt.Sprintf("%.1f", got[0].decoded.Sub(since).Seconds()),
+		slog.Info("the box is in the call", "run", name, "pictures_after_s", fmt.Sprintf("%.1f", got[0].Decoded.Sub(since).Seconds()),
 			"wrong_pictures_first", skipped)
 		if err := l.tell("seen-" + name); err != nil {
 			return err
@@ -63,38 +65,37 @@ func systemdScenario(ctx context.Context, l *lab) error {
 // first: around a restart the viewer's decoder, one per identity, may see
 // the end of the dead run's stream before the new run's keyframe (a 2x2
 // picture was seen once after SIGSEGV).
-func (v *view) waitBackInCall(ctx context.Context, identity string, since time.Time, n int, timeout time.Duration) ([]pictureInfo, int, error) {
+func (v *view) waitBackInCall(ctx context.Context, identity string, since time.Time, n int, timeout time.Duration) ([]viewer.Picture, int, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	var got []viewer.Picture
+	var start int
 	var lastWrong error
-	for {
-		v.mu.Lock()
-		changed := v.changed
-		v.mu.Unlock()
-		got := v.since(identity, since)
-		start := 0
+	err := v.Wait(ctx, func() (bool, error) {
+		got, start = v.since(identity, since), 0
 		for i, p := range got {
 			var wrong error
 			switch {
-			case p.width != videoWidth || p.height != videoHeight:
-				wrong = fmt.Errorf("a %dx%d picture, want %dx%d", p.width, p.height, videoWidth, videoHeight)
-			case p.barsErr != nil:
-				wrong = p.barsErr
-			case i > start && p.changed < minChanged:
-				wrong = fmt.Errorf("a picture the same as the one before (%d pixels of vivid's time and frame count changed)", p.changed)
+			case p.Width != videoWidth || p.Height != videoHeight:
+				wrong = fmt.Errorf("a %dx%d picture, want %dx%d", p.Width, p.Height, videoWidth, videoHeight)
+			case p.Err != nil:
+				wrong = p.Err
+			case i > start && p.Changed < minChanged:
+				wrong = fmt.Errorf("a picture the same as the one before (%d pixels of vivid's time and frame count changed)", p.Changed)
 			}
 			if wrong != nil {
 				lastWrong, start = wrong, i+1
 				continue
 			}
 			if i+1-start >= n {
-				return got[start : i+1], start, nil
+				got = got[start : i+1]
+				return true, nil
 			}
 		}
-		select {
-		case <-ctx.Done():
-			return nil, start, fmt.Errorf("no %d good pictures in a row from %s in %s (%d pictures came; the last wrong one: %v)", n, identity, timeout, len(got), lastWrong)
-		case <-changed:
-		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, start, fmt.Errorf("no %d good pictures in a row from %s in %s (%d pictures came; the last wrong one: %v)", n, identity, timeout, len(got), lastWrong)
 	}
+	return got, start, nil
 }

@@ -93,17 +93,25 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	node.Env = append(os.Environ(), "BOX_URL="+pageURL, "SETUP_CODE="+code, "ADMIN_PASSWORD="+password,
 		"LK_URL="+srv.URL, "LK_KEY="+srv.APIKey, "LK_SECRET="+srv.APISecret, "ROOM=kitchen-table",
 		"WIFI_PASSPHRASE="+wifiPassphrase, "SHOTS="+shots, "CHROMIUM="+chromium)
-	// Once the box is in the call, someone joins it: the status page must list them.
+	// Once the box is in the call, someone joins it, until the test ends:
+	// the status page must list them.
+	viewerDone := make(chan struct{})
 	go func() {
+		defer close(viewerDone)
 		if log.Match(ctx, regexp.MustCompile(`msg="in the call"`)) == nil {
 			return // the browser's part failed; it says why
 		}
 		call.UseLogger(slog.Default()) // the viewer's SDK: warnings only
-		if _, err := viewer.Start(ctx, call.Options{URL: srv.URL, Room: "kitchen-table", Identity: "viewer-ada",
-			Name: "Ada on a laptop", APIKey: srv.APIKey, APISecret: srv.APISecret}); err != nil {
+		v, err := viewer.Start(call.Options{URL: srv.URL, Room: "kitchen-table", Identity: "viewer-ada",
+			Name: "Ada on a laptop", APIKey: srv.APIKey, APISecret: srv.APISecret}, viewer.ReadStamp)
+		if err != nil {
 			t.Errorf("the viewer could not join: %v", err)
+			return
 		}
+		<-ctx.Done()
+		v.Leave()
 	}()
+	t.Cleanup(func() { <-viewerDone })
 	out, err := node.CombinedOutput()
 	t.Logf("the browser said:\n%s", out)
 	if err != nil {

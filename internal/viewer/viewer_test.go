@@ -1,0 +1,108 @@
+package viewer
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/device/audio"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
+	"github.com/callbox/callbox/pipeline"
+)
+
+func TestCheckTone(t *testing.T) {
+	tone := func(hz, amplitude float64) []int16 {
+		s := make([]int16, audio.SampleRate)
+		for i := range s {
+			s[i] = int16(amplitude * 32767 * math.Sin(2*math.Pi*hz*float64(i)/audio.SampleRate))
+		}
+		return s
+	}
+	tests := []struct {
+		name    string
+		samples []int16
+		wantErr string
+	}{
+		{"the tone", tone(1000, 0.5), ""},
+		{"a little off", tone(1003, 0.5), ""},
+		{"another tone", tone(440, 0.5), "440"},
+		{"silence", make([]int16, audio.SampleRate), "silent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := CheckTone(tt.samples, 1000, 5)
+			if tt.wantErr == "" {
+				if err != nil {
+					t.Fatalf("CheckTone() = %v, want nil", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("CheckTone() = %v, want an error saying %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestCheckSeesEachSendersPictures feeds the viewer coded pictures of the
+// test pattern from two senders, as the call would: every picture goes
+// through the viewer's check with the same sender's picture before it, and
+// ReadStamp reads the frame numbers drawn into them.
+func TestCheckSeesEachSendersPictures(t *testing.T) {
+	const w, h = 320, 180
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	enc, err := pipeline.NewSoftwareVideoEncoder(media.CodecH264, pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+
+	var seen []string // "sender: previous frame -> frame"
+	v := newViewer(func(pic, previous *image.YCbCr) Mark {
+		m := ReadStamp(pic, previous)
+		before := "none"
+		if previous != nil {
+			stamp, _ := camera.ReadStamp(previous.Y, previous.YStride, w, h)
+			before = fmt.Sprint(stamp.Frame)
+		}
+		seen = append(seen, fmt.Sprintf("%s -> %d", before, m.Stamp.Frame))
+		return m
+	})
+	defer v.Leave()
+	for range 3 {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		coded, err := enc.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same pictures from two senders, each with a decoder of its own.
+		for _, from := range []string{"ada", "bob"} {
+			v.onVideo(call.Frame{From: from, Codec: media.CodecH264, Data: coded.Data, Arrived: time.Now()})
+		}
+	}
+	want := []string{"none -> 0", "none -> 0", "0 -> 1", "0 -> 1", "1 -> 2", "1 -> 2"}
+	if !slices.Equal(seen, want) {
+		t.Errorf("the check saw %q, want %q", seen, want)
+	}
+	pics := v.Pictures()
+	if len(pics) != 6 || pics[5].From != "bob" || pics[5].Err != nil || pics[5].Stamp.Frame != 2 || pics[5].Width != w {
+		t.Errorf("pictures %+v; want six, the last bob's frame 2 at %d wide", pics, w)
+	}
+	if errs := v.Errors(); len(errs) > 0 {
+		t.Errorf("decoding errors: %v", errs)
+	}
+}
