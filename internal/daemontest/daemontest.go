@@ -1,7 +1,8 @@
 // Package daemontest helps tests run this module's real programs: Build
 // compiles one as the box runs it (once per test process), Log keeps what a
-// process writes and lets a test wait for a line. It is used by tests and
-// the bench.
+// process writes and lets a test wait for a line, Poll waits for what
+// nothing announces (a file another process rewrites). It is used by tests,
+// the bench and the lab's host side.
 package daemontest
 
 import (
