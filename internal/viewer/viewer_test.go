@@ -1,7 +1,6 @@
 package viewer
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"math"
@@ -14,7 +13,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
-	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/pipeline/pipelinetest"
 )
 
 func TestCheckTone(t *testing.T) {
@@ -57,18 +56,7 @@ func TestCheckTone(t *testing.T) {
 // ReadStamp reads the frame numbers drawn into them.
 func TestCheckSeesEachSendersPictures(t *testing.T) {
 	const w, h = 320, 180
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	enc, err := pipeline.NewSoftwareVideoEncoder(media.CodecH264, pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 60})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-
-	var seen []string // "sender: previous frame -> frame"
+	var seen []string // "previous frame -> frame", as the check saw them
 	v := newViewer(func(pic, previous *image.YCbCr) Mark {
 		m := ReadStamp(pic, previous)
 		before := "none"
@@ -80,18 +68,10 @@ func TestCheckSeesEachSendersPictures(t *testing.T) {
 		return m
 	})
 	defer v.Leave()
-	for range 3 {
-		f, err := src.ReadFrame(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		coded, err := enc.Encode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, coded := range pipelinetest.EncodedPattern(t, media.CodecH264, w, h, 3) {
 		// The same pictures from two senders, each with a decoder of its own.
 		for _, from := range []string{"ada", "bob"} {
-			v.onVideo(call.Frame{From: from, Codec: media.CodecH264, Data: coded.Data, Arrived: time.Now()})
+			v.onVideo(call.Frame{From: from, Codec: media.CodecH264, Data: coded, Arrived: time.Now()})
 		}
 	}
 	want := []string{"none -> 0", "none -> 0", "0 -> 1", "0 -> 1", "1 -> 2", "1 -> 2"}

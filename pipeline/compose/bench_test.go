@@ -6,6 +6,7 @@ import (
 
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/media"
+	"github.com/callbox/callbox/pipeline/pipelinetest"
 )
 
 // BenchmarkComposite1080p draws four 640x360 participants in a grid on a
@@ -30,7 +31,7 @@ func BenchmarkComposite1080p(b *testing.B) {
 // BenchmarkDecodeComposite1080p decodes one 640x360 H.264 frame for each of
 // four participants and draws the 1080p grid: decode_composite_ms_per_frame.
 func BenchmarkDecodeComposite1080p(b *testing.B) {
-	g, err := NewDecodeCompositeGrid(encodedPatternSized(b, 640, 360, 60), media.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
+	g, err := NewDecodeCompositeGrid(pipelinetest.EncodedPattern(b, media.CodecH264, 640, 360, 60), media.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
 	if err != nil {
 		b.Fatal(err)
 	}

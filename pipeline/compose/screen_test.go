@@ -8,59 +8,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/media"
-	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/pipeline/pipelinetest"
 )
 
 func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
 	return avcodec.NewVideoDecoder(string(c))
 }
 
-// encodedPattern is n coded frames of a 320x180 test pattern, the first a keyframe.
-func encodedPattern(t *testing.T, codec media.Codec, n int) [][]byte {
-	return encodedPatternCodec(t, codec, 320, 180, n)
-}
-
-func encodedPatternSized(t testing.TB, w, h, n int) [][]byte {
-	return encodedPatternCodec(t, media.CodecH264, w, h, n)
-}
-
-func encodedPatternCodec(t testing.TB, codec media.Codec, w, h, n int) [][]byte {
-	t.Helper()
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	settings := pipeline.VideoSettings{Width: w, Height: h, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 1000}
-	enc, err := pipeline.NewSoftwareVideoEncoder(codec, settings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var out [][]byte
-	for len(out) < n {
-		f, err := src.ReadFrame(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		coded, err := enc.Encode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(coded.Data) > 0 {
-			out = append(out, append([]byte(nil), coded.Data...))
-		}
-	}
-	return out
-}
-
 func TestScreenShowsDecodedVideoAndPlaceholders(t *testing.T) {
-	h264 := encodedPattern(t, media.CodecH264, 10)
-	vp8 := encodedPattern(t, media.CodecVP8, 10)
+	h264 := pipelinetest.EncodedPattern(t, media.CodecH264, 320, 180, 10)
+	vp8 := pipelinetest.EncodedPattern(t, media.CodecVP8, 320, 180, 10)
 	garbage := make([]byte, 3000)
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := range garbage {
