@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/callbox/callbox/internal/daemontest"
 )
 
 // waitEvent waits until the guest prints "LAB-EVENT: name" on its console
@@ -76,17 +78,12 @@ func (c *ctlConn) writeLine(line string) error {
 	defer c.mu.Unlock()
 	if c.conn == nil {
 		// qemu makes the socket as it starts, which may be just after us.
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			conn, err := net.Dial("unix", c.path)
-			if err == nil {
-				c.conn = conn
-				break
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("control channel %s: %w", c.path, err)
-			}
-			time.Sleep(100 * time.Millisecond)
+		err := daemontest.Poll(30*time.Second, 100*time.Millisecond, func() (err error) {
+			c.conn, err = net.Dial("unix", c.path)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("control channel %s: %w", c.path, err)
 		}
 	}
 	if _, err := c.conn.Write([]byte(line + "\n")); err != nil {
