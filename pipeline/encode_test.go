@@ -141,13 +141,14 @@ func TestSetBitrateChangesSize(t *testing.T) {
 			}
 			defer src.Close()
 			enc := newEncoder(t, codec, s)
-			// Bytes a second over some seconds of capture time: on a loaded
-			// machine the pattern skips frames, and each frame left covers
-			// more time.
-			bytesPerSecond := func(seconds int) int {
+			// Bytes a second over some seconds of capture time, and bytes a
+			// frame: on a loaded machine the pattern skips frames, and each
+			// frame left covers more time.
+			measure := func(seconds int) (perSecond, perFrame int) {
 				n := 0
 				var first, last time.Time
-				for i := range seconds*s.FPS + 1 {
+				frames := seconds * s.FPS
+				for i := range frames + 1 {
 					f, _ := src.ReadFrame(context.Background())
 					coded, err := enc.Encode(f)
 					if err != nil {
@@ -160,19 +161,22 @@ func TestSetBitrateChangesSize(t *testing.T) {
 					n += len(coded.Data)
 					last = f.Time
 				}
-				return int(float64(n) / last.Sub(first).Seconds())
+				return int(float64(n) / last.Sub(first).Seconds()), n / frames
 			}
-			bytesPerSecond(1) // past the first keyframe
-			high := bytesPerSecond(1)
+			measure(1) // past the first keyframe
+			// What the pattern needs at the full frame rate: it needs
+			// about 750 kbit/s at 30 fps, and a machine busy elsewhere
+			// codes fewer frames a second, not fewer bytes a frame.
+			_, highPerFrame := measure(1)
 			const lowBPS = 300_000
-			if high*8 < 2*lowBPS {
-				t.Fatalf("the pattern needs only %d bit/s at 2 Mbit/s: too simple to test rate control", high*8)
+			if high := highPerFrame * s.FPS * 8; high < 2*lowBPS {
+				t.Fatalf("the pattern needs only %d bit/s at 2 Mbit/s: too simple to test rate control", high)
 			}
 			enc.SetBitrate(lowBPS)
 			// Let rate control follow: libvpx's CBR buffer takes a while to
 			// drain when the machine is busy.
-			bytesPerSecond(2)
-			low := bytesPerSecond(2)
+			measure(2)
+			low, _ := measure(2)
 			if low*8 > lowBPS*3/2 {
 				t.Errorf("asked for %d bit/s, got %d bit/s", lowBPS, low*8)
 			}
