@@ -80,17 +80,23 @@ func wishChanged(changed <-chan struct{}) bool {
 	}
 }
 
-// cancelOnChange is ctx, also cancelled when changed is closed.
-func cancelOnChange(ctx context.Context, changed <-chan struct{}) (context.Context, context.CancelFunc) {
+// cancelOnChange is ctx, also cancelled when changed is closed. Its stop
+// cancels it and returns once the goroutine that watches changed has ended.
+func cancelOnChange(ctx context.Context, changed <-chan struct{}) (_ context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		select {
 		case <-changed:
 			cancel()
 		case <-ctx.Done():
 		}
 	}()
-	return ctx, cancel
+	return ctx, func() {
+		cancel()
+		<-watched
+	}
 }
 
 // SetMuted mutes or unmutes the microphone. The same status field that the

@@ -5,6 +5,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/callbox/callbox/internal/daemontest"
 )
 
 // waitFor waits until the session's state is want, and fails after a while.
@@ -37,10 +39,13 @@ func refusingServer(t *testing.T) string {
 }
 
 // Run follows Leave and Join: hanging up while the box is still trying to
-// reach the server stops the attempt and makes it idle; calling starts again.
+// reach the server stops the attempt and makes it idle; calling starts
+// again. What each attempt started has ended when Run returns.
 func TestRunLeavesAndJoinsAgain(t *testing.T) {
+	daemontest.CheckGoroutines(t)
 	UseLogger(quiet) // the SDK's complaints about the refused connection
-	s := New(Options{URL: refusingServer(t), Room: "family", Identity: "box", APIKey: "k", APISecret: "s", Logger: quiet, StartIdle: true})
+	s := New(Options{URL: refusingServer(t), Room: "family", Identity: "box", APIKey: "k", APISecret: "s", Logger: quiet, StartIdle: true,
+		Remote: RemoteOptions{OnMembers: func([]Member) {}}})
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()

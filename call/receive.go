@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -41,8 +42,46 @@ type Handlers struct {
 // Watcher is a participant that receives and sends nothing.
 type Watcher struct {
 	room       *lksdk.Room
-	cancel     context.CancelFunc
+	receiving  *receiving
 	decryption *roomDecryption // e2ee_decrypt.go
+}
+
+// receiving owns the goroutines that receive one room: each runs until
+// stop, which waits for them, so that no handler runs once it returns. A
+// track the SDK hands over after stop (its callbacks may come late) is not
+// received: its connection is closed.
+type receiving struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu      sync.Mutex
+	stopped bool           // guarded by mu
+	wg      sync.WaitGroup // added to under mu, while not stopped
+}
+
+func newReceiving() *receiving {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &receiving{ctx: ctx, cancel: cancel}
+}
+
+// start runs f on a goroutine of its own until stop; after stop it does
+// nothing.
+func (r *receiving) start(f func(ctx context.Context)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.stopped {
+		r.wg.Go(func() { f(r.ctx) })
+	}
+}
+
+// stop ends the goroutines and waits for them. A track's goroutine ends
+// when its ReadRTP fails: the room must be disconnected first.
+func (r *receiving) stop() {
+	r.mu.Lock()
+	r.stopped = true
+	r.mu.Unlock()
+	r.cancel()
+	r.wg.Wait()
 }
 
 // Watch joins the room without sending and hands every remote participant's
@@ -51,11 +90,11 @@ type Watcher struct {
 // With opts.RoomKey, frames are decrypted first; those that do not decrypt
 // are dropped and counted (DecryptStats), and a keyframe is asked for.
 func Watch(opts Options, h Handlers) (*Watcher, error) {
-	ctx, cancel := context.WithCancel(context.Background())
+	receiving := newReceiving()
 	decryption := newRoomDecryption(opts.RoomKey, opts.Logger)
 	callbacks := &lksdk.RoomCallback{}
 	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		go receiveTrack(ctx, track, pub, rp, h, decryption)
+		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, h, decryption) })
 	}
 	var room *lksdk.Room
 	var err error
@@ -68,17 +107,18 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 		}, callbacks, lksdk.WithAutoSubscribe(true))
 	}
 	if err != nil {
-		cancel()
+		receiving.stop()
 		return nil, explain(opts.URL, err)
 	}
 	decryption.setRoom(room)
-	return &Watcher{room: room, cancel: cancel, decryption: decryption}, nil
+	return &Watcher{room: room, receiving: receiving, decryption: decryption}, nil
 }
 
-// Leave disconnects. A frame being handled at that moment still finishes.
+// Leave disconnects, and returns once no handler runs: a frame being
+// handled at that moment still finishes first.
 func (w *Watcher) Leave() {
-	w.cancel()
 	w.room.Disconnect()
+	w.receiving.stop()
 }
 
 // decryption may be nil: frames pass as they came.

@@ -216,12 +216,13 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 		})
 	}
 	if err != nil {
+		s.leave(room) // what the half-made join started ends, its goroutines too
 		return nil, err
 	}
 	s.remote.joined()
 	video, audio, err := s.publish(room)
 	if err != nil {
-		room.Disconnect()
+		s.leave(room)
 		return nil, err
 	}
 	s.mu.Lock()

@@ -37,16 +37,17 @@ type RemoteOptions struct {
 type remoteSet struct {
 	mu         sync.Mutex
 	room       *lksdk.Room
-	order      []string           // identities by when first seen: the join order
-	decryption *roomDecryption    // e2ee_decrypt.go
-	stopped    context.CancelFunc // ends this room's receiving
+	order      []string        // identities by when first seen: the join order
+	decryption *roomDecryption // e2ee_decrypt.go
+	receiving  *receiving      // this room's goroutines (receive.go); nil when none
 	onMembers  func([]Member)
 	refresh    func() // asks for onMembers to be called with the list of now
 }
 
 // hook adds the receive side's callbacks, if opts wants anything; frames
-// flow until stop (the room is left). The join's own context is no
-// lifetime for them: it ends when the join completes.
+// flow until stop (the room is left), which waits for the goroutines that
+// hand them over. The join's own context is no lifetime for them: it ends
+// when the join completes.
 func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKey, log *slog.Logger) {
 	if opts.Video == nil && opts.Audio == nil && opts.OnMembers == nil && opts.OnSpeakers == nil {
 		return
@@ -54,13 +55,11 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 	if opts.OnMembers == nil {
 		opts.OnMembers = func([]Member) {}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	r.stop() // a join's left over that stop did not end; none normally
+	receiving := newReceiving()
 	decryption := newRoomDecryption(key, log)
 	r.mu.Lock()
-	if r.stopped != nil {
-		r.stopped() // a join that failed half-way
-	}
-	r.decryption, r.stopped, r.onMembers = decryption, cancel, opts.OnMembers
+	r.decryption, r.receiving, r.onMembers = decryption, receiving, opts.OnMembers
 	r.mu.Unlock()
 	if opts.OnSpeakers == nil {
 		opts.OnSpeakers = func([]string) {}
@@ -77,7 +76,7 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 	r.mu.Lock()
 	r.refresh = changed
 	r.mu.Unlock()
-	go func() {
+	receiving.start(func(ctx context.Context) {
 		for {
 			select {
 			case <-ctx.Done():
@@ -86,7 +85,7 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 				opts.OnMembers(r.members())
 			}
 		}
-	}()
+	})
 	cb.OnParticipantConnected = func(*lksdk.RemoteParticipant) { changed() }
 	cb.OnParticipantDisconnected = func(*lksdk.RemoteParticipant) { changed() }
 	cb.OnTrackPublished = func(*lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
@@ -96,7 +95,7 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKe
 	cb.OnTrackUnsubscribed = func(*webrtc.TrackRemote, *lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		changed()
-		go receiveTrack(ctx, track, pub, rp, opts.Handlers, decryption)
+		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, opts.Handlers, decryption) })
 	}
 	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
 		var ids []string
@@ -115,14 +114,16 @@ func (r *remoteSet) setRoom(room *lksdk.Room) {
 	r.mu.Unlock()
 }
 
-// stop ends receiving from the room left, and tells that nobody is there.
+// stop ends receiving from the room left (Disconnect first: a track's
+// goroutine ends when its connection closes), waits until no handler
+// runs, and then tells that nobody is there.
 func (r *remoteSet) stop() {
 	r.mu.Lock()
-	stopped, onMembers := r.stopped, r.onMembers
-	r.stopped, r.room = nil, nil
+	receiving, onMembers := r.receiving, r.onMembers
+	r.receiving, r.room = nil, nil
 	r.mu.Unlock()
-	if stopped != nil {
-		stopped()
+	if receiving != nil {
+		receiving.stop()
 		onMembers(nil)
 	}
 }

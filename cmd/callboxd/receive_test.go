@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -95,8 +96,10 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 		defer src.Close()
 		defer tone.Close()
 		defer opus.Close()
-		go video.Send(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, session.WriteVideoLayer)
-		go pipeline.SendAudio(ctx, tone, opus, session.WriteAudio)
+		var sending sync.WaitGroup // ends before what it reads and codes is closed
+		defer sending.Wait()
+		sending.Go(func() { video.Send(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, session.WriteVideoLayer) })
+		sending.Go(func() { pipeline.SendAudio(ctx, tone, opus, session.WriteAudio) })
 		session.Run(ctx)
 	}()
 	return left

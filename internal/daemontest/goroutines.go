@@ -68,6 +68,19 @@ func checkGoroutines(t testing.TB, grace time.Duration) {
 	})
 }
 
+// Running counts the goroutines whose stack is in fn now (a function's
+// full name: "github.com/callbox/callbox/call.receiveTrack"), for a test
+// that something has ended by the time a call returns.
+func Running(fn string) int {
+	n := 0
+	for _, g := range goroutines() {
+		if strings.Contains(g.stack, "\n"+fn+"(") {
+			n++
+		}
+	}
+	return n
+}
+
 // goroutine is one goroutine of a stack dump.
 type goroutine struct {
 	id    int

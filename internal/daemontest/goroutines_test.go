@@ -73,3 +73,24 @@ func TestCheckGoroutinesWaitsForOneOnItsWayOut(t *testing.T) {
 		t.Errorf("a goroutine ending within the grace period was reported: %q", r.errs)
 	}
 }
+
+func TestRunningCountsTheGoroutinesInAFunction(t *testing.T) {
+	const fn = "github.com/callbox/callbox/internal/daemontest.waitForever"
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { waitForever(stop) })
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for Running(fn) != 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond) // until both are scheduled
+	}
+	if n := Running(fn); n != 2 {
+		t.Errorf("Running(%s) = %d with two goroutines waiting in it", fn, n)
+	}
+	close(stop)
+	wg.Wait()
+	if n := Running(fn); n != 0 {
+		t.Errorf("Running(%s) = %d after they ended", fn, n)
+	}
+}
