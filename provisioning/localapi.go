@@ -17,6 +17,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/callbox/callbox/provisioning/internal/httpserve"
 )
 
 // LocalBox is what the local API asks of the daemon.
@@ -113,12 +115,8 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 		writeJSON(w, http.StatusOK, resp)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
 	log.Info("local API", "socket", path)
-	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := httpserve.Run(ctx, srv, 0, func() error { return srv.Serve(ln) }); err != nil {
 		return fmt.Errorf("local API: %w", err)
 	}
 	return nil

@@ -32,6 +32,7 @@ func (b *fakeBox) Invite(ctx context.Context, req InviteRequest) (InviteResponse
 // serveLocal starts the local API on a socket in a temporary directory.
 func serveLocal(t *testing.T, box LocalBox) LocalClient {
 	t.Helper()
+	daemontest.CheckGoroutines(t)
 	path := filepath.Join(t.TempDir(), "control.sock")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/provisioning/wifi"
 )
 
@@ -123,6 +124,7 @@ func newBox(t *testing.T) *box {
 // newBoxIn is newBox over a data directory the test filled.
 func newBoxIn(t *testing.T, dir string) *box {
 	t.Helper()
+	daemontest.CheckGoroutines(t) // what the page starts ends with the test
 	store, err := OpenStore(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/provisioning/internal/httpserve"
 )
 
 // loadOrMakeCertificate reads the box's TLS key and certificate from the
@@ -143,15 +144,5 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string, ready func(net
 			GetCertificate: getCert,
 		},
 	}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		defer cancel()
-		srv.Shutdown(shut)
-	}()
-	err = srv.ServeTLS(ln, "", "")
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
-	}
-	return err
+	return httpserve.Run(ctx, srv, 3*time.Second, func() error { return srv.ServeTLS(ln, "", "") })
 }

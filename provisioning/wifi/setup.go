@@ -9,7 +9,6 @@ package wifi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +17,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/callbox/callbox/provisioning/internal/httpserve"
 )
 
 // The access point's addresses: a private /24 of its own.
@@ -254,21 +255,8 @@ func (p captivePortal) Run(ctx context.Context) error {
 	}
 	srv := &http.Server{Handler: CaptiveRedirect(p.Page), ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
-	stopped, shut := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(shut)
-		select {
-		case <-ctx.Done():
-			shutdown, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			srv.Shutdown(shutdown)
-		case <-stopped:
-		}
-	}()
-	err = srv.Serve(ln)
-	close(stopped)
-	<-shut
-	if errors.Is(err, http.ErrServerClosed) || ctx.Err() != nil {
+	err = httpserve.Run(ctx, srv, 2*time.Second, func() error { return srv.Serve(ln) })
+	if err == nil || ctx.Err() != nil {
 		return nil
 	}
 	return fmt.Errorf("captive portal %s: %s", p.Listen, strings.TrimSpace(err.Error()))

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/provisioning/wifi/wifitest"
 )
@@ -54,6 +55,7 @@ func (r *apRunner) Run(ctx context.Context, name string, args ...string) error {
 // is up, the portal answers every probe with the setup page over real
 // HTTP; when hostapd dies the portal closes too, and the error names hostapd.
 func TestHotspotRedirectsProbesAndStopsWithHostapd(t *testing.T) {
+	daemontest.CheckGoroutines(t)
 	run := &apRunner{failAP: make(chan struct{})}
 	addr := make(chan net.Addr, 1)
 	h := hotspot{

@@ -47,8 +47,13 @@ func Start(t testing.TB, name string, replies map[string]string) *Supplicant {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	answering := make(chan struct{})
+	t.Cleanup(func() {
+		conn.Close() // ends the goroutine that answers
+		<-answering
+	})
 	go func() {
+		defer close(answering)
 		buf := make([]byte, 4096)
 		for {
 			n, from, err := conn.ReadFromUnix(buf)
