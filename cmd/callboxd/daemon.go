@@ -17,32 +17,34 @@ import (
 	"github.com/callbox/callbox/pipeline"
 )
 
-// daemon wires the devices, the pipeline and the call together.
+// daemon wires the devices, the pipeline and the call together: newDaemon
+// makes it, run runs it once.
 type daemon struct {
 	cfg     config.Config
 	log     *slog.Logger
+	beats   *heartbeat // what its loops beat while they run (heartbeat.go)
 	session *call.Session
 	video   *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
 	rx      *receiver             // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
 	// (controls.go); nil with -config, where there is no data directory.
 	factoryReset func() error
+	// sendFrames codes the camera's pictures and hands them to out: the
+	// video sender's Send. Tests put a send loop with a fake encoder here.
+	sendFrames func(ctx context.Context, src camera.Source, out func(layer int, f media.EncodedFrame) error) error
 }
 
-func runDaemon(ctx context.Context, cfg config.Config, log *slog.Logger) error {
-	return runDaemonWith(ctx, cfg, log, nil)
-}
-
-// runDaemonWith is runDaemon that hands the daemon, once its call session
-// is made, to onStart (the setup page's status reads it; see provisioning.go).
-func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onStart func(*daemon)) error {
-	d := &daemon{cfg: cfg, log: log}
-	key, keyErr := roomKey(cfg, log) // e2ee.go
-	if keyErr != nil {
-		return keyErr
+// newDaemon makes the daemon for cfg; nothing runs until run.
+func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat) (*daemon, error) {
+	key, err := roomKey(cfg, log) // e2ee.go
+	if err != nil {
+		return nil, err
 	}
+	d := &daemon{cfg: cfg, log: log, beats: beats}
 	d.rx = newReceiver(cfg, log)
+	d.rx.beats = beats
 	d.video = newVideoSender(cfg, log)
+	d.sendFrames = d.video.Send
 	d.session = call.New(call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
@@ -55,23 +57,27 @@ func runDaemonWith(ctx context.Context, cfg config.Config, log *slog.Logger, onS
 		Logger:          log,
 		RoomKey:         key,
 	})
-	if onStart != nil {
-		onStart(d)
-	}
-	log.Info("callboxd starting", "url", cfg.Call.URL, "room", cfg.Call.Room,
-		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone, "codec", cfg.Video.Codec)
+	d.rx.session = d.session
+	return d, nil
+}
 
+// run keeps the box in its call until ctx ends, and returns once every
+// part has stopped: the call first, so that no frame reaches the receive
+// side's mixer after it is closed.
+func (d *daemon) run(ctx context.Context) error {
+	cfg := d.cfg
+	d.log.Info("callboxd starting", "url", cfg.Call.URL, "room", cfg.Call.Room,
+		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone, "codec", cfg.Video.Codec)
+	defer d.rx.close()
 	var wg sync.WaitGroup
+	defer wg.Wait()
 	if err := d.startControls(ctx, &wg); err != nil { // controls.go; none configured: nothing
 		return err
 	}
-	d.rx.session = d.session
 	wg.Go(func() { d.rx.run(ctx, d) })
 	wg.Go(func() { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
 	wg.Go(func() { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
-	err := d.session.Run(ctx)
-	wg.Wait()
-	return err
+	return d.session.Run(ctx)
 }
 
 func videoCodec(cfg config.Config) media.Codec {
@@ -155,7 +161,12 @@ func (d *daemon) sendVideo(ctx context.Context) error {
 		d.log.Info("the camera does not offer the configured size; using the nearest",
 			"want", fmt.Sprintf("%dx%d@%d", v.Width, v.Height, v.FPS), "got", f.String())
 	}
-	err = d.video.Send(ctx, d.rx.selfView(src), d.session.WriteVideoLayer)
+	moving := d.beats.join("camera " + v.Camera)
+	defer moving.leave()
+	err = d.sendFrames(ctx, d.rx.selfView(src), func(layer int, f media.EncodedFrame) error {
+		moving.beat()
+		return d.session.WriteVideoLayer(layer, f)
+	})
 	if errors.Is(err, pipeline.ErrNoHardwareEncoder) {
 		err = fmt.Errorf("video.encoder = %s: %w", config.EncoderHardware, err)
 	}
@@ -201,5 +212,10 @@ func (d *daemon) sendAudio(ctx context.Context) error {
 	}
 	defer enc.Close()
 	d.log.Info("sending audio", "microphone", a.Microphone)
-	return pipeline.SendAudio(ctx, d.rx.cleanMicrophone(src), enc, d.session.WriteAudio)
+	moving := d.beats.join("microphone " + a.Microphone)
+	defer moving.leave()
+	return pipeline.SendAudio(ctx, d.rx.cleanMicrophone(src), enc, func(f media.EncodedFrame) error {
+		moving.beat()
+		return d.session.WriteAudio(f)
+	})
 }

@@ -148,6 +148,7 @@ func TestLipSync(t *testing.T) {
 	var wg sync.WaitGroup
 	wg.Go(func() { session.Run(ctx) })
 	wg.Go(func() { rx.run(ctx, d) })
+	defer rx.close()
 	defer wg.Wait()
 	defer cancel()
 

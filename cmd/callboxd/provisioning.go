@@ -9,17 +9,11 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/callbox/callbox/call"
@@ -27,98 +21,72 @@ import (
 	"github.com/callbox/callbox/provisioning/wifi"
 )
 
-// usesDataDir reports whether callboxd was started with -data.
-func usesDataDir(args []string) bool {
-	for _, a := range args {
-		if a == "--" {
-			return false
-		}
-		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if strings.HasPrefix(a, "-") && name == "data" {
-			return true
-		}
-	}
-	return false
+// dataMode is callboxd -data DIR.
+type dataMode struct {
+	o     options
+	store *provisioning.Store
+	boot  provisioning.Boot
+	logs  *provisioning.LogBuffer // the log as the setup page shows it
 }
 
-func runFromDataDir(args []string) int {
-	fs := flag.NewFlagSet("callboxd", flag.ContinueOnError)
-	dataDir := fs.String("data", "", "data directory: settings, admin password, TLS key; the setup page writes it")
-	listen := fs.String("listen", ":443", "address of the setup page (HTTPS)")
-	wpaSocket := fs.String("wpa-socket", "", "wpa_supplicant's control socket (e.g. /var/run/wpa_supplicant/wlan0) for Wi-Fi setup; empty: no Wi-Fi")
-	logLevel := fs.String("log-level", "", "debug, info, warn or error (default: log.level of the settings)")
-	fs.StringVar(&controlSocket, "control", "", "Unix socket of the local API for callboxctl screenshot and invite (default DIR/control.sock)")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return exitOK
-		}
-		slog.Error("callboxd cannot start", "err", oneLine(err))
-		return exitBadConfig
-	}
-	if *dataDir == "" || fs.NArg() > 0 {
-		slog.Error("callboxd cannot start: -data needs a directory, and no other arguments")
-		return exitBadConfig
-	}
-	store, err := provisioning.OpenStore(*dataDir)
+func openDataDir(o options) (*dataMode, error) {
+	store, err := provisioning.OpenStore(o.dataDir)
 	if err != nil {
-		slog.Error("callboxd cannot start", "err", oneLine(err))
-		return exitBadConfig
+		return nil, err
 	}
-	boot := store.Boot()
-	level := boot.Config.Log.Level
-	if *logLevel != "" {
-		level = *logLevel
-	}
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		slog.Error("callboxd cannot start: -log-level " + level + " is not one of debug, info, warn, error")
-		return exitBadConfig
-	}
-	logs := provisioning.NewLogBuffer(500)
-	log := slog.New(slog.NewTextHandler(io.MultiWriter(os.Stderr, logs), &slog.HandlerOptions{Level: l}))
-	slog.SetDefault(log)
-	call.UseLogger(log.With("part", "livekit"))
+	return &dataMode{o: o, store: store, boot: store.Boot(), logs: provisioning.NewLogBuffer(500)}, nil
+}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	defer notifySystemd(ctx, log)() // systemd.go: READY=1 now, the watchdog fed, STOPPING=1 at the end
+func (m *dataMode) logLevel() string {
+	if m.o.logLevel != "" {
+		return m.o.logLevel
+	}
+	return m.boot.Config.Log.Level
+}
 
-	sup := newSupervisor(log, boot)
-	network := wifi.NewSetup(wifi.SetupOptions{Socket: *wpaSocket, Listen: *listen, Logger: log}) // scan, join, the access point
-	var wg sync.WaitGroup
-	wifiCtx, stopWiFi := context.WithCancel(ctx)
-	defer func() { stopWiFi(); wg.Wait() }()
-	wg.Go(func() { network.Run(wifiCtx) })
-	page := provisioning.NewServer(provisioning.Options{Store: store, Controller: sup, Logs: logs, Logger: log,
+func (m *dataMode) logTo(stderr io.Writer) io.Writer { return io.MultiWriter(stderr, m.logs) }
+
+// start makes the supervisor of the call, the setup page and the Wi-Fi;
+// run serves the page and keeps the call going as the page says. A page
+// that cannot be served stops callboxd.
+func (m *dataMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(context.Context) error) {
+	sup := newSupervisor(log, m.boot)
+	sup.beats = beats
+	network := wifi.NewSetup(wifi.SetupOptions{Socket: m.o.wpaSocket, Listen: m.o.listen, Logger: log}) // scan, join, the access point
+	page := provisioning.NewServer(provisioning.Options{Store: m.store, Controller: sup, Logs: m.logs, Logger: log,
 		WiFi: network.Chooser(), Network: network.Status})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
 	sup.factoryReset = page.FactoryReset
-	if controlSocket == "" {
-		controlSocket = filepath.Join(*dataDir, "control.sock")
-	}
-	go serveLocalAPI(ctx, controlSocket, &localBox{current: sup.current, setup: sup.setup}, log)
-	served := make(chan error, 1)
-	go func() {
-		served <- page.ListenAndServe(ctx, *listen, func(addr net.Addr) {
-			sup.setup.setListen(addr)
-			log.Info("setup page", "url", "https://"+addr.String()+"/", "tls_fingerprint", page.Fingerprint())
-			page.AnnounceSetup()
+	return &localBox{current: sup.current, setup: sup.setup}, func(ctx context.Context) error {
+		ctx, cancel := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		wg.Go(func() { network.Run(ctx) })
+		var pageErr error
+		wg.Go(func() {
+			pageErr = page.ListenAndServe(ctx, m.o.listen, func(addr net.Addr) {
+				sup.setup.setListen(addr)
+				log.Info("setup page", "url", "https://"+addr.String()+"/", "tls_fingerprint", page.Fingerprint())
+				page.AnnounceSetup()
+			})
+			cancel() // without its page the box cannot be set up: stop, and be started again
 		})
-	}()
-	sup.run(ctx)
-	if err := <-served; err != nil {
-		log.Error("callboxd stopped: the setup page cannot be served", "err", err)
-		return exitFailed
+		sup.run(ctx)
+		cancel()
+		wg.Wait()
+		if pageErr != nil {
+			return fmt.Errorf("the setup page cannot be served: %w", pageErr)
+		}
+		return nil
 	}
-	return exitOK
 }
 
 // supervisor runs the call with the settings of the moment: it implements
 // provisioning.Controller. It starts the call when the box is set up and a
 // call is wanted, and starts it again after settings change or a restart.
 type supervisor struct {
-	log  *slog.Logger
-	wake chan struct{} // something changed: look again
+	log   *slog.Logger
+	beats *heartbeat    // what each call's loops beat (heartbeat.go)
+	wake  chan struct{} // something changed: look again
 
 	mu     sync.Mutex
 	boot   provisioning.Boot
@@ -226,15 +194,16 @@ func (s *supervisor) run(ctx context.Context) {
 		}
 		callCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() {
-			done <- runDaemonWith(callCtx, boot.Config, s.log, func(d *daemon) {
-				d.factoryReset = s.factoryReset
-				s.mu.Lock()
-				s.daemon, s.since = d, time.Now()
-				s.mu.Unlock()
-			})
-		}()
-		var err error
+		d, err := newDaemon(boot.Config, s.log, s.beats) // daemon.go
+		if err != nil {
+			done <- err
+		} else {
+			d.factoryReset = s.factoryReset
+			s.mu.Lock()
+			s.daemon, s.since = d, time.Now()
+			s.mu.Unlock()
+			go func() { done <- d.run(callCtx) }() // waited for below, whichever way the call ends
+		}
 		select {
 		case <-ctx.Done():
 			cancel()

@@ -30,6 +30,7 @@ import (
 type receiver struct {
 	cfg     config.Config
 	log     *slog.Logger
+	beats   *heartbeat // what the screen and the speaker beat while they run (heartbeat.go)
 	session *call.Session
 	mixer   *pipeline.Mixer
 	echo    *pipeline.EchoCanceller // nil without echo cancellation
@@ -137,6 +138,11 @@ func (rx *receiver) run(ctx context.Context, d *daemon) {
 	}
 	wg.Go(func() { rx.followState(ctx) })
 	wg.Wait()
+}
+
+// close frees the mixer and the echo canceller, once the call has ended
+// and run has returned: nothing hands them sound after.
+func (rx *receiver) close() {
 	rx.mixer.Close()
 	if rx.echo != nil {
 		rx.echo.Close()
@@ -151,6 +157,8 @@ func (rx *receiver) show(ctx context.Context) error {
 		return err
 	}
 	defer r.Close()
+	moving := rx.beats.join("display " + dc.Output)
+	defer moving.leave()
 	screen := compose.NewScreen(r, compose.ScreenOptions{
 		FPS: dc.FPS,
 		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) {
@@ -164,9 +172,14 @@ func (rx *receiver) show(ctx context.Context) error {
 		// Lip sync: each picture waits until the sound captured with it is
 		// heard. Both capture times come from the sender's RTCP sender
 		// reports; the mixer knows when each sound was played.
-		ShowAt:  rx.mixer.ShowAt,
-		OnDrawn: rx.onDrawn,
-		Logger:  rx.log,
+		ShowAt: rx.mixer.ShowAt,
+		OnDrawn: func(f *display.Frame, l compose.Layout) {
+			moving.beat()
+			if rx.onDrawn != nil {
+				rx.onDrawn(f, l)
+			}
+		},
+		Logger: rx.log,
 	})
 	defer screen.Close()
 	rx.mu.Lock()
@@ -198,11 +211,14 @@ func (rx *receiver) play(ctx context.Context) error {
 	}
 	defer sink.Close()
 	rx.log.Info("playing the call's sound", "speaker", rx.cfg.Speaker.Device)
-	var played func([]int16)
-	if rx.echo != nil {
-		played = rx.echo.Playback
-	}
-	return pipeline.Play(ctx, rx.mixer, sink, audio.SampleRate/100, played)
+	moving := rx.beats.join("speaker " + rx.cfg.Speaker.Device)
+	defer moving.leave()
+	return pipeline.Play(ctx, rx.mixer, sink, audio.SampleRate/100, func(block []int16) {
+		moving.beat()
+		if rx.echo != nil {
+			rx.echo.Playback(block)
+		}
+	})
 }
 
 func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audio.Sink, error) {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,10 +30,6 @@ import (
 
 // inviteShownFor is how long an invite's QR code stays on the screen.
 const inviteShownFor = 5 * time.Minute
-
-// controlSocket is -control: where the local API listens ("" for nowhere
-// with -config; DIR/control.sock with -data).
-var controlSocket string
 
 // encryptionStatus is what the status line says of end-to-end encryption.
 func encryptionStatus(s *call.Session) string {
@@ -115,7 +112,13 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 	update()
 	ss.screen.Store(screen)
 	defer ss.screen.Store(nil)
-	go func() {
+	// The card is updated until the screen stops, also when it fails:
+	// then before the screen is closed.
+	ctx, stop := context.WithCancel(ctx)
+	var updating sync.WaitGroup
+	defer updating.Wait()
+	defer stop()
+	updating.Go(func() {
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
 		for {
@@ -126,7 +129,7 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 				update()
 			}
 		}
-	}()
+	})
 	if err := screen.Run(ctx); err != nil {
 		ss.log.Warn("the setup screen stopped", "err", err)
 	}
@@ -219,8 +222,8 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 	return resp, nil
 }
 
-// serveLocalAPI serves the local API at path until ctx ends; a failure is
-// logged, and the box goes on without it.
+// serveLocalAPI serves the local API at path (-control; "": nowhere)
+// until ctx ends; a failure is logged, and the box goes on without it.
 func serveLocalAPI(ctx context.Context, path string, box *localBox, log *slog.Logger) {
 	if path == "" {
 		return

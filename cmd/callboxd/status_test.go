@@ -51,11 +51,14 @@ func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
 	cfg := config.Default()
 	cfg.Video.Encoder = config.EncoderHardware
 	cfg.Video.Width, cfg.Video.Height = 64, 64
-	d := &daemon{cfg: cfg, log: quietLog, session: call.New(call.Options{Logger: quietLog}),
-		rx: newReceiver(cfg, quietLog), video: newVideoSender(cfg, quietLog)}
+	d, err := newDaemon(cfg, quietLog, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.rx.close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	err := d.sendVideo(ctx)
+	err = d.sendVideo(ctx)
 	if err == nil {
 		t.Skip("this machine has a hardware H.264 encoder: the call was sent with it")
 	}

@@ -3,8 +3,9 @@ package main
 // The service manager's side of callboxd: systemd's notify protocol
 // (sd_notify(3)) spoken over $NOTIFY_SOCKET without a library. The unit in
 // buildroot/package/callboxd/callboxd.service (the image's and the Debian
-// package's) is Type=notify with WatchdogSec: systemd waits for READY=1 and restarts the
-// daemon when WATCHDOG=1 stops coming.
+// package's) is Type=notify with WatchdogSec: systemd waits for READY=1 and
+// restarts the daemon when WATCHDOG=1 stops coming, which it does when a
+// loop of the call stops moving (heartbeat.go).
 
 import (
 	"context"
@@ -13,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,10 +73,11 @@ func watchdogInterval() (time.Duration, error) {
 }
 
 // notifySystemd tells systemd that callboxd is ready, feeds its watchdog
-// until ctx ends, and says STOPPING=1 then. The returned func waits for
-// that and must be called before the daemon exits. Outside systemd it does
-// nothing. Problems are logged, never fatal: the daemon works without them.
-func notifySystemd(ctx context.Context, log *slog.Logger) (done func()) {
+// until ctx ends while every loop of beats moves (heartbeat.go), and says
+// STOPPING=1 then. The returned func waits for that and must be called
+// before the daemon exits. Outside systemd it does nothing. Problems are
+// logged, never fatal: the daemon works without them.
+func notifySystemd(ctx context.Context, log *slog.Logger, beats *heartbeat) (done func()) {
 	n, err := newNotifier()
 	if err != nil {
 		log.Warn("cannot talk to systemd", "err", err)
@@ -100,12 +103,27 @@ func notifySystemd(ctx context.Context, log *slog.Logger) (done func()) {
 			defer t.Stop()
 			tick = t.C
 		}
+		starving := false // a loop stalled: the watchdog is not fed
 		for {
 			select {
 			case <-ctx.Done():
 				_ = n.send("STOPPING=1")
 				return
 			case <-tick:
+				// WatchdogSec (twice the interval) without a beat is what
+				// systemd allows the whole daemon.
+				if stalled := beats.stalled(2 * interval); len(stalled) > 0 {
+					if !starving {
+						log.Error("part of the call has stopped moving: the systemd watchdog is no longer fed, so systemd will restart callboxd",
+							"stalled", strings.Join(stalled, ", "))
+						starving = true
+					}
+					continue
+				}
+				if starving {
+					log.Info("the call moves again: the systemd watchdog is fed again")
+					starving = false
+				}
 				if err := n.send("WATCHDOG=1"); err != nil {
 					log.Warn("cannot feed the systemd watchdog", "err", err)
 				}

@@ -45,7 +45,7 @@ func TestNotifySystemdReadyWatchdogStopping(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := time.Now()
-	done := notifySystemd(ctx, slog.New(slog.DiscardHandler))
+	done := notifySystemd(ctx, slog.New(slog.DiscardHandler), nil)
 
 	if got := next(); got != "READY=1" {
 		t.Fatalf("first message %q, want READY=1", got)
@@ -77,7 +77,7 @@ func TestNotifySystemdWithoutWatchdogSendsOnlyReadyAndStopping(t *testing.T) {
 	next := fakeSystemd(t)
 	t.Setenv("WATCHDOG_USEC", "")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := notifySystemd(ctx, slog.New(slog.DiscardHandler))
+	done := notifySystemd(ctx, slog.New(slog.DiscardHandler), nil)
 	if got := next(); got != "READY=1" {
 		t.Fatalf("first message %q, want READY=1", got)
 	}
@@ -91,7 +91,7 @@ func TestNotifySystemdWithoutWatchdogSendsOnlyReadyAndStopping(t *testing.T) {
 func TestNotifySystemdOutsideSystemdDoesNothing(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", "")
 	var logs bytes.Buffer
-	done := notifySystemd(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+	done := notifySystemd(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	done()
 	if logs.Len() != 0 {
 		t.Errorf("logged outside systemd: %s", logs.String())
@@ -101,7 +101,7 @@ func TestNotifySystemdOutsideSystemdDoesNothing(t *testing.T) {
 func TestNotifySystemdMissingSocketIsLoggedNotFatal(t *testing.T) {
 	t.Setenv("NOTIFY_SOCKET", filepath.Join(t.TempDir(), "gone"))
 	var logs bytes.Buffer
-	done := notifySystemd(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)))
+	done := notifySystemd(context.Background(), slog.New(slog.NewTextHandler(&logs, nil)), nil)
 	done()
 	if !strings.Contains(logs.String(), "cannot talk to systemd") || !strings.Contains(logs.String(), "gone") {
 		t.Errorf("log %q does not say the notify socket is missing", logs.String())
