@@ -78,7 +78,7 @@ Either way:
 	g.common.PrintDefaults()
 	fmt.Fprint(w, "\nWith -data:\n")
 	g.data.PrintDefaults()
-	fmt.Fprint(w, "\nWith -config (each setting's name in the file in brackets):\n")
+	fmt.Fprint(w, "\nWith -config (each setting flag names its setting in the file):\n")
 	g.config.PrintDefaults()
 }
 
