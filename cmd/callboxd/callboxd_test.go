@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -55,14 +56,16 @@ func (d *runningDaemon) output() string { return d.log.String() }
 func (d *runningDaemon) waitLog(t *testing.T, text string, timeout time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	var watching sync.WaitGroup
+	defer watching.Wait()
 	defer cancel()
-	go func() {
+	watching.Go(func() {
 		select {
 		case <-d.exited:
 			cancel()
 		case <-ctx.Done():
 		}
-	}()
+	})
 	if d.log.Match(ctx, regexp.MustCompile(regexp.QuoteMeta(text))) != nil {
 		return
 	}
@@ -88,6 +91,7 @@ func startDaemon(t *testing.T, args ...string) *runningDaemon {
 	}()
 	t.Cleanup(func() {
 		d.cmd.Process.Kill()
+		<-d.exited // and the goroutine that waited for it
 		if t.Failed() {
 			t.Logf("callboxd said:\n%s", d.output())
 		}

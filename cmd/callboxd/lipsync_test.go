@@ -27,6 +27,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/compose"
@@ -105,6 +106,7 @@ func (m *beepMicrophone) Read(ctx context.Context, buf []int16) error {
 }
 
 func TestLipSync(t *testing.T) {
+	daemontest.CheckGoroutines(t)
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()

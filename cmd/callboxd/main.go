@@ -100,7 +100,11 @@ func runMode(ctx context.Context, m mode, controlSocket string, log *slog.Logger
 }
 
 // configMode is callboxd -config FILE: one call with fixed settings.
-type configMode struct{ cfg config.Config }
+type configMode struct {
+	cfg config.Config
+	// prepare, in tests, changes the daemon before it runs (a fake encoder).
+	prepare func(*daemon)
+}
 
 func (m configMode) logLevel() string                 { return m.cfg.Log.Level }
 func (m configMode) logTo(stderr io.Writer) io.Writer { return stderr }
@@ -111,6 +115,9 @@ func (m configMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(c
 		d, err := newDaemon(m.cfg, log, beats) // daemon.go
 		if err != nil {
 			return err
+		}
+		if m.prepare != nil {
+			m.prepare(d)
 		}
 		running.Store(d)
 		return d.run(ctx)

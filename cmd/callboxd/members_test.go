@@ -14,6 +14,7 @@ import (
 // TestSomeoneAlreadyThere: a person in the room before the box joins, who
 // sends nothing, is still among the members the screen and page are told.
 func TestSomeoneAlreadyThere(t *testing.T) {
+	daemontest.CheckGoroutines(t)
 	srv := startServer(t)
 	early, err := call.Watch(call.Options{URL: srv.URL, Room: "early", Identity: "ada", Name: "Ada",
 		APIKey: srv.APIKey, APISecret: srv.APISecret}, call.Handlers{})

@@ -10,6 +10,7 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/provisioning"
@@ -48,6 +49,7 @@ func TestStatusSaysWhichEncoderAndWhy(t *testing.T) {
 // a machine without a hardware H.264 encoder, the camera's send path fails
 // with an error that names the setting and says why.
 func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
+	daemontest.CheckGoroutines(t)
 	cfg := config.Default()
 	cfg.Video.Encoder = config.EncoderHardware
 	cfg.Video.Width, cfg.Video.Height = 64, 64

@@ -13,9 +13,14 @@ import (
 	"time"
 )
 
-// fakeSystemd listens where systemd's NOTIFY_SOCKET would be and returns what
-// arrives, one datagram a message.
-func fakeSystemd(t *testing.T) (next func() string) {
+// notifySocket is systemd's end of NOTIFY_SOCKET, as fakeSystemd plays it.
+type notifySocket struct {
+	t    *testing.T
+	conn *net.UnixConn
+}
+
+// fakeSystemd listens where systemd's NOTIFY_SOCKET would be.
+func fakeSystemd(t *testing.T) *notifySocket {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "notify")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
@@ -24,21 +29,33 @@ func fakeSystemd(t *testing.T) (next func() string) {
 	}
 	t.Cleanup(func() { conn.Close() })
 	t.Setenv("NOTIFY_SOCKET", path)
-	return func() string {
-		t.Helper()
-		buf := make([]byte, 4096)
-		// Generous: the machine is shared; a message that never comes fails.
-		conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-		n, err := conn.Read(buf)
-		if err != nil {
-			t.Fatalf("no message from callboxd: %v", err)
-		}
-		return string(buf[:n])
+	return &notifySocket{t: t, conn: conn}
+}
+
+// next is the next message, one datagram a message; the test fails when
+// none comes. Generous: the machine is shared.
+func (s *notifySocket) next() string {
+	s.t.Helper()
+	msg, ok := s.within(10 * time.Second)
+	if !ok {
+		s.t.Fatal("no message from callboxd in 10 s")
 	}
+	return msg
+}
+
+// within is the next message if one comes within d.
+func (s *notifySocket) within(d time.Duration) (string, bool) {
+	buf := make([]byte, 4096)
+	s.conn.SetReadDeadline(time.Now().Add(d))
+	n, err := s.conn.Read(buf)
+	if err != nil {
+		return "", false
+	}
+	return string(buf[:n]), true
 }
 
 func TestNotifySystemdReadyWatchdogStopping(t *testing.T) {
-	next := fakeSystemd(t)
+	next := fakeSystemd(t).next
 	t.Setenv("WATCHDOG_USEC", "100000") // 100 ms: fed every 50 ms
 	t.Setenv("WATCHDOG_PID", strconv.Itoa(os.Getpid()))
 
@@ -74,7 +91,7 @@ func TestNotifySystemdReadyWatchdogStopping(t *testing.T) {
 }
 
 func TestNotifySystemdWithoutWatchdogSendsOnlyReadyAndStopping(t *testing.T) {
-	next := fakeSystemd(t)
+	next := fakeSystemd(t).next
 	t.Setenv("WATCHDOG_USEC", "")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := notifySystemd(ctx, slog.New(slog.DiscardHandler), nil)
