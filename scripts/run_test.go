@@ -78,7 +78,8 @@ func TestRunStopsEverythingOnSIGTERM(t *testing.T) {
 	if said != nil {
 		t.Fatalf("run.sh did not start: %v", said)
 	}
-	go io.Copy(io.Discard, out)
+	copied := make(chan struct{}) // the rest of what run.sh says, until Wait closes the pipe
+	go func() { defer close(copied); io.Copy(io.Discard, out) }()
 	started := readPids(pidFile)
 	if len(started) != 2 {
 		t.Fatalf("run.sh started %d programs (%v), want devserver and callboxd", len(started), started)
@@ -86,6 +87,7 @@ func TestRunStopsEverythingOnSIGTERM(t *testing.T) {
 
 	run.Process.Signal(syscall.SIGTERM)
 	run.Wait()
+	<-copied
 	for _, pid := range started {
 		if alive(pid) {
 			t.Errorf("process %d (%s) still runs after make run was stopped with SIGTERM", pid, commandOf(pid))

@@ -89,8 +89,13 @@ func TestTCPOnAddr(t *testing.T) {
 	if err != nil {
 		t.Fatalf("listen on %s: %v", netns.Addr, err)
 	}
-	t.Cleanup(func() { _ = ln.Close() })
+	answered := make(chan struct{})
+	t.Cleanup(func() {
+		_ = ln.Close()
+		<-answered
+	})
 	go func() {
+		defer close(answered)
 		conn, err := ln.Accept()
 		if err != nil {
 			return

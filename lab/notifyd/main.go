@@ -122,18 +122,21 @@ type message struct {
 }
 
 type supervisor struct {
-	u      unit
-	o      options
-	argv   []string
-	sock   *net.UnixConn
-	path   string
-	msgs   chan message
-	events io.Writer
-	mu     sync.Mutex
+	u        unit
+	o        options
+	argv     []string
+	sock     *net.UnixConn
+	path     string
+	msgs     chan message
+	closing  chan struct{} // closed by close: receive stops handing over
+	received chan struct{} // closed when receive has returned
+	events   io.Writer
+	mu       sync.Mutex
 }
 
 func newSupervisor(u unit, o options) (*supervisor, error) {
-	s := &supervisor{u: u, o: o, msgs: make(chan message, 64), events: io.Discard}
+	s := &supervisor{u: u, o: o, msgs: make(chan message, 64), events: io.Discard,
+		closing: make(chan struct{}), received: make(chan struct{})}
 	s.argv = append([]string(nil), u.ExecStart...)
 	if o.binDir != "" {
 		s.argv[0] = filepath.Join(o.binDir, filepath.Base(s.argv[0]))
@@ -171,14 +174,18 @@ func newSupervisor(u unit, o options) (*supervisor, error) {
 }
 
 func (s *supervisor) close() {
+	close(s.closing)
 	s.sock.Close()
+	<-s.received
 	_ = os.Remove(s.path)
 	if c, ok := s.events.(io.Closer); ok {
 		c.Close()
 	}
 }
 
+// receive hands each datagram on the socket to msgs until close.
 func (s *supervisor) receive() {
+	defer close(s.received)
 	buf := make([]byte, 4096)
 	oob := make([]byte, syscall.CmsgSpace(syscall.SizeofUcred))
 	for {
@@ -195,7 +202,11 @@ func (s *supervisor) receive() {
 			}
 		}
 		m.lines = strings.Split(strings.TrimSpace(string(buf[:n])), "\n")
-		s.msgs <- m
+		select {
+		case s.msgs <- m:
+		case <-s.closing:
+			return
+		}
 	}
 }
 

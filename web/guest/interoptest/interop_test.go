@@ -180,8 +180,9 @@ height = 240
 	mux := http.NewServeMux()
 	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
 	page := &http.Server{Handler: mux}
-	go page.Serve(ln)
-	t.Cleanup(func() { page.Close() })
+	served := make(chan struct{})
+	go func() { defer close(served); page.Serve(ln) }()
+	t.Cleanup(func() { page.Close(); <-served })
 
 	out, err := exec.Command(callboxctl, "invite", "-config", cfg, "-page", "http://"+ln.Addr().String()+"/guest/").Output()
 	if err != nil {
