@@ -1,6 +1,7 @@
 package gpio
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -36,7 +37,18 @@ func TestKeysFromAUinputKeyboard(t *testing.T) {
 		t.Errorf("OpenKeys(%q) read %s, the keyboard is %s", name, keys.Path(), kb.Path())
 	}
 	events := make(chan Event, 4)
-	go keys.Run(t.Context(), map[uint16]string{volumeUp: "volume_up"}, func(e Event) { events <- e })
+	ctx, cancel := context.WithCancel(t.Context())
+	ran := make(chan struct{})
+	go func() {
+		defer close(ran)
+		keys.Run(ctx, map[uint16]string{volumeUp: "volume_up"}, func(e Event) {
+			select {
+			case events <- e:
+			case <-ctx.Done():
+			}
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-ran }) // before the keys are closed
 
 	// mute is not in the map: only volume_up may arrive, once.
 	for _, code := range []uint16{mute, volumeUp} {
