@@ -14,6 +14,8 @@ func TestHeartbeatNamesTheSilentLoops(t *testing.T) {
 		beats := newHeartbeat()
 		camera, speaker, gone := beats.join("camera"), beats.join("speaker"), beats.join("microphone")
 		gone.leave()
+		camera.beat()
+		speaker.beat()
 		if got := beats.stalled(time.Second); len(got) != 0 {
 			t.Fatalf("loops that just joined are stalled: %q", got)
 		}
@@ -44,4 +46,26 @@ func TestNilHeartbeat(t *testing.T) {
 	if got := beats.stalled(0); got != nil {
 		t.Errorf("a nil heartbeat has stalled loops %q", got)
 	}
+}
+
+// A loop that has joined has startAllowance for its first beat, not the
+// limit: opening an encoder and coding a first picture may be slow.
+func TestHeartbeatAllowsASlowStart(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		beats := newHeartbeat()
+		camera := beats.join("camera")
+		time.Sleep(5 * time.Second)
+		if got := beats.stalled(time.Second); len(got) != 0 {
+			t.Errorf("a loop 5 s into its start is stalled: %q", got)
+		}
+		time.Sleep(startAllowance)
+		if got, want := beats.stalled(time.Second), []string{"camera (silent 35s)"}; !slices.Equal(got, want) {
+			t.Errorf("a loop without a beat after %v: stalled = %q, want %q", startAllowance+5*time.Second, got, want)
+		}
+		camera.beat()
+		time.Sleep(1500 * time.Millisecond)
+		if got, want := beats.stalled(time.Second), []string{"camera (silent 1.5s)"}; !slices.Equal(got, want) {
+			t.Errorf("after its first beat the limit holds: stalled = %q, want %q", got, want)
+		}
+	})
 }

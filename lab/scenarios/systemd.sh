@@ -41,6 +41,7 @@ printf '{"password_hash":"lab: no login"}' >"$data/admin.json"
 chmod 600 "$data/callbox.toml" "$data/admin.json"
 
 step "lab-notifyd starts the unit (WatchdogSec=${watchdog_s}s for the lab)"
+: >/tmp/notifyd.log # there before tail opens it: busybox's tail -f does not wait for it
 lab-notifyd -unit "$unit" -watchdog-sec "${watchdog_s}s" -margin 1500ms -bin-dir /usr/local/bin \
 	-events "$events" >/tmp/notifyd.log 2>&1 &
 notifyd_pid=$!
