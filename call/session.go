@@ -48,8 +48,10 @@ type Options struct {
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
-	// every frame received (e2ee.go).
+	// every frame received with one shared key (e2ee.go); Group, when set,
+	// with a key per member (e2ee_group.go). Neither: not encrypted.
 	RoomKey *RoomKey
+	Group   *GroupOptions
 	// Remote, when it has handlers, receives the other participants (subscribe.go).
 	Remote RemoteOptions
 
@@ -88,6 +90,8 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+	// group is this join's key exchange (e2ee_group.go), nil without one.
+	group *groupSession
 }
 
 // New makes a session; nothing happens until Run.
@@ -200,7 +204,11 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 			s.log.Info("reconnected")
 		},
 	}
-	s.remote.hook(callbacks, s.opts.Remote, s.opts.RoomKey, s.log)
+	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
+		return nil, err
+	}
+	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
+	s.hookGroup(callbacks)
 	room := lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	var err error
@@ -220,6 +228,7 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 		return nil, err
 	}
 	s.remote.joined()
+	s.groupJoined(room, roomName)
 	video, audio, err := s.publish(room)
 	if err != nil {
 		s.leave(room)
@@ -245,7 +254,7 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 	} else if video, videoPub, err = s.publishVideo(room); err != nil {
 		return nil, nil, err
 	}
-	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(media.CodecOpus)
+	audioOpts, audioEncryption, err := publishOptions(s.mediaKeys(), media.CodecOpus)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audio track: %w", err)
 	}
@@ -266,14 +275,14 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 	s.videoPub, s.audioPub, s.layers = videoPub, audioPub, layers
 	s.mu.Unlock()
 	if s.opts.RoomKey != nil {
-		s.log.Info("sending end-to-end encrypted", "fingerprint", s.opts.RoomKey.Fingerprint())
+		s.log.Info("sending with the shared room key", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
 	return video, audio, nil
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
 	control := newBitrateControl(s.opts.MaxVideoBitrate)
-	videoOpts, videoEncryption, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
+	videoOpts, videoEncryption, err := publishOptions(s.mediaKeys(), s.opts.VideoCodec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
@@ -331,6 +340,7 @@ func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Unlock()
 	room.Disconnect()
 	s.remote.stop()
+	s.stopGroup()
 }
 
 // WriteVideo sends one coded picture; outside a call, or while the camera
