@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -23,6 +24,8 @@ import (
 const usage = `usage: callboxctl view -config FILE [-out DIR]
        callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
        callboxctl invite -socket /data/control.sock [-page URL] [-valid-for 24h] [-name NAME]
+       callboxctl invites [-socket /data/control.sock]
+       callboxctl revoke [-socket /data/control.sock] NAME
        callboxctl screenshot [-socket /data/control.sock] [-o screen.png]
 
   view   join the room of the box set up in FILE, decode what it sends,
@@ -30,7 +33,11 @@ const usage = `usage: callboxctl view -config FILE [-out DIR]
          print what arrives.
   invite print a link with which a guest joins the call from a browser,
          end-to-end encrypted (invite.go). With -socket the running
-         box makes it and shows it on its screen as a QR code.
+         box makes it and shows it on its screen as a QR code; -once
+         for one visit. -config makes shared-key links only.
+  invites list the box's invites: name, state, guest, until when.
+  revoke end an invite: its guest gets no more keys, is put out of the
+         call, and everyone changes keys.
   screenshot  save what the box's screen shows as a PNG file
          (screenshot.go; callboxd -control, DIR/control.sock with -data).
 `
@@ -42,6 +49,15 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke} {
+		if len(os.Args) >= 2 && os.Args[1] == name {
+			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "callboxctl:", err)
+				os.Exit(1)
+			}
+			return
+		}
 	}
 	if len(os.Args) >= 2 && os.Args[1] == "screenshot" {
 		if err := screenshot(context.Background(), os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {

@@ -144,7 +144,7 @@ func TestEncryptedCallTamper(t *testing.T) {
 	without, _ := watch(t, srv, room, "without-key", nil)
 
 	cfg := filepath.Join(t.TempDir(), "callbox.toml")
-	if err := os.WriteFile(cfg, []byte("[call]\nroom_key = \""+testRoomKey+"\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("[call]\nencryption = \"shared-key\"\nroom_key = \""+testRoomKey+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, append([]string{"-config", cfg}, append(serverArgs(srv, room),

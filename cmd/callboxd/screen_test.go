@@ -126,6 +126,7 @@ func TestScreenShowsKeyAndInvite(t *testing.T) {
 	const roomKey = "a family room key for the screen test"
 	cfgPath := filepath.Join(dir, "callbox.toml")
 	cfgText := fmt.Sprintf(`[call]
+encryption = "shared-key"
 room_key = %q
 [display]
 output = "offscreen"

@@ -130,6 +130,7 @@ room = %q
 identity = "box"
 api_key = %q
 api_secret = %q
+encryption = "shared-key"
 room_key = %q
 
 [video]
