@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +56,7 @@ type groupSession struct {
 	room   atomic.Pointer[lksdk.Room]
 	log    *slog.Logger
 	events eventQueue
+	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -105,15 +108,13 @@ func (gs *groupSession) hook(cb *lksdk.RoomCallback) {
 		}
 	}
 	cb.OnParticipantConnected = func(rp *lksdk.RemoteParticipant) {
-		id := rp.Identity()
-		gs.events.push(func() { gs.group.ParticipantJoined(id) })
+		gs.events.push(gs.comparePresence)
 		if connected != nil {
 			connected(rp)
 		}
 	}
 	cb.OnParticipantDisconnected = func(rp *lksdk.RemoteParticipant) {
-		id := rp.Identity()
-		gs.events.push(func() { gs.group.ParticipantLeft(id) })
+		gs.events.push(gs.comparePresence)
 		if disconnected != nil {
 			disconnected(rp)
 		}
@@ -126,19 +127,65 @@ func (gs *groupSession) hook(cb *lksdk.RoomCallback) {
 	}
 }
 
-// joined starts the exchange once the room is joined.
+// joined starts the exchange once the room is joined, and the look at
+// who is in the room every presenceEvery.
 func (gs *groupSession) joined(room *lksdk.Room) {
 	gs.room.Store(room)
 	gs.events.push(gs.announce)
+	ctx, cancel := context.WithCancel(context.Background())
+	stop := gs.cancel
+	gs.cancel = func() { cancel(); stop() }
+	gs.wg.Go(func() {
+		tick := time.NewTicker(presenceEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				gs.events.push(gs.comparePresence)
+			}
+		}
+	})
+}
+
+// presenceEvery is how often the room's participants are compared with
+// before: the SDK says nothing when an identity comes back as a new
+// participant (a new SID) before its old self was seen to leave, and that
+// is a leave and a join.
+const presenceEvery = 500 * time.Millisecond
+
+// present is who is in the room now, by identity, with their session ids.
+func (gs *groupSession) present() map[string]string {
+	now := map[string]string{}
+	if room := gs.room.Load(); room != nil {
+		for _, rp := range room.GetRemoteParticipants() {
+			now[rp.Identity()] = rp.SID()
+		}
+	}
+	return now
 }
 
 func (gs *groupSession) announce() {
-	room := gs.room.Load()
-	var present []string
-	for _, rp := range room.GetRemoteParticipants() {
-		present = append(present, rp.Identity())
+	gs.sids = gs.present()
+	gs.group.Joined(slices.Collect(maps.Keys(gs.sids)))
+}
+
+// comparePresence tells the group who left and who came since last time,
+// a participant with a new session both. It runs on the event goroutine.
+func (gs *groupSession) comparePresence() {
+	now := gs.present()
+	for id, sid := range gs.sids {
+		if now[id] != sid {
+			gs.group.ParticipantLeft(id)
+		}
 	}
-	gs.group.Joined(present)
+	for id, sid := range now {
+		if gs.sids[id] != sid {
+			gs.group.ParticipantJoined(id)
+		}
+	}
+	gs.sids = now
 }
 
 // checkServer gives the group the server's list of participants every
@@ -257,11 +304,7 @@ func (e EncryptionStatus) String() string {
 	case e.Mode == EncryptionSharedKey:
 		return string(e.Mode) + ", key " + e.Words
 	}
-	s := string(e.Mode) + ", check " + e.Words
-	if n := len(e.Outsiders); n > 0 {
-		s += fmt.Sprintf("; %s: no invite, no keys", strings.Join(e.Outsiders, ", "))
-	}
-	return s
+	return string(e.Mode) + ", check " + e.Words // who has no keys: on their tiles
 }
 
 // VerificationEmoji writes a verification string as emoji.

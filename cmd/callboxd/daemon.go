@@ -50,7 +50,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 	d.rx.beats = beats
 	if group != nil {
 		d.invites, d.boxKey = invites, group.Identity.SigKey()
-		group.OnStatus = func(keys.Status) { d.rx.updateStatus() }
+		group.OnStatus = func(keys.Status) { d.rx.keysChanged() }
 	}
 	d.video = newVideoSender(cfg, log)
 	d.sendFrames = d.video.Send

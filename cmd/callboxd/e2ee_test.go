@@ -149,7 +149,7 @@ func TestEncryptedCallTamper(t *testing.T) {
 	}
 	d := startDaemon(t, append([]string{"-config", cfg}, append(serverArgs(srv, room),
 		"-codec", "h264", "-width", "320", "-height", "240")...)...)
-	d.waitLog(t, "calls are end-to-end encrypted", 10*time.Second)
+	d.waitLog(t, "calls use shared-key encryption", 10*time.Second)
 	d.waitLog(t, key.Fingerprint(), time.Second)
 	d.waitLog(t, "in the call", 30*time.Second)
 

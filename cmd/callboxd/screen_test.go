@@ -150,7 +150,7 @@ device = "none"
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, c, "end-to-end encrypted, key "+key.FingerprintWords())
+	waitText(t, c, "shared-key encryption, key "+key.FingerprintWords())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
