@@ -61,8 +61,9 @@ type Config struct {
 	// OnStatus, when set, is told every change of Status (from the
 	// goroutine that made it; it must not call the group).
 	OnStatus func(Status)
-	// OnMember, when set, is called with each member that the
-	// participant now sends keys to (a newcomer needs a keyframe).
+	// OnMember, when set, is called once a member that the participant
+	// newly sends keys to holds the key it sends with (it acked it): a
+	// newcomer needs a keyframe, and one sent before would not decrypt.
 	OnMember func(identity string)
 	Timing
 	Log *slog.Logger
@@ -129,6 +130,8 @@ type Group struct {
 	batch, switchAt, rotate *time.Timer
 
 	remote map[string]*remoteKeys
+	// newcomers have not yet acked the key the participant sends with.
+	newcomers map[string]bool
 
 	outbox     []outgoing
 	lastStatus *Status
@@ -192,8 +195,8 @@ func NewGroup(cfg Config) (*Group, error) {
 		time:    time.Now().UnixMilli(),
 		present: map[string]bool{}, hellos: map[string]*member{}, challenges: map[string]challenge{},
 		admitted: map[string]admission{}, refused: map[string]string{}, sendTo: map[string]member{},
-		remote: map[string]*remoteKeys{},
-		gen:    1, material: random(materialSize),
+		remote: map[string]*remoteKeys{}, newcomers: map[string]bool{},
+		gen: 1, material: random(materialSize),
 	}
 	g.mu.Lock()
 	cfg.Keys.SetOwnKey(g.index(g.gen), g.material)
@@ -628,6 +631,10 @@ func (g *Group) onAck(from string, m *message) error {
 	if !verify(sender.Sig, m.ackTranscript(g.cfg.Room), m.S) {
 		return errForged
 	}
+	if m.Gen == g.gen && g.newcomers[from] {
+		delete(g.newcomers, from)
+		g.memberHasKey(from)
+	}
 	if g.pending == nil || m.Gen != g.pending.gen {
 		return nil // an ack of a key already in use
 	}
@@ -740,10 +747,17 @@ func (g *Group) membersChanged() {
 			g.sendKey(now[id], g.gen, g.material)
 		}
 	}
+	for _, id := range removed {
+		delete(g.newcomers, id)
+	}
 	for _, id := range added {
-		if g.cfg.OnMember != nil {
-			g.cfg.OnMember(id)
-		}
+		g.newcomers[id] = true
+	}
+}
+
+func (g *Group) memberHasKey(id string) {
+	if g.cfg.OnMember != nil {
+		g.cfg.OnMember(id)
 	}
 }
 
@@ -827,6 +841,12 @@ func (g *Group) switchNow() {
 		}
 	}
 	g.gen, g.material = g.pending.gen, g.pending.material
+	for id := range g.newcomers {
+		if g.pending.acked[id] {
+			delete(g.newcomers, id)
+			g.memberHasKey(id)
+		}
+	}
 	g.pending = nil
 	g.cfg.Keys.SetOwnKey(g.index(g.gen), g.material)
 	g.log.Info("sending with a new key", "gen", g.gen, "after_ms", time.Since(g.leaveAt).Milliseconds())

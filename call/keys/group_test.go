@@ -637,3 +637,29 @@ func TestIdentityAndInvitesPersist(t *testing.T) {
 		t.Error("an invite for longer than the most was made")
 	}
 }
+
+// TestKeyframeOnceTheNewcomerHoldsTheKey: the box is told of a newcomer
+// (to send a keyframe) once, and only when the newcomer holds its key.
+func TestKeyframeOnceTheNewcomerHoldsTheKey(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		book, _ := NewInviteBook(nil, nil)
+		boxID, _ := NewIdentity()
+		r := &room{hub: newHub(), book: book, boxKey: boxID.SigKey(), invites: map[string]Invite{}}
+		var told []string
+		var carl *peer
+		r.box = r.add(t, "box", Config{Identity: boxID, Invites: book, OnMember: func(id string) {
+			told = append(told, id)
+			if id == "carl" && !holdsKeyOf(carl, r.box) {
+				t.Error("told of carl before carl holds the box's key")
+			}
+		}})
+		r.join(t, "anna")
+		r.settle(time.Second)
+		told = nil
+		carl = r.join(t, "carl")
+		r.settle(time.Second)
+		if !slices.Equal(told, []string{"carl"}) {
+			t.Errorf("the box was told of %v, want carl once", told)
+		}
+	})
+}
