@@ -45,6 +45,9 @@ type InviteRequest struct {
 	Server string `json:"server,omitempty"`
 	// Once makes an invite for one visit: it is spent when the guest leaves.
 	Once bool `json:"once,omitempty"`
+	// Unshown keeps the link off the screen: for a tool of the box's
+	// operator (callboxctl view), not a guest.
+	Unshown bool `json:"unshown,omitempty"`
 }
 
 // InviteResponse is the link and what the guest's page will show.

@@ -16,12 +16,15 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/internal/viewer"
+	"github.com/callbox/callbox/provisioning"
+	"github.com/callbox/callbox/web/guest"
 )
 
-const usage = `usage: callboxctl view -config FILE [-out DIR]
+const usage = `usage: callboxctl view -config FILE [-socket /data/control.sock] [-out DIR]
        callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
        callboxctl invite -socket /data/control.sock [-page URL] [-valid-for 24h] [-name NAME]
        callboxctl invites [-socket /data/control.sock]
@@ -86,6 +89,7 @@ func view(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "", "the box's settings file")
 	out := fs.String("out", filepath.Join(os.TempDir(), "callbox-view"), "folder for latest.png")
 	identity := fs.String("identity", "viewer", "identity to join as")
+	socket := fs.String("socket", "", "the running callboxd's local API socket: with end-to-end encryption, view joins with an invite from it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -107,10 +111,19 @@ func view(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := viewer.Start(call.Options{
+	opts := call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, RoomKey: key,
-	}, viewer.ReadStamp)
+	}
+	switch {
+	case cfg.Call.Encryption == config.EncryptionEndToEnd && *socket != "":
+		if opts, err = member(ctx, *socket); err != nil {
+			return err
+		}
+	case cfg.Call.Encryption == config.EncryptionEndToEnd:
+		fmt.Fprintln(os.Stderr, "callboxctl: the box's calls are end-to-end encrypted: without -socket (an invite from the running box) view gets no keys and decodes nothing")
+	}
+	v, err := viewer.Start(opts, viewer.ReadStamp)
 	if err != nil {
 		return err
 	}
@@ -145,4 +158,26 @@ func view(ctx context.Context, args []string) error {
 			fmt.Fprintln(os.Stderr, "callboxctl:", err)
 		}
 	}
+}
+
+// member is how view joins a call with a key per member: with an invite
+// that the running box makes for it (not shown on the box's screen).
+func member(ctx context.Context, socket string) (call.Options, error) {
+	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := provisioning.LocalClient{Socket: socket}.Invite(askCtx, provisioning.InviteRequest{
+		Name: "Viewer", ValidFor: "12h", Page: "https://callbox.local/guest/", Unshown: true})
+	if err != nil {
+		return call.Options{}, err
+	}
+	inv, err := guest.ParseLink(resp.Link)
+	if err != nil {
+		return call.Options{}, err
+	}
+	id, err := keys.NewIdentity()
+	if err != nil {
+		return call.Options{}, err
+	}
+	return call.Options{URL: inv.ServerURL, Token: inv.Token, Room: inv.Room, Identity: inv.Identity, Name: "Viewer",
+		Group: &call.GroupOptions{Identity: id, Invite: inv.Member}}, nil
 }

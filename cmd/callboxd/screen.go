@@ -224,6 +224,10 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 	now := time.Now()
 	resp := provisioning.InviteResponse{Link: link, Name: inv.Name(), Fingerprint: e.Verification, FingerprintWords: e.Words,
 		Expires: now.Add(validFor), ShownUntil: now.Add(inviteShownFor)}
+	if req.Unshown {
+		resp.ShownUntil = now
+		return resp, nil
+	}
 	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil)
 	return resp, nil
 }

@@ -236,7 +236,7 @@ func callFigures() error {
 	}
 	defer v.Leave()
 	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench", "-identity", "box",
-		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
+		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-encryption", "none", "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
 		"-width", strconv.Itoa(benchWidth), "-height", strconv.Itoa(benchHeight), "-fps", strconv.Itoa(benchFPS))
 	daemon.Stderr = os.Stderr
 	started := time.Now()
