@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
-	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/internal/viewer"
@@ -170,14 +169,5 @@ func member(ctx context.Context, socket string) (call.Options, error) {
 	if err != nil {
 		return call.Options{}, err
 	}
-	inv, err := guest.ParseLink(resp.Link)
-	if err != nil {
-		return call.Options{}, err
-	}
-	id, err := keys.NewIdentity()
-	if err != nil {
-		return call.Options{}, err
-	}
-	return call.Options{URL: inv.ServerURL, Token: inv.Token, Room: inv.Room, Identity: inv.Identity, Name: "Viewer",
-		Group: &call.GroupOptions{Identity: id, Invite: inv.Member}}, nil
+	return guest.MemberOptions(resp.Link)
 }

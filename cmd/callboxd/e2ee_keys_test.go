@@ -83,20 +83,16 @@ func (r *recorded) between(from, to time.Time) [][]byte {
 // member joins with an invite link, as a Go participant would.
 func member(t *testing.T, link string) (*call.Watcher, *recorded) {
 	t.Helper()
-	inv, err := guest.ParseLink(link)
+	opts, err := guest.MemberOptions(link)
 	if err != nil {
 		t.Fatal(err)
 	}
-	id, err := keys.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts.Group.RecordKeys = true
 	r := &recorded{}
 	if r.dec, err = avcodec.NewVideoDecoder("H264"); err != nil {
 		t.Fatal(err)
 	}
-	w, err := call.Watch(call.Options{URL: inv.ServerURL, Token: inv.Token, Room: inv.Room, Identity: inv.Identity,
-		Group: &call.GroupOptions{Identity: id, Invite: inv.Member, RecordKeys: true}}, call.Handlers{Video: r.onVideo})
+	w, err := call.Watch(opts, call.Handlers{Video: r.onVideo})
 	if err != nil {
 		t.Fatal(err)
 	}

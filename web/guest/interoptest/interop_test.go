@@ -28,7 +28,6 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
-	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/daemontest"
@@ -222,17 +221,12 @@ device = "none"
 	if err != nil {
 		t.Fatalf("callboxctl invite: %v", err)
 	}
-	inv, err := guest.ParseLink(strings.SplitN(string(memberLink), "\n", 2)[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	id, err := keys.NewIdentity()
+	opts, err := guest.MemberOptions(strings.SplitN(string(memberLink), "\n", 2)[0])
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := &guestPictures{decoders: map[string]*avcodec.VideoDecoder{}, distinct: map[[32]byte]bool{}, codecs: map[string]bool{}}
-	watcher, err := call.Watch(call.Options{URL: inv.ServerURL, Token: inv.Token, Room: inv.Room, Identity: inv.Identity,
-		Group: &call.GroupOptions{Identity: id, Invite: inv.Member}}, call.Handlers{Video: got.onVideo})
+	watcher, err := call.Watch(opts, call.Handlers{Video: got.onVideo})
 	if err != nil {
 		t.Fatal(err)
 	}
