@@ -409,6 +409,13 @@ func (g *Group) Receive(from string, data []byte) {
 		if from == g.cfg.Self {
 			return
 		}
+		// A message the server relays from a participant shows it is in
+		// the room, often before the server's list says so; a leave is
+		// still told as it comes (and the box checks the server's list).
+		if !g.present[from] {
+			g.present[from] = true
+			defer g.membersChanged()
+		}
 		switch m.T {
 		case typeHello:
 			err = g.onHello(from, m)

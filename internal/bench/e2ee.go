@@ -6,6 +6,7 @@ package main
 // running box makes, decode its pictures and read their stamps.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -47,7 +48,7 @@ func e2eeFigures() error {
 	defer os.RemoveAll(dir)
 	socket := filepath.Join(dir, "control.sock")
 	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench-e2ee", "-identity", "box",
-		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-control", socket, "-log-level", "warn",
+		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-control", socket, "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
 		"-width", "640", "-height", "360", "-fps", "30")
 	daemon.Stderr = os.Stderr
 	if err := daemon.Start(); err != nil {

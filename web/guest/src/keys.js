@@ -244,12 +244,17 @@ export class Member {
         return;
       }
       if (!m || from === this.selfID) return;
+      // A message relayed from a participant shows it is in the room,
+      // often before the room's list says so (as in group.go).
+      const arrived = !this.present.has(from);
+      if (arrived) this.present.add(from);
       const handle = { hello: this.onHello, challenge: this.onChallenge, roster: this.onRoster, key: this.onKey, ack: this.onAck }[m.t];
       const why = await handle.call(this, from, m);
       if (why) {
         this.stats.dropped++;
         this.log(`dropped a key message (${m.t}) from ${from}: ${why}`);
       }
+      if (arrived) await this.membersChanged();
     });
   }
 
