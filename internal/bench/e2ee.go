@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
@@ -32,7 +33,7 @@ const (
 func e2eeFigures() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := buildDaemon()
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
 	if err != nil {
 		return err
 	}
@@ -59,8 +60,8 @@ func e2eeFigures() error {
 		daemon.Wait()
 	}()
 	box := provisioning.LocalClient{Socket: socket}
-	// join makes a member with an invite; leave (cancel) makes it leave.
-	join := func(name string) (v *viewer.Viewer, started time.Time, leave context.CancelFunc, err error) {
+	// join makes a member with an invite; leave makes it leave.
+	join := func(name string) (v *viewer.Viewer, started time.Time, leave func(), err error) {
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			if c, err := net.Dial("unix", socket); err == nil {
 				c.Close()
@@ -77,13 +78,11 @@ func e2eeFigures() error {
 		if err != nil {
 			return nil, time.Time{}, nil, err
 		}
-		vctx, leave := context.WithCancel(ctx)
 		started = time.Now()
-		if v, err = viewer.Start(vctx, opts); err != nil {
-			leave()
+		if v, err = viewer.Start(opts, viewer.ReadStamp); err != nil {
 			return nil, time.Time{}, nil, err
 		}
-		return v, started, leave, nil
+		return v, started, v.Leave, nil
 	}
 
 	// e2ee_join_to_first_picture_ms: from joining (with an invite) to the
