@@ -57,6 +57,7 @@ type groupSession struct {
 	log    *slog.Logger
 	events eventQueue
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
+	ctx    context.Context   // ends with close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -72,9 +73,8 @@ func newGroupSession(opts *GroupOptions, roomName, self string, onMember func(st
 		return nil, err
 	}
 	gs.group = g
-	ctx, cancel := context.WithCancel(context.Background())
-	gs.cancel = cancel
-	gs.wg.Go(func() { gs.events.run(ctx) })
+	gs.ctx, gs.cancel = context.WithCancel(context.Background())
+	gs.wg.Go(func() { gs.events.run(gs.ctx) })
 	return gs, nil
 }
 
@@ -132,18 +132,20 @@ func (gs *groupSession) hook(cb *lksdk.RoomCallback) {
 func (gs *groupSession) joined(room *lksdk.Room) {
 	gs.room.Store(room)
 	gs.events.push(gs.announce)
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := gs.cancel
-	gs.cancel = func() { cancel(); stop() }
+	gs.every(presenceEvery, func() { gs.events.push(gs.comparePresence) })
+}
+
+// every runs f every interval on a goroutine of the session until close.
+func (gs *groupSession) every(interval time.Duration, f func()) {
 	gs.wg.Go(func() {
-		tick := time.NewTicker(presenceEvery)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
 			select {
-			case <-ctx.Done():
+			case <-gs.ctx.Done():
 				return
 			case <-tick.C:
-				gs.events.push(gs.comparePresence)
+				f()
 			}
 		}
 	})
@@ -191,32 +193,20 @@ func (gs *groupSession) comparePresence() {
 // checkServer gives the group the server's list of participants every
 // serverCheckEvery, until close.
 func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
-	ctx, cancel := context.WithCancel(context.Background())
-	stop := gs.cancel
-	gs.cancel = func() { cancel(); stop() }
 	client := lksdk.NewRoomServiceClient(url, apiKey, apiSecret)
-	gs.wg.Go(func() {
-		tick := time.NewTicker(serverCheckEvery)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tick.C:
-			}
-			askCtx, done := context.WithTimeout(ctx, 3*time.Second)
-			res, err := client.ListParticipants(askCtx, &livekit.ListParticipantsRequest{Room: roomName})
-			done()
-			if err != nil {
-				gs.log.Debug("cannot ask the server who is in the room", "err", err)
-				continue
-			}
-			var present []string
-			for _, p := range res.Participants {
-				present = append(present, p.Identity)
-			}
-			gs.events.push(func() { gs.group.Present(present) })
+	gs.every(serverCheckEvery, func() {
+		askCtx, done := context.WithTimeout(gs.ctx, 3*time.Second)
+		res, err := client.ListParticipants(askCtx, &livekit.ListParticipantsRequest{Room: roomName})
+		done()
+		if err != nil {
+			gs.log.Debug("cannot ask the server who is in the room", "err", err)
+			return
 		}
+		var present []string
+		for _, p := range res.Participants {
+			present = append(present, p.Identity)
+		}
+		gs.events.push(func() { gs.group.Present(present) })
 	})
 }
 
