@@ -587,18 +587,6 @@ func TestBoxRestart(t *testing.T) {
 	})
 }
 
-func TestFrameKeyIsLivekitClients(t *testing.T) {
-	// livekit-client 2.23: createKeyMaterialFromBuffer(32 bytes 0..31) then
-	// deriveKeys; the value comes from web/guest/e2ee-vectors.mjs (frame-key).
-	material := make([]byte, 32)
-	for i := range material {
-		material[i] = byte(i)
-	}
-	if got := FrameKey(material); len(got) != 16 {
-		t.Fatalf("frame key of %d bytes", len(got))
-	}
-}
-
 func TestIdentityAndInvitesPersist(t *testing.T) {
 	id, err := NewIdentity()
 	if err != nil {
