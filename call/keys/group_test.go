@@ -187,7 +187,9 @@ type room struct {
 	invites map[string]Invite
 }
 
-func newRoom(t *testing.T) *room {
+// newRoom is a room with its box; box, when given, changes the box's
+// config before it starts.
+func newRoom(t *testing.T, box ...func(*Config)) *room {
 	t.Helper()
 	book, err := NewInviteBook(nil, nil)
 	if err != nil {
@@ -198,7 +200,11 @@ func newRoom(t *testing.T) *room {
 		t.Fatal(err)
 	}
 	r := &room{hub: newHub(), book: book, boxKey: boxID.SigKey(), invites: map[string]Invite{}}
-	r.box = r.add(t, "box", Config{Identity: boxID, Invites: book})
+	cfg := Config{Identity: boxID, Invites: book}
+	for _, change := range box {
+		change(&cfg)
+	}
+	r.box = r.add(t, "box", cfg)
 	return r
 }
 
@@ -630,17 +636,17 @@ func TestIdentityAndInvitesPersist(t *testing.T) {
 // (to send a keyframe) once, and only when the newcomer holds its key.
 func TestKeyframeOnceTheNewcomerHoldsTheKey(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		book, _ := NewInviteBook(nil, nil)
-		boxID, _ := NewIdentity()
-		r := &room{hub: newHub(), book: book, boxKey: boxID.SigKey(), invites: map[string]Invite{}}
 		var told []string
 		var carl *peer
-		r.box = r.add(t, "box", Config{Identity: boxID, Invites: book, OnMember: func(id string) {
-			told = append(told, id)
-			if id == "carl" && !holdsKeyOf(carl, r.box) {
-				t.Error("told of carl before carl holds the box's key")
+		var r *room
+		r = newRoom(t, func(c *Config) {
+			c.OnMember = func(id string) {
+				told = append(told, id)
+				if id == "carl" && !holdsKeyOf(carl, r.box) {
+					t.Error("told of carl before carl holds the box's key")
+				}
 			}
-		}})
+		})
 		r.join(t, "anna")
 		r.settle(time.Second)
 		told = nil
