@@ -174,6 +174,27 @@ func TestRoomKeyIsNeverInAnError(t *testing.T) {
 	}
 }
 
+// TestRoomKeyFromBeforeEncryptionModes: a box upgraded from before
+// call.encryption keeps its shared-key call; a file that names the mode
+// still has to agree with its room key.
+func TestRoomKeyFromBeforeEncryptionModes(t *testing.T) {
+	head := "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\nroom_key = \"a long enough room key\"\n"
+	cfg, err := Parse([]byte(head))
+	if err != nil {
+		t.Fatalf("settings with only a room key: %v", err)
+	}
+	if cfg.Call.Encryption != EncryptionSharedKey {
+		t.Errorf("call.encryption = %q for settings with only a room key, want %q", cfg.Call.Encryption, EncryptionSharedKey)
+	}
+	if _, err := Parse([]byte(head + "encryption = \"end-to-end\"\n")); err == nil {
+		t.Error("a room key with call.encryption = end-to-end was taken")
+	}
+	cfg, err = Parse([]byte("[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\n"))
+	if err != nil || cfg.Call.Encryption != EncryptionEndToEnd {
+		t.Errorf("settings without a room key: encryption %q, %v; want %q", cfg.Call.Encryption, err, EncryptionEndToEnd)
+	}
+}
+
 // TestBrokenFileErrorsNameLineAndSettingNotText: a file broken by hand
 // gets an error that says where (the line, the setting) and never quotes
 // the file: a broken line may hold a secret.
