@@ -27,6 +27,9 @@ type Frame struct {
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
 	Seq     uint16 // RTP sequence number of an Opus packet, for reordering
+	// Timestamp is the frame's RTP timestamp (48 kHz for Opus, 90 kHz
+	// for video): where it belongs in the sender's stream.
+	Timestamp uint32
 	// Captured is when the frame was made, on the sender's wall clock, from
 	// the track's RTCP sender reports; the zero time until the first
 	// report. A participant's audio and video share that clock: lip sync
@@ -198,7 +201,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 				continue
 			}
 			h.Audio(Frame{From: from, Codec: media.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
-				Captured: clock.at(pkt.Timestamp)})
+				Timestamp: pkt.Timestamp, Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
 		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
@@ -251,7 +254,7 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 				waitingForKeyframe = false
 			}
 			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
-				Captured: clock.at(sample.PacketTimestamp)})
+				Timestamp: sample.PacketTimestamp, Captured: clock.at(sample.PacketTimestamp)})
 		}
 	}
 }
