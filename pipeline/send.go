@@ -47,6 +47,7 @@ func SendVideo(ctx context.Context, src camera.Source, enc media.VideoEncoder, o
 func SendAudio(ctx context.Context, src audio.Source, enc media.AudioEncoder, out func(media.EncodedFrame) error) error {
 	pcm := make([]int16, enc.FrameSamples())
 	duration := time.Duration(len(pcm)) * time.Second / audio.SampleRate
+	var silence time.Duration // not sent since the last packet (DTX)
 	for {
 		if err := src.Read(ctx, pcm); err != nil {
 			if ctx.Err() != nil {
@@ -60,8 +61,13 @@ func SendAudio(ctx context.Context, src audio.Source, enc media.AudioEncoder, ou
 		if err != nil {
 			return err
 		}
-		if err := out(media.EncodedFrame{Data: packet, Captured: captured, Duration: duration}); err != nil {
+		if enc.Codec() == media.CodecOpus && IsOpusDTX(packet) {
+			silence += duration
+			continue
+		}
+		if err := out(media.EncodedFrame{Data: packet, Captured: captured, Duration: duration, Silence: silence}); err != nil {
 			return fmt.Errorf("send audio: %w", err)
 		}
+		silence = 0
 	}
 }

@@ -113,6 +113,9 @@ func networkFigures() error {
 		}
 		results := map[string]netResult{}
 		for _, sender := range senders {
+			if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
+				continue
+			}
 			r, err := b.measure(ctx, profile, sender)
 			if err != nil {
 				return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
@@ -120,7 +123,11 @@ func networkFigures() error {
 			r.print(profile.Name, sender)
 			results[sender] = r
 		}
-		box, chromium := results["box"], results["chromium"]
+		box, okBox := results["box"]
+		chromium, okChromium := results["chromium"]
+		if !okBox || !okChromium {
+			continue
+		}
 		fmt.Printf("freeze_ratio_%s: %.2f\n", profile.Name, (box.freezeMsPerMin+1)/(chromium.freezeMsPerMin+1))
 		fmt.Printf("audio_concealed_ratio_%s: %.2f\n", profile.Name, (box.concealedPct+1)/(chromium.concealedPct+1))
 	}
