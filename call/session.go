@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -105,6 +106,7 @@ type Session struct {
 	// group is this join's key exchange (e2ee_group.go), nil without one.
 	group      *groupSession
 	audioClock audioClock
+	audioLoss  float64 // percent, smoothed from the server's reports
 }
 
 // New makes a session; nothing happens until Run.
@@ -364,7 +366,13 @@ func (s *Session) onAudioRTCP(p rtcp.Packet) {
 		return
 	}
 	for _, r := range rr.Reports {
-		s.opts.AudioEncoder.SetPacketLoss(int(r.FractionLost) * 100 / 256)
+		// Up at once, down slowly: a second without loss in a lossy
+		// network should not leave the next loss without FEC.
+		s.mu.Lock()
+		s.audioLoss = max(float64(r.FractionLost)*100/256, 0.8*s.audioLoss)
+		loss := int(math.Ceil(s.audioLoss))
+		s.mu.Unlock()
+		s.opts.AudioEncoder.SetPacketLoss(loss)
 	}
 }
 

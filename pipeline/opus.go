@@ -17,7 +17,10 @@ static int cbx_opus_set(OpusEncoder *e, int bitrate, int fec, int loss, int dtx)
 	if ((err = opus_encoder_ctl(e, OPUS_SET_BITRATE(bitrate))) != OPUS_OK) return err;
 	if ((err = opus_encoder_ctl(e, OPUS_SET_INBAND_FEC(fec))) != OPUS_OK) return err;
 	if ((err = opus_encoder_ctl(e, OPUS_SET_PACKET_LOSS_PERC(loss))) != OPUS_OK) return err;
-	return opus_encoder_ctl(e, OPUS_SET_DTX(dtx));
+	if ((err = opus_encoder_ctl(e, OPUS_SET_DTX(dtx))) != OPUS_OK) return err;
+	// Voice: SILK or hybrid, which carry FEC, rather than CELT, which
+	// libopus picks for steady tones below 10 % loss.
+	return opus_encoder_ctl(e, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
 }
 */
 import "C"
