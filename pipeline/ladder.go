@@ -88,7 +88,9 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 	}
 }
 
-func (l *ladder) size(i int) string { return fmt.Sprintf("%dx%d", l.layers[i].Width, l.layers[i].Height) }
+func (l *ladder) size(i int) string {
+	return fmt.Sprintf("%dx%d", l.layers[i].Width, l.layers[i].Height)
+}
 
 // forceKeyFrame makes the next frame sent a keyframe.
 func (l *ladder) forceKeyFrame() {
