@@ -162,22 +162,23 @@ func (c *congestion) layerBitrates() []int {
 // for: each costs several frames' bits, and one on its way serves all.
 const keyframeLimit = 300 * time.Millisecond
 
-// keyframeLimiter passes keyframe requests for a layer at most once per
-// keyframeLimit.
-type keyframeLimiter struct {
+// keyframeLimiter passes keyframe requests for each of its keys (a layer
+// the box sends, a participant it receives) at most once per
+// keyframeLimit. The zero limiter is ready to use.
+type keyframeLimiter[K comparable] struct {
 	mu   sync.Mutex
-	last map[int]time.Time
+	last map[K]time.Time
 }
 
-func (k *keyframeLimiter) allow(layer int, now time.Time) bool {
+func (k *keyframeLimiter[K]) allow(key K, now time.Time) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if k.last == nil {
-		k.last = map[int]time.Time{}
+		k.last = map[K]time.Time{}
 	}
-	if last, ok := k.last[layer]; ok && now.Sub(last) < keyframeLimit {
+	if last, ok := k.last[key]; ok && now.Sub(last) < keyframeLimit {
 		return false
 	}
-	k.last[layer] = now
+	k.last[key] = now
 	return true
 }

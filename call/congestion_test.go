@@ -65,7 +65,7 @@ func TestOnlyMovedLayersAreTold(t *testing.T) {
 }
 
 func TestKeyframeRequestsAreLimited(t *testing.T) {
-	var k keyframeLimiter
+	var k keyframeLimiter[int]
 	now := time.Unix(1000, 0)
 	var passed []int
 	for i, at := range []time.Duration{0, 100, 200, 300, 350, 700} {

@@ -93,8 +93,8 @@ type Session struct {
 	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
 
-	congestion *congestion     // the video's bitrate from the network's (congestion.go)
-	keyframes  keyframeLimiter // receivers' keyframe requests, at most so often
+	congestion *congestion          // the video's bitrate from the network's (congestion.go)
+	keyframes  keyframeLimiter[int] // receivers' keyframe requests, at most so often
 
 	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call

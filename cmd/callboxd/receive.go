@@ -185,7 +185,8 @@ func (rx *receiver) show(ctx context.Context) error {
 		// Lip sync: each picture waits until the sound captured with it is
 		// heard. Both capture times come from the sender's RTCP sender
 		// reports; the mixer knows when each sound was played.
-		ShowAt: rx.mixer.ShowAt,
+		ShowAt:    rx.mixer.ShowAt,
+		OnDamaged: rx.session.RequestKeyframe,
 		OnDrawn: func(f *display.Frame, l compose.Layout) {
 			moving.beat()
 			if rx.onDrawn != nil {

@@ -39,6 +39,10 @@ import (
 // ErrClosed is returned by Decode after Close.
 var ErrClosed = errors.New("decoder closed")
 
+// ErrDamaged is the error of a frame that libavcodec decoded only by
+// patching up what was missing or broken: its picture is not shown.
+var ErrDamaged = errors.New("damaged picture")
+
 // errEmptyInput: to libavcodec a packet without data means "end of stream",
 // after which a decoder outputs nothing more, so it never gets one.
 var errEmptyInput = errors.New("empty input")
