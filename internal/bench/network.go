@@ -213,27 +213,6 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 			packets = append(packets, p)
 		}
 	}
-	if os.Getenv("CALLBOX_BENCH_DEBUG") != "" {
-		durs := map[time.Duration]int{}
-		fec := 0
-		for _, p := range packets {
-			durs[p.Duration]++
-			if p.FEC {
-				fec++
-			}
-		}
-		fmt.Fprintf(os.Stderr, "debug %s: %d packets, durations %v, %d with FEC\n", sender, len(packets), durs, fec)
-		var csv strings.Builder
-		for _, p := range packets {
-			fmt.Fprintf(&csv, "%d,%d,%d,%v\n", p.Seq, p.Timestamp, p.Arrived.Sub(from).Microseconds(), p.FEC)
-		}
-		os.WriteFile(fmt.Sprintf("/tmp/bench-audio-%s-%s.csv", profile.Name, sender), []byte(csv.String()), 0o644)
-		for i := 1; i < len(pics); i++ {
-			if gap := pics[i].Decoded.Sub(pics[i-1].Decoded); gap > freezeGap {
-				fmt.Fprintf(os.Stderr, "  freeze at %.1f s: %v, frames %d to %d\n", pics[i-1].Decoded.Sub(from).Seconds(), gap.Round(time.Millisecond), pics[i-1].Stamp.Frame, pics[i].Stamp.Frame)
-			}
-		}
-	}
 	r := netResult{
 		freezeMsPerMin: freezeMsPerMin(pics, from, to),
 		fps:            float64(len(pics)) / to.Sub(from).Seconds(),

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"encoding/csv"
 	"math"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -113,31 +110,4 @@ func TestConvergeSeconds(t *testing.T) {
 			t.Errorf("convergeSeconds(%v) = %s, want %s", tt.seconds, got, tt.want)
 		}
 	}
-}
-
-// TestListenCSV replays packets the bench dumped (CALLBOX_BENCH_DEBUG):
-// CALLBOX_LISTEN_CSV=/tmp/bench-audio-loss3-chromium.csv.
-func TestListenCSV(t *testing.T) {
-	path := os.Getenv("CALLBOX_LISTEN_CSV")
-	if path == "" {
-		t.Skip("CALLBOX_LISTEN_CSV not set")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	from := time.Unix(1000, 0)
-	var ps []viewer.AudioPacket
-	for _, r := range rows {
-		seq, _ := strconv.Atoi(r[0])
-		ts, _ := strconv.ParseUint(r[1], 10, 32)
-		us, _ := strconv.Atoi(r[2])
-		ps = append(ps, viewer.AudioPacket{Seq: uint16(seq), Timestamp: uint32(ts), Arrived: from.Add(time.Duration(us) * time.Microsecond),
-			Duration: 20 * time.Millisecond, FEC: r[3] == "true"})
-	}
-	t.Logf("%.2f %% concealed", audioConcealedPct(ps, from, from.Add(20*time.Second)))
 }
