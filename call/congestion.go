@@ -2,29 +2,38 @@ package call
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/cc"
 	"github.com/pion/interceptor/pkg/gcc"
 	"github.com/pion/interceptor/pkg/twcc"
+	"github.com/pion/rtcp"
 )
 
-// congestion follows what the box's uplink carries, as browsers do:
-// Google Congestion Control (pion's gcc, delay- and loss-based) estimates
-// the bandwidth from the call server's transport-wide feedback (TWCC: the
-// arrival time of every packet of video the box sent, numbered here), and
-// the camera gets that estimate less what the sound needs, shared out
-// among its simulcast layers from the smallest up. The server's REMB,
-// when it sends one, caps it too.
+// congestion follows what the box's uplink carries, as browsers do, with
+// the two halves of Google Congestion Control. The delay-based half is
+// pion's gcc over the call server's transport-wide feedback (TWCC: the
+// arrival time of every packet of video the box sent, numbered here): it
+// sees a queue build before anything is lost. The loss-based half reads
+// the server's receiver reports, a second's loss at a time: above 10 %
+// the rate drops by half the loss, under 2 % it grows by 5 %, in between
+// it holds. (gcc's own loss-based half judges each feedback of a tenth of
+// a second, where one packet lost in fifteen is over 6 %, and under a
+// steady 3 % loss it only ever goes down.) The camera gets the lower of
+// the two, less what the sound needs, shared out among its simulcast
+// layers from the smallest up; the server's REMB, when it sends one, caps
+// it too.
 type congestion struct {
 	max     []int                 // the most each video layer may send, largest first; bits per second
 	onLayer func(layer, bits int) // told a layer's new bitrate
 
-	mu       sync.Mutex
-	estimate int   // gcc's, for everything the box sends; 0 before the first
-	remb     int   // the server's cap for the video; 0 when none came
-	told     []int // what onLayer was last told, per layer
+	mu    sync.Mutex
+	delay int   // gcc's delay-based estimate for everything the box sends; 0 before the first
+	loss  int   // the loss-based rate for the video
+	remb  int   // the server's cap for the video; 0 when none came
+	told  []int // what onLayer was last told, per layer
 }
 
 // Bitrates, in bits per second.
@@ -40,7 +49,9 @@ const (
 // newCongestion follows the network for video layers of these most
 // bitrates (largest first; one without simulcast), telling onLayer.
 func newCongestion(max []int, onLayer func(layer, bits int)) *congestion {
-	return &congestion{max: max, onLayer: onLayer, told: make([]int, len(max))}
+	c := &congestion{max: max, onLayer: onLayer, told: make([]int, len(max))}
+	c.loss = c.total()
+	return c
 }
 
 func (c *congestion) total() int {
@@ -86,20 +97,29 @@ func (c *congestion) estimator() (*cc.InterceptorFactory, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &publisherEstimator{SendSideBWE: bwe, follow: c.follow}, nil
+		return &publisherEstimator{SendSideBWE: bwe, onDelay: c.onDelay}, nil
 	})
 }
 
-// publisherEstimator hands its estimator to follow once it has a stream
-// to send, which only the publisher's connection has.
+// publisherEstimator passes gcc's delay-based estimate on after each
+// feedback, once it has a stream to send (only the publisher's
+// connection has).
 type publisherEstimator struct {
 	*gcc.SendSideBWE
-	once   sync.Once
-	follow func(*gcc.SendSideBWE)
+	sending atomic.Bool
+	onDelay func(bits int)
+}
+
+func (e *publisherEstimator) WriteRTCP(pkts []rtcp.Packet, attrs interceptor.Attributes) error {
+	err := e.SendSideBWE.WriteRTCP(pkts, attrs)
+	if bits, ok := e.GetStats()["delayTargetBitrate"].(int); ok && bits > 0 && e.sending.Load() {
+		e.onDelay(bits)
+	}
+	return err
 }
 
 func (e *publisherEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
-	e.once.Do(func() { e.follow(e.SendSideBWE) })
+	e.sending.Store(true)
 	out := e.SendSideBWE.AddStream(info, w)
 	if info.SSRCRetransmission != 0 {
 		// gcc sends by SSRC, and knows only the streams added: without
@@ -112,10 +132,21 @@ func (e *publisherEstimator) AddStream(info *interceptor.StreamInfo, w intercept
 	return out
 }
 
-// follow takes the estimates of a new publisher connection: a join, or a
-// join again after the old one failed.
-func (c *congestion) follow(bwe *gcc.SendSideBWE) {
-	bwe.OnTargetBitrateChange(func(bits int) { c.update(func() { c.estimate = bits }) })
+// onDelay takes gcc's delay-based estimate.
+func (c *congestion) onDelay(bits int) { c.update(func() { c.delay = bits }) }
+
+// onLoss takes a receiver report's fraction lost (0 to 255 for 0 to 100 %)
+// of the video.
+func (c *congestion) onLoss(fractionLost uint8) {
+	c.update(func() {
+		switch loss := float64(fractionLost) / 256; {
+		case loss > 0.10:
+			c.loss = int(float64(c.loss) * (1 - 0.5*loss))
+		case loss < 0.02:
+			c.loss = int(float64(c.loss) * 1.05)
+		}
+		c.loss = min(max(c.loss, minVideoBitrate), c.total())
+	})
 }
 
 // onREMB takes the server's estimate of what it receives well.
@@ -142,9 +173,9 @@ func (c *congestion) update(change func()) {
 // layerBitrates shares what the video may send now among the layers,
 // the smallest first, each at least a tenth of its most; c.mu is held.
 func (c *congestion) layerBitrates() []int {
-	video := c.total()
-	if c.estimate > 0 {
-		video = min(video, c.estimate-audioShare)
+	video := min(c.total(), c.loss)
+	if c.delay > 0 {
+		video = min(video, c.delay-audioShare)
 	}
 	if c.remb > 0 {
 		video = min(video, c.remb)

@@ -14,11 +14,11 @@ func (r record) onLayer(layer, bits int) { r[layer] = bits }
 func TestVideoFollowsTheEstimate(t *testing.T) {
 	told := record{}
 	c := newCongestion([]int{1_500_000}, told.onLayer)
-	c.update(func() { c.estimate = 850_000 })
+	c.update(func() { c.delay = 850_000 })
 	if told[0] != 800_000 {
 		t.Errorf("an estimate of 850 kbit/s gives the camera %d, want 800000 (50 kbit/s kept for the sound)", told[0])
 	}
-	c.update(func() { c.estimate = 5_000_000 })
+	c.update(func() { c.delay = 5_000_000 })
 	if told[0] != 1_500_000 {
 		t.Errorf("an estimate above the most gives %d, want the most, 1500000", told[0])
 	}
@@ -27,7 +27,7 @@ func TestVideoFollowsTheEstimate(t *testing.T) {
 		t.Errorf("the server's REMB of 600 kbit/s gives %d, want 600000", told[0])
 	}
 	c.onREMB(0)
-	c.update(func() { c.estimate = 60_000 })
+	c.update(func() { c.delay = 60_000 })
 	if told[0] != 150_000 {
 		t.Errorf("an estimate of 60 kbit/s gives %d, want the floor of a tenth, 150000", told[0])
 	}
@@ -47,7 +47,7 @@ func TestSimulcastSharesFromTheSmallest(t *testing.T) {
 		{1_250_000, []int{600_000, 450_000, 150_000}},
 		{300_000, []int{150_000, 100_000, 150_000}},
 	} {
-		c.update(func() { c.estimate = tt.estimate })
+		c.update(func() { c.delay = tt.estimate })
 		if got := []int{told[0], told[1], told[2]}; !slices.Equal(got, tt.want) {
 			t.Errorf("estimate %d: layers get %v, want %v", tt.estimate, got, tt.want)
 		}
@@ -57,8 +57,8 @@ func TestSimulcastSharesFromTheSmallest(t *testing.T) {
 func TestOnlyMovedLayersAreTold(t *testing.T) {
 	calls := 0
 	c := newCongestion([]int{1_000_000, 300_000}, func(int, int) { calls++ })
-	c.update(func() { c.estimate = 2_000_000 }) // both layers told their most
-	c.update(func() { c.estimate = 3_000_000 }) // nothing moves
+	c.update(func() { c.delay = 2_000_000 }) // both layers told their most
+	c.update(func() { c.delay = 3_000_000 }) // nothing moves
 	if calls != 2 {
 		t.Errorf("%d calls, want 2: one per layer, and none when nothing moved", calls)
 	}
@@ -78,5 +78,40 @@ func TestKeyframeRequestsAreLimited(t *testing.T) {
 	}
 	if !k.allow(1, now.Add(100*time.Millisecond)) {
 		t.Error("a request for another layer waits for layer 0's")
+	}
+}
+
+// TestLossHalf: a second's loss over 10 % cuts the rate by half the loss,
+// 2 to 10 % holds it (a steady 3 % must not wear it down), under 2 %
+// brings it back by 5 % a report; the delay-based estimate, when lower,
+// wins.
+func TestLossHalf(t *testing.T) {
+	told := record{}
+	c := newCongestion([]int{1_000_000}, told.onLayer)
+	c.onDelay(5_000_000)
+	for range 30 {
+		c.onLoss(8) // 3 %
+	}
+	if told[0] != 1_000_000 {
+		t.Errorf("30 reports of 3 %% loss: %d, want to hold at 1000000", told[0])
+	}
+	c.onLoss(64) // 25 %
+	if told[0] != 875_000 {
+		t.Errorf("25 %% loss: %d, want 875000 (cut by half the loss)", told[0])
+	}
+	c.onLoss(0)
+	if told[0] != 918_750 {
+		t.Errorf("no loss: %d, want 918750 (5 %% more)", told[0])
+	}
+	c.onDelay(600_000)
+	if told[0] != 550_000 {
+		t.Errorf("a delay-based estimate of 600 kbit/s: %d, want 550000", told[0])
+	}
+	for range 30 {
+		c.onLoss(0)
+	}
+	c.onDelay(5_000_000)
+	if told[0] != 1_000_000 {
+		t.Errorf("after the loss: %d, want back at the most", told[0])
 	}
 }

@@ -344,8 +344,8 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 
 // onVideoRTCP takes what receivers say about a video layer (0 without
 // simulcast): a keyframe request makes that layer's encoder send one, at
-// most every keyframeLimit; the server's REMB caps the bitrate. Loss and
-// delay come with the transport-wide feedback (congestion.go).
+// most every keyframeLimit; the server's REMB caps the bitrate and its
+// receiver reports' loss moves it (congestion.go).
 func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
@@ -354,6 +354,18 @@ func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 		}
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
 		s.congestion.onREMB(int(p.Bitrate))
+	case *rtcp.ReceiverReport:
+		if layer != 0 { // the largest's loss is the network's, the others' too
+			return
+		}
+		s.mu.Lock()
+		track := s.video
+		s.mu.Unlock()
+		for _, r := range p.Reports {
+			if track != nil && r.SSRC == uint32(track.SSRC()) { // not its retransmissions'
+				s.congestion.onLoss(r.FractionLost)
+			}
+		}
 	}
 }
 
