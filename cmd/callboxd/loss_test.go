@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/netem"
 )
 
@@ -34,7 +35,7 @@ func TestCallUnderLoss(t *testing.T) {
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	v := startViewer(t, ctx, srv, "lossy")
+	v := startViewer(t, srv, "lossy")
 	d := startDaemonCmd(t, peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), append(serverArgs(srv, "lossy"),
 		"-width", "640", "-height", "360", "-tone-hz", "440")...))
 	d.waitLog(t, "in the call", 30*time.Second)
@@ -53,7 +54,7 @@ func TestCallUnderLoss(t *testing.T) {
 
 	stamped, last, backwards := 0, uint32(0), 0
 	for _, p := range v.Pictures() {
-		if p.Decoded.Before(from) || p.StampErr != nil {
+		if p.Decoded.Before(from) || p.Err != nil {
 			continue
 		}
 		if stamped > 0 && p.Stamp.Frame <= last {

@@ -42,6 +42,7 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netem"
 	"github.com/callbox/callbox/internal/netns"
@@ -72,7 +73,7 @@ func networkFigures() error {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	daemonPath, err := buildDaemon()
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
 	if err != nil {
 		return err
 	}
@@ -174,13 +175,12 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 	b.runs++
 	room := fmt.Sprintf("net-%d-%s-%s", b.runs, profile.Name, sender)
 	b.peer.Set(netem.Profile{Name: "clean"})
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	v, err := viewer.Start(runCtx, call.Options{URL: b.srv.URL, Room: room, Identity: "viewer",
-		APIKey: b.srv.APIKey, APISecret: b.srv.APISecret})
+	v, err := viewer.Start(call.Options{URL: b.srv.URL, Room: room, Identity: "viewer",
+		APIKey: b.srv.APIKey, APISecret: b.srv.APISecret}, viewer.ReadStamp)
 	if err != nil {
 		return netResult{}, err
 	}
+	defer v.Leave()
 	stop, err := b.start(room, sender)
 	if err != nil {
 		return netResult{}, err
@@ -207,12 +207,7 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 			pics = append(pics, p)
 		}
 	}
-	var packets []viewer.AudioPacket
-	for _, p := range v.AudioPackets() {
-		if p.From == sender {
-			packets = append(packets, p)
-		}
-	}
+	packets := v.AudioPackets(sender)
 	r := netResult{
 		freezeMsPerMin: freezeMsPerMin(pics, from, to),
 		fps:            float64(len(pics)) / to.Sub(from).Seconds(),

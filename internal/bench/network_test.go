@@ -21,7 +21,7 @@ func stream(start time.Time, n int, rate float64, fec bool, delay func(i int) ti
 			continue
 		}
 		sent := start.Add(time.Duration(float64(i) * 20 * float64(time.Millisecond) / rate))
-		ps = append(ps, viewer.AudioPacket{From: "x", Seq: uint16(1000 + i), Timestamp: uint32(5000 + 960*i),
+		ps = append(ps, viewer.AudioPacket{Seq: uint16(1000 + i), Timestamp: uint32(5000 + 960*i),
 			Arrived: sent.Add(d), Duration: 20 * time.Millisecond, FEC: fec})
 	}
 	return ps

@@ -69,6 +69,7 @@ func flow(t *testing.T, p *netem.Peer, up bool, n, size int, gap time.Duration) 
 	}
 	defer rx.Close()
 	defer tx.Close()
+	rx.SetReadBuffer(4 << 20) // a busy machine must not lose what the link let through
 
 	got := make(chan []arrival, 1)
 	go func() {
@@ -239,15 +240,17 @@ func TestRate(t *testing.T) {
 	got := float64(bytes*8) / last.Sub(first).Seconds()
 	ds := delays(as)
 	up, _ := p.Stats()
-	t.Logf("%.0f kbit/s out; %d of 750 through, %d dropped by the queue; delay up to %v", got/1000, len(as), up.QueueDrops, ds[len(ds)-1])
+	p95 := percentile(ds, 95)
+	t.Logf("%.0f kbit/s out; %d of 750 through, %d dropped by the queue; delay p95 %v, max %v", got/1000, len(as), up.QueueDrops, p95, ds[len(ds)-1])
 	if got < 0.9*rate || got > 1.1*rate {
 		t.Errorf("%.0f kbit/s came out, want %d ± 10 %%", got/1000, rate/1000)
 	}
 	if up.QueueDrops == 0 || up.QueueDrops != 750-len(as) {
 		t.Errorf("the queue dropped %d, %d did not arrive; want the same, more than 0", up.QueueDrops, 750-len(as))
 	}
-	if ds[len(ds)-1] > 300*time.Millisecond {
-		t.Errorf("a datagram waited %v, more than the 200 ms queue", ds[len(ds)-1])
+	// The 95th percentile: one late wake-up of a busy machine is not the queue's.
+	if p95 > 250*time.Millisecond {
+		t.Errorf("datagrams waited up to %v (p95), more than the 200 ms queue", p95)
 	}
 }
 

@@ -44,6 +44,15 @@ func NewTUNPeer(n int) (*Peer, *TUNLink, error) {
 			return err
 		}
 		tun = &TUNLink{Outer: outer, Inner: inner}
+		// A long queue in front of the program that moves the packets:
+		// a busy machine must not lose them before the emulated network
+		// decides their fate (the kernel's 500 overflowed at 2000 a second).
+		for _, dev := range []string{p.link, p.link + "b"} {
+			if err := run(exec.Command("ip", "link", "set", dev, "txqueuelen", "10000")); err != nil {
+				tun.Close()
+				return err
+			}
+		}
 		// Made here, the inner device moves into the peer's namespace;
 		// its file keeps working from this one.
 		if err := run(exec.Command("ip", "link", "set", p.link+"b", "netns", p.nsPath())); err != nil {

@@ -126,33 +126,7 @@ func TestScreenDropsLeavers(t *testing.T) {
 // the frames after it are skipped (they would decode damaged) until the
 // keyframe comes.
 func TestScreenHoldsThePictureUntilAKeyframe(t *testing.T) {
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 320, Height: 180, FPS: 240})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	enc, err := pipeline.NewSoftwareVideoEncoder(media.CodecH264, pipeline.VideoSettings{Width: 320, Height: 180, FPS: 30, BitsPerSecond: 800_000, KeyframeInterval: 1000})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer enc.Close()
-	var frames [][]byte
-	for len(frames) < 10 {
-		if len(frames) == 8 {
-			enc.ForceKeyFrame()
-		}
-		f, err := src.ReadFrame(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		coded, err := enc.Encode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(coded.Data) > 0 {
-			frames = append(frames, append([]byte(nil), coded.Data...))
-		}
-	}
+	frames := pipelinetest.EncodedPatternKeyframes(t, media.CodecH264, 320, 180, 10, 8)
 	r, err := display.NewOffscreen(display.OffscreenOptions{Width: 640, Height: 360})
 	if err != nil {
 		t.Fatal(err)
