@@ -168,12 +168,7 @@ func TestSetBitrateChangesSize(t *testing.T) {
 			// about 750 kbit/s at 30 fps, and a machine busy elsewhere
 			// codes fewer frames a second, not fewer bytes a frame.
 			_, highPerFrame := measure(1)
-			// x264 codes at constant quality up to the bitrate: the pattern
-			// takes it about 570 kbit/s at 720p30, so it is held to less.
-			lowBPS := 300_000
-			if codec == media.CodecH264 {
-				lowBPS = 200_000
-			}
+			const lowBPS = 300_000
 			if high := highPerFrame * s.FPS * 8; high < 2*lowBPS {
 				t.Fatalf("the pattern needs only %d bit/s at 2 Mbit/s: too simple to test rate control", high)
 			}

@@ -30,11 +30,7 @@ static int cbx_x264_open(cbx_x264 *e, int threads, int subme, int width, int hei
 	e->param.i_fps_den = 1;
 	e->param.b_vfr_input = 0;
 	e->param.i_keyint_max = keyint;
-	// Constant quality (x264's default, 23) up to the bitrate: a simple
-	// picture takes what it needs rather than all the network allows, as
-	// WebRTC's encoders do, and a detailed one is held to the bitrate.
-	e->param.rc.i_rc_method = X264_RC_CRF;
-	e->param.rc.f_rf_constant = 23;
+	e->param.rc.i_rc_method = X264_RC_ABR;
 	e->param.rc.i_bitrate = kbps;
 	e->param.rc.i_vbv_max_bitrate = kbps;
 	e->param.rc.i_vbv_buffer_size = kbps / 2; // half a second: low delay, some room for keyframes
