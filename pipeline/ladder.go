@@ -133,15 +133,8 @@ func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.Enc
 		if keyframe {
 			enc.ForceKeyFrame()
 		}
-		coded, err := enc.Encode(f)
-		if err != nil {
+		if err := encodeAndSend(enc, f, out); err != nil {
 			return err
-		}
-		if len(coded.Data) == 0 {
-			continue
-		}
-		if err := out(coded); err != nil {
-			return fmt.Errorf("send video: %w", err)
 		}
 	}
 }

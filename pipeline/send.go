@@ -29,17 +29,25 @@ func SendVideo(ctx context.Context, src camera.Source, enc media.VideoEncoder, o
 				return err
 			}
 		}
-		coded, err := enc.Encode(f)
-		if err != nil {
+		if err := encodeAndSend(enc, f, out); err != nil {
 			return err
 		}
-		if len(coded.Data) == 0 {
-			continue
-		}
-		if err := out(coded); err != nil {
-			return fmt.Errorf("send video: %w", err)
-		}
 	}
+}
+
+// encodeAndSend codes f and hands what came out, if anything, to out.
+func encodeAndSend(enc media.VideoEncoder, f camera.Frame, out func(media.EncodedFrame) error) error {
+	coded, err := enc.Encode(f)
+	if err != nil {
+		return err
+	}
+	if len(coded.Data) == 0 {
+		return nil // dropped to keep to the bitrate
+	}
+	if err := out(coded); err != nil {
+		return fmt.Errorf("send video: %w", err)
+	}
+	return nil
 }
 
 // SendAudio is the audio send path: it reads blocks of samples from src,

@@ -7,7 +7,7 @@
 // statistics say it sent, and leaves.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const env = (name) => {
   const v = process.env[name];
@@ -25,16 +25,10 @@ const options = {
 };
 const livekit = readFileSync(createRequire(import.meta.url).resolve('livekit-client') /* its UMD build */, 'utf8');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    `--use-file-for-fake-video-capture=${env('VIDEO')}`,
-    `--use-file-for-fake-audio-capture=${env('AUDIO')}`,
-    `--unsafely-treat-insecure-origin-as-secure=${new URL(page).origin}`],
-});
+const browser = await launchChromium(new URL(page).origin, [
+  `--use-file-for-fake-video-capture=${env('VIDEO')}`,
+  `--use-file-for-fake-audio-capture=${env('AUDIO')}`,
+]);
 let result = {};
 try {
   const tab = await browser.newPage();
