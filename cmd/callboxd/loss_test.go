@@ -36,7 +36,7 @@ func TestCallUnderLoss(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	v := startViewer(t, srv, "lossy")
-	d := startDaemonCmd(t, peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), append(serverArgs(srv, "lossy"),
+	d := startDaemonCmd(t, peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), append(plainArgs(srv, "lossy"),
 		"-width", "640", "-height", "360", "-tone-hz", "440")...))
 	d.waitLog(t, "in the call", 30*time.Second)
 	if err := v.WaitPictures(ctx, 1); err != nil {

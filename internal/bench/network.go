@@ -252,6 +252,7 @@ room = %q
 identity = "box"
 api_key = %q
 api_secret = %q
+encryption = "none" # the subscriber has no keys; the figures are the network's
 
 [video]
 camera = "testpattern"
