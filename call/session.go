@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -40,6 +41,9 @@ type Options struct {
 	MaxVideoBitrate int // bits per second
 	// Encoder is asked for keyframes and bitrates; nil asks nothing.
 	Encoder Encoder
+	// AudioEncoder is told the loss receivers report of the sound, for
+	// its forward error correction; nil tells nothing.
+	AudioEncoder AudioEncoder
 	// Simulcast, with two or three layers (largest first), publishes the
 	// camera as simulcast: WriteVideoLayer sends each layer, and a layer's
 	// keyframe requests and bitrate go to that layer of Encoder
@@ -68,6 +72,12 @@ type Encoder interface {
 	SetLayerBitrate(layer, bitsPerSecond int)
 }
 
+// AudioEncoder is what the call tells the box's sound encoder:
+// pipeline.OpusEncoder is one. Called from the call's goroutines.
+type AudioEncoder interface {
+	SetPacketLoss(percent int)
+}
+
 // noEncoder is the Encoder of a session that sends no video of its own.
 type noEncoder struct{}
 
@@ -83,6 +93,9 @@ type Session struct {
 	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
 
+	congestion *congestion          // the video's bitrate from the network's (congestion.go)
+	keyframes  keyframeLimiter[int] // receivers' keyframe requests, at most so often
+
 	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call
 	audio *lksdk.LocalTrack
@@ -91,7 +104,9 @@ type Session struct {
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
 	// group is this join's key exchange (e2ee_group.go), nil without one.
-	group *groupSession
+	group      *groupSession
+	audioClock audioClock
+	audioLoss  float64 // percent, smoothed from the server's reports
 }
 
 // New makes a session; nothing happens until Run.
@@ -104,6 +119,14 @@ func New(opts Options) *Session {
 		opts.Encoder = noEncoder{}
 	}
 	s := &Session{opts: opts, log: log}
+	maxBitrates := []int{opts.MaxVideoBitrate}
+	if len(opts.Simulcast) > 1 {
+		maxBitrates = nil
+		for _, l := range opts.Simulcast {
+			maxBitrates = append(maxBitrates, l.MaxBitrate)
+		}
+	}
+	s.congestion = newCongestion(maxBitrates, opts.Encoder.SetLayerBitrate)
 	s.desire.init(opts.Room, !opts.StartIdle)
 	return s
 }
@@ -209,11 +232,17 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	}
 	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
 	s.hookGroup(callbacks)
+	estimation, err := s.congestion.interceptors()
+	if err != nil {
+		return nil, fmt.Errorf("bandwidth estimation: %w", err)
+	}
+	// The SDK's own interceptors too: NACK answers and requests, RTCP
+	// reports, transport-wide feedback on what the box receives.
+	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true)}
 	room := lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
-	var err error
 	if s.opts.Token != "" {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token)
+		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token, connect...)
 	} else {
 		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
 			APIKey:              s.opts.APIKey,
@@ -221,7 +250,7 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 			RoomName:            roomName,
 			ParticipantIdentity: s.opts.Identity,
 			ParticipantName:     s.opts.Name,
-		})
+		}, connect...)
 	}
 	if err != nil {
 		s.leave(room) // what the half-made join started ends, its goroutines too
@@ -258,9 +287,10 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("audio track: %w", err)
 	}
+	audioOpts = append(audioOpts, lksdk.WithRTCPHandler(s.onAudioRTCP))
 	audio, err = lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-		SDPFmtpLine: "minptime=10;useinbandfec=1",
+		SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
 	}, audioOpts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("audio track: %w", err)
@@ -281,13 +311,12 @@ func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
-	control := newBitrateControl(s.opts.MaxVideoBitrate)
 	videoOpts, videoEncryption, err := publishOptions(s.mediaKeys(), s.opts.VideoCodec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
 	video, err := lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
-		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))...)
+		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(0, p) }))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
@@ -313,16 +342,49 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 	}
 }
 
-func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
+// onVideoRTCP takes what receivers say about a video layer (0 without
+// simulcast): a keyframe request makes that layer's encoder send one, at
+// most every keyframeLimit; the server's REMB caps the bitrate and its
+// receiver reports' loss moves it (congestion.go).
+func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.opts.Encoder.ForceLayerKeyFrame(0)
-	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		s.opts.Encoder.SetLayerBitrate(0, control.onEstimate(int(p.Bitrate)))
-	case *rtcp.ReceiverReport:
-		for _, r := range p.Reports {
-			s.opts.Encoder.SetLayerBitrate(0, control.onLoss(r.FractionLost))
+		if s.keyframes.allow(layer, time.Now()) {
+			s.opts.Encoder.ForceLayerKeyFrame(layer)
 		}
+	case *rtcp.ReceiverEstimatedMaximumBitrate:
+		s.congestion.onREMB(int(p.Bitrate))
+	case *rtcp.ReceiverReport:
+		if layer != 0 { // the largest's loss is the network's, the others' too
+			return
+		}
+		s.mu.Lock()
+		track := s.video
+		s.mu.Unlock()
+		for _, r := range p.Reports {
+			if track != nil && r.SSRC == uint32(track.SSRC()) { // not its retransmissions'
+				s.congestion.onLoss(r.FractionLost)
+			}
+		}
+	}
+}
+
+// onAudioRTCP passes the loss the server reports of the box's sound to
+// the encoder, which puts that much more of each packet into the next
+// one's FEC.
+func (s *Session) onAudioRTCP(p rtcp.Packet) {
+	rr, ok := p.(*rtcp.ReceiverReport)
+	if !ok || s.opts.AudioEncoder == nil {
+		return
+	}
+	for _, r := range rr.Reports {
+		// Up at once, down slowly: a second without loss in a lossy
+		// network should not leave the next loss without FEC.
+		s.mu.Lock()
+		s.audioLoss = max(float64(r.FractionLost)*100/256, 0.8*s.audioLoss)
+		loss := int(math.Ceil(s.audioLoss))
+		s.mu.Unlock()
+		s.opts.AudioEncoder.SetPacketLoss(loss)
 	}
 }
 
@@ -363,9 +425,31 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	}
 	s.mu.Lock()
 	track := s.audio
+	if track != s.audioClock.track {
+		s.audioClock = audioClock{track: track}
+	}
+	at := s.audioClock.sent + f.Silence
+	s.audioClock.sent = at + f.Duration
 	s.mu.Unlock()
-	return writeSample(track, f)
+	if track == nil || len(f.Data) == 0 {
+		return nil
+	}
+	// The sound's own clock, not the time of writing (which jitters), and
+	// moved on over the silence not sent (DTX) without skipping sequence
+	// numbers, which receivers would take for loss.
+	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration, Timestamp: audioEpoch.Add(at)}, nil)
 }
+
+// audioClock is how much sound the audio track has carried, sent or left
+// out as silence: the RTP timestamp of the next packet.
+type audioClock struct {
+	track *lksdk.LocalTrack
+	sent  time.Duration
+}
+
+// audioEpoch is where every audio track's clock starts, for the SDK's
+// sample timestamps.
+var audioEpoch = time.Unix(1<<30, 0)
 
 func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {

@@ -1,0 +1,15 @@
+// Debian's chromium, headless, with a fake camera and microphone, for the
+// harnesses here (interop.mjs, publish.mjs): a page on origin (plain http
+// on the test's address) is treated as secure, for getUserMedia and E2EE.
+import { chromium } from 'playwright-core';
+
+export function launchChromium(origin, extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+      `--unsafely-treat-insecure-origin-as-secure=${origin}`, ...extraArgs],
+  });
+}
