@@ -43,8 +43,11 @@ type GroupOptions struct {
 
 // serverCheckEvery is how often the box compares its members with the
 // server's list of participants: a leave whose event never came (a
-// reconnection that lost it) is found within this.
-const serverCheckEvery = 5 * time.Second
+// reconnection that lost it), or an identity that left and came straight
+// back as a new session, is found within this. It must stay well under
+// keys.DefaultSwitchDeadline: the one who left must not get the key that
+// was current when it comes back.
+const serverCheckEvery = time.Second
 
 // groupSession is one join's key exchange. It owns a goroutine that hands
 // the room's events to the group (the SDK calls its callbacks holding
@@ -57,6 +60,9 @@ type groupSession struct {
 	log    *slog.Logger
 	events eventQueue
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
+	// serverSids is the server's list as last checked (identity: session
+	// id); the event goroutine's.
+	serverSids map[string]string
 	ctx    context.Context   // ends with close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -177,6 +183,9 @@ func (gs *groupSession) announce() {
 // a participant with a new session both. It runs on the event goroutine.
 func (gs *groupSession) comparePresence() {
 	now := gs.present()
+	if !maps.Equal(now, gs.sids) {
+		gs.log.Debug("who is in the room changed", "before", gs.sids, "now", now)
+	}
 	for id, sid := range gs.sids {
 		if now[id] != sid {
 			gs.group.ParticipantLeft(id)
@@ -202,12 +211,29 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 			gs.log.Debug("cannot ask the server who is in the room", "err", err)
 			return
 		}
-		var present []string
+		now := map[string]string{}
 		for _, p := range res.Participants {
-			present = append(present, p.Identity)
+			now[p.Identity] = p.Sid
 		}
-		gs.events.push(func() { gs.group.Present(present) })
+		gs.events.push(func() { gs.serverSaw(now) })
 	})
+}
+
+// serverSaw gives the group the server's list of participants. An identity
+// whose session changed since the last look left and came back, though the
+// SDK may never say so: when a participant leaves and its identity joins
+// again at once, the SDK takes the old session's DISCONNECTED for the new
+// one and lists neither. It runs on the event goroutine.
+func (gs *groupSession) serverSaw(now map[string]string) {
+	for id, sid := range now {
+		if old, ok := gs.serverSids[id]; ok && old != sid {
+			gs.log.Debug("a participant came back as a new session", "participant", id)
+			gs.group.ParticipantLeft(id)
+			gs.group.ParticipantJoined(id)
+		}
+	}
+	gs.serverSids = now
+	gs.group.Present(slices.Collect(maps.Keys(now)))
 }
 
 // close ends the exchange and waits for its goroutines.

@@ -228,7 +228,7 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 		resp.ShownUntil = now
 		return resp, nil
 	}
-	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil)
+	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil, inv.Identity)
 	return resp, nil
 }
 
