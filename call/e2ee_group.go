@@ -30,6 +30,9 @@ type GroupOptions struct {
 	// Invites makes the participant the room's authority (the box): it
 	// admits the holders of these invites.
 	Invites *keys.InviteBook
+	// Boxes (a box's) are the signing keys of the room's other boxes
+	// (call.boxes): boxes that list each other share one call.
+	Boxes [][]byte
 	// Invite is what a member that is not the box joins with.
 	Invite *keys.Invite
 	Timing keys.Timing
@@ -72,7 +75,7 @@ func newGroupSession(opts *GroupOptions, roomName, self string, onMember func(st
 	gs := &groupSession{keys: newGroupKeys(), log: log}
 	gs.keys.record = opts.RecordKeys
 	g, err := keys.NewGroup(keys.Config{
-		Room: roomName, Self: self, Identity: opts.Identity, Invites: opts.Invites, Invite: opts.Invite,
+		Room: roomName, Self: self, Identity: opts.Identity, Invites: opts.Invites, Boxes: opts.Boxes, Invite: opts.Invite,
 		Send: gs.send, Keys: gs.keys, OnStatus: opts.OnStatus, OnMember: onMember, Timing: opts.Timing, Log: log,
 	})
 	if err != nil {
@@ -308,6 +311,9 @@ type EncryptionStatus struct {
 	// Members and Outsiders (per-member keys only): who has keys, and who
 	// is in the room without them.
 	Members, Outsiders []string
+	// Leader is the box that admits the members (several boxes in one
+	// room: the one that leads).
+	Leader string
 }
 
 // String is the status line's text: "end-to-end encrypted, check: …".
@@ -352,7 +358,7 @@ func (s *Session) Encryption() EncryptionStatus {
 }
 
 func groupEncryption(g keys.Status) EncryptionStatus {
-	st := EncryptionStatus{Mode: EncryptionMembers, Members: g.Members, Outsiders: g.Outsiders}
+	st := EncryptionStatus{Mode: EncryptionMembers, Members: g.Members, Outsiders: g.Outsiders, Leader: g.Leader}
 	if g.Verification != nil {
 		st.Verification = VerificationEmoji(g.Verification)
 		st.Words = FingerprintWords(st.Verification)

@@ -243,6 +243,13 @@ func (b *localBox) Invites() provisioning.Invites {
 	return nil
 }
 
+func (b *localBox) BoxKey() string {
+	if d := b.current(); d != nil && d.boxKey != nil {
+		return keys.EncodeBytes(d.boxKey)
+	}
+	return ""
+}
+
 // ListInvites and RevokeInvite are the daemon's provisioning.Invites.
 func (d *daemon) ListInvites() []keys.InviteInfo { return d.invites.List() }
 
