@@ -453,5 +453,21 @@ func (s *Session) stopGroup() {
 	s.mu.Unlock()
 	if gs != nil {
 		gs.close()
+		s.mu.Lock()
+		s.heldBefore = append(s.heldBefore, gs.keys.heldKeys()...)
+		s.mu.Unlock()
 	}
+}
+
+// HeldKeys is every key material the session held in all its joins, also
+// after it left (GroupOptions.RecordKeys): for tests that play a member
+// who keeps everything.
+func (s *Session) HeldKeys() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := slices.Clone(s.heldBefore)
+	if s.group != nil {
+		held = append(held, s.group.keys.heldKeys()...)
+	}
+	return held
 }

@@ -107,6 +107,9 @@ type Session struct {
 	group      *groupSession
 	audioClock audioClock
 	audioLoss  float64 // percent, smoothed from the server's reports
+	// heldBefore are the keys the joins before this one held
+	// (GroupOptions.RecordKeys).
+	heldBefore [][]byte
 }
 
 // New makes a session; nothing happens until Run.
