@@ -24,7 +24,7 @@ type fakeBox struct {
 }
 
 func (b *fakeBox) Invites() Invites { return b.invites }
-func (b *fakeBox) BoxKey() string    { return b.boxKey }
+func (b *fakeBox) BoxKey() string   { return b.boxKey }
 
 // fakeInvites is a book of invites by name.
 type fakeInvites struct {

@@ -122,7 +122,6 @@
 // box is back. The leader's leave is a leave like any other: every sender
 // makes a new key, and the box that left holds none of them.
 
-//
 // Media keys: each sender encrypts with key material of its own (32 random
 // bytes) in livekit-client's frame format: the frame key is
 // HKDF-SHA256(material, salt "LKFrameEncryptionKey", info 128 zero bytes)

@@ -202,9 +202,9 @@ func checkSameCall(t *testing.T, leader string, members []string, who map[string
 func TestTwoBoxesOneCallThroughLiveKit(t *testing.T) {
 	srv := startServer(t)
 	const room = "two-boxes"
-	boxA := sender{"box-a", 90, 240, 500}  // red
-	boxB := sender{"box-b", 240, 90, 800}  // blue
-	boxC := sender{"box-c", 60, 60, 1200}  // green
+	boxA := sender{"box-a", 90, 240, 500} // red
+	boxB := sender{"box-b", 240, 90, 800} // blue
+	boxC := sender{"box-c", 60, 60, 1200} // green
 	ids := boxIdentities(t, 3)
 	// The box not listed has the lowest key: were it trusted, it would lead.
 	idC, idA, idB := ids[0], ids[1], ids[2]
