@@ -42,6 +42,10 @@ type GroupOptions struct {
 	// RecordKeys keeps every key material the participant holds, for tests
 	// that play a member who keeps everything (Watcher.HeldKeys).
 	RecordKeys bool
+	// OnMessage, when set, is handed every key-exchange message as the
+	// server delivered it, for tests that look at what the SFU forwards.
+	// It must not block.
+	OnMessage func(from string, msg []byte)
 }
 
 // serverCheckEvery is how often the box compares its members with the
@@ -69,10 +73,12 @@ type groupSession struct {
 	ctx    context.Context   // ends with close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// onMessage is GroupOptions.OnMessage.
+	onMessage func(from string, msg []byte)
 }
 
 func newGroupSession(opts *GroupOptions, roomName, self string, onMember func(string), log *slog.Logger) (*groupSession, error) {
-	gs := &groupSession{keys: newGroupKeys(), log: log}
+	gs := &groupSession{keys: newGroupKeys(), log: log, onMessage: opts.OnMessage}
 	gs.keys.record = opts.RecordKeys
 	g, err := keys.NewGroup(keys.Config{
 		Room: roomName, Self: self, Identity: opts.Identity, Invites: opts.Invites, Boxes: opts.Boxes, Invite: opts.Invite,
@@ -109,6 +115,9 @@ func (gs *groupSession) hook(cb *lksdk.RoomCallback) {
 	cb.OnDataPacket = func(p lksdk.DataPacket, params lksdk.DataReceiveParams) {
 		if u, ok := p.(*lksdk.UserDataPacket); ok && u.Topic == keys.Topic {
 			payload, from := u.Payload, params.SenderIdentity
+			if gs.onMessage != nil {
+				gs.onMessage(from, payload)
+			}
 			gs.events.push(func() { gs.group.Receive(from, payload) })
 			return
 		}

@@ -134,7 +134,8 @@ func sigKeys(ids ...*keys.Identity) [][]byte {
 }
 
 // testBox is a box of the test: a session sending the test pattern in its
-// colour, with its own identity and invites, listing the boxes others.
+// colour, with its own identity and invites, listing the boxes others;
+// group, when not nil, changes its key exchange's options.
 type testBox struct {
 	session *call.Session
 	book    *keys.InviteBook
@@ -143,7 +144,8 @@ type testBox struct {
 	left    <-chan struct{}
 }
 
-func startTestBox(t *testing.T, ctx context.Context, srv *lkserver.Server, room string, s sender, id *keys.Identity, others []*keys.Identity, watch ...sender) *testBox {
+func startTestBox(t *testing.T, ctx context.Context, srv *lkserver.Server, room string, s sender, id *keys.Identity, others []*keys.Identity,
+	group func(*call.GroupOptions), watch ...sender) *testBox {
 	t.Helper()
 	book, err := keys.NewInviteBook(nil, nil)
 	if err != nil {
@@ -152,14 +154,27 @@ func startTestBox(t *testing.T, ctx context.Context, srv *lkserver.Server, room 
 	b := &testBox{book: book, id: id, got: newSeen(t, watch...)}
 	b.session, b.left = startSenderSession(t, ctx, srv, room, s, func(o *call.Options) {
 		o.Group = &call.GroupOptions{Identity: id, Invites: book, Boxes: sigKeys(others...), RecordKeys: true}
+		if group != nil {
+			group(o.Group)
+		}
 		o.Remote = call.RemoteOptions{Handlers: call.Handlers{Video: b.got.onVideo}}
 		o.Logger = quietLog
 	})
 	return b
 }
 
-// guestOf joins as a guest with an invite of b, reading the senders' pictures.
-func guestOf(t *testing.T, srv *lkserver.Server, room, identity string, b *testBox, watch ...sender) (*call.Watcher, *seen) {
+// testGuest is a guest of the test: its identity and invite's secret, and
+// what it read.
+type testGuest struct {
+	*call.Watcher
+	got    *seen
+	id     *keys.Identity
+	secret []byte
+}
+
+// guestOf joins as a guest with an invite of b, reading the senders'
+// pictures; group, when not nil, changes its key exchange's options.
+func guestOf(t *testing.T, srv *lkserver.Server, room, identity string, b *testBox, group func(*call.GroupOptions), watch ...sender) *testGuest {
 	t.Helper()
 	rec, err := b.book.Add(identity, identity, time.Hour, false)
 	if err != nil {
@@ -170,14 +185,17 @@ func guestOf(t *testing.T, srv *lkserver.Server, room, identity string, b *testB
 		t.Fatal(err)
 	}
 	got := newSeen(t, watch...)
+	opts := &call.GroupOptions{Identity: id, RecordKeys: true, Invite: &keys.Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: b.id.SigKey()}}
+	if group != nil {
+		group(opts)
+	}
 	w, err := call.Watch(call.Options{URL: srv.URL, Room: room, Identity: identity, APIKey: srv.APIKey, APISecret: srv.APISecret,
-		Logger: quietLog, Group: &call.GroupOptions{Identity: id, RecordKeys: true,
-			Invite: &keys.Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: b.id.SigKey()}}}, call.Handlers{Video: got.onVideo})
+		Logger: quietLog, Group: opts}, call.Handlers{Video: got.onVideo})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.Leave)
-	return w, got
+	return &testGuest{Watcher: w, got: got, id: id, secret: rec.Secret}
 }
 
 // encrypted is what a participant shows of the call's encryption.
@@ -218,10 +236,11 @@ func TestTwoBoxesOneCallThroughLiveKit(t *testing.T) {
 	defer recorder.Leave()
 	ctxA, leaveA := context.WithCancel(t.Context())
 	defer leaveA()
-	a := startTestBox(t, ctxA, srv, room, boxA, idA, []*keys.Identity{idB}, boxB)
-	b := startTestBox(t, t.Context(), srv, room, boxB, idB, []*keys.Identity{idA}, boxA)
-	anna, annaGot := guestOf(t, srv, room, "anna", a, boxA, boxB)
-	bert, bertGot := guestOf(t, srv, room, "bert", b, boxA, boxB)
+	a := startTestBox(t, ctxA, srv, room, boxA, idA, []*keys.Identity{idB}, nil, boxB)
+	b := startTestBox(t, t.Context(), srv, room, boxB, idB, []*keys.Identity{idA}, nil, boxA)
+	anna := guestOf(t, srv, room, "anna", a, nil, boxA, boxB)
+	bert := guestOf(t, srv, room, "bert", b, nil, boxA, boxB)
+	annaGot, bertGot := anna.got, bert.got
 
 	start := time.Now()
 	defer func() {
@@ -295,8 +314,9 @@ func TestTwoBoxesOneCallThroughLiveKit(t *testing.T) {
 	if len(late) < 30 {
 		t.Fatalf("the recorder got %d frames of box-b after the cut-off, want at least 30 to judge", len(late))
 	}
-	if n := decryptable(late, aKeys); n != 0 {
-		t.Errorf("with the keys it left with, box-a decrypts %d of %d frames of box-b sent more than %v after it left", n, len(late), cutoff.Sub(left))
+	opened := decryptable(late, aKeys)
+	if opened != 0 {
+		t.Errorf("with the keys it left with, box-a decrypts %d of %d frames of box-b sent more than %v after it left", opened, len(late), cutoff.Sub(left))
 	}
 	for name, got := range map[string]*seen{"anna": annaGot, "bert": bertGot} {
 		if n := got.read("box-b", cutoff); n < 20 {
@@ -316,5 +336,5 @@ func TestTwoBoxesOneCallThroughLiveKit(t *testing.T) {
 	if after == before {
 		t.Errorf("the check did not change when box-a left: %s", after)
 	}
-	t.Logf("box-a left: box-b leads, check %s; box-a's %d keys decrypt 0 of %d frames after the cut-off", after, len(aKeys), len(late))
+	t.Logf("box-a left: box-b leads, check %s; box-a's %d keys decrypt %d of %d frames after the cut-off", after, len(aKeys), opened, len(late))
 }
