@@ -113,8 +113,8 @@ type Group struct {
 	present map[string]bool // LiveKit identities in the room, not self
 
 	// hellos are the latest hello of each participant present; newest is
-	// the time of the newest hello of each signing key, so that an older
-	// session's hello is refused.
+	// the time of the newest hello of each box's signing key, so that an
+	// older session's hello is refused.
 	hellos map[string]*hello
 	newest map[string]int64
 	// myBox is the latest hello of the box a member's invite names, kept
@@ -524,10 +524,12 @@ func (g *Group) onHello(from string, m *message) error {
 	old := g.hellos[from]
 	newSession := old == nil || !bytes.Equal(old.Nonce, h.Nonce) || !bytes.Equal(old.Sig, h.Sig)
 	if newSession {
-		if t, seen := g.newest[string(h.Sig)]; seen && h.time < t {
-			return fmt.Errorf("%w: a hello of an earlier session", errStale)
+		if bytes.Equal(h.Sig, g.ownBox()) || hasKey(g.boxesTrusted(), h.Sig) { // a box's key lasts; a member's is new each call
+			if t, seen := g.newest[string(h.Sig)]; seen && h.time < t {
+				return fmt.Errorf("%w: a hello of an earlier session of a box", errStale)
+			}
+			g.newest[string(h.Sig)] = h.time
 		}
-		g.newest[string(h.Sig)] = h.time
 		g.hellos[from] = h
 		delete(g.rosters, from)
 	}
