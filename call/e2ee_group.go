@@ -70,9 +70,9 @@ type groupSession struct {
 	// serverSids is the server's list as last checked (identity: session
 	// id); the event goroutine's.
 	serverSids map[string]string
-	ctx    context.Context   // ends with close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	ctx        context.Context // ends with close
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
 	// onMessage is GroupOptions.OnMessage.
 	onMessage func(from string, msg []byte)
 }
