@@ -1,0 +1,30 @@
+package config
+
+// Ring is how calls reach the box: its line, how long a call rings.
+type Ring struct {
+	// Enabled keeps the box in call.room, its line, whenever it is not in
+	// a call: connected but sending nothing, camera and microphone closed.
+	// Someone who joins the line (another box calling, a guest with an
+	// invite) makes the box ring. Needs controls.start_in_call = false and
+	// call.api_key and call.api_secret.
+	Enabled bool `toml:"enabled"`
+	// TimeoutS is how long a call rings before the caller hears "no answer".
+	TimeoutS int `toml:"timeout_s"`
+}
+
+func defaultRing() Ring { return Ring{TimeoutS: 45} }
+
+func (r Ring) validate(c Config, bad func(field, format string, args ...any)) {
+	if r.TimeoutS < 5 || r.TimeoutS > 600 {
+		bad("ring.timeout_s", "%d is not from 5 to 600 seconds", r.TimeoutS)
+	}
+	if !r.Enabled {
+		return
+	}
+	if c.Controls.StartInCall {
+		bad("ring.enabled", "a box that rings waits in its line between calls: set controls.start_in_call = false")
+	}
+	if c.Call.Token != "" {
+		bad("ring.enabled", "needs call.api_key and call.api_secret: the box makes its own tokens for its line and for calling out, a call.token is for one room")
+	}
+}
