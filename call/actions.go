@@ -74,9 +74,7 @@ type Controller struct {
 	session *Session
 	opts    ControllerOptions
 	log     *slog.Logger
-
-	mu      sync.Mutex
-	ringing string // the room of a call that rings, "" when none
+	mu      sync.Mutex // one action at a time
 }
 
 // NewController makes a controller for session.
@@ -86,21 +84,6 @@ func NewController(session *Session, opts ControllerOptions) *Controller {
 		log = slog.Default()
 	}
 	return &Controller{session: session, opts: opts, log: log}
-}
-
-// Ring tells the controller that a call to room is ringing: answer joins
-// it, hang up declines it. An empty room stops the ringing.
-func (c *Controller) Ring(room string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ringing = room
-}
-
-// Ringing is the room of the call that rings, or "".
-func (c *Controller) Ringing() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ringing
 }
 
 // Do carries out an action in the current state and says what it did, in
@@ -116,28 +99,33 @@ func (c *Controller) do(a Action) string {
 	defer c.mu.Unlock()
 	room, inCall := c.session.Wanted()
 	status := c.session.Status()
+	ringing := status.State == Ringing
 
 	switch a {
 	case ActionCall:
-		if c.ringing != "" { // the one big button answers what rings
-			return c.callRoom(c.ringing, room, inCall)
+		if ringing { // the one big button answers what rings
+			return c.answer(status)
 		}
 		return c.callRoom(c.session.opts.Room, room, inCall)
 	case ActionAnswer:
-		if c.ringing == "" {
+		if !ringing {
 			return "nothing: no call is ringing"
 		}
-		return c.callRoom(c.ringing, room, inCall)
+		return c.answer(status)
 	case ActionHangUp:
-		if c.ringing != "" {
-			declined := c.ringing
-			c.ringing = ""
-			return "declined the call to " + declined
+		if ringing {
+			if err := c.session.Decline(); err != nil {
+				return "nothing: " + err.Error()
+			}
+			return "declined the call from " + callerNames(status.Callers)
 		}
 		if !inCall {
 			return "nothing: not in a call"
 		}
 		c.session.Leave()
+		if status.State == Calling {
+			return "stopped calling " + status.Callee
+		}
 		return "left the call to " + room
 	case ActionMute:
 		c.session.SetMuted(!status.Muted)
@@ -156,15 +144,37 @@ func (c *Controller) do(a Action) string {
 		if n < 1 || n > len(c.opts.Contacts) {
 			return fmt.Sprintf("nothing: there is no contact %d", n)
 		}
-		return c.callRoom(c.opts.Contacts[n-1], room, inCall)
+		did := ""
+		if ringing && c.session.Decline() == nil {
+			did = "declined the call from " + callerNames(status.Callers) + "; "
+		}
+		return did + c.callRoom(c.opts.Contacts[n-1], room, inCall)
 	}
 	return fmt.Sprintf("nothing: %q is not an action", string(a))
 }
 
+func (c *Controller) answer(status Status) string {
+	if err := c.session.Answer(); err != nil {
+		return "nothing: " + err.Error()
+	}
+	return "answering the call from " + callerNames(status.Callers)
+}
+
+// callerNames names who rings, for the log.
+func callerNames(callers []Caller) string {
+	var names []string
+	for _, c := range callers {
+		names = append(names, c.Shown())
+	}
+	if len(names) == 0 {
+		return "nobody"
+	}
+	return strings.Join(names, ", ")
+}
+
 // callRoom joins target unless the box is already in (or joining) it; a
-// call elsewhere is left first. A ringing call stops ringing either way.
+// call elsewhere is left first.
 func (c *Controller) callRoom(target, current string, inCall bool) string {
-	c.ringing = ""
 	if inCall && current == target {
 		return "nothing: already in the call to " + target
 	}
