@@ -29,6 +29,8 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl invites [-socket SOCKET]
        callboxctl revoke [-socket SOCKET] NAME
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
+       callboxctl answer|hang-up|call [N] [-socket SOCKET]
+       callboxctl calls [-socket SOCKET]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
@@ -42,6 +44,10 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
          call, and everyone changes keys.
   screenshot  save what the box's screen shows as a PNG file
          (screenshot.go).
+  answer answer the call that rings; hang-up declines it, stops calling
+         out, or leaves the call; call joins the box's room, call N
+         calls contact N (speed dial).
+  calls  say what rings or whom the box calls, and the calls it missed.
 
   SOCKET is the running callboxd's local API (callboxd -control;
   DIR/control.sock with -data DIR). The default is the box on this
@@ -57,7 +63,16 @@ func main() {
 		}
 		return
 	}
-	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke} {
+	for _, name := range []string{"answer", "hang-up", "call"} {
+		if len(os.Args) >= 2 && os.Args[1] == name {
+			if err := act(context.Background(), name, os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "callboxctl:", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke, "calls": calls} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)
