@@ -104,6 +104,9 @@ type line struct {
 	told   map[string]string // a caller's participant session (SID): what it was told; it rings no more
 	missed []MissedCall
 	cur    *lineJoin // the room the session is in; nil between joins
+	// early is what the owner of the line being joined said before the
+	// join was looked after (joined): a decline can come that soon.
+	early string
 }
 
 func newLine(opts LineOptions, log *slog.Logger) *line {
@@ -173,6 +176,9 @@ func (l *line) hook(s *Session, cb *lksdk.RoomCallback) {
 	if l == nil {
 		return
 	}
+	l.mu.Lock()
+	l.early = "" // what was said in the last room is not this one's
+	l.mu.Unlock()
 	data, disconnected := cb.OnDataPacket, cb.OnDisconnectedWithReason
 	cb.OnDataPacket = func(p lksdk.DataPacket, params lksdk.DataReceiveParams) {
 		if u, ok := p.(*lksdk.UserDataPacket); ok && u.Topic == RingTopic {
@@ -217,7 +223,10 @@ func (l *line) heard(payload []byte) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if j := l.cur; j != nil && !j.own {
+	switch j := l.cur; {
+	case j == nil:
+		l.early = m.Ring
+	case !j.own:
 		j.heardNow(m.Ring)
 	}
 }
@@ -245,6 +254,9 @@ func (l *line) joined(s *Session, room *lksdk.Room, roomName string, sending boo
 		removals: map[string]removal{}, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
 	l.mu.Lock()
 	l.cur = j
+	if !j.own {
+		j.heard, l.early = l.early, ""
+	}
 	l.mu.Unlock()
 	go func() {
 		defer close(j.done)
