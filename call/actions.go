@@ -3,6 +3,7 @@ package call
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,9 @@ const (
 	ActionHangUp Action = "hang_up" // leave the call (or decline a ringing one)
 	ActionMute   Action = "mute"    // microphone off, or on again
 	ActionCamera Action = "camera"  // camera privacy: stop sending pictures, or start again
+	// ActionDoNotDisturb turns do not disturb on (calls are declined as
+	// not available, and listed as missed) or off again.
+	ActionDoNotDisturb Action = "do_not_disturb"
 	// SpeedDialPrefix, with a number N from 1, joins contact N's room.
 	SpeedDialPrefix = "speed_dial_"
 )
@@ -31,7 +35,7 @@ func SpeedDial(n int) Action { return Action(SpeedDialPrefix + strconv.Itoa(n)) 
 // ActionNames lists the call's actions for messages, speed dial as its pattern.
 func ActionNames() []string {
 	return []string{string(ActionCall), SpeedDialPrefix + "N", string(ActionAnswer), string(ActionHangUp),
-		string(ActionMute), string(ActionCamera)}
+		string(ActionMute), string(ActionCamera), string(ActionDoNotDisturb)}
 }
 
 // ParseAction reads an action as the settings write it. contacts is how many
@@ -39,7 +43,7 @@ func ActionNames() []string {
 func ParseAction(s string, contacts int) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	switch a {
-	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera:
+	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera, ActionDoNotDisturb:
 		return a, nil
 	}
 	if n, ok := a.speedDial(); ok {
@@ -139,16 +143,29 @@ func (c *Controller) do(a Action) string {
 			return "camera on"
 		}
 		return "camera off"
+	case ActionDoNotDisturb:
+		if c.session.line == nil {
+			return "nothing: the box has no line to ring (ring.enabled)"
+		}
+		c.session.SetDoNotDisturb(!status.DoNotDisturb)
+		if status.DoNotDisturb {
+			return "do not disturb off: calls ring"
+		}
+		return "do not disturb on: calls are declined as not available"
 	}
 	if n, ok := a.speedDial(); ok {
 		if n < 1 || n > len(c.opts.Contacts) {
 			return fmt.Sprintf("nothing: there is no contact %d", n)
 		}
+		target := c.opts.Contacts[n-1]
+		if ringing && slices.ContainsFunc(status.Callers, func(cl Caller) bool { return cl.Line == target }) {
+			return c.answer(status) // the contact rings already: one call, not two
+		}
 		did := ""
 		if ringing && c.session.Decline() == nil {
 			did = "declined the call from " + callerNames(status.Callers) + "; "
 		}
-		return did + c.callRoom(c.opts.Contacts[n-1], room, inCall)
+		return did + c.callRoom(target, room, inCall)
 	}
 	return fmt.Sprintf("nothing: %q is not an action", string(a))
 }

@@ -49,12 +49,24 @@ const LineAttribute = "callbox.line"
 // DefaultRingFor is how long a call rings before it is "no answer".
 const DefaultRingFor = 45 * time.Second
 
+// DefaultAutoAnswerAfter is how long a call from a contact set to be
+// answered by itself rings first: the countdown on the screen.
+const DefaultAutoAnswerAfter = 10 * time.Second
+
 // LineOptions make a session a line.
 type LineOptions struct {
 	// RingFor is how long a call rings unanswered (0: DefaultRingFor).
 	RingFor time.Duration
 	// Contacts name the callers who are contacts.
 	Contacts []Contact
+	// AutoAnswer are the lines of the contacts whose calls the box answers
+	// by itself, after AutoAnswerAfter (0: DefaultAutoAnswerAfter) of
+	// ringing with a countdown.
+	AutoAnswer      []string
+	AutoAnswerAfter time.Duration
+	// DoNotDisturb: the box starts declining calls as not available
+	// (Session.SetDoNotDisturb changes it).
+	DoNotDisturb bool
 }
 
 // Contact is someone the box knows by their line.
@@ -94,24 +106,30 @@ type MissedCall struct {
 // missedKept is how many missed calls the box remembers.
 const missedKept = 20
 
-// line is the session's line: what it has told whom, the calls it missed,
-// and the room it is in now.
+// line is the session's line: what it has told whom and the room it is
+// in now.
 type line struct {
 	opts LineOptions
 	log  *slog.Logger
 
 	mu     sync.Mutex
 	told   map[string]string // a caller's participant session (SID): what it was told; it rings no more
-	missed []MissedCall
 	cur    *lineJoin // the room the session is in; nil between joins
 	// early is what the owner of the line being joined said before the
 	// join was looked after (joined): a decline can come that soon.
 	early string
+	// callBack is the line of a box this one called while it called this
+	// one: its call is answered at once when it rings, until then.
+	callBack      string
+	callBackUntil time.Time
 }
 
 func newLine(opts LineOptions, log *slog.Logger) *line {
 	if opts.RingFor <= 0 {
 		opts.RingFor = DefaultRingFor
+	}
+	if opts.AutoAnswerAfter <= 0 {
+		opts.AutoAnswerAfter = DefaultAutoAnswerAfter
 	}
 	return &line{opts: opts, log: log, told: map[string]string{}}
 }
@@ -131,6 +149,7 @@ type lineJoin struct {
 	hadOthers bool
 	alone     time.Time          // when the last other left a call; zero while others are there
 	removals  map[string]removal // by participant session (SID)
+	lookedAt  time.Time          // calling out: when the own line was last looked into (calledBack)
 
 	// Requests of the person (under line.mu), carried out by run.
 	answer, decline bool
@@ -301,7 +320,7 @@ func (l *line) entered(s *Session, roomName string, sending bool) {
 
 func inCall(st Status, callee string) Status {
 	st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = InCall, nil, false, nil, callee, ""
-	st.CallWanted = true
+	st.CallWanted, st.AutoAnswerIn, st.LastCallAt = true, 0, time.Now()
 	return st
 }
 
@@ -380,23 +399,45 @@ func (l *line) lookAfterCallers(ctx context.Context, s *Session, j *lineJoin) {
 		}
 	}
 	if len(j.ringing) > 0 && len(still) == 0 {
-		l.miss(j.ringing[0].Caller, now, "gave up")
+		l.miss(s, j.ringing[0].Caller, now, "gave up")
 		s.log.Info("the caller gave up", "caller", j.ringing[0].Shown())
 	}
+	doNotDisturb := s.state.get().DoNotDisturb
 	for _, p := range present {
-		if !slices.ContainsFunc(still, func(c ringingCaller) bool { return c.sid == p.sid }) {
-			p.Since = now
-			still = append(still, p)
-			s.log.Info("ringing", "caller", p.Shown(), "identity", p.Identity, "line", p.Line)
-			l.send(j, []string{p.Identity}, RingRinging)
+		if slices.ContainsFunc(still, func(c ringingCaller) bool { return c.sid == p.sid }) {
+			continue
 		}
+		p.Since = now
+		if doNotDisturb {
+			s.log.Info("not available: do not disturb", "caller", p.Shown(), "identity", p.Identity)
+			l.miss(s, p.Caller, now, RingNotAvailable)
+			l.tell(j, []ringingCaller{p}, RingNotAvailable, now)
+			continue
+		}
+		still = append(still, p)
+		s.log.Info("ringing", "caller", p.Shown(), "identity", p.Identity, "line", p.Line)
+		l.send(j, []string{p.Identity}, RingRinging)
 	}
 	j.ringing = still
 
 	l.mu.Lock()
 	answer, decline := j.answer, j.decline
 	j.answer, j.decline = false, false
+	calledBack := len(j.ringing) > 0 && j.ringing[0].Line != "" && j.ringing[0].Line == l.callBack && now.Before(l.callBackUntil)
 	l.mu.Unlock()
+	autoAnswerIn := 0 // whole seconds of the countdown; 0: none
+	if len(j.ringing) > 0 && j.ringing[0].Line != "" && slices.Contains(l.opts.AutoAnswer, j.ringing[0].Line) {
+		left := l.opts.AutoAnswerAfter - now.Sub(j.ringing[0].Since)
+		autoAnswerIn = int((left + time.Second - 1) / time.Second)
+		if left <= 0 {
+			s.log.Info("answering by itself", "caller", j.ringing[0].Shown())
+			answer, autoAnswerIn = true, 0
+		}
+	}
+	if calledBack {
+		s.log.Info("answering the box this one called", "caller", j.ringing[0].Shown())
+		answer = true
+	}
 	switch {
 	case len(j.ringing) == 0:
 	case decline:
@@ -410,7 +451,7 @@ func (l *line) lookAfterCallers(ctx context.Context, s *Session, j *lineJoin) {
 		return
 	case now.Sub(j.ringing[0].Since) >= l.opts.RingFor:
 		s.log.Info("no answer", "caller", j.ringing[0].Shown(), "rang_for", l.opts.RingFor)
-		l.miss(j.ringing[0].Caller, now, RingNoAnswer)
+		l.miss(s, j.ringing[0].Caller, now, RingNoAnswer)
 		l.tellRinging(j, RingNoAnswer, now)
 	}
 	callers := make([]Caller, len(j.ringing))
@@ -423,22 +464,28 @@ func (l *line) lookAfterCallers(ctx context.Context, s *Session, j *lineJoin) {
 		} else if st.State == Ringing {
 			st.State = Idle
 		}
-		st.Callers = callers
+		st.Callers, st.AutoAnswerIn = callers, autoAnswerIn
 	})
 }
 
 // tellRinging tells every caller that rings state; the call stops ringing.
 func (l *line) tellRinging(j *lineJoin, state string, now time.Time) {
+	l.tell(j, j.ringing, state, now)
+	j.ringing = nil
+}
+
+// tell tells callers state: they ring no more, and unless they are
+// answered, they are put out if they stay.
+func (l *line) tell(j *lineJoin, callers []ringingCaller, state string, now time.Time) {
 	var ids []string
 	l.mu.Lock()
-	for _, c := range j.ringing {
+	for _, c := range callers {
 		ids = append(ids, c.Identity)
 		l.told[c.sid] = state
 		j.removals[c.sid] = removal{identity: c.Identity, at: now.Add(removeAfter)}
 	}
 	l.mu.Unlock()
 	l.send(j, ids, state)
-	j.ringing = nil
 }
 
 // removeAfter is how long a caller told to go has before the box asks the
@@ -458,7 +505,7 @@ func (l *line) removeTold(ctx context.Context, s *Session, j *lineJoin) {
 			continue // gone, or back as someone new: that one rings
 		}
 		askCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		if err := s.RemoveParticipant(askCtx, id); err != nil {
+		if err := s.removeFrom(askCtx, j.name, id); err != nil {
 			s.log.Debug("a caller told to go stays in the line", "identity", id, "err", err)
 		}
 		cancel()
@@ -494,6 +541,9 @@ func (l *line) answerInPlace(ctx context.Context, s *Session, j *lineJoin) error
 	l.mu.Lock()
 	j.removals = map[string]removal{} // answered: they stay
 	j.sending, j.hadOthers = true, true
+	l.mu.Unlock()
+	l.mu.Lock()
+	l.callBack = ""
 	l.mu.Unlock()
 	s.state.update(func(st *Status) { *st = inCall(*st, "") })
 	s.log.Info("answered; in the call", "caller", first.Shown(), "room", j.name)
@@ -547,6 +597,15 @@ func (l *line) lookAfterCallOut(s *Session, j *lineJoin) {
 			s.log.Info("nobody answered", "line", j.name)
 			l.finish(s, j, RingNoAnswer)
 			return
+		case l.calledBack(s, j):
+			// Both boxes call each other: the one whose line sorts first
+			// goes home and answers the other there, so one call is made.
+			s.log.Info("the box called calls this one too: answering it in this box's line", "line", j.name)
+			l.mu.Lock()
+			l.callBack, l.callBackUntil = j.name, time.Now().Add(callBackFor)
+			l.mu.Unlock()
+			l.goHome(s)
+			return
 		}
 		s.state.update(func(st *Status) { st.Heard = heard })
 		return
@@ -555,6 +614,34 @@ func (l *line) lookAfterCallOut(s *Session, j *lineJoin) {
 		s.log.Info("the call ended", "line", j.name)
 		l.finish(s, j, "")
 	}
+}
+
+// callBackFor is how long a box that went home to answer a box calling it
+// waits for that call to ring before it is an ordinary call again.
+const callBackFor = 15 * time.Second
+
+// calledBack reports, at most once a second, whether the box called (the
+// owner of j's line) calls this box too, and this box's line sorts first:
+// its call is then in this box's line, where this box goes to answer it.
+func (l *line) calledBack(s *Session, j *lineJoin) bool {
+	if s.opts.Room >= j.name || time.Since(j.lookedAt) < time.Second {
+		return false
+	}
+	j.lookedAt = time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
+	resp, err := client.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: s.opts.Room})
+	if err != nil {
+		s.log.Debug("cannot look into the box's own line", "room", s.opts.Room, "err", explain(s.opts.URL, err))
+		return false
+	}
+	for _, p := range resp.Participants {
+		if p.Attributes[LineAttribute] == j.name {
+			return true
+		}
+	}
+	return false
 }
 
 // someoneSends reports whether anyone in the room publishes a track: a
@@ -604,14 +691,14 @@ func (l *line) hangUp(s *Session) {
 	l.send(j, ids, RingEnded)
 }
 
-// miss remembers a missed call, the newest first.
-func (l *line) miss(c Caller, at time.Time, why string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.missed = slices.Insert(l.missed, 0, MissedCall{Caller: c, At: at, Why: why})
-	if len(l.missed) > missedKept {
-		l.missed = l.missed[:missedKept]
-	}
+// miss remembers a missed call in the status, the newest first.
+func (l *line) miss(s *Session, c Caller, at time.Time, why string) {
+	s.state.update(func(st *Status) {
+		st.Missed = slices.Insert(slices.Clone(st.Missed), 0, MissedCall{Caller: c, At: at, Why: why})
+		if len(st.Missed) > missedKept {
+			st.Missed = st.Missed[:missedKept]
+		}
+	})
 }
 
 // send tells the participants named state.
@@ -629,6 +716,12 @@ func (l *line) send(j *lineJoin, to []string, state string) {
 
 // ErrNotRinging is Answer's and Decline's answer when nothing rings.
 var ErrNotRinging = errors.New("no call is ringing")
+
+// SetDoNotDisturb makes the box decline every call as not available
+// (listing it as missed), or ring again.
+func (s *Session) SetDoNotDisturb(on bool) {
+	s.state.update(func(st *Status) { st.DoNotDisturb = on })
+}
 
 // Answer answers the call that rings the box's line.
 func (s *Session) Answer() error { return s.line.request(func(j *lineJoin) { j.answer = true }) }
@@ -650,16 +743,6 @@ func (l *line) request(set func(*lineJoin)) error {
 	set(j)
 	j.poke()
 	return nil
-}
-
-// Missed lists the calls the box missed, newest first.
-func (s *Session) Missed() []MissedCall {
-	if s.line == nil {
-		return nil
-	}
-	s.line.mu.Lock()
-	defer s.line.mu.Unlock()
-	return slices.Clone(s.line.missed)
 }
 
 // paused reports whether the box is in its line without a call: what the

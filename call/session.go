@@ -137,6 +137,7 @@ func New(opts Options) *Session {
 	s.state.status.CallWanted = startInCall
 	if opts.Line != nil {
 		s.line = newLine(*opts.Line, log)
+		s.state.status.DoNotDisturb = opts.Line.DoNotDisturb
 	}
 	return s
 }

@@ -66,6 +66,17 @@ type Status struct {
 	// it: the callee and RingDeclined, RingNoAnswer or RingNotAvailable;
 	// zero once another call starts.
 	Outcome Outcome
+	// DoNotDisturb: calls are declined as not available and listed as
+	// missed (Session.SetDoNotDisturb).
+	DoNotDisturb bool
+	// AutoAnswerIn counts down, in whole seconds, to the box answering a
+	// ringing call by itself (LineOptions.AutoAnswer); 0: it will not.
+	AutoAnswerIn int
+	// Missed are the calls that rang the line unanswered, newest first
+	// (the last 20); LastCallAt is when the box was last in a call, so a
+	// screen can show those missed since.
+	Missed     []MissedCall
+	LastCallAt time.Time
 }
 
 // Outcome is how a call out ended.

@@ -152,7 +152,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // the factory reset (callboxd's controls). A test in cmd/callboxd keeps the
 // lists in step; config does not import call. Speed dial is
 // SpeedDialPrefix and a contact's number.
-var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "volume_up", "volume_down", "factory_reset"}
+var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "do_not_disturb", "volume_up", "volume_down", "factory_reset"}
 
 // SpeedDialPrefix, with a number N from 1, calls contact N.
 const SpeedDialPrefix = "speed_dial_"

@@ -58,8 +58,11 @@ func Ringback() Sound {
 // Chime is three rising notes, C5, E5 and G5, once: an auto-answer is
 // about to happen.
 func Chime() Sound {
-	return &tune{level: soundLevel, notes: []note{{[]float64{523}, 0.2}, {[]float64{659}, 0.2}, {[]float64{784}, 0.4}}}
+	return &tune{level: soundLevel, notes: []note{{ChimeHz[:1], 0.2}, {ChimeHz[1:2], 0.2}, {ChimeHz[2:], 0.4}}}
 }
+
+// ChimeHz are the chime's notes, for tests that listen for it.
+var ChimeHz = [3]float64{523, 659, 784}
 
 // RingToneHz are the ring tone's two notes, for tests that listen for it.
 var RingToneHz = [2]float64{988, 784}

@@ -28,7 +28,8 @@ func lineOptions(cfg config.Config) *call.LineOptions {
 	if !cfg.Ring.Enabled {
 		return nil
 	}
-	opts := &call.LineOptions{RingFor: time.Duration(cfg.Ring.TimeoutS) * time.Second}
+	opts := &call.LineOptions{RingFor: time.Duration(cfg.Ring.TimeoutS) * time.Second, AutoAnswer: cfg.Ring.AutoAnswer,
+		AutoAnswerAfter: time.Duration(cfg.Ring.AutoAnswerAfterS) * time.Second, DoNotDisturb: cfg.Ring.DoNotDisturb}
 	for _, room := range cfg.Controls.Contacts {
 		opts.Contacts = append(opts.Contacts, call.Contact{Name: contactName(cfg, room), Line: room})
 	}
@@ -63,6 +64,9 @@ func callCard(cfg config.Config, st call.Status) (*compose.Card, time.Time) {
 		if n := len(st.Callers) - 1; n > 0 {
 			card.Lines[0] = fmt.Sprintf("is calling, with %d more", n)
 		}
+		if st.AutoAnswerIn > 0 {
+			card.Lines = append(card.Lines, fmt.Sprintf("Answering by itself in %d s", st.AutoAnswerIn))
+		}
 		card.Lines = append(card.Lines, "Answer: the call button. Decline: hang up.")
 		return card, time.Time{}
 	case st.State == call.Calling:
@@ -75,6 +79,10 @@ func callCard(cfg config.Config, st call.Status) (*compose.Card, time.Time) {
 	case st.Outcome.State != "" && time.Since(st.Outcome.At) < outcomeShownFor && st.State != call.InCall:
 		return &compose.Card{Title: contactName(cfg, st.Outcome.Callee) + " " + outcomeWords(st.Outcome.State)},
 			st.Outcome.At.Add(outcomeShownFor)
+	case st.State == call.Idle && st.Line:
+		if lines := missedLines(st.Missed, st.LastCallAt); len(lines) > 0 {
+			return &compose.Card{Title: "Missed calls", Lines: lines}, time.Time{}
+		}
 	}
 	return nil, time.Time{}
 }
@@ -99,6 +107,8 @@ func callStatusText(cfg config.Config, st call.Status) string {
 		return "ringing: " + callerName(st.Callers[0]) + " is calling"
 	case st.State == call.Calling:
 		return "calling " + contactName(cfg, st.Callee)
+	case st.State == call.Idle && st.Line && st.DoNotDisturb:
+		return "do not disturb: calls are declined"
 	case st.State == call.Idle && st.Line:
 		return "waiting for calls"
 	case st.State == call.InCall && st.Callee != "":
@@ -111,7 +121,10 @@ func callStatusText(cfg config.Config, st call.Status) string {
 // while a call rings, the ringback while the box's call rings elsewhere.
 func soundsFor(mixer *pipeline.Mixer, st call.Status, playing map[string]bool) {
 	want := map[string]func() pipeline.Sound{}
-	if st.State == call.Ringing {
+	switch {
+	case st.State == call.Ringing && st.AutoAnswerIn == 1: // the last second before answering by itself
+		want["chime"] = pipeline.Chime
+	case st.State == call.Ringing:
 		want["ring"] = pipeline.RingTone
 	}
 	if st.State == call.Calling && st.Heard == call.RingRinging {
@@ -201,18 +214,22 @@ func (d *daemon) ringStatus() provisioning.RingStatus {
 	if st.Outcome.State != "" {
 		rs.Outcome, rs.OutcomeOf = st.Outcome.State, contactName(d.cfg, st.Outcome.Callee)
 	}
-	for _, m := range d.session.Missed() {
+	for _, m := range st.Missed {
 		rs.Missed = append(rs.Missed, provisioning.MissedCall{Name: callerName(m.Caller), Line: m.Line, At: m.At, Why: m.Why})
 	}
 	return rs
 }
 
-// missedLines are the missed calls as the idle screen lists them.
-func missedLines(missed []call.MissedCall) []string {
+// missedLines are the calls missed since the box was last in a call, as
+// the idle screen lists them.
+func missedLines(missed []call.MissedCall, since time.Time) []string {
 	var lines []string
 	for i, m := range missed {
+		if m.At.Before(since) {
+			break
+		}
 		if i == 3 {
-			lines = append(lines, fmt.Sprintf("and %d more", len(missed)-3))
+			lines = append(lines, "and more: callboxctl calls, or the status page")
 			break
 		}
 		lines = append(lines, fmt.Sprintf("%s, %s", callerName(m.Caller), m.At.Format("Mon 15:04")))

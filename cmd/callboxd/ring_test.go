@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	periph "periph.io/x/conn/v3/gpio"
 
@@ -389,5 +390,104 @@ func TestRingingBoxSendsNothing(t *testing.T) {
 	t.Logf("B's camera and microphone published %v after the answer", took.Round(time.Millisecond))
 	if took > time.Second {
 		t.Errorf("B's tracks came %v after the answer, want within 1 s", took.Round(time.Millisecond))
+	}
+}
+
+// TestDoNotDisturb: B is set to do not disturb with its action (as a
+// button, a key or callboxctl would); A's call to B does not ring B (no
+// ring tone on its speaker) and A's screen says B is not available; B
+// lists the call as missed and its screen shows it.
+func TestDoNotDisturb(t *testing.T) {
+	srv := startServer(t)
+	b := startProcessBox(t, ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma"))
+	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
+	a.said(t, "in the line, waiting for calls")
+	b.said(t, "in the line, waiting for calls")
+	if did := b.act(t, "do_not_disturb"); !strings.Contains(did, "do not disturb on") {
+		t.Fatalf("do_not_disturb did %q", did)
+	}
+	waitText(t, b.api, "do not disturb")
+
+	a.act(t, "speed_dial_1")
+	st := a.ring(t, "A told B is not available", 20*time.Second, func(st provisioning.RingStatus) bool { return st.Outcome != "" })
+	if st.Outcome != call.RingNotAvailable || st.OutcomeOf != "Box B" {
+		t.Errorf("A's call to B ended %q from %q, want not available from Box B", st.Outcome, st.OutcomeOf)
+	}
+	waitText(t, a.api, "Box B is not available")
+	missed := b.ring(t, "B idle", 10*time.Second, waiting).Missed
+	if len(missed) != 1 || missed[0].Name != "Grandma" || missed[0].Why != call.RingNotAvailable {
+		t.Errorf("B's missed calls: %+v, want one from Grandma, not available", missed)
+	}
+	waitText(t, b.api, "Missed calls")
+	for _, hz := range pipeline.RingToneHz {
+		if n := pipeline.WindowsAt(b.played(t, 10*time.Second), hz); n > 0 {
+			t.Errorf("B played the ring tone's %g Hz for %d windows of 50 ms in do not disturb", hz, n)
+		}
+	}
+}
+
+// TestAutoAnswer: B answers A (a contact in ring.auto_answer) by itself:
+// its screen counts down, its speaker plays the chime, then the two are
+// in one call and see each other.
+func TestAutoAnswer(t *testing.T) {
+	srv := startServer(t)
+	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma")
+	cfgB.Ring.AutoAnswer, cfgB.Ring.AutoAnswerAfterS = []string{"line-a"}, 4
+	b := startProcessBox(t, cfgB)
+	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
+	a.said(t, "in the line, waiting for calls")
+	b.said(t, "in the line, waiting for calls")
+
+	a.act(t, "speed_dial_1")
+	b.ring(t, "B to ring", 20*time.Second, ringing)
+	rang := time.Now()
+	waitText(t, b.api, "Answering by itself in")
+	a.ring(t, "A in the call", 15*time.Second, func(st provisioning.RingStatus) bool { return st.State == call.InCall.String() })
+	if took := time.Since(rang); took < 3*time.Second {
+		t.Errorf("B answered by itself %v after it rang, before its 4 s countdown", took.Round(time.Millisecond))
+	}
+	if n := pipeline.WindowsAt(b.played(t, 10*time.Second), pipeline.ChimeHz[1]); n < 2 {
+		t.Errorf("B's speaker: the chime's %g Hz in %d windows of 50 ms, want it heard before the answer", pipeline.ChimeHz[1], n)
+	}
+	seesPictures(t, "A", a)
+	seesPictures(t, "B", b)
+}
+
+// TestBoxesCallEachOther: A and B call each other at the same moment;
+// they end up in one call, in one line, both in it and seeing each other.
+func TestBoxesCallEachOther(t *testing.T) {
+	srv := startServer(t)
+	b := startProcessBox(t, ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Box A"))
+	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
+	a.said(t, "in the line, waiting for calls")
+	b.said(t, "in the line, waiting for calls")
+
+	var wg sync.WaitGroup
+	for _, box := range []*ringBox{a, b} {
+		wg.Go(func() { box.act(t, "speed_dial_1") })
+	}
+	wg.Wait()
+	inCall := func(st provisioning.RingStatus) bool { return st.State == call.InCall.String() }
+	a.ring(t, "A in a call", 30*time.Second, inCall)
+	b.ring(t, "B in a call", 30*time.Second, inCall)
+	seesPictures(t, "A", a)
+	seesPictures(t, "B", b)
+
+	rooms := lksdk.NewRoomServiceClient(srv.URL, srv.APIKey, srv.APISecret)
+	var where []string
+	for _, line := range []string{"line-a", "line-b"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		resp, err := rooms.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: line})
+		cancel()
+		if err != nil {
+			t.Fatalf("list %s: %v", line, err)
+		}
+		for _, p := range resp.Participants {
+			where = append(where, line+": "+p.Identity)
+		}
+	}
+	slices.Sort(where)
+	if !slices.Equal(where, []string{"line-a: box-a", "line-a: box-b"}) && !slices.Equal(where, []string{"line-b: box-a", "line-b: box-b"}) {
+		t.Errorf("the boxes are in %q, want both in one line and nobody in the other", where)
 	}
 }
