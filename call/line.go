@@ -112,9 +112,9 @@ type line struct {
 	opts LineOptions
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	told   map[string]string // a caller's participant session (SID): what it was told; it rings no more
-	cur    *lineJoin // the room the session is in; nil between joins
+	mu   sync.Mutex
+	told map[string]string // a caller's participant session (SID): what it was told; it rings no more
+	cur  *lineJoin         // the room the session is in; nil between joins
 	// early is what the owner of the line being joined said before the
 	// join was looked after (joined): a decline can come that soon.
 	early string
