@@ -180,3 +180,16 @@ func TestParseAction(t *testing.T) {
 		}
 	}
 }
+
+// TestSpeedDialToTheCallerAnswers: a box that rings with grandma's call and
+// whose speed dial 1 is grandma answers her instead of calling her back:
+// one call, not two.
+func TestSpeedDialToTheCallerAnswers(t *testing.T) {
+	s, c := boxIn("ringing")
+	s.state.update(func(st *Status) { st.Callers = []Caller{{Identity: "box-g", Name: "Grandma", Line: "grandma"}} })
+	before := snap(s)
+	did := c.Do(SpeedDial(1))
+	if got := effect(before, snap(s)); got != "answer" {
+		t.Errorf("speed dial 1 while grandma rings: %s (said %q), want answer", got, did)
+	}
+}

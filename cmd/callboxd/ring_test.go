@@ -345,6 +345,24 @@ func watchPublications(t *testing.T, srv *lkserver.Server, room, identity string
 	return p
 }
 
+// serverTracks are the kinds of the tracks the LiveKit server has of
+// identity in room.
+func serverTracks(t *testing.T, srv *lkserver.Server, room, identity string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	p, err := lksdk.NewRoomServiceClient(srv.URL, srv.APIKey, srv.APISecret).
+		GetParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
+	if err != nil {
+		t.Fatalf("%s in %s: %v", identity, room, err)
+	}
+	var kinds []string
+	for _, tr := range p.Tracks {
+		kinds = append(kinds, tr.Type.String())
+	}
+	return kinds
+}
+
 // TestRingingBoxSendsNothing: a third participant in B's line sees no
 // track of B's while A's call rings, all the time it rings; B's camera and
 // microphone stay closed. Once B answers, B's camera and microphone are
@@ -365,6 +383,11 @@ func TestRingingBoxSendsNothing(t *testing.T) {
 	for time.Since(rang) < 15*time.Second {
 		if got := third.of("box-b"); len(got) > 0 {
 			t.Fatalf("B published a track %v after it started ringing, before any answer", got[0].Sub(rang))
+		}
+		// A hidden participant's tracks are hidden too: the server says
+		// what B publishes.
+		if tracks := serverTracks(t, srv, "line-b", "box-b"); len(tracks) > 0 {
+			t.Fatalf("the server has B's tracks %q %v after B started ringing, before any answer", tracks, time.Since(rang).Round(time.Millisecond))
 		}
 		if st := b.ring(t, "B ringing", time.Second, func(provisioning.RingStatus) bool { return true }); st.State != call.Ringing.String() {
 			t.Fatalf("B stopped ringing after %v: %+v", time.Since(rang), st)
