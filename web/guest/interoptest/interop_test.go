@@ -440,7 +440,8 @@ func TestGuestRingsTheBox(t *testing.T) {
 
 // answerAndWatch waits until the box rings for name and its screen says
 // so, answers with callboxctl, and waits until the caller's tile on the
-// box's screen moves (Chromium's fake camera draws a turning arc).
+// box's screen moves (Chromium's fake camera draws a turning arc) from
+// one screenshot to the next, three times running.
 func answerAndWatch(ctx context.Context, api provisioning.LocalClient, callboxctl, socket, name string) error {
 	err := daemontest.Poll(60*time.Second, 200*time.Millisecond, func() error {
 		st, err := api.Ring(ctx)
@@ -466,19 +467,24 @@ func answerAndWatch(ctx context.Context, api provisioning.LocalClient, callboxct
 		return fmt.Errorf("callboxctl answer: %v: %s", err, out)
 	}
 	var last *display.Frame
+	moved := 0
 	err = daemontest.Poll(20*time.Second, 500*time.Millisecond, func() error {
 		f, err := screen(ctx, api)
 		if err != nil {
 			return err
 		}
-		tile := compose.Arrange(f.Bounds().Size(), []string{name}, "", true).Tiles[0].Rect
+		layout := compose.Arrange(f.Bounds().Size(), []string{name}, "", true)
 		prev := last
 		last = f
 		if prev == nil {
 			return errors.New("one screenshot so far")
 		}
-		if n := changedPixels(prev, f, tile); n < 100 {
+		if n := changedPixels(prev, f, layout.Tiles[0].Rect, layout.Self); n < 1000 {
+			moved = 0
 			return fmt.Errorf("%d pixels of the caller's tile changed in 0.5 s", n)
+		}
+		if moved++; moved < 3 {
+			return fmt.Errorf("the caller's tile moved %d times running", moved)
 		}
 		return nil
 	})
@@ -500,12 +506,16 @@ func screen(ctx context.Context, api provisioning.LocalClient) (*display.Frame, 
 	return frameOf(img), nil
 }
 
-// changedPixels counts the pixels of r that differ between a and b by more
-// than a little in any colour.
-func changedPixels(a, b *display.Frame, r image.Rectangle) int {
+// changedPixels counts the pixels of r, but for those of not (the self
+// view drawn over it), that differ between a and b by more than a little
+// in any colour.
+func changedPixels(a, b *display.Frame, r, not image.Rectangle) int {
 	n := 0
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
+			if image.Pt(x, y).In(not) {
+				continue
+			}
 			i := y*a.Stride + 4*x
 			for c := range 3 {
 				if d := int(a.Pix[i+c]) - int(b.Pix[i+c]); d > 16 || d < -16 {
