@@ -34,8 +34,8 @@ import (
 )
 
 // group is CALLBOX_BENCH: "" for every figure; "call" for the call figures
-// only (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a
-// change to them in half a minute, without the lab and the CPU rounds;
+// only (start_to_first_frame_ms, glass_to_glass, rss_mb,
+// ring_to_answer_media_ms), to measure a change to them in half a minute, without the lab and the CPU rounds;
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go).
@@ -68,7 +68,10 @@ func main() {
 func run() error {
 	switch group {
 	case "call":
-		return callFigures()
+		if err := callFigures(); err != nil {
+			return err
+		}
+		return ringFigures() // ring.go
 	case "network":
 		return networkFigures()
 	case "e2ee":
@@ -83,6 +86,9 @@ func run() error {
 		return err
 	}
 	if err := callFigures(); err != nil {
+		return err
+	}
+	if err := ringFigures(); err != nil { // ring.go
 		return err
 	}
 	if err := e2eeFigures(); err != nil { // e2ee.go
