@@ -52,6 +52,9 @@ type CallStatus struct {
 	KeyFingerprint string   `json:"key_fingerprint,omitempty"`
 	KeyWords       string   `json:"key_words,omitempty"`
 	Outsiders      []string `json:"outsiders,omitempty"`
+	// Ring is who rings, whom the box calls and the calls it missed, for
+	// a box whose calls ring (ring.enabled); nil otherwise.
+	Ring *RingStatus `json:"ring,omitempty"`
 }
 
 // Invites lists and revokes the guests' invites of the box's calls.

@@ -23,7 +23,7 @@ func act(ctx context.Context, name string, args []string, out io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	action := map[string]string{"answer": "answer", "hang-up": "hang_up", "call": "call"}[name]
+	action := map[string]string{"answer": "answer", "hang-up": "hang_up", "call": "call", "do-not-disturb": "do_not_disturb"}[name]
 	switch {
 	case name == "call" && fs.NArg() == 1:
 		n, err := strconv.Atoi(fs.Arg(0))

@@ -29,7 +29,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl invites [-socket SOCKET]
        callboxctl revoke [-socket SOCKET] NAME
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
-       callboxctl answer|hang-up|call [N] [-socket SOCKET]
+       callboxctl answer|hang-up|call [N]|do-not-disturb [-socket SOCKET]
        callboxctl calls [-socket SOCKET]
 
   view   join the room of the box set up in FILE, decode what it sends,
@@ -46,7 +46,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
          (screenshot.go).
   answer answer the call that rings; hang-up declines it, stops calling
          out, or leaves the call; call joins the box's room, call N
-         calls contact N (speed dial).
+         calls contact N (speed dial); do-not-disturb turns it on or off.
   calls  say what rings or whom the box calls, and the calls it missed.
 
   SOCKET is the running callboxd's local API (callboxd -control;
@@ -63,7 +63,7 @@ func main() {
 		}
 		return
 	}
-	for _, name := range []string{"answer", "hang-up", "call"} {
+	for _, name := range []string{"answer", "hang-up", "call", "do-not-disturb"} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := act(context.Background(), name, os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)
