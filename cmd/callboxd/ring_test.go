@@ -216,6 +216,16 @@ func hears(t *testing.T, who string, b *ringBox, hz float64) {
 	}
 }
 
+// startBoxA starts box A, a callboxd process whose speed dial 1 is B's
+// line, and waits until A and B both wait in their lines.
+func startBoxA(t *testing.T, srv *lkserver.Server, b *ringBox) *ringBox {
+	t.Helper()
+	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
+	a.said(t, "in the line, waiting for calls")
+	b.said(t, "in the line, waiting for calls")
+	return a
+}
+
 func ringing(st provisioning.RingStatus) bool { return st.State == call.Ringing.String() }
 func waiting(st provisioning.RingStatus) bool { return st.State == call.Idle.String() }
 
@@ -230,9 +240,7 @@ func TestBoxCallsBox(t *testing.T) {
 	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma")
 	cfgB.Ring.TimeoutS = 20 // longer than the ringing, answered, under load
 	b := startInProcessBox(t, cfgB)
-	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
-	a.said(t, "in the line, waiting for calls")
-	b.said(t, "in the line, waiting for calls")
+	a := startBoxA(t, srv, b)
 
 	if did := a.act(t, "speed_dial_1"); did != "joining line-b" {
 		t.Fatalf("speed dial 1 did %q", did)
@@ -372,9 +380,7 @@ func TestRingingBoxSendsNothing(t *testing.T) {
 	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB)
 	cfgB.Ring.TimeoutS = 20
 	b := startInProcessBox(t, cfgB)
-	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
-	a.said(t, "in the line, waiting for calls")
-	b.said(t, "in the line, waiting for calls")
+	a := startBoxA(t, srv, b)
 	third := watchPublications(t, srv, "line-b", "third")
 
 	a.act(t, "speed_dial_1")
@@ -423,9 +429,7 @@ func TestRingingBoxSendsNothing(t *testing.T) {
 func TestDoNotDisturb(t *testing.T) {
 	srv := startServer(t)
 	b := startProcessBox(t, ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma"))
-	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
-	a.said(t, "in the line, waiting for calls")
-	b.said(t, "in the line, waiting for calls")
+	a := startBoxA(t, srv, b)
 	if did := b.act(t, "do_not_disturb"); !strings.Contains(did, "do not disturb on") {
 		t.Fatalf("do_not_disturb did %q", did)
 	}
@@ -457,9 +461,7 @@ func TestAutoAnswer(t *testing.T) {
 	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma")
 	cfgB.Ring.AutoAnswer, cfgB.Ring.AutoAnswerAfterS = []string{"line-a"}, 4
 	b := startProcessBox(t, cfgB)
-	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
-	a.said(t, "in the line, waiting for calls")
-	b.said(t, "in the line, waiting for calls")
+	a := startBoxA(t, srv, b)
 
 	a.act(t, "speed_dial_1")
 	b.ring(t, "B to ring", 20*time.Second, ringing)
@@ -481,9 +483,7 @@ func TestAutoAnswer(t *testing.T) {
 func TestBoxesCallEachOther(t *testing.T) {
 	srv := startServer(t)
 	b := startProcessBox(t, ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Box A"))
-	a := startProcessBox(t, ringSettings(t, srv, "line-a", "box-a", "Box A", toneA, "line-b", "Box B"))
-	a.said(t, "in the line, waiting for calls")
-	b.said(t, "in the line, waiting for calls")
+	a := startBoxA(t, srv, b)
 
 	var wg sync.WaitGroup
 	for _, box := range []*ringBox{a, b} {

@@ -239,15 +239,22 @@ func processCPU() time.Duration {
 
 const measureFor = 15 * time.Second
 
+// serverAndDaemon starts a LiveKit server in the bench's namespace and
+// finds callboxd, built as the tests build it.
+func serverAndDaemon(ctx context.Context) (*lkserver.Server, string, error) {
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	return srv, daemonPath, err
+}
+
 func callFigures() error {
 	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
-	if err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	srv, daemonPath, err := serverAndDaemon(ctx)
 	if err != nil {
 		return err
 	}

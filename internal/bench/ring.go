@@ -19,7 +19,6 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
-	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/provisioning"
 )
@@ -35,11 +34,7 @@ const ringRounds = 5
 func ringFigures() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
-	if err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	srv, daemonPath, err := serverAndDaemon(ctx)
 	if err != nil {
 		return err
 	}

@@ -276,22 +276,7 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 	sampling.Go(func() { samples.run(sampleCtx, watcher, provisioning.LocalClient{Socket: socket}) })
 	t.Cleanup(func() { stopSampling(); sampling.Wait() })
 
-	node := exec.CommandContext(ctx, "node", "interop.mjs")
-	// 15 pictures over 6 s: Chromium sometimes shows the first picture of
-	// the box for up to 3 s before the next (it receives the packets but
-	// makes no frames of them until its own keyframe request; README, "What
-	// does not work yet"), and that must not hide whether the rest plays.
-	node.Env = append(os.Environ(), "INVITE="+link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400")
-	var nodeErr bytes.Buffer
-	node.Stderr = &nodeErr
-	res, err := node.Output()
-	if err != nil {
-		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
-	}
-	var r pageResult
-	if err := json.Unmarshal(res, &r); err != nil {
-		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
-	}
+	r := runPage(t, ctx, link)
 	t.Logf("page: status %q, fingerprint %s, encrypted %v, publishing %+v, %d pictures sampled; from Join to the box's first picture %d ms, %d frames before the box's key came",
 		r.Status, r.Fingerprint, r.Encrypted, r.Publishing, len(r.Pictures), r.JoinToFirstPictureMs, r.MissingKeyErrors)
 	for _, p := range r.Problems {
@@ -359,6 +344,29 @@ func frameOf(img image.Image) *display.Frame {
 	return f
 }
 
+// runPage runs interop.mjs on the invite link, with more of its settings
+// (NAME=value), and returns what it saw.
+func runPage(t *testing.T, ctx context.Context, link string, more ...string) pageResult {
+	t.Helper()
+	node := exec.CommandContext(ctx, "node", "interop.mjs")
+	// 15 pictures over 6 s: Chromium sometimes shows the first picture of
+	// the box for up to 3 s before the next (it receives the packets but
+	// makes no frames of them until its own keyframe request; README, "What
+	// does not work yet"), and that must not hide whether the rest plays.
+	node.Env = append(append(os.Environ(), "INVITE="+link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400"), more...)
+	var nodeErr bytes.Buffer
+	node.Stderr = &nodeErr
+	res, err := node.Output()
+	if err != nil {
+		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
+	}
+	var r pageResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
+	}
+	return r
+}
+
 // checkBoxPictures: the box's pictures as the page showed them carry frame
 // numbers, increasing, at least 5 of them.
 func checkBoxPictures(t *testing.T, r pageResult) {
@@ -409,19 +417,7 @@ func TestGuestRingsTheBox(t *testing.T) {
 	answered := make(chan error, 1)
 	go func() { answered <- answerAndWatch(ctx, api, box.callboxctl, box.socket, "Grandchild") }()
 
-	node := exec.CommandContext(ctx, "node", "interop.mjs")
-	node.Env = append(os.Environ(), "INVITE="+link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400",
-		"MEMBERS=2", "RING=1", "STAY_MS=6000")
-	var nodeErr bytes.Buffer
-	node.Stderr = &nodeErr
-	res, err := node.Output()
-	if err != nil {
-		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
-	}
-	var r pageResult
-	if err := json.Unmarshal(res, &r); err != nil {
-		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
-	}
+	r := runPage(t, ctx, link, "MEMBERS=2", "RING=1", "STAY_MS=6000")
 	t.Logf("page: while ringing %q, then %q; the box said %q", r.RingingStatus, r.Status, r.Rings)
 	for _, p := range r.Problems {
 		t.Errorf("page: %s", p)
