@@ -336,7 +336,7 @@ func (l *line) run(ctx context.Context, s *Session, j *lineJoin) {
 		case j.own:
 			l.lookAfterCall(s, j)
 		default:
-			l.lookAfterCallOut(s, j)
+			l.lookAfterCallOut(ctx, s, j)
 		}
 		l.removeTold(ctx, s, j)
 		select {
@@ -575,7 +575,7 @@ func (l *line) alone(j *lineJoin) bool {
 }
 
 // lookAfterCallOut waits in another's line for its owner's answer.
-func (l *line) lookAfterCallOut(s *Session, j *lineJoin) {
+func (l *line) lookAfterCallOut(ctx context.Context, s *Session, j *lineJoin) {
 	l.mu.Lock()
 	heard := j.heard
 	l.mu.Unlock()
@@ -597,7 +597,7 @@ func (l *line) lookAfterCallOut(s *Session, j *lineJoin) {
 			s.log.Info("nobody answered", "line", j.name)
 			l.finish(s, j, RingNoAnswer)
 			return
-		case l.calledBack(s, j):
+		case l.calledBack(ctx, s, j):
 			// Both boxes call each other: the one whose line sorts first
 			// goes home and answers the other there, so one call is made.
 			s.log.Info("the box called calls this one too: answering it in this box's line", "line", j.name)
@@ -623,12 +623,12 @@ const callBackFor = 15 * time.Second
 // calledBack reports, at most once a second, whether the box called (the
 // owner of j's line) calls this box too, and this box's line sorts first:
 // its call is then in this box's line, where this box goes to answer it.
-func (l *line) calledBack(s *Session, j *lineJoin) bool {
+func (l *line) calledBack(ctx context.Context, s *Session, j *lineJoin) bool {
 	if s.opts.Room >= j.name || time.Since(j.lookedAt) < time.Second {
 		return false
 	}
 	j.lookedAt = time.Now()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
 	resp, err := client.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: s.opts.Room})

@@ -261,17 +261,12 @@ func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audi
 func (rx *receiver) followState(ctx context.Context) {
 	states, stop := rx.session.Watch()
 	defer stop()
-	was := call.Idle
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case st := <-states:
 			rx.mu.Lock()
-			if was == call.Ringing && st.State == call.InCall {
-				rx.card = nil // an invite's card, its guest answered: the screen is the call's
-			}
-			was = st.State
 			switch text := callStatusText(rx.cfg, st); {
 			case text != "":
 				rx.status = text
