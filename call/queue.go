@@ -49,7 +49,7 @@ type arrival struct {
 // feedback, the queue's delay and the rate the uplink delivered.
 type queueDelay struct {
 	mu   sync.Mutex
-	sent [sentRing]sentPacket
+	sent *[sentRing]sentPacket // nil until the first packet: a connection that only receives sends none
 	// least is the least delay (arrival less departure, on two clocks) of
 	// each second of departures, the oldest first, over queueWindow.
 	least    []leastOfSecond
@@ -94,6 +94,9 @@ func (q *queueDelay) watch(info *interceptor.StreamInfo, w interceptor.RTPWriter
 // onSent notes a packet's departure.
 func (q *queueDelay) onSent(seq uint16, size int, at time.Time) {
 	q.mu.Lock()
+	if q.sent == nil {
+		q.sent = new([sentRing]sentPacket)
+	}
 	q.sent[seq%sentRing] = sentPacket{seq: seq, at: at, size: size, ok: true}
 	q.mu.Unlock()
 }
@@ -115,6 +118,9 @@ type queueState struct {
 func (q *queueDelay) onFeedback(fb *rtcp.TransportLayerCC) (st queueState, ok bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.sent == nil {
+		return queueState{}, false
+	}
 	at := time.UnixMicro(int64(fb.ReferenceTime) * 64_000) // the server's clock, from an unknown origin
 	deltas := fb.RecvDeltas
 	seq := fb.BaseSequenceNumber
