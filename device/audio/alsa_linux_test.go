@@ -110,7 +110,7 @@ func TestOpenErrorKinds(t *testing.T) {
 			t.Errorf("openError(%v) = %q, want %q, matching %v and the errno", tt.errno, err, tt.prefix, tt.kind)
 		}
 	}
-	if err := openError(unix.EACCES); errors.Is(err, ErrBusy) || errors.Is(err, ErrNotFound) || err != unix.EACCES {
+	if err := openError(unix.EACCES); errors.Is(err, ErrBusy) || errors.Is(err, ErrNotFound) || !errors.Is(err, unix.EACCES) {
 		t.Errorf("openError(EACCES) = %v, want the errno as is", err)
 	}
 }

@@ -10,6 +10,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -201,7 +202,7 @@ func sendPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 		packetizer.Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})
-	if err == errEndOfReplay {
+	if errors.Is(err, errEndOfReplay) {
 		return nil
 	}
 	return err

@@ -2,6 +2,7 @@ package netns_test
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -149,7 +150,8 @@ func TestRunPassesResultsThrough(t *testing.T) {
 			cmd.Env = append(withoutMarker(os.Environ()), helperEnv+"="+tt.mode)
 			out, err := cmd.CombinedOutput()
 			code := 0
-			if exitErr, ok := err.(*exec.ExitError); ok {
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
 				code = exitErr.ExitCode()
 			} else if err != nil {
 				t.Fatalf("run %s: %v", self, err)
