@@ -20,7 +20,6 @@ type queue struct {
 	typ       uint32
 	name      string // "OUTPUT" or "CAPTURE", as the spec calls them
 	memory    uint32
-	format    queueFormat
 	bufs      [][][]byte // per buffer, per plane: the mapped memory (nil for DMABUF)
 	queued    []bool
 	streaming bool
