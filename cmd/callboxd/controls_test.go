@@ -46,7 +46,7 @@ func timeline(t *testing.T, p gpio.Pattern) string {
 		led.Show(p)
 		start := time.Now()
 		for i := range 30 {
-			time.Sleep(start.Add(time.Duration(i)*100*time.Millisecond + 50*time.Millisecond).Sub(time.Now()))
+			time.Sleep(time.Until(start.Add(time.Duration(i)*100*time.Millisecond + 50*time.Millisecond)))
 			synctest.Wait()
 			if pin.Read() {
 				s.WriteByte('#')

@@ -59,10 +59,10 @@ func pressButton(t *testing.T, opts ButtonOptions, startLevel *gpio.Level, edges
 			})
 		}()
 		for _, e := range edges {
-			time.Sleep(start.Add(e.at).Sub(time.Now()))
+			time.Sleep(time.Until(start.Add(e.at)))
 			pin.EdgesChan <- e.level
 		}
-		time.Sleep(start.Add(until).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(until)))
 		cancel()
 		<-done
 	})

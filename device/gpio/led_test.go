@@ -55,7 +55,7 @@ func TestLEDPlaysPatterns(t *testing.T) {
 				start := time.Now()
 				led.Show(tt.pattern)
 				for _, s := range tt.want {
-					time.Sleep(start.Add(s.at).Sub(time.Now()))
+					time.Sleep(time.Until(start.Add(s.at)))
 					synctest.Wait()
 					if got := lit(pin, tt.activeLow); got != s.lit {
 						t.Errorf("at %v the LED is lit=%v, want %v", s.at, got, s.lit)
