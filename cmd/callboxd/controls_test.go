@@ -35,6 +35,7 @@ func TestActionNamesAgree(t *testing.T) {
 
 // timeline samples a pattern on an LED every 100 ms for 3 s: "#" lit, "." dark.
 func timeline(t *testing.T, p gpio.Pattern) string {
+	t.Helper()
 	var s strings.Builder
 	synctest.Test(t, func(t *testing.T) {
 		pin := &gpiotest.Pin{N: "STATUS"}

@@ -120,6 +120,7 @@ func TestOpenErrorKinds(t *testing.T) {
 // a silent PCM.
 func TestKernelWaitIsInterruptible(t *testing.T) {
 	newPCM := func(t *testing.T) *kernelPCM {
+		t.Helper()
 		var pipe [2]int
 		if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 			t.Fatal(err)

@@ -94,6 +94,7 @@ func TestOpenDoesNotLeakFDs(t *testing.T) {
 }
 
 func openFDs(t *testing.T) int {
+	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd:", err)
