@@ -338,7 +338,11 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 		buf, err := go4vl.DequeueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture)
 		switch {
 		case err == nil:
-			if f, ok := d.frameFrom(buf); ok {
+			f, ok, err := d.frameFrom(buf)
+			if err != nil {
+				return camera.Frame{}, err
+			}
+			if ok {
 				return f, nil
 			}
 			deviceError = false
@@ -375,19 +379,23 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 }
 
 // frameFrom turns a dequeued buffer into a Frame; false (buffer requeued)
-// when it holds nothing usable.
-func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool) {
+// when it holds nothing usable. A buffer the driver does not take back is
+// an error as in ReadFrame's own requeue: left out, the queue would shrink
+// with every damaged frame until capture stalls.
+func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool, error) {
 	var mono unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono) // fails only for an unknown clock
 	nowWall := time.Now()
 	if int(buf.Index) >= len(d.buffers) {
 		d.log.Warn("camera returned an unknown buffer", "index", buf.Index)
-		return camera.Frame{}, false
+		return camera.Frame{}, false, nil
 	}
 	if buf.Flags&go4vl.BufFlagError != 0 || buf.BytesUsed == 0 {
 		d.log.Debug("camera frame dropped", "seq", buf.Sequence, "flags", fmt.Sprintf("%#x", buf.Flags), "bytes", buf.BytesUsed)
-		go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, buf.Index)
-		return camera.Frame{}, false
+		if _, err := go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, buf.Index); err != nil {
+			return camera.Frame{}, false, d.streamError("queue buffer", err)
+		}
+		return camera.Frame{}, false, nil
 	}
 	if buf.Sequence < d.lastSeq {
 		d.seqHigh += 1 << 32
@@ -406,7 +414,7 @@ func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool) {
 		Seq:    d.seqHigh + uint64(buf.Sequence),
 		Time:   captureTime(buf.Flags, int64(buf.Timestamp.Sec), int64(buf.Timestamp.Usec), nowWall, time.Duration(mono.Nano())),
 		DMABuf: exported,
-	}, true
+	}, true, nil
 }
 
 // captureTime converts a V4L2 buffer timestamp to wall time. Drivers stamp

@@ -224,6 +224,18 @@ func quietDevice(path string) *Device {
 	return &Device{info: DeviceInfo{Path: path}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), fd: -1, held: -1, wakeFD: -1}
 }
 
+// A damaged frame's buffer goes back to the driver; one the driver does
+// not take back (here: no device behind the descriptor) ends the read
+// with ErrGone, instead of capturing on with a buffer fewer each time.
+func TestDroppedFrameNotRequeuedIsAnError(t *testing.T) {
+	d := quietDevice("/dev/video0")
+	d.buffers = [][]byte{make([]byte, 100)}
+	_, ok, err := d.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 0})
+	if ok || !errors.Is(err, camera.ErrGone) {
+		t.Errorf("an empty buffer the driver did not take back: ok %v, err %v; want a dropped frame and ErrGone", ok, err)
+	}
+}
+
 func TestStreamErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -95,8 +95,8 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	d := quietDevice("/dev/video0")
 	fakeExports(t, d, 3)
 	t.Cleanup(func() { d.exports, d.buffers = nil, nil })
-	f, ok := d.frameFrom(go4vl.Buffer{Index: 1, BytesUsed: 600})
-	if !ok {
+	f, ok, err := d.frameFrom(go4vl.Buffer{Index: 1, BytesUsed: 600})
+	if !ok || err != nil {
 		t.Fatal("frameFrom dropped a good buffer")
 	}
 	if f.DMABuf != &d.exports[1] {
@@ -112,7 +112,7 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 
 	plain := quietDevice("/dev/video0")
 	plain.buffers = [][]byte{make([]byte, 100)}
-	if f, _ := plain.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
+	if f, _, _ := plain.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
 		t.Errorf("a device without exports gave a frame with %v", f.DMABuf)
 	}
 }
