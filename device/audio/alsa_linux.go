@@ -395,7 +395,7 @@ func (k *kernelPCM) wait(ctx context.Context, events int16) error {
 	}
 	if fds[1].Revents != 0 {
 		var drain [8]byte
-		unix.Read(k.wakeFd, drain[:])
+		_, _ = unix.Read(k.wakeFd, drain[:]) // EAGAIN: another wait drained it
 	}
 	if k.closing.Load() {
 		return ErrClosed
@@ -408,7 +408,7 @@ func (k *kernelPCM) wake() {
 	defer k.wakeMu.Unlock()
 	if k.wakeFd >= 0 {
 		one := [8]byte{1}
-		unix.Write(k.wakeFd, one[:])
+		_, _ = unix.Write(k.wakeFd, one[:]) // fails only when the counter is full: a wake is pending anyway
 	}
 }
 
@@ -432,7 +432,7 @@ func (k *kernelPCM) close() error {
 	if k.fd < 0 {
 		return nil
 	}
-	ioctl(k.fd, ioctlDrop, nil) // stop now; the fd is going anyway
+	_ = ioctl(k.fd, ioctlDrop, nil) // stop now; the fd is going anyway
 	err := unix.Close(k.fd)
 	k.fd = -1
 	k.wakeMu.Lock()

@@ -113,7 +113,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 	}
 	d := &Device{info: info, log: log.With("camera", path), fd: fd, held: -1, wakeFD: -1}
 	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		d.teardown()
+		_ = d.teardown() // the eventfd's error is the one to report
 		return nil, fmt.Errorf("open %s: eventfd: %w", path, err)
 	}
 	want := Want{Width: opts.Width, Height: opts.Height, FPS: opts.FPS, Pixel: opts.Pixel}.withDefaults()
@@ -122,7 +122,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 		buffers = 4
 	}
 	if err := d.start(want, buffers, opts.ExportDMABUF); err != nil {
-		d.teardown()
+		_ = d.teardown() // start's error is the one to report
 		return nil, err
 	}
 	d.log.Info("camera streaming", "card", info.Card, "driver", info.Driver, "format", d.format.String(), "stride", d.format.Stride,
@@ -318,7 +318,7 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed.Load() {
-		d.release() // the last frame is given back now: see stopForContext
+		_ = d.release() // the last frame is given back now (see stopForContext); Close returns its error
 		return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 	}
 	if d.gone != nil {
@@ -362,9 +362,9 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 		}
 		if fds[1].Revents != 0 {
 			var b [8]byte
-			unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
+			_, _ = unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
 			if d.closed.Load() {
-				d.release()
+				_ = d.release() // Close returns its error
 				return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 			}
 			if err := ctx.Err(); err != nil {
@@ -452,7 +452,7 @@ func (d *Device) wake() {
 	if d.wakeFD >= 0 {
 		var one [8]byte // eventfd takes a host-order uint64 to add
 		binary.NativeEndian.PutUint64(one[:], 1)
-		unix.Write(d.wakeFD, one[:])
+		_, _ = unix.Write(d.wakeFD, one[:]) // fails only when the counter is full: a wake is pending anyway
 	}
 }
 
@@ -482,7 +482,7 @@ func (d *Device) stopForContext() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.held < 0 {
-		d.release()
+		_ = d.release() // Close returns its error
 	}
 }
 
@@ -510,10 +510,10 @@ func (d *Device) teardown() error {
 	closeExports(d.exports)
 	d.exports = nil
 	for _, b := range d.buffers {
-		unix.Munmap(b)
+		_ = unix.Munmap(b) // fails only for memory that mmap did not give
 	}
 	if len(d.buffers) > 0 {
-		go4vl.ResetBuffers(h) // free driver buffers now, not at close
+		_, _ = go4vl.ResetBuffers(h) // free driver buffers now, not at close; a gone device has freed them
 	}
 	d.buffers, d.held = nil, -1
 	if d.fd >= 0 {
