@@ -254,7 +254,9 @@ func BenchmarkSimulcastScale(b *testing.B) {
 		{Width: 640, Height: 360, Encoder: nothing}, {Width: 320, Height: 180, Encoder: nothing}}
 	frames.left = b.N
 	b.ResetTimer()
-	pipeline.SendSimulcast(context.Background(), frames, layers, func(int, media.EncodedFrame) error { return nil })
+	if err := pipeline.SendSimulcast(context.Background(), frames, layers, func(int, media.EncodedFrame) error { return nil }); !errors.Is(err, errEndOfFrames) {
+		b.Fatal(err)
+	}
 }
 
 var errEndOfFrames = errors.New("end of frames")

@@ -105,7 +105,7 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	if f.DMABuf.Length != 1001 || !f.DMABuf.Holds(f.Data) || len(f.Data) != 600 {
 		t.Errorf("export %v with %d bytes of data: want length 1001, holding the frame's data", f.DMABuf, len(f.Data))
 	}
-	allocs := testing.AllocsPerRun(50, func() { d.frameFrom(go4vl.Buffer{Index: 2, BytesUsed: 600}) })
+	allocs := testing.AllocsPerRun(50, func() { _, _, _ = d.frameFrom(go4vl.Buffer{Index: 2, BytesUsed: 600}) })
 	if allocs != 0 {
 		t.Errorf("a frame with its export costs %.1f allocations, want 0", allocs)
 	}

@@ -210,7 +210,10 @@ device = "none"
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	t.Cleanup(func() {
+		_ = daemon.Process.Kill()
+		_ = daemon.Wait() // killed: its status says only that
+	})
 	if settings.ready == "" {
 		settings.ready = "in the call"
 	}
@@ -226,7 +229,12 @@ device = "none"
 	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
 	page := &http.Server{Handler: mux}
 	served := make(chan struct{})
-	go func() { defer close(served); page.Serve(ln) }()
+	go func() {
+		defer close(served)
+		if err := page.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("the guest page's server: %v", err)
+		}
+	}()
 	t.Cleanup(func() { page.Close(); <-served })
 	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, pageURL: "http://" + ln.Addr().String() + "/guest/"}
 }
