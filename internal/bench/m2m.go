@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -54,20 +53,9 @@ func simulcastCPURatio() (float64, error) {
 	}
 	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
 		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
-	var ratios []float64
-	for range simulcastRounds {
-		three, err := cpuTime(func() error { return simulcastPath(settings, yuyv) })
-		if err != nil {
-			return 0, err
-		}
-		one, err := cpuTime(func() error { return sendPath(settings, yuyv) })
-		if err != nil {
-			return 0, err
-		}
-		ratios = append(ratios, float64(three)/float64(one))
-	}
-	slices.Sort(ratios)
-	return ratios[len(ratios)/2], nil
+	return medianCPURatio(simulcastRounds,
+		func() error { return simulcastPath(settings, yuyv) },
+		func() error { return sendPath(settings, yuyv) })
 }
 
 // simulcastPath is what callboxd runs with video.simulcast on and a

@@ -118,18 +118,26 @@ func encodeOverheadRatio() (float64, error) {
 	}
 	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
 		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
+	return medianCPURatio(overheadRounds,
+		func() error { return sendPath(settings, yuyv) },
+		func() error { return rawEncode(settings, i420) })
+}
 
+// medianCPURatio runs measured and baseline in turn, rounds times, so that
+// both see the same machine, and returns the median round's ratio of
+// their CPU times.
+func medianCPURatio(rounds int, measured, baseline func() error) (float64, error) {
 	var ratios []float64
-	for range overheadRounds {
-		path, err := cpuTime(func() error { return sendPath(settings, yuyv) })
+	for range rounds {
+		m, err := cpuTime(measured)
 		if err != nil {
 			return 0, err
 		}
-		raw, err := cpuTime(func() error { return rawEncode(settings, i420) })
+		b, err := cpuTime(baseline)
 		if err != nil {
 			return 0, err
 		}
-		ratios = append(ratios, float64(path)/float64(raw))
+		ratios = append(ratios, float64(m)/float64(b))
 	}
 	slices.Sort(ratios)
 	return ratios[len(ratios)/2], nil
