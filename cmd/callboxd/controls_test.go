@@ -33,7 +33,6 @@ func TestActionNamesAgree(t *testing.T) {
 	}
 }
 
-// timeline samples a pattern on an LED every 100 ms for 3 s: "#" lit, "." dark.
 // runLED runs led until the test ends (in a synctest bubble, which waits
 // for it), failing the test if the LED fails.
 func runLED(t *testing.T, led *gpio.LED) {
@@ -43,6 +42,7 @@ func runLED(t *testing.T, led *gpio.LED) {
 	}
 }
 
+// timeline samples a pattern on an LED every 100 ms for 3 s: "#" lit, "." dark.
 func timeline(t *testing.T, p gpio.Pattern) string {
 	t.Helper()
 	var s strings.Builder
