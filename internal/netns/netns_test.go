@@ -236,7 +236,7 @@ func echoServer(t *testing.T, network string) string {
 				if err != nil {
 					return
 				}
-				conn.WriteTo([]byte("pong\n"), from)
+				_, _ = conn.WriteTo([]byte("pong\n"), from) // the client says when no pong comes
 			}
 		}()
 		_, port, _ := net.SplitHostPort(conn.LocalAddr().String())
@@ -253,7 +253,7 @@ func echoServer(t *testing.T, network string) string {
 			if err != nil {
 				return
 			}
-			conn.Write([]byte("pong\n"))
+			_, _ = conn.Write([]byte("pong\n")) // the client says when no pong comes
 			conn.Close()
 		}
 	}()
