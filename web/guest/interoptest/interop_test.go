@@ -217,7 +217,12 @@ device = "none"
 	if settings.ready == "" {
 		settings.ready = "in the call"
 	}
-	daemonLog.Wait(t, regexp.MustCompile(regexp.QuoteMeta(settings.ready)), 30*time.Second)
+	// Within the rig's ctx: a test that is out of time stops waiting.
+	ready, cancelReady := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelReady()
+	if daemonLog.Match(ready, regexp.MustCompile(regexp.QuoteMeta(settings.ready))) == nil {
+		t.Fatalf("callboxd did not say %q within 30 s:\n%s", settings.ready, daemonLog.String())
+	}
 
 	// The guest page, over plain http on the namespace's address (the
 	// browser is told to treat it as secure; the box serves it over HTTPS).
