@@ -571,7 +571,7 @@ func answerAndWatch(ctx context.Context, api provisioning.LocalClient, callboxct
 		return fmt.Errorf("waiting for the box to ring: %w", err)
 	}
 	if out, err := exec.Command(callboxctl, "answer", "-socket", socket).CombinedOutput(); err != nil {
-		return fmt.Errorf("callboxctl answer: %v: %s", err, out)
+		return fmt.Errorf("callboxctl answer: %w: %s", err, out)
 	}
 	var last *display.Frame
 	moved := 0
