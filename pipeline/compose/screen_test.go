@@ -109,12 +109,16 @@ func TestScreenDropsLeavers(t *testing.T) {
 		OnTileSizes: func(m map[string]image.Point) { sizes = m }})
 	defer s.Close()
 	s.SetMembers([]Member{{Identity: "a", VideoCodec: "H264"}, {Identity: "b", VideoCodec: "H264"}})
-	s.DrawOnce(context.Background())
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if len(layout.Tiles) != 2 || len(sizes) != 2 {
 		t.Fatalf("%d tiles, %d sizes told, want 2", len(layout.Tiles), len(sizes))
 	}
 	s.SetMembers([]Member{{Identity: "b", VideoCodec: "H264"}})
-	s.DrawOnce(context.Background())
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := layout.Tile("a"); ok || len(layout.Tiles) != 1 {
 		t.Errorf("a left but still has a tile: %+v", layout.Tiles)
 	}
