@@ -23,6 +23,7 @@ packages=(
 	nasm xz-utils             # the lean FFmpeg built from Debian's source (scripts/ffmpeg-lean.sh)
 	libdrm-dev                # <drm_mode.h> for the display ABI test (device/display)
 	iproute2 util-linux       # network namespaces for the call server
+	nftables                  # a box whose network blocks UDP or drops out (internal/netns)
 	ffmpeg                    # test streams for the decoder tests
 	chromium                  # the browser tests (provisioning/browsertest, web/guest)
 	systemd                   # systemd-analyze verify of the image's units (buildroot/check.sh)

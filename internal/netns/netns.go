@@ -4,9 +4,11 @@
 // WebRTC needs it: pion leaves loopback out of its ICE candidates, so a call
 // over 127.0.0.1 never connects. Inside the namespace, a LiveKit server and
 // its participants talk over Addr, and nothing they send can leave the
-// machine. Call Run from TestMain, or RunMain from main.
+// machine. Call Run from TestMain, or RunMain from main. A Peer (peer.go)
+// is a namespace inside it for one participant, whose network a test can
+// cut with nftables (no UDP, a blackout) without touching the server's.
 //
-// This package owns the namespace and its two links. It must not touch the
+// This package owns the namespaces and their links. It must not touch the
 // host's network, and it must not skip tests quietly when namespaces are
 // unavailable: it fails loudly instead.
 package netns

@@ -181,3 +181,90 @@ func withoutMarker(env []string) []string {
 	}
 	return kept
 }
+
+// TestPeerFilter: a peer reaches the first namespace over TCP and UDP; with
+// NoUDP only TCP gets through, with Blackout nothing, and Open brings both back.
+func TestPeerFilter(t *testing.T) {
+	peer, err := netns.NewPeer(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	if peer.Addr != "10.99.7.2" {
+		t.Errorf("peer address %s, want 10.99.7.2", peer.Addr)
+	}
+	tcp := echoServer(t, "tcp")
+	udp := echoServer(t, "udp")
+	for _, step := range []struct {
+		filter   netns.Filter
+		tcp, udp bool // what gets through
+	}{
+		{netns.Open, true, true},
+		{netns.NoUDP, true, false},
+		{netns.Blackout, false, false},
+		{netns.Open, true, true},
+	} {
+		if err := peer.Filter(step.filter); err != nil {
+			t.Fatal(err)
+		}
+		if got := probe(t, peer, "tcp", tcp); got != step.tcp {
+			t.Errorf("%v: TCP from the peer gets through: %v, want %v", step.filter, got, step.tcp)
+		}
+		if got := probe(t, peer, "udp", udp); got != step.udp {
+			t.Errorf("%v: UDP from the peer gets through: %v, want %v", step.filter, got, step.udp)
+		}
+	}
+}
+
+// echoServer answers "pong" to every line or datagram on netns.Addr and
+// returns its port.
+func echoServer(t *testing.T, network string) string {
+	t.Helper()
+	addr := net.JoinHostPort(netns.Addr, "0")
+	if network == "udp" {
+		conn, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		go func() {
+			buf := make([]byte, 1500)
+			for {
+				_, from, err := conn.ReadFrom(buf)
+				if err != nil {
+					return
+				}
+				conn.WriteTo([]byte("pong\n"), from)
+			}
+		}()
+		_, port, _ := net.SplitHostPort(conn.LocalAddr().String())
+		return port
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte("pong\n"))
+			conn.Close()
+		}
+	}()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// probe says whether a "ping" from inside the peer to port on netns.Addr
+// gets its "pong" back within a second (bash's /dev/tcp and /dev/udp; dd
+// reads a datagram whole, where read would take its first byte).
+func probe(t *testing.T, peer *netns.Peer, network, port string) bool {
+	t.Helper()
+	script := `exec 3<>/dev/` + network + `/` + netns.Addr + `/` + port + ` && echo ping >&3 && timeout 1 dd bs=64 count=1 status=none <&3`
+	out, _ := peer.Command("timeout", "3", "bash", "-c", script).CombinedOutput()
+	return strings.TrimSpace(string(out)) == "pong"
+}
