@@ -42,7 +42,18 @@ type Options struct {
 	// LogFile receives the server's output (appended). "" puts it in the
 	// server's temporary directory, which Close removes.
 	LogFile string
+	// TURN turns on the server's own TURN over TLS on port 443 of Addr,
+	// which it offers to every participant as turns:Addr:443 (the port
+	// LiveKit always announces), with a certificate for Addr signed by a
+	// certificate authority made for this server alone (Server.CAFile).
+	// Port 443 needs the namespace's root, which netns gives.
+	TURN bool
 }
+
+// turnTLSPort is where the server's TURN over TLS listens: LiveKit always
+// tells clients port 443, whatever turn.tls_port says (a load balancer in
+// front is expected to map it).
+const turnTLSPort = 443
 
 // Server is a running livekit-server process.
 type Server struct {
@@ -53,6 +64,10 @@ type Server struct {
 	APISecret string
 	// LogFile holds the server's output, across restarts.
 	LogFile string
+	// CAFile, with Options.TURN, is the PEM certificate of the authority
+	// that signed the TURN server's certificate: a client that trusts it
+	// (SSL_CERT_FILE for Go) can use TURN over TLS. "" without TURN.
+	CAFile string
 
 	binary     string
 	configFile string
@@ -117,7 +132,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		logFile = filepath.Join(tempDir, "livekit-server.log")
 	}
 	configFile := filepath.Join(tempDir, "livekit.yaml")
-	if err := writeConfig(configFile, opts.Addr, ports, secret); err != nil {
+	var turn *turnConfig
+	caFile := ""
+	if opts.TURN {
+		if turn, caFile, err = writeTURNCertificates(tempDir, opts.Addr); err != nil {
+			_ = os.RemoveAll(tempDir)
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
+	}
+	if err := writeConfig(configFile, opts.Addr, ports, secret, turn); err != nil {
 		_ = os.RemoveAll(tempDir)
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
@@ -128,6 +151,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		APIKey:     apiKey,
 		APISecret:  secret,
 		LogFile:    logFile,
+		CAFile:     caFile,
 		binary:     binary,
 		configFile: configFile,
 		tempDir:    tempDir,
@@ -366,6 +390,16 @@ type config struct {
 	RTC           rtcConfig         `json:"rtc"`
 	Keys          map[string]string `json:"keys"`
 	Logging       loggingConfig     `json:"logging"`
+	TURN          *turnConfig       `json:"turn,omitempty"`
+}
+
+type turnConfig struct {
+	Enabled       bool     `json:"enabled"`
+	Domain        string   `json:"domain"`
+	TLSPort       int      `json:"tls_port"`
+	CertFile      string   `json:"cert_file"`
+	KeyFile       string   `json:"key_file"`
+	BindAddresses []string `json:"bind_addresses"`
 }
 
 type rtcConfig struct {
@@ -380,7 +414,7 @@ type loggingConfig struct {
 	PionLevel string `json:"pion_level"`
 }
 
-func writeConfig(path, addr string, ports serverPorts, secret string) error {
+func writeConfig(path, addr string, ports serverPorts, secret string, turn *turnConfig) error {
 	data, err := json.MarshalIndent(config{
 		Port:          ports.http,
 		BindAddresses: []string{addr},
@@ -392,6 +426,7 @@ func writeConfig(path, addr string, ports serverPorts, secret string) error {
 		},
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},
+		TURN:    turn,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
