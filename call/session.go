@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -88,6 +89,11 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+
+	// heard is when the call server last reported on the box's tracks
+	// (RTCP, about once a second), sent when the box last sent a frame,
+	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
+	heard, sent atomic.Int64
 }
 
 // New makes a session; nothing happens until Run.
@@ -111,38 +117,52 @@ func (s *Session) Status() Status { return s.state.get() }
 // and a function to stop watching.
 func (s *Session) Watch() (<-chan Status, func()) { return s.state.watch() }
 
-// The waits between join attempts while the server cannot be reached.
+// The waits between join attempts that failed for another reason than an
+// unreachable server (which is probed instead: reconnect.go).
 const (
 	firstRetry = time.Second
 	lastRetry  = 30 * time.Second
 )
 
 // Run joins the room and stays in it until ctx ends, then leaves cleanly.
-// While the server cannot be reached it keeps trying, with growing waits.
-// Leave and Join (control.go) make it leave, and join again or elsewhere.
+// While the server cannot be reached it keeps trying, and joins as soon as
+// the server answers again. A call that drops is joined afresh (see
+// reconnect.go for how and why). Leave and Join (control.go) make it
+// leave, and join again or elsewhere.
 func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
 	lastJoinErr := ""
+	var lost time.Time // when the call in progress dropped; zero when joining anew
 	for {
 		roomName, changed, ok := s.waitForCall(ctx)
 		if !ok {
 			return nil
 		}
-		s.state.set(Status{State: Joining})
-		disconnected := make(chan error, 1)
-		joinCtx, stopJoin := cancelOnChange(ctx, changed)
-		room, err := s.join(joinCtx, roomName, disconnected)
-		stopJoin()
+		wish, stopWish := cancelOnChange(ctx, changed)
+		if lost.IsZero() {
+			s.state.set(Status{State: Joining})
+		} else {
+			s.waitForServer(wish, lost) // reconnect.go
+		}
+		dropped := make(chan error, 1)
+		room, err := s.join(wish, roomName, dropped)
 		if err != nil {
 			if ctx.Err() != nil {
+				stopWish()
 				s.state.set(Status{State: Idle})
 				return nil
 			}
 			if wishChanged(changed) {
+				stopWish()
+				lost = time.Time{}
 				continue // hung up, or another room chosen, while joining
 			}
 			err = explain(s.opts.URL, err)
-			s.state.set(Status{State: Failed, Err: err})
+			if lost.IsZero() {
+				s.state.set(Status{State: Failed, Err: err})
+			} else {
+				s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
+			}
 			// Say it once; the same failure again is news only when debugging.
 			level := slog.LevelError
 			if err.Error() == lastJoinErr {
@@ -150,59 +170,71 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			lastJoinErr = err.Error()
 			s.log.Log(ctx, level, "cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
-			select {
-			case <-ctx.Done():
+			s.waitRetry(wish, retry, err) // reconnect.go
+			stopWish()
+			if ctx.Err() != nil {
 				s.state.set(Status{State: Idle})
 				return nil
-			case <-time.After(retry):
-			case <-changed:
 			}
 			retry = min(2*retry, lastRetry)
 			continue
 		}
 		retry, lastJoinErr = firstRetry, ""
-		s.state.set(Status{State: InCall})
-		s.log.Info("in the call", "room", roomName, "identity", s.opts.Identity)
-
-		select {
-		case <-ctx.Done():
-			s.leave(room)
+		s.enterCall(room, roomName, !lost.IsZero())
+		err = s.stay(wish, room, dropped) // reconnect.go
+		stopWish()
+		lost = s.droppedAt()
+		s.leave(room)
+		switch {
+		case ctx.Err() != nil:
 			s.state.set(Status{State: Idle})
 			s.log.Info("left the call")
 			return nil
-		case err := <-disconnected:
-			s.leave(room)
-			err = explain(s.opts.URL, err)
-			s.state.set(Status{State: Reconnecting, Err: err})
-			s.log.Warn("lost the call; joining again", "err", err)
-		case <-changed:
-			s.leave(room)
+		case wishChanged(changed):
+			lost = time.Time{}
 			s.log.Info("left the call", "room", roomName)
+		default:
+			err = explain(s.opts.URL, err)
+			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
+			s.log.Warn("lost the call; joining again as soon as the call server answers",
+				"err", err, "silent_for", time.Since(lost).Round(100*time.Millisecond))
 		}
 	}
 }
 
-func (s *Session) join(ctx context.Context, roomName string, disconnected chan<- error) (*lksdk.Room, error) {
+// enterCall says the box is in the call, and which way its sound and
+// pictures go once that is known.
+func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
+	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
+	s.state.set(Status{State: InCall, Back: back})
+	msg := "in the call"
+	if back {
+		msg = "back in the call"
+	}
+	s.log.Info(msg, "room", roomName, "identity", s.opts.Identity)
+	s.notePath(room)
+}
+
+func (s *Session) join(ctx context.Context, roomName string, dropped chan<- error) (*lksdk.Room, error) {
+	drop := func(err error) {
+		select {
+		case dropped <- err:
+		default: // one is enough: the call is left on the first
+		}
+	}
 	callbacks := &lksdk.RoomCallback{
 		OnDisconnectedWithReason: func(reason lksdk.DisconnectionReason) {
-			select {
-			case disconnected <- fmt.Errorf("disconnected: %s", reason):
-			default:
-			}
+			drop(fmt.Errorf("disconnected: %s", reason))
 		},
-		OnReconnecting: func() {
-			s.state.set(Status{State: Reconnecting, Err: errors.New("connection interrupted")})
-			s.log.Warn("connection to the call server interrupted; reconnecting")
-		},
-		OnReconnected: func() {
-			s.state.set(Status{State: InCall})
-			s.keyframeWanted()
-			s.log.Info("reconnected")
-		},
+		// The SDK's own recovery (resume, then rejoin with waits of up to
+		// 24 s between tries) is cut short: the box joins afresh itself
+		// as soon as the server answers (reconnect.go).
+		OnReconnecting: func() { drop(errInterrupted) },
 	}
 	s.remote.hook(callbacks, s.opts.Remote, s.opts.RoomKey, s.log)
 	room := lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
+	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
 	var err error
 	if s.opts.Token != "" {
 		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token)
@@ -215,60 +247,69 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 			ParticipantName:     s.opts.Name,
 		})
 	}
+	offered, answered := relays.result()
 	if err != nil {
+		if answered && errors.Is(err, lksdk.ErrConnectionTimeout) {
+			err = noMediaPath(ctx, s.opts.URL, offered, err)
+		}
 		s.leave(room) // what the half-made join started ends, its goroutines too
 		return nil, err
 	}
 	s.remote.joined()
-	video, audio, err := s.publish(room)
-	if err != nil {
+	if err := s.publish(room); err != nil {
 		s.leave(room)
 		return nil, err
 	}
-	s.mu.Lock()
-	s.video, s.audio = video, audio
-	s.mu.Unlock()
 	s.tellPrivacy()
 	s.keyframeWanted() // the first frame anyone sees must be decodable
 	return room, nil
 }
 
-func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
-	var layers []*lksdk.LocalTrack
-	var videoPub *lksdk.LocalTrackPublication
-	if len(s.opts.Simulcast) > 1 {
-		layers, videoPub, err = s.publishSimulcastVideo(room) // simulcast.go
-		if err != nil {
-			return nil, nil, err
-		}
-		video = layers[0]
-	} else if video, videoPub, err = s.publishVideo(room); err != nil {
-		return nil, nil, err
-	}
+// publish sends the microphone first and then the camera: after a
+// reconnection the sound comes back without waiting for the pictures'
+// publication and first keyframe. Each is sent from the moment it is
+// published.
+func (s *Session) publish(room *lksdk.Room) error {
 	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(media.CodecOpus)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audio track: %w", err)
+		return fmt.Errorf("audio track: %w", err)
 	}
-	audio, err = lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
+	audio, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1",
-	}, audioOpts...)
+	}, append(audioOpts, lksdk.WithRTCPHandler(func(rtcp.Packet) { s.heardFromServer() }))...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audio track: %w", err)
+		return fmt.Errorf("audio track: %w", err)
 	}
 	audioPub, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
 		Name: "microphone", Source: livekit.TrackSource_MICROPHONE, Encryption: audioEncryption,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("publish audio: %w", err)
+		return fmt.Errorf("publish audio: %w", err)
 	}
 	s.mu.Lock()
-	s.videoPub, s.audioPub, s.layers = videoPub, audioPub, layers
+	s.audio, s.audioPub = audio, audioPub
+	s.mu.Unlock()
+
+	var video *lksdk.LocalTrack
+	var layers []*lksdk.LocalTrack
+	var videoPub *lksdk.LocalTrackPublication
+	if len(s.opts.Simulcast) > 1 {
+		layers, videoPub, err = s.publishSimulcastVideo(room) // simulcast.go
+		if err != nil {
+			return err
+		}
+		video = layers[0]
+	} else if video, videoPub, err = s.publishVideo(room); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.video, s.videoPub, s.layers = video, videoPub, layers
 	s.mu.Unlock()
 	if s.opts.RoomKey != nil {
 		s.log.Info("sending end-to-end encrypted", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
-	return video, audio, nil
+	return nil
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
@@ -305,6 +346,7 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 }
 
 func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
+	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 		s.opts.Encoder.ForceLayerKeyFrame(0)
@@ -342,7 +384,7 @@ func (s *Session) WriteVideo(f media.EncodedFrame) error {
 	s.mu.Lock()
 	track := s.video
 	s.mu.Unlock()
-	return writeSample(track, f)
+	return s.writeSample(track, f)
 }
 
 // WriteAudio sends one coded block of sound; outside a call, or while the
@@ -354,13 +396,14 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	s.mu.Lock()
 	track := s.audio
 	s.mu.Unlock()
-	return writeSample(track, f)
+	return s.writeSample(track, f)
 }
 
-func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
+func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
+	s.sent.Store(time.Now().UnixNano())
 	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration}, nil)
 }
 
@@ -368,6 +411,8 @@ func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 func explain(url string, err error) error {
 	var dnsErr *net.DNSError
 	switch {
+	case errors.As(err, new(*noMediaPathError)):
+		return err // says it all already
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("the call server at %s refuses connections (is it running?): %w", url, err)
 	case errors.As(err, &dnsErr):

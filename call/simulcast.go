@@ -99,6 +99,7 @@ func newLayerShares(layers []VideoLayer) layerShares {
 // onLayerRTCP is onVideoRTCP for one layer: a keyframe request asks only
 // that layer's encoder for a keyframe, and loss moves only its bitrate.
 func (s *Session) onLayerRTCP(layer int, track *lksdk.LocalTrack, p rtcp.Packet, control *bitrateControl, share layerShares) {
+	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 		s.opts.Encoder.ForceLayerKeyFrame(layer)
@@ -130,7 +131,7 @@ func (s *Session) WriteVideoLayer(layer int, f media.EncodedFrame) error {
 		track = s.video
 	}
 	s.mu.Unlock()
-	return writeSample(track, f)
+	return s.writeSample(track, f)
 }
 
 // SetVideoQuality asks the SFU to forward, of every simulcast video the

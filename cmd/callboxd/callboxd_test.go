@@ -79,8 +79,14 @@ func (d *runningDaemon) waitLog(t *testing.T, text string, timeout time.Duration
 
 func startDaemon(t *testing.T, args ...string) *runningDaemon {
 	t.Helper()
-	d := &runningDaemon{exited: make(chan struct{})}
-	d.cmd = exec.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), args...)
+	return startDaemonCmd(t, exec.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), args...))
+}
+
+// startDaemonCmd is startDaemon for a command made elsewhere: in a peer
+// namespace (netns.Peer.Command), with its own environment.
+func startDaemonCmd(t *testing.T, cmd *exec.Cmd) *runningDaemon {
+	t.Helper()
+	d := &runningDaemon{exited: make(chan struct{}), cmd: cmd}
 	d.cmd.Stdout, d.cmd.Stderr = &d.log, &d.log
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -134,7 +134,10 @@ func (s *supervisor) Status() provisioning.CallStatus {
 			st.CodecReason = choice.String()
 		}
 		cs := s.daemon.session.Status()
-		st.State = cs.State.String()
+		st.State, st.Summary = cs.State.String(), cs.Summary(time.Now())
+		if cs.State == call.InCall {
+			st.Path = cs.Path.String()
+		}
 		if encrypted, fingerprint := s.daemon.session.Encryption(); encrypted {
 			st.Encrypted, st.KeyFingerprint, st.KeyWords = true, fingerprint, call.FingerprintWords(fingerprint)
 		}

@@ -230,28 +230,28 @@ func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audi
 	})
 }
 
-// followState writes the call's state on the status line.
+// followState writes the call's state on the status line, again every
+// second: "the network dropped 12 s ago" counts, and "back in the call"
+// turns into "in the call".
 func (rx *receiver) followState(ctx context.Context) {
 	states, stop := rx.session.Watch()
 	defer stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var st call.Status
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case st := <-states:
-			rx.mu.Lock()
-			switch st.State {
-			case call.InCall:
-				rx.status = "in call"
-			case call.Idle:
-				rx.status = "not in a call"
-			default:
-				rx.status = st.State.String()
-				if st.Err != nil {
-					rx.status += ": " + st.Err.Error()
-				}
-			}
-			rx.mu.Unlock()
+		case st = <-states:
+		case <-tick.C:
+		}
+		line := st.Line(time.Now())
+		rx.mu.Lock()
+		changed := line != rx.status
+		rx.status = line
+		rx.mu.Unlock()
+		if changed {
 			rx.updateStatus()
 		}
 	}

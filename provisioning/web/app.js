@@ -308,7 +308,7 @@ async function refreshStatus() {
   $('title').textContent = st.name || 'Callbox';
   setNotice(st.notice);
   const state = st.call.state;
-  $('call-state').textContent = 'The box is ' + (state === 'in call' ? 'in the call' : state);
+  $('call-state').textContent = 'The box is ' + (st.call.summary || state);
   $('call-state').dataset.state = state;
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
@@ -317,6 +317,7 @@ async function refreshStatus() {
   network = st.network || {};
   $('st-network').textContent = describeNetwork(network);
   $('st-codec').textContent = st.call.codec ? `${st.call.codec} (${st.call.codec_reason})` : '—';
+  $('st-path').textContent = st.call.path || '—';
   $('st-uptime').textContent = duration(st.uptime_s);
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
   $('st-addresses').textContent = (st.addresses || []).join(', ') || '—';

@@ -1,0 +1,200 @@
+package call
+
+// Getting back into the call. Three things go wrong on real networks: the
+// network drops for a few seconds (Wi-Fi), for longer (a cable, an access
+// point changing), or the call server restarts.
+//
+//   - Silence: the call server reports on the box's tracks about once a
+//     second (RTCP). When nothing came for silentAfter while the box was
+//     sending, the status says so at once ("reconnecting: the network
+//     dropped 3 s ago"); when reports come again the media has come back
+//     by itself, a keyframe is sent and the status says "back in the
+//     call". A blackout shorter than WebRTC's own timeouts (about 15 s)
+//     needs nothing more.
+//   - Lost: when the SDK gives up on its connection (ICE failed, the
+//     signalling connection closed, the server asks for a reconnection),
+//     the box leaves that connection and joins afresh as soon as the
+//     server answers a TCP connection (probed every second), publishing
+//     the microphone before the camera. The SDK's own recovery is not
+//     used: it tries to resume, then rejoins with waits of 0.3 to 24 s
+//     between tries, each try up to 8 s long, so after a long blackout
+//     the box came back up to half a minute after the network did.
+//   - A join that fails for another reason is tried again after 1, 2, 4 …
+//     30 s, and sooner when the server, which did not answer, answers.
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
+)
+
+// errInterrupted is the reason given when the SDK reports its connection
+// interrupted, which the box answers by joining afresh.
+var errInterrupted = errors.New("the connection to the call server was interrupted")
+
+const (
+	// silentAfter: no report from the call server for this long, while the
+	// box sends, is a network that dropped (reports come once a second).
+	silentAfter = 3 * time.Second
+	// probeEvery is how often the call server is asked whether it answers
+	// while the box waits to get back in; each try waits as long.
+	probeEvery = time.Second
+)
+
+// heardFromServer notes a report from the call server on one of the box's tracks.
+func (s *Session) heardFromServer() { s.heard.Store(time.Now().UnixNano()) }
+
+// droppedAt is when the box last heard from the call server, or now.
+func (s *Session) droppedAt() time.Time {
+	if heard := s.heard.Load(); heard != 0 {
+		return time.Unix(0, heard)
+	}
+	return time.Now()
+}
+
+// silentSince says when the call server went silent, if it did: nothing
+// heard for silentAfter while the box sent all along (a muted box with its
+// camera off sends nothing, and is told nothing).
+func (s *Session) silentSince(now time.Time) (time.Time, bool) {
+	heard, sent := time.Unix(0, s.heard.Load()), time.Unix(0, s.sent.Load())
+	if now.Sub(heard) < silentAfter || sent.Before(heard.Add(silentAfter)) {
+		return time.Time{}, false
+	}
+	return heard, true
+}
+
+// stay keeps the box in the call until ctx ends (nil) or the call drops
+// (why). While the server is silent the status says reconnecting, and
+// when it speaks again "back in the call".
+func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan error) error {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	silent := false
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-dropped:
+			return err
+		case now := <-tick.C:
+			s.notePath(room)
+			since, quiet := s.silentSince(now)
+			switch {
+			case quiet && !silent:
+				silent = true
+				s.state.set(Status{State: Reconnecting, Since: since, Path: s.state.get().Path})
+				s.log.Warn("nothing heard from the call server; waiting for the network", "since", since.Format(time.TimeOnly))
+			case !quiet && silent:
+				silent = false
+				s.keyframeWanted() // what receivers lost meanwhile breaks their pictures until one
+				st := s.state.get()
+				s.state.set(Status{State: InCall, Back: true, Path: st.Path})
+				s.log.Info("back in the call", "silent_for", now.Sub(st.Since).Round(100*time.Millisecond))
+			}
+		}
+	}
+}
+
+// waitForServer waits, after the call dropped at lost, until the call
+// server answers, probing every second; the status says why it waits.
+// It returns at once when the server answers now, and after lastRetry
+// without an answer, for a join whose error says more.
+func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
+	ctx, cancel := context.WithTimeout(ctx, lastRetry)
+	defer cancel()
+	said := ""
+	for {
+		start := time.Now()
+		err := s.probe(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		if err = explain(s.opts.URL, err); err.Error() != said {
+			said = err.Error()
+			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(probeEvery - time.Since(start)):
+		}
+	}
+}
+
+// waitRetry waits d before another join after err, or less when err was
+// an unreachable server and the server answers again.
+func (s *Session) waitRetry(ctx context.Context, d time.Duration, err error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	if !unreachable(err) {
+		<-ctx.Done()
+		return
+	}
+	down := false
+	for {
+		start := time.Now()
+		err := s.probe(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			down = true
+		} else if down {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(probeEvery - time.Since(start)):
+		}
+	}
+}
+
+// unreachable reports whether err says the call server could not be
+// reached at all, rather than that it answered with a refusal.
+func unreachable(err error) bool {
+	var dnsErr *net.DNSError
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &dnsErr) || errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// probe asks whether the call server answers: a TCP connection to its
+// address, given up after probeEvery.
+func (s *Session) probe(ctx context.Context) error {
+	addr, err := serverAddr(s.opts.URL)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeEvery)
+	defer cancel()
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return err
+	}
+	return conn.Close()
+}
+
+// serverAddr is the host and port of a call server's address (ws://,
+// wss://, http://, https://), the port from the scheme when not given.
+func serverAddr(serverURL string) (string, error) {
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return "", err
+	}
+	port := u.Port()
+	if port == "" {
+		port = "80"
+		if u.Scheme == "wss" || u.Scheme == "https" {
+			port = "443"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port), nil
+}
