@@ -14,7 +14,7 @@ package call
 //   - Lost: when the SDK gives up on its connection (ICE failed, the
 //     signalling connection closed, the server asks for a reconnection),
 //     the box leaves that connection and joins afresh as soon as the
-//     server answers a TCP connection (probed every second), publishing
+//     server answers a TCP connection (probed twice a second), publishing
 //     the microphone before the camera. The SDK's own recovery is not
 //     used: it tries to resume, then rejoins with waits of 0.3 to 24 s
 //     between tries, each try up to 8 s long, so after a long blackout
@@ -28,6 +28,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"sync"
 	"syscall"
 	"time"
 
@@ -43,8 +44,9 @@ const (
 	// box sends, is a network that dropped (reports come once a second).
 	silentAfter = 3 * time.Second
 	// probeEvery is how often the call server is asked whether it answers
-	// while the box waits to get back in; each try waits as long.
-	probeEvery = time.Second
+	// while the box waits to get back in; each try waits up to probeTimeout.
+	probeEvery   = 500 * time.Millisecond
+	probeTimeout = 3 * time.Second
 )
 
 // heardFromServer notes a report from the call server on one of the box's tracks.
@@ -102,27 +104,25 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 }
 
 // waitForServer waits, after the call dropped at lost, until the call
-// server answers, probing every second; the status says why it waits.
-// It returns at once when the server answers now, and after lastRetry
-// without an answer, for a join whose error says more.
+// server answers; the status says why it waits. It returns at once when
+// the server answers now, and after lastRetry without an answer, for a
+// join whose error says more.
 func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 	ctx, cancel := context.WithTimeout(ctx, lastRetry)
-	defer cancel()
+	results := s.probeServer(ctx)
+	defer func() {
+		cancel()
+		for range results { // the probes end with ctx
+		}
+	}()
 	said := ""
-	for {
-		start := time.Now()
-		err := s.probe(ctx)
-		if err == nil || ctx.Err() != nil {
+	for err := range results {
+		if err == nil {
 			return
 		}
 		if err = explain(s.opts.URL, err); err.Error() != said {
 			said = err.Error()
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(probeEvery - time.Since(start)):
 		}
 	}
 }
@@ -136,24 +136,54 @@ func (s *Session) waitRetry(ctx context.Context, d time.Duration, err error) {
 		<-ctx.Done()
 		return
 	}
-	down := false
-	for {
-		start := time.Now()
-		err := s.probe(ctx)
-		if ctx.Err() != nil {
-			return
+	results := s.probeServer(ctx)
+	defer func() {
+		cancel()
+		for range results { // the probes end with ctx
 		}
+	}()
+	down := false
+	for err := range results {
 		if err != nil {
 			down = true
 		} else if down {
 			return
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(probeEvery - time.Since(start)):
-		}
 	}
+}
+
+// probeServer asks the call server whether it answers, a TCP connection
+// to its address, every probeEvery until ctx ends, and sends each answer
+// (nil: it answered) on the channel it returns, which it closes once the
+// last probe has ended. A probe waits up to probeTimeout, so several are
+// under way at once: a network that comes back is seen within probeEvery,
+// and a slow one still answers.
+func (s *Session) probeServer(ctx context.Context) <-chan error {
+	results := make(chan error)
+	go func() {
+		var probes sync.WaitGroup
+		defer func() {
+			probes.Wait()
+			close(results)
+		}()
+		tick := time.NewTicker(probeEvery)
+		defer tick.Stop()
+		for {
+			probes.Go(func() {
+				err := s.probe(ctx)
+				select {
+				case results <- err:
+				case <-ctx.Done():
+				}
+			})
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return results
 }
 
 // unreachable reports whether err says the call server could not be
@@ -166,13 +196,13 @@ func unreachable(err error) bool {
 }
 
 // probe asks whether the call server answers: a TCP connection to its
-// address, given up after probeEvery.
+// address, given up after probeTimeout.
 func (s *Session) probe(ctx context.Context) error {
 	addr, err := serverAddr(s.opts.URL)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, probeEvery)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
 	var d net.Dialer
 	conn, err := d.DialContext(ctx, "tcp", addr)
