@@ -94,6 +94,9 @@ type Session struct {
 	// (RTCP, about once a second), sent when the box last sent a frame,
 	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
 	heard, sent atomic.Int64
+	// keyframes sends the keyframes receivers ask for, each with a
+	// follow-up (keyframe.go).
+	keyframes keyframes
 }
 
 // New makes a session; nothing happens until Run.
@@ -270,6 +273,7 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 // publication and first keyframe. Each is sent from the moment it is
 // published.
 func (s *Session) publish(room *lksdk.Room) error {
+	s.keyframes.start()
 	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(media.CodecOpus)
 	if err != nil {
 		return fmt.Errorf("audio track: %w", err)
@@ -349,7 +353,7 @@ func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
 	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.opts.Encoder.ForceLayerKeyFrame(0)
+		s.keyframes.request(s.opts.Encoder, 0)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
 		s.opts.Encoder.SetLayerBitrate(0, control.onEstimate(int(p.Bitrate)))
 	case *rtcp.ReceiverReport:
@@ -368,6 +372,7 @@ func (s *Session) keyframeWanted() {
 }
 
 func (s *Session) leave(room *lksdk.Room) {
+	s.keyframes.stop()
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()

@@ -102,7 +102,7 @@ func (s *Session) onLayerRTCP(layer int, track *lksdk.LocalTrack, p rtcp.Packet,
 	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.opts.Encoder.ForceLayerKeyFrame(layer)
+		s.keyframes.request(s.opts.Encoder, layer)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
 		s.opts.Encoder.SetLayerBitrate(layer, control.onEstimate(int(float64(p.Bitrate)*share[layer])))
 	case *rtcp.ReceiverReport:
