@@ -85,7 +85,9 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 		case err := <-dropped:
 			return err
 		case now := <-tick.C:
-			s.notePath(room)
+			if s.state.get().Path.Via == "" {
+				s.notePath(room) // known once ICE has chosen; unchanged after, in this room
+			}
 			since, quiet := s.silentSince(now)
 			switch {
 			case quiet && !silent:
