@@ -5,28 +5,14 @@
 // presented (requestVideoFrameCallback). The longest a picture stayed is
 // what a guest sees as a freeze. Run by interop_test.go inside the test's
 // network namespace; prints one JSON object.
-import { chromium } from 'playwright-core';
+import { env, launchGuestBrowser } from './guestbrowser.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const invite = env('INVITE');
 const boxIdentity = env('BOX_IDENTITY');
 const joins = Number(process.env.JOINS || '10');
 const watchMs = Number(process.env.WATCH_MS || '10000');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required',
-    // The test serves the page over plain http on the namespace's address.
-    `--unsafely-treat-insecure-origin-as-secure=${new URL(invite).origin}`],
-});
+const browser = await launchGuestBrowser(invite);
 const result = { problems: [], joins: [] };
 try {
   for (let i = 0; i < joins; i++) {

@@ -5,28 +5,14 @@
 // one JSON object: the page's fingerprint and state, and the luma planes of
 // some of the box's pictures as the page shows them, for Go's
 // camera.ReadStamp.
-import { chromium } from 'playwright-core';
+import { env, launchGuestBrowser } from './guestbrowser.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const invite = env('INVITE');
 const boxIdentity = env('BOX_IDENTITY');
 const samples = Number(process.env.SAMPLES || '20');
 const sampleGapMs = Number(process.env.SAMPLE_GAP_MS || '100');
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-    '--autoplay-policy=no-user-gesture-required',
-    // The test serves the page over plain http on the namespace's address.
-    `--unsafely-treat-insecure-origin-as-secure=${new URL(invite).origin}`],
-});
+const browser = await launchGuestBrowser(invite);
 const problems = [];
 const result = { problems };
 try {
