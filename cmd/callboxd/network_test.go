@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
@@ -42,7 +43,7 @@ func boxOnPeer(t *testing.T, peer *netns.Peer, srv *lkserver.Server, room string
 		t.Fatal(err)
 	}
 	socket := filepath.Join(dir, "control.sock")
-	cmd := peer.Command(daemonBinary(t), append(serverArgs(srv, room), "-config", cfgPath, "-control", socket,
+	cmd := peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), append(serverArgs(srv, room), "-config", cfgPath, "-control", socket,
 		"-width", "320", "-height", "180")...)
 	cmd.Env = append(os.Environ(), env...)
 	return startDaemonCmd(t, cmd), provisioning.LocalClient{Socket: socket}
@@ -66,7 +67,7 @@ func TestUDPBlocked(t *testing.T) {
 		if err := peer.Filter(netns.NoUDP); err != nil {
 			t.Fatal(err)
 		}
-		v := startViewer(t, ctx, srv, "blocked")
+		v := startViewer(t, srv, "blocked")
 		// The box trusts the authority of the server's test certificate,
 		// as it would a public one (Go reads SSL_CERT_FILE).
 		d, screen := boxOnPeer(t, peer, srv, "blocked", "SSL_CERT_FILE="+srv.CAFile)
@@ -105,7 +106,7 @@ func TestRejoinAfterBlackout(t *testing.T) {
 	peer := newPeer(t, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	v := startViewer(t, ctx, srv, "drop")
+	v := startViewer(t, srv, "drop")
 	d, screen := boxOnPeer(t, peer, srv, "drop")
 	d.waitLog(t, "in the call", 30*time.Second)
 	if err := v.WaitPictures(ctx, 30); err != nil {
@@ -149,37 +150,38 @@ func TestRejoinAfterBlackout(t *testing.T) {
 		t.Fatal(err)
 	}
 	restarted := time.Now()
-	v2, err := viewer.Start(ctx, call.Options{URL: srv.URL, Room: "drop", Identity: "viewer-2", APIKey: srv.APIKey, APISecret: srv.APISecret})
+	v2, err := viewer.Start(call.Options{URL: srv.URL, Room: "drop", Identity: "viewer-2", APIKey: srv.APIKey, APISecret: srv.APISecret}, viewer.ReadStamp)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(v2.Leave)
 	comeBack("the call server up again (a viewer joining then)", v2, restarted)
 	d.stop(t)
 }
 
-// waitPictureAndSound waits until the viewer has decoded a picture captured
-// after t and heard sound after t, and says when each arrived.
+// waitPictureAndSound waits until the viewer has decoded a picture of the
+// box captured after t0 and heard its sound after t0, and says when each
+// arrived.
 func waitPictureAndSound(t *testing.T, ctx context.Context, v *viewer.Viewer, t0 time.Time) (picture, sound time.Time) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	for picture.IsZero() || sound.IsZero() {
-		select {
-		case <-ctx.Done():
-			t.Fatalf("after the network came back: a new picture %v, sound %v; want both within 30 s", !picture.IsZero(), !sound.IsZero())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if picture.IsZero() {
-			for _, p := range v.Pictures() {
-				if p.StampErr == nil && p.Stamp.Time.After(t0) {
-					picture = p.Decoded
-					break
-				}
+	seen := 0 // pictures looked at already
+	err := v.Wait(ctx, func() (bool, error) {
+		pictures := v.Pictures()
+		for _, p := range pictures[seen:] {
+			if picture.IsZero() && p.From == "box" && p.Err == nil && p.Stamp.Time.After(t0) {
+				picture = p.Decoded
 			}
 		}
+		seen = len(pictures)
 		if sound.IsZero() {
-			sound, _ = v.FirstSoundAfter(t0)
+			sound, _ = v.FirstSoundAfter("box", t0)
 		}
+		return !picture.IsZero() && !sound.IsZero(), nil
+	})
+	if err != nil {
+		t.Fatalf("after the network came back: a new picture %v, sound %v; want both within 30 s (%v)", !picture.IsZero(), !sound.IsZero(), err)
 	}
 	return picture, sound
 }
