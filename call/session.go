@@ -179,6 +179,9 @@ func (s *Session) Run(ctx context.Context) error {
 				s.state.set(Status{State: Idle})
 				return nil
 			}
+			if wishChanged(changed) {
+				lost = time.Time{} // the next join is a new call, not the lost one
+			}
 			retry = min(2*retry, lastRetry)
 			continue
 		}
