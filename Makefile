@@ -87,6 +87,8 @@ test: deps web
 	$(GO) test -run='^$$' -fuzz=FuzzParseConfig -fuzztime=20000x ./provisioning/
 	$(GO) test -run='^$$' -fuzz=FuzzDecodeSetup -fuzztime=20000x ./provisioning/
 	$(GO) test -run='^$$' -fuzz=FuzzCheckName -fuzztime=20000x ./config/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20000x ./call/keys/
+	$(GO) test -run='^$$' -fuzz=FuzzReceive -fuzztime=20000x ./call/keys/
 
 # The tests that check our copies of kernel structs and ioctl numbers
 # against the C headers (those that use internal/cabi), built for GOARCH;

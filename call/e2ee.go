@@ -203,9 +203,9 @@ func normalizeStartCodes(frame []byte) []byte {
 }
 
 // publishOptions are what an encrypted track of codec is published with: the
-// SDK's frame encryptor, and the GCM flag in the publication that tells
-// livekit-client to decrypt it. A nil key gives neither.
-func (k *RoomKey) publishOptions(codec media.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
+// frame encryptor, and the GCM flag in the publication that tells
+// livekit-client to decrypt it. Nil keys give neither.
+func publishOptions(k mediaKeys, codec media.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
 	if k == nil {
 		return nil, livekit.Encryption_NONE, nil
 	}
@@ -214,13 +214,4 @@ func (k *RoomKey) publishOptions(codec media.Codec) ([]lksdk.LocalTrackOptions, 
 		return nil, livekit.Encryption_NONE, err
 	}
 	return []lksdk.LocalTrackOptions{lksdk.WithFrameEncryptor(enc)}, livekit.Encryption_GCM, nil
-}
-
-// Encryption says whether the session's media is end-to-end encrypted and,
-// if so, the fingerprint of its room key, for the screen and the page.
-func (s *Session) Encryption() (encrypted bool, fingerprint string) {
-	if s.opts.RoomKey == nil {
-		return false, ""
-	}
-	return true, s.opts.RoomKey.Fingerprint()
 }

@@ -87,6 +87,11 @@ type frameOpener struct {
 // newOpener makes the decryption of one remote track. sifTrailer is the
 // room's (lksdk.Room.SifTrailer); counters may be shared between tracks.
 func (k *RoomKey) newOpener(codec media.Codec, sifTrailer []byte, counters *decryptCounters) (*frameOpener, error) {
+	return newOpener(k.keys, codec, sifTrailer, counters)
+}
+
+// newOpener makes the decryption of one remote track whose keys are keys.
+func newOpener(keys e2eetypes.KeyProvider, codec media.Codec, sifTrailer []byte, counters *decryptCounters) (*frameOpener, error) {
 	fn, err := decryptFuncFor(codec)
 	if err != nil {
 		return nil, err
@@ -95,8 +100,8 @@ func (k *RoomKey) newOpener(codec media.Codec, sifTrailer []byte, counters *decr
 		counters = &decryptCounters{}
 	}
 	return &frameOpener{
-		codec: codec, keys: k.keys, sifTrailer: sifTrailer, counters: counters,
-		decryptor: e2ee.NewGCMFrameDecryptor(k.keys, fn, sifTrailer),
+		codec: codec, keys: keys, sifTrailer: sifTrailer, counters: counters,
+		decryptor: e2ee.NewGCMFrameDecryptor(keys, fn, sifTrailer),
 	}, nil
 }
 
@@ -212,8 +217,8 @@ type trackDecryption struct {
 	warned bool
 }
 
-func newTrackDecryption(key *RoomKey, codec media.Codec, sifTrailer []byte, counters *decryptCounters, log *slog.Logger) (*trackDecryption, error) {
-	opener, err := key.newOpener(codec, sifTrailer, counters)
+func newTrackDecryption(keys e2eetypes.KeyProvider, codec media.Codec, sifTrailer []byte, counters *decryptCounters, log *slog.Logger) (*trackDecryption, error) {
+	opener, err := newOpener(keys, codec, sifTrailer, counters)
 	if err != nil {
 		return nil, err
 	}
@@ -231,7 +236,7 @@ func (d *trackDecryption) open(frame []byte) ([]byte, bool) {
 	plain, err := d.opener.open(frame)
 	if err != nil && !d.warned {
 		d.warned = true
-		d.log.Warn("dropping frames that do not decrypt (is the room key the same everywhere?)", "err", err)
+		d.log.Warn("dropping frames that do not decrypt (no key from this member yet, or another room key)", "err", err)
 	}
 	return plain, err == nil && plain != nil
 }
@@ -239,7 +244,7 @@ func (d *trackDecryption) open(frame []byte) ([]byte, bool) {
 // roomDecryption makes the decryption of every remote track in one room.
 // With no room key it makes none and frames pass as they came.
 type roomDecryption struct {
-	key      *RoomKey
+	key      mediaKeys
 	log      *slog.Logger
 	counters decryptCounters
 	joined   chan struct{} // closed by the first setRoom
@@ -248,7 +253,7 @@ type roomDecryption struct {
 	room     *lksdk.Room
 }
 
-func newRoomDecryption(key *RoomKey, log *slog.Logger) *roomDecryption {
+func newRoomDecryption(key mediaKeys, log *slog.Logger) *roomDecryption {
 	if log == nil {
 		log = slog.Default()
 	}
@@ -279,7 +284,7 @@ func (r *roomDecryption) forTrack(ctx context.Context, codec media.Codec, from s
 	r.mu.Lock()
 	room := r.room
 	r.mu.Unlock()
-	d, err := newTrackDecryption(r.key, codec, room.SifTrailer(), &r.counters, r.log.With("from", from, "codec", codec))
+	d, err := newTrackDecryption(r.key.keysOf(from), codec, room.SifTrailer(), &r.counters, r.log.With("from", from, "codec", codec))
 	if err != nil {
 		// A codec we cannot decrypt: every frame is dropped, and counted.
 		r.log.Warn("cannot decrypt this track", "from", from, "err", err)

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,6 +46,7 @@ type Watcher struct {
 	room       *lksdk.Room
 	receiving  *receiving
 	decryption *roomDecryption // e2ee_decrypt.go
+	group      *groupSession   // e2ee_group.go; nil without per-member keys
 }
 
 // receiving owns the goroutines that receive one room: each runs until
@@ -90,9 +93,31 @@ func (r *receiving) stop() {
 // With opts.RoomKey, frames are decrypted first; those that do not decrypt
 // are dropped and counted (DecryptStats), and a keyframe is asked for.
 func Watch(opts Options, h Handlers) (*Watcher, error) {
+	var keys mediaKeys
+	var group *groupSession
+	switch {
+	case opts.RoomKey != nil:
+		keys = opts.RoomKey
+	case opts.Group != nil:
+		if opts.Room == "" {
+			return nil, errors.New("watch: per-member keys need the room's name")
+		}
+		log := opts.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		var err error
+		if group, err = newGroupSession(opts.Group, opts.Room, opts.Identity, nil, log); err != nil {
+			return nil, err
+		}
+		keys = group.keys
+	}
 	receiving := newReceiving()
-	decryption := newRoomDecryption(opts.RoomKey, opts.Logger)
+	decryption := newRoomDecryption(keys, opts.Logger)
 	callbacks := &lksdk.RoomCallback{}
+	if group != nil {
+		group.hook(callbacks)
+	}
 	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, h, decryption) })
 	}
@@ -108,10 +133,16 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 	}
 	if err != nil {
 		receiving.stop()
+		if group != nil {
+			group.close()
+		}
 		return nil, explain(opts.URL, err)
 	}
 	decryption.setRoom(room)
-	return &Watcher{room: room, receiving: receiving, decryption: decryption}, nil
+	if group != nil {
+		group.joined(room)
+	}
+	return &Watcher{room: room, receiving: receiving, decryption: decryption, group: group}, nil
 }
 
 // Leave disconnects, and returns once no handler runs: a frame being
@@ -119,6 +150,31 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 func (w *Watcher) Leave() {
 	w.room.Disconnect()
 	w.receiving.stop()
+	if w.group != nil {
+		w.group.close()
+	}
+}
+
+// Encryption is what the watcher knows of the call's encryption: with
+// per-member keys, the members and their verification string.
+func (w *Watcher) Encryption() EncryptionStatus {
+	switch {
+	case w.group != nil:
+		return groupEncryption(w.group.group.Status())
+	case w.decryption.key != nil:
+		return EncryptionStatus{Mode: EncryptionSharedKey}
+	}
+	return EncryptionStatus{Mode: EncryptionNone}
+}
+
+// HeldKeys is every key material the watcher held (GroupOptions.RecordKeys).
+func (w *Watcher) HeldKeys() [][]byte {
+	if w.group == nil {
+		return nil
+	}
+	w.group.keys.mu.Lock()
+	defer w.group.keys.mu.Unlock()
+	return slices.Clone(w.group.keys.held)
 }
 
 // decryption may be nil: frames pass as they came.

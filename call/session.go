@@ -49,8 +49,10 @@ type Options struct {
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
-	// every frame received (e2ee.go).
+	// every frame received with one shared key (e2ee.go); Group, when set,
+	// with a key per member (e2ee_group.go). Neither: not encrypted.
 	RoomKey *RoomKey
+	Group   *GroupOptions
 	// Remote, when it has handlers, receives the other participants (subscribe.go).
 	Remote RemoteOptions
 
@@ -89,6 +91,8 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+	// group is this join's key exchange (e2ee_group.go), nil without one.
+	group *groupSession
 
 	// heard is when the call server last reported on the box's tracks
 	// (RTCP, about once a second), sent when the box last sent a frame,
@@ -237,7 +241,11 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 		// as soon as the server answers (reconnect.go).
 		OnReconnecting: func() { drop(errInterrupted) },
 	}
-	s.remote.hook(callbacks, s.opts.Remote, s.opts.RoomKey, s.log)
+	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
+		return nil, err
+	}
+	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
+	s.hookGroup(callbacks)
 	room := lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
@@ -262,6 +270,7 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 		return nil, err
 	}
 	s.remote.joined()
+	s.groupJoined(room, roomName)
 	if err := s.publish(room); err != nil {
 		s.leave(room)
 		return nil, err
@@ -277,7 +286,7 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 // published.
 func (s *Session) publish(room *lksdk.Room) error {
 	s.keyframes.start()
-	audioOpts, audioEncryption, err := s.opts.RoomKey.publishOptions(media.CodecOpus)
+	audioOpts, audioEncryption, err := publishOptions(s.mediaKeys(), media.CodecOpus)
 	if err != nil {
 		return fmt.Errorf("audio track: %w", err)
 	}
@@ -314,14 +323,14 @@ func (s *Session) publish(room *lksdk.Room) error {
 	s.video, s.videoPub, s.layers = video, videoPub, layers
 	s.mu.Unlock()
 	if s.opts.RoomKey != nil {
-		s.log.Info("sending end-to-end encrypted", "fingerprint", s.opts.RoomKey.Fingerprint())
+		s.log.Info("sending with the shared room key", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
 	return nil
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
 	control := newBitrateControl(s.opts.MaxVideoBitrate)
-	videoOpts, videoEncryption, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
+	videoOpts, videoEncryption, err := publishOptions(s.mediaKeys(), s.opts.VideoCodec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
@@ -381,6 +390,7 @@ func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Unlock()
 	room.Disconnect()
 	s.remote.stop()
+	s.stopGroup()
 }
 
 // WriteVideo sends one coded picture; outside a call, or while the camera

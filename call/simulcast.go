@@ -39,7 +39,7 @@ func (s *Session) publishSimulcastVideo(room *lksdk.Room) ([]*lksdk.LocalTrack, 
 	for i, l := range layers {
 		quality := layerQualities[len(layers)-1-i]
 		// A frame encryptor per layer: each is its own stream of frames.
-		opts, enc, err := s.opts.RoomKey.publishOptions(s.opts.VideoCodec)
+		opts, enc, err := publishOptions(s.mediaKeys(), s.opts.VideoCodec)
 		if err != nil {
 			return nil, nil, fmt.Errorf("video layer %dx%d: %w", l.Width, l.Height, err)
 		}

@@ -48,7 +48,7 @@ type remoteSet struct {
 // flow until stop (the room is left), which waits for the goroutines that
 // hand them over. The join's own context is no lifetime for them: it ends
 // when the join completes.
-func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key *RoomKey, log *slog.Logger) {
+func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key mediaKeys, log *slog.Logger) {
 	if opts.Video == nil && opts.Audio == nil && opts.OnMembers == nil && opts.OnSpeakers == nil {
 		return
 	}

@@ -142,6 +142,12 @@ func Parse(data []byte) (Config, error) {
 	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
 		return cfg, &FileError{Setting: plainName(undecoded[0].String()), Reason: "is not a setting the box knows"}
 	}
+	// Settings from before call.encryption existed: a room key was the
+	// shared-key encryption of today. Upgrading keeps that call working
+	// rather than stopping the box at "settings needed".
+	if cfg.Call.RoomKey != "" && !meta.IsDefined("call", "encryption") {
+		cfg.Call.Encryption = EncryptionSharedKey
+	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
 	}

@@ -34,11 +34,29 @@ type Call struct {
 	APIKey    string `toml:"api_key"`
 	APISecret string `toml:"api_secret"`
 	Token     string `toml:"token"`
-	// RoomKey turns on end-to-end encryption: every frame is encrypted with
-	// a key derived from it, which only the room's participants hold. A
-	// secret: never logged, never shown.
+	// Encryption says how media is encrypted: EncryptionEndToEnd (each
+	// member with a key of its own, made by the box), EncryptionSharedKey
+	// (one passphrase, RoomKey, as plain livekit-client apps use) or
+	// EncryptionNone.
+	Encryption EncryptionMode `toml:"encryption"`
+	// RoomKey is the passphrase of EncryptionSharedKey, which only the
+	// room's participants hold. A secret: never logged, never shown.
 	RoomKey string `toml:"room_key"`
 }
+
+// EncryptionMode is call.encryption.
+type EncryptionMode string
+
+const (
+	// EncryptionEndToEnd: each member encrypts with a key of its own,
+	// handed only to the members the box admitted (package call/keys).
+	EncryptionEndToEnd EncryptionMode = "end-to-end"
+	// EncryptionSharedKey: one passphrase (call.room_key) for everyone and
+	// every call, for plain livekit-client apps.
+	EncryptionSharedKey EncryptionMode = "shared-key"
+	// EncryptionNone: media goes NOT end-to-end encrypted.
+	EncryptionNone EncryptionMode = "none"
+)
 
 // Video is the camera and how its pictures are encoded.
 type Video struct {
@@ -106,7 +124,7 @@ const (
 // synthetic sources, 720p30 H.264.
 func Default() Config {
 	return Config{
-		Call: Call{Identity: "callbox", Name: "Callbox"},
+		Call: Call{Identity: "callbox", Name: "Callbox", Encryption: EncryptionEndToEnd},
 		Video: Video{
 			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
 			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120, Encoder: EncoderAuto,
@@ -180,9 +198,18 @@ func (c Config) Validate() error {
 	name("call.room", c.Call.Room, MaxRoomLength)
 	name("call.identity", c.Call.Identity, MaxRoomLength)
 
-	if c.Call.RoomKey != "" && len(c.Call.RoomKey) < MinRoomKeyLength {
-		// Never the key itself in the message.
-		bad("call.room_key", "is %d characters long: use at least %d (a longer one is harder to guess)", len(c.Call.RoomKey), MinRoomKeyLength)
+	switch c.Call.Encryption {
+	case EncryptionSharedKey:
+		if len(c.Call.RoomKey) < MinRoomKeyLength {
+			// Never the key itself in the message.
+			bad("call.room_key", "is %d characters long: shared-key encryption needs at least %d (a longer one is harder to guess)", len(c.Call.RoomKey), MinRoomKeyLength)
+		}
+	case EncryptionEndToEnd, EncryptionNone:
+		if c.Call.RoomKey != "" {
+			bad("call.room_key", "is set, but call.encryption is %q: a shared room key is used only with call.encryption = %q", c.Call.Encryption, EncryptionSharedKey)
+		}
+	default:
+		bad("call.encryption", "%q is not one of %s, %s, %s", c.Call.Encryption, EncryptionEndToEnd, EncryptionSharedKey, EncryptionNone)
 	}
 
 	if c.Video.Camera == "" {

@@ -35,7 +35,10 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"odd width", func(c *Config) { c.Video.Width = 1279 }, "video.width", "1279"},
 		{"huge height", func(c *Config) { c.Video.Height = 10000 }, "video.height", "16 to 2160"},
 		{"zero fps", func(c *Config) { c.Video.FPS = 0 }, "video.fps", "1 to 60"},
-		{"short room key", func(c *Config) { c.Call.RoomKey = "s3cret" }, "call.room_key", "at least 12"},
+		{"short room key", func(c *Config) { c.Call.Encryption, c.Call.RoomKey = EncryptionSharedKey, "s3cret" }, "call.room_key", "at least 12"},
+		{"no room key for shared-key", func(c *Config) { c.Call.Encryption = EncryptionSharedKey }, "call.room_key", "at least 12"},
+		{"a room key without shared-key", func(c *Config) { c.Call.RoomKey = "a long enough room key" }, "call.room_key", `call.encryption = "shared-key"`},
+		{"unknown encryption", func(c *Config) { c.Call.Encryption = "aes" }, "call.encryption", "end-to-end, shared-key, none"},
 		{"unknown codec", func(c *Config) { c.Video.Codec = "h265" }, "video.codec", "h264, vp8"},
 		{"tiny bitrate", func(c *Config) { c.Video.BitrateKbps = 1 }, "video.bitrate_kbps", "50 to 20000"},
 		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
@@ -160,6 +163,7 @@ func TestSaveThenLoad(t *testing.T) {
 // TestRoomKeyIsNeverInAnError: a rejected room key is described, not shown.
 func TestRoomKeyIsNeverInAnError(t *testing.T) {
 	c := validConfig()
+	c.Call.Encryption = EncryptionSharedKey
 	c.Call.RoomKey = "s3cret-ab"
 	if err := c.Validate(); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Validate() = %v, want an error without the key", err)
@@ -167,6 +171,27 @@ func TestRoomKeyIsNeverInAnError(t *testing.T) {
 	c.Call.RoomKey = "a long enough room key"
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v for a good room key", err)
+	}
+}
+
+// TestRoomKeyFromBeforeEncryptionModes: a box upgraded from before
+// call.encryption keeps its shared-key call; a file that names the mode
+// still has to agree with its room key.
+func TestRoomKeyFromBeforeEncryptionModes(t *testing.T) {
+	head := "[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\nroom_key = \"a long enough room key\"\n"
+	cfg, err := Parse([]byte(head))
+	if err != nil {
+		t.Fatalf("settings with only a room key: %v", err)
+	}
+	if cfg.Call.Encryption != EncryptionSharedKey {
+		t.Errorf("call.encryption = %q for settings with only a room key, want %q", cfg.Call.Encryption, EncryptionSharedKey)
+	}
+	if _, err := Parse([]byte(head + "encryption = \"end-to-end\"\n")); err == nil {
+		t.Error("a room key with call.encryption = end-to-end was taken")
+	}
+	cfg, err = Parse([]byte("[call]\nurl = \"ws://h:1\"\nroom = \"r\"\napi_key = \"k\"\napi_secret = \"s\"\n"))
+	if err != nil || cfg.Call.Encryption != EncryptionEndToEnd {
+		t.Errorf("settings without a room key: encryption %q, %v; want %q", cfg.Call.Encryption, err, EncryptionEndToEnd)
 	}
 }
 

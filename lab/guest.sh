@@ -112,6 +112,8 @@ room = "lab"
 identity = "$2"
 api_key = "$CALL_KEY"
 api_secret = "$CALL_SECRET"
+# The host's viewer watches without keys: the lab tests media and devices.
+encryption = "none"
 
 [video]
 camera = "$3"

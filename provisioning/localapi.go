@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/provisioning/internal/httpserve"
 )
 
@@ -27,6 +28,8 @@ type LocalBox interface {
 	Screenshot(ctx context.Context) ([]byte, error)
 	// Invite makes a guest's invite link and shows it on the screen.
 	Invite(ctx context.Context, req InviteRequest) (InviteResponse, error)
+	// Invites are the box's invites; nil when it makes none.
+	Invites() Invites
 }
 
 // InviteRequest asks for one guest's link.
@@ -40,11 +43,18 @@ type InviteRequest struct {
 	// Server is the call server as the guest's browser reaches it; empty:
 	// call.url.
 	Server string `json:"server,omitempty"`
+	// Once makes an invite for one visit: it is spent when the guest leaves.
+	Once bool `json:"once,omitempty"`
+	// Unshown keeps the link off the screen: for a tool of the box's
+	// operator (callboxctl view), not a guest.
+	Unshown bool `json:"unshown,omitempty"`
 }
 
 // InviteResponse is the link and what the guest's page will show.
 type InviteResponse struct {
-	Link             string    `json:"link"`
+	Link string `json:"link"`
+	// Name names the invite, to revoke it (keys.InviteName).
+	Name             string    `json:"name,omitempty"`
 	Fingerprint      string    `json:"fingerprint"`
 	FingerprintWords string    `json:"fingerprint_words"`
 	Expires          time.Time `json:"expires"`
@@ -113,6 +123,26 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 		}
 		log.Info("an invite link was made and is shown on the screen", "guest", req.Name, "expires", resp.Expires)
 		writeJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("GET /invites", func(w http.ResponseWriter, r *http.Request) {
+		list := []keys.InviteInfo{}
+		if inv := box.Invites(); inv != nil {
+			list = append(list, inv.ListInvites()...)
+		}
+		writeJSON(w, http.StatusOK, map[string][]keys.InviteInfo{"invites": list})
+	})
+	mux.HandleFunc("POST /invites/revoke", func(w http.ResponseWriter, r *http.Request) {
+		var req RevokeRequest
+		if err := decodeJSON(r, &req); err != nil {
+			writeRequestError(w, err)
+			return
+		}
+		if err := revokeInvite(r.Context(), box.Invites(), req.Name); err != nil {
+			writeLocalError(w, err)
+			return
+		}
+		log.Info("an invite was revoked with callboxctl", "invite", req.Name)
+		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Info("local API", "socket", path)
@@ -200,4 +230,25 @@ func (c LocalClient) Invite(ctx context.Context, req InviteRequest) (InviteRespo
 		return InviteResponse{}, fmt.Errorf("callboxd's answer: %w", err)
 	}
 	return resp, nil
+}
+
+// Invites lists the box's invites.
+func (c LocalClient) Invites(ctx context.Context) ([]keys.InviteInfo, error) {
+	data, err := c.do(ctx, http.MethodGet, "/invites", nil)
+	if err != nil {
+		return nil, err
+	}
+	var resp struct {
+		Invites []keys.InviteInfo `json:"invites"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return nil, fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return resp.Invites, nil
+}
+
+// Revoke revokes the invite named.
+func (c LocalClient) Revoke(ctx context.Context, name string) error {
+	_, err := c.do(ctx, http.MethodPost, "/invites/revoke", RevokeRequest{Name: name})
+	return err
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/internal/daemontest"
 )
 
@@ -18,6 +19,27 @@ type fakeBox struct {
 	png     []byte
 	err     error
 	invited []InviteRequest
+	invites Invites
+}
+
+func (b *fakeBox) Invites() Invites { return b.invites }
+
+// fakeInvites is a book of invites by name.
+type fakeInvites struct {
+	list    []keys.InviteInfo
+	revoked []string
+}
+
+func (f *fakeInvites) ListInvites() []keys.InviteInfo { return f.list }
+func (f *fakeInvites) RevokeInvite(_ context.Context, name string) error {
+	for i, inv := range f.list {
+		if inv.Name == name {
+			f.list[i].State = "revoked"
+			f.revoked = append(f.revoked, name)
+			return nil
+		}
+	}
+	return &LocalError{Status: http.StatusNotFound, Message: "no invite " + name}
 }
 
 func (b *fakeBox) Screenshot(ctx context.Context) ([]byte, error) { return b.png, b.err }
@@ -150,5 +172,34 @@ func TestSetupLinks(t *testing.T) {
 				t.Errorf("port %d: link %q", port, l)
 			}
 		}
+	}
+}
+
+// TestLocalAPIInvites: callboxctl's list and revoke reach the box's
+// invites; a name that is not one is refused before the box is asked.
+func TestLocalAPIInvites(t *testing.T) {
+	name := strings.Repeat("ab", 16)
+	invites := &fakeInvites{list: []keys.InviteInfo{{Name: name, Guest: "Anna", State: "in use"}}}
+	c := serveLocal(t, &fakeBox{invites: invites})
+	ctx := context.Background()
+	list, err := c.Invites(ctx)
+	if err != nil || len(list) != 1 || list[0].Name != name {
+		t.Fatalf("Invites = %+v, %v", list, err)
+	}
+	if err := c.Revoke(ctx, name); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Revoke(ctx, "garbage"); err == nil || !strings.Contains(err.Error(), "not an invite's name") {
+		t.Errorf("Revoke(garbage) = %v", err)
+	}
+	if err := c.Revoke(ctx, strings.Repeat("cd", 16)); err == nil || !strings.Contains(err.Error(), "no invite") {
+		t.Errorf("Revoke(unknown) = %v", err)
+	}
+	if len(invites.revoked) != 1 || invites.revoked[0] != name {
+		t.Errorf("revoked %v, want only %s", invites.revoked, name)
+	}
+	none := serveLocal(t, &fakeBox{})
+	if err := none.Revoke(ctx, name); err == nil || !strings.Contains(err.Error(), "not end-to-end") {
+		t.Errorf("Revoke on a box without invites = %v", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/web/guest"
 )
 
@@ -47,12 +48,25 @@ type CallStatus struct {
 	CodecReason  string        `json:"codec_reason"`
 	Participants []Participant `json:"participants"` // the others in the call, in join order
 	Since        time.Time     `json:"since"`
-	// Encrypted: the call is end-to-end encrypted; KeyFingerprint is the
-	// room key's four emoji, KeyWords the same in words, as the screen
-	// and the guest page show them (call.FingerprintWords).
-	Encrypted      bool   `json:"encrypted"`
-	KeyFingerprint string `json:"key_fingerprint,omitempty"`
-	KeyWords       string `json:"key_words,omitempty"`
+	// Encryption is what the screen says ("end-to-end encrypted",
+	// "shared-key encryption", "NOT end-to-end encrypted"); Encrypted is
+	// false only for the last. KeyFingerprint is what people compare, in
+	// emoji (the members' verification string, or the shared key's
+	// fingerprint), KeyWords the same in words as the screen writes it.
+	// Outsiders are in the room without an invite: they get no keys.
+	Encryption     string   `json:"encryption"`
+	Encrypted      bool     `json:"encrypted"`
+	KeyFingerprint string   `json:"key_fingerprint,omitempty"`
+	KeyWords       string   `json:"key_words,omitempty"`
+	Outsiders      []string `json:"outsiders,omitempty"`
+}
+
+// Invites lists and revokes the guests' invites of the box's calls.
+type Invites interface {
+	ListInvites() []keys.InviteInfo
+	// RevokeInvite ends the invite named: its guest gets no more keys and
+	// is removed from the room.
+	RevokeInvite(ctx context.Context, name string) error
 }
 
 // Participant is someone else in the call.
@@ -77,6 +91,8 @@ type Options struct {
 	ThermalDir string
 	// Network says how the box is connected (wifi_api.go); nil: nothing known.
 	Network func(context.Context) NetworkStatus
+	// Invites are the box's guest invites (invites.go); nil: none to show.
+	Invites Invites
 }
 
 // Server is the page and API. Its files: session.go (cookies, CSRF,
@@ -157,6 +173,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/settings", s.adminOnly(s.handlePostSettings))
 	mux.HandleFunc("GET /api/status", s.adminOnly(s.handleStatus))
 	mux.HandleFunc("GET /api/log", s.adminOnly(s.handleLog))
+	mux.HandleFunc("GET /api/invites", s.adminOnly(s.handleInvites))
+	mux.HandleFunc("POST /api/invites/revoke", s.adminOnly(s.handleRevokeInvite))
 	mux.HandleFunc("POST /api/call", s.adminOnly(s.action(func() { s.ctl.Call() }, "call")))
 	mux.HandleFunc("POST /api/hangup", s.adminOnly(s.action(func() { s.ctl.HangUp() }, "hang up")))
 	mux.HandleFunc("POST /api/restart", s.adminOnly(s.action(func() { s.ctl.Restart() }, "restart")))

@@ -26,6 +26,9 @@ type Settings struct {
 	Camera     string `json:"camera"`
 	Microphone string `json:"microphone"`
 	Codec      string `json:"codec"`
+	// Encryption is call.encryption; empty keeps it, or with a RoomKey
+	// given makes it shared-key (the page's room key field is that one).
+	Encryption string `json:"encryption"`
 	RoomKey    string `json:"room_key"`
 	// Contacts replace the speed-dial list; absent (null) keeps it.
 	Contacts []Contact `json:"contacts"`
@@ -43,6 +46,7 @@ type SettingsView struct {
 	Camera       string    `json:"camera"`
 	Microphone   string    `json:"microphone"`
 	Codec        string    `json:"codec"`
+	Encryption   string    `json:"encryption"`
 	HasRoomKey   bool      `json:"has_room_key"`
 	Contacts     []Contact `json:"contacts"`
 }
@@ -57,7 +61,8 @@ const maxFieldLength = 4096
 func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 	var bad []fieldError
 	for name, v := range map[string]string{"url": st.URL, "api_key": st.APIKey, "api_secret": st.APISecret,
-		"token": st.Token, "camera": st.Camera, "microphone": st.Microphone, "codec": st.Codec, "room_key": st.RoomKey} {
+		"token": st.Token, "camera": st.Camera, "microphone": st.Microphone, "codec": st.Codec, "room_key": st.RoomKey,
+		"encryption": st.Encryption} {
 		if len(v) > maxFieldLength {
 			bad = append(bad, fieldError{name, fmt.Sprintf("is longer than %d characters", maxFieldLength)})
 		} else if strings.ContainsAny(v, "\x00\r\n") {
@@ -68,8 +73,17 @@ func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 		return cfg, bad
 	}
 	cfg.Call.Name = strings.TrimSpace(st.Name)
+	switch {
+	case st.Encryption != "":
+		cfg.Call.Encryption = config.EncryptionMode(st.Encryption)
+	case st.RoomKey != "":
+		cfg.Call.Encryption = config.EncryptionSharedKey
+	}
 	if st.RoomKey != "" {
 		cfg.Call.RoomKey = st.RoomKey
+	}
+	if cfg.Call.Encryption != config.EncryptionSharedKey {
+		cfg.Call.RoomKey = "" // a room key is kept only for shared-key encryption
 	}
 	if cfg.Call.Name == "" {
 		bad = append(bad, fieldError{"name", "is empty: give the box a name people will see"})
@@ -118,7 +132,7 @@ func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 func formFieldErrors(err error) []fieldError {
 	names := map[string]string{"call.url": "url", "call.room": "room", "call.api_key": "api_key", "call.api_secret": "api_secret",
 		"call.token": "token", "call.identity": "name", "call.name": "name", "video.camera": "camera",
-		"audio.microphone": "microphone", "video.codec": "codec", "call.room_key": "room_key",
+		"audio.microphone": "microphone", "video.codec": "codec", "call.room_key": "room_key", "call.encryption": "encryption",
 		"controls.contacts": "contacts"}
 	var out []fieldError
 	var walk func(error)
@@ -156,7 +170,7 @@ func (s *Server) viewOf(cfg config.Config) SettingsView {
 		Name: cfg.Call.Name, URL: cfg.Call.URL, Auth: auth, APIKey: cfg.Call.APIKey,
 		HasAPISecret: cfg.Call.APISecret != "", HasToken: cfg.Call.Token != "",
 		Room: cfg.Call.Room, Camera: cfg.Video.Camera, Microphone: cfg.Audio.Microphone,
-		Codec: cfg.Video.Codec, HasRoomKey: cfg.Call.RoomKey != "", Contacts: contactsOf(cfg.Controls),
+		Codec: cfg.Video.Codec, Encryption: string(cfg.Call.Encryption), HasRoomKey: cfg.Call.RoomKey != "", Contacts: contactsOf(cfg.Controls),
 	}
 }
 

@@ -39,7 +39,9 @@ for _ in $(seq 100); do
 done
 [ -s "$config" ] || { echo "the LiveKit server did not start; see $cache/livekit.log" >&2; exit 1; }
 
-scripts/netns.sh exec bin/callboxd -config "$config" &
+# The local API lets callboxctl view ask the box for an invite: calls are
+# end-to-end encrypted, and only members get keys.
+scripts/netns.sh exec bin/callboxd -config "$config" -control "$cache/control.sock" &
 pids+=($!)
 
 cat <<MSG
@@ -47,7 +49,7 @@ cat <<MSG
 Callbox is running: camera $camera, microphone $microphone, settings in $config.
 To watch the call, in another terminal:
 
-    sudo scripts/netns.sh exec bin/callboxctl view -config $config
+    sudo scripts/netns.sh exec bin/callboxctl view -config $config -socket $cache/control.sock
 
 and open $(dirname "$(mktemp -u)")/callbox-view/latest.png (it is renewed every second).
 Ctrl-C stops everything.

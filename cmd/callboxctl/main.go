@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -18,11 +19,15 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/internal/viewer"
+	"github.com/callbox/callbox/provisioning"
+	"github.com/callbox/callbox/web/guest"
 )
 
-const usage = `usage: callboxctl view -config FILE [-out DIR]
+const usage = `usage: callboxctl view -config FILE [-socket /data/control.sock] [-out DIR]
        callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
        callboxctl invite -socket /data/control.sock [-page URL] [-valid-for 24h] [-name NAME]
+       callboxctl invites [-socket /data/control.sock]
+       callboxctl revoke [-socket /data/control.sock] NAME
        callboxctl screenshot [-socket /data/control.sock] [-o screen.png]
 
   view   join the room of the box set up in FILE, decode what it sends,
@@ -30,7 +35,11 @@ const usage = `usage: callboxctl view -config FILE [-out DIR]
          print what arrives.
   invite print a link with which a guest joins the call from a browser,
          end-to-end encrypted (invite.go). With -socket the running
-         box makes it and shows it on its screen as a QR code.
+         box makes it and shows it on its screen as a QR code; -once
+         for one visit. -config makes shared-key links only.
+  invites list the box's invites: name, state, guest, until when.
+  revoke end an invite: its guest gets no more keys, is put out of the
+         call, and everyone changes keys.
   screenshot  save what the box's screen shows as a PNG file
          (screenshot.go; callboxd -control, DIR/control.sock with -data).
 `
@@ -42,6 +51,15 @@ func main() {
 			os.Exit(1)
 		}
 		return
+	}
+	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke} {
+		if len(os.Args) >= 2 && os.Args[1] == name {
+			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "callboxctl:", err)
+				os.Exit(1)
+			}
+			return
+		}
 	}
 	if len(os.Args) >= 2 && os.Args[1] == "screenshot" {
 		if err := screenshot(context.Background(), os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
@@ -70,6 +88,7 @@ func view(ctx context.Context, args []string) error {
 	configPath := fs.String("config", "", "the box's settings file")
 	out := fs.String("out", filepath.Join(os.TempDir(), "callbox-view"), "folder for latest.png")
 	identity := fs.String("identity", "viewer", "identity to join as")
+	socket := fs.String("socket", "", "the running callboxd's local API socket: with end-to-end encryption, view joins with an invite from it")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,10 +110,19 @@ func view(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	v, err := viewer.Start(call.Options{
+	opts := call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, RoomKey: key,
-	}, viewer.ReadStamp)
+	}
+	switch {
+	case cfg.Call.Encryption == config.EncryptionEndToEnd && *socket != "":
+		if opts, err = member(ctx, *socket); err != nil {
+			return err
+		}
+	case cfg.Call.Encryption == config.EncryptionEndToEnd:
+		fmt.Fprintln(os.Stderr, "callboxctl: the box's calls are end-to-end encrypted: without -socket (an invite from the running box) view gets no keys and decodes nothing")
+	}
+	v, err := viewer.Start(opts, viewer.ReadStamp)
 	if err != nil {
 		return err
 	}
@@ -129,4 +157,17 @@ func view(ctx context.Context, args []string) error {
 			fmt.Fprintln(os.Stderr, "callboxctl:", err)
 		}
 	}
+}
+
+// member is how view joins a call with a key per member: with an invite
+// that the running box makes for it (not shown on the box's screen).
+func member(ctx context.Context, socket string) (call.Options, error) {
+	askCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	resp, err := provisioning.LocalClient{Socket: socket}.Invite(askCtx, provisioning.InviteRequest{
+		Name: "Viewer", ValidFor: "12h", Page: "https://callbox.local/guest/", Unshown: true})
+	if err != nil {
+		return call.Options{}, err
+	}
+	return guest.MemberOptions(resp.Link)
 }

@@ -20,6 +20,7 @@ import (
 type box struct{ screen []byte }
 
 func (b box) Screenshot(context.Context) ([]byte, error) { return b.screen, nil }
+func (b box) Invites() provisioning.Invites              { return nil }
 func (b box) Invite(_ context.Context, req provisioning.InviteRequest) (provisioning.InviteResponse, error) {
 	return provisioning.InviteResponse{Link: "https://box/guest/#for=" + req.Name + "&page=" + req.Page,
 		Fingerprint: "🌰", FingerprintWords: "chestnut", ShownUntil: time.Now()}, nil

@@ -126,6 +126,12 @@ func serverArgs(srv *lkserver.Server, room string) []string {
 	return []string{"-url", srv.URL, "-room", room, "-identity", "box", "-api-key", srv.APIKey, "-api-secret", srv.APISecret}
 }
 
+// plainArgs are serverArgs for a box whose media a participant without
+// keys watches: tests of media, not of encryption.
+func plainArgs(srv *lkserver.Server, room string) []string {
+	return append(serverArgs(srv, room), "-encryption", "none")
+}
+
 // startViewer joins room as a viewer that reads the test pattern's stamps,
 // for the rest of the test.
 func startViewer(t *testing.T, srv *lkserver.Server, room string) *viewer.Viewer {
@@ -181,13 +187,13 @@ func TestCallSendsPicturesAndSound(t *testing.T) {
 			defer cancel()
 			room := "family-" + codec
 			v := startViewer(t, srv, room)
-			args := serverArgs(srv, room)
+			args := plainArgs(srv, room)
 			if codec == "vp8" { // and a token made elsewhere instead of a key and secret
 				token, err := srv.Token(room, "box")
 				if err != nil {
 					t.Fatal(err)
 				}
-				args = []string{"-url", srv.URL, "-token", token}
+				args = []string{"-url", srv.URL, "-token", token, "-encryption", "none"}
 			}
 			d := startDaemon(t, append(args,
 				"-codec", codec, "-width", "640", "-height", "360", "-tone-hz", "440")...)
@@ -212,7 +218,7 @@ func TestServerDownThenUp(t *testing.T) {
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	d := startDaemon(t, append(serverArgs(srv, "late"), "-width", "320", "-height", "180")...)
+	d := startDaemon(t, append(plainArgs(srv, "late"), "-width", "320", "-height", "180")...)
 	d.waitLog(t, "refuses connections (is it running?)", 20*time.Second)
 	time.Sleep(2500 * time.Millisecond) // let it try again twice (after 1 s and 2 s)
 
@@ -244,7 +250,7 @@ func TestMissingCamera(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	v := startViewer(t, srv, "nocam")
-	d := startDaemon(t, append(serverArgs(srv, "nocam"), "-camera", "/dev/video-does-not-exist")...)
+	d := startDaemon(t, append(plainArgs(srv, "nocam"), "-camera", "/dev/video-does-not-exist")...)
 	d.waitLog(t, "camera /dev/video-does-not-exist does not work; trying again", 20*time.Second)
 	checkTone(t, ctx, v)
 	if n := strings.Count(d.output(), "camera /dev/video-does-not-exist does not work"); n != 1 {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
@@ -32,17 +33,25 @@ type daemon struct {
 	// sendFrames codes the camera's pictures and hands them to out: the
 	// video sender's Send. Tests put a send loop with a fake encoder here.
 	sendFrames func(ctx context.Context, src camera.Source, out func(layer int, f media.EncodedFrame) error) error
+	// invites are the box's, with per-member keys (e2ee.go); nil otherwise.
+	invites *keys.InviteBook
+	boxKey  []byte // the box's signing key, which invite links carry
 }
 
-// newDaemon makes the daemon for cfg; nothing runs until run.
-func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat) (*daemon, error) {
-	key, err := roomKey(cfg, log) // e2ee.go
+// newDaemon makes the daemon for cfg; nothing runs until run. keyStore
+// holds the box's identity and invites.
+func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *boxKeyStore) (*daemon, error) {
+	key, group, invites, err := encryption(cfg, keyStore, log) // e2ee.go
 	if err != nil {
 		return nil, err
 	}
 	d := &daemon{cfg: cfg, log: log, beats: beats}
 	d.rx = newReceiver(cfg, log)
 	d.rx.beats = beats
+	if group != nil {
+		d.invites, d.boxKey = invites, group.Identity.SigKey()
+		group.OnStatus = func(keys.Status) { d.rx.keysChanged() }
+	}
 	d.video = newVideoSender(cfg, log)
 	d.sendFrames = d.video.Send
 	d.session = call.New(call.Options{
@@ -56,6 +65,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat) (*daemon, 
 		Remote:          d.rx.remote(),
 		Logger:          log,
 		RoomKey:         key,
+		Group:           group,
 	})
 	d.rx.session = d.session
 	return d, nil

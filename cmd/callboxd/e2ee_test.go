@@ -144,12 +144,12 @@ func TestEncryptedCallTamper(t *testing.T) {
 	without, _ := watch(t, srv, room, "without-key", nil)
 
 	cfg := filepath.Join(t.TempDir(), "callbox.toml")
-	if err := os.WriteFile(cfg, []byte("[call]\nroom_key = \""+testRoomKey+"\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("[call]\nencryption = \"shared-key\"\nroom_key = \""+testRoomKey+"\"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := startDaemon(t, append([]string{"-config", cfg}, append(serverArgs(srv, room),
 		"-codec", "h264", "-width", "320", "-height", "240")...)...)
-	d.waitLog(t, "calls are end-to-end encrypted", 10*time.Second)
+	d.waitLog(t, "calls use shared-key encryption", 10*time.Second)
 	d.waitLog(t, key.Fingerprint(), time.Second)
 	d.waitLog(t, "in the call", 30*time.Second)
 

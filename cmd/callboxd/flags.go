@@ -130,6 +130,7 @@ func bindFlags(fs *flag.FlagSet, c *config.Config) {
 	fs.StringVar(&c.Call.APIKey, "api-key", c.Call.APIKey, "API key (call.api_key)")
 	fs.StringVar(&c.Call.APISecret, "api-secret", c.Call.APISecret, "API secret (call.api_secret)")
 	fs.StringVar(&c.Call.Token, "token", c.Call.Token, "access token, instead of key and secret (call.token)")
+	fs.StringVar((*string)(&c.Call.Encryption), "encryption", string(c.Call.Encryption), "end-to-end, shared-key or none (call.encryption)")
 	fs.StringVar(&c.Video.Camera, "camera", c.Video.Camera, `camera device, card name, or "testpattern" (video.camera)`)
 	fs.IntVar(&c.Video.Width, "width", c.Video.Width, "picture width (video.width)")
 	fs.IntVar(&c.Video.Height, "height", c.Video.Height, "picture height (video.height)")

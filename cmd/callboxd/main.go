@@ -111,8 +111,9 @@ func (m configMode) logTo(stderr io.Writer) io.Writer { return stderr }
 
 func (m configMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(context.Context) error) {
 	var running atomic.Pointer[daemon]
+	keyStore := &boxKeyStore{} // no data directory: the identity and invites of this run
 	return &localBox{current: running.Load}, func(ctx context.Context) error {
-		d, err := newDaemon(m.cfg, log, beats) // daemon.go
+		d, err := newDaemon(m.cfg, log, beats, keyStore) // daemon.go
 		if err != nil {
 			return err
 		}

@@ -13,10 +13,12 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/provisioning/wifi"
 )
@@ -52,12 +54,13 @@ func (m *dataMode) logTo(stderr io.Writer) io.Writer { return io.MultiWriter(std
 func (m *dataMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(context.Context) error) {
 	sup := newSupervisor(log, m.boot)
 	sup.beats = beats
+	sup.keys = &boxKeyStore{dir: m.o.dataDir}
 	network := wifi.NewSetup(wifi.SetupOptions{Socket: m.o.wpaSocket, Listen: m.o.listen, Logger: log}) // scan, join, the access point
 	page := provisioning.NewServer(provisioning.Options{Store: m.store, Controller: sup, Logs: m.logs, Logger: log,
-		WiFi: network.Chooser(), Network: network.Status})
+		WiFi: network.Chooser(), Network: network.Status, Invites: sup})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
 	sup.factoryReset = page.FactoryReset
-	return &localBox{current: sup.current, setup: sup.setup}, func(ctx context.Context) error {
+	return &localBox{current: sup.current, setup: sup.setup, invites: sup}, func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { network.Run(ctx) })
@@ -96,6 +99,8 @@ type supervisor struct {
 	setup  *setupScreen // the setup card on the screen (screen.go); nil: none
 	// factoryReset is the page's, given to each call's factory-reset button.
 	factoryReset func() error
+	// keys are the box's identity and invites, in the data directory.
+	keys *boxKeyStore
 }
 
 // current is the running call's daemon, nil when none runs.
@@ -138,9 +143,9 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		if cs.State == call.InCall {
 			st.Path = cs.Path.String()
 		}
-		if encrypted, fingerprint := s.daemon.session.Encryption(); encrypted {
-			st.Encrypted, st.KeyFingerprint, st.KeyWords = true, fingerprint, call.FingerprintWords(fingerprint)
-		}
+		e := s.daemon.session.Encryption()
+		st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
+		st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders
 		st.Participants = participantsOf(s.daemon.session.Members()) // participants.go
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()
@@ -197,7 +202,7 @@ func (s *supervisor) run(ctx context.Context) {
 		}
 		callCtx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		d, err := newDaemon(boot.Config, s.log, s.beats) // daemon.go
+		d, err := newDaemon(boot.Config, s.log, s.beats, s.keys) // daemon.go
 		if err != nil {
 			done <- err
 		} else {
@@ -234,4 +239,20 @@ func (s *supervisor) run(ctx context.Context) {
 			s.log.Debug("call ended", "err", err)
 		}
 	}
+}
+
+// ListInvites and RevokeInvite answer for the running call's invites.
+func (s *supervisor) ListInvites() []keys.InviteInfo {
+	if d := s.current(); d != nil && d.invites != nil {
+		return d.ListInvites()
+	}
+	return nil
+}
+
+func (s *supervisor) RevokeInvite(ctx context.Context, name string) error {
+	d := s.current()
+	if d == nil || d.invites == nil {
+		return &provisioning.LocalError{Status: http.StatusConflict, Message: "no call with end-to-end encryption runs: no invites to revoke"}
+	}
+	return d.RevokeInvite(ctx, name)
 }

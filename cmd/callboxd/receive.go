@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,13 +37,16 @@ type receiver struct {
 	echo    *pipeline.EchoCanceller // nil without echo cancellation
 	screen  atomic.Pointer[compose.Screen]
 
-	mu        sync.Mutex // guards what a new screen is told
-	members   []compose.Member
-	speaker   string
-	status    string
-	departed  map[string]bool
-	card      *compose.Card // an invite's QR code (screen.go)
-	cardUntil time.Time
+	mu      sync.Mutex // guards what a new screen is told
+	members []compose.Member
+	// lastMembers is the call's last list, to show again when who has
+	// keys changes (keysChanged).
+	lastMembers []call.Member
+	speaker     string
+	status      string
+	departed    map[string]bool
+	card        *compose.Card // an invite's QR code (screen.go)
+	cardUntil   time.Time
 
 	// For tests: onDrawn sees every frame drawn; openSink opens the speaker.
 	onDrawn  func(*display.Frame, compose.Layout)
@@ -85,14 +89,22 @@ func (rx *receiver) remote() call.RemoteOptions {
 }
 
 func (rx *receiver) setMembers(ms []call.Member) {
+	var outsiders []string
+	if rx.session != nil {
+		outsiders = rx.session.Encryption().Outsiders
+	}
 	members := make([]compose.Member, len(ms))
 	here := map[string]bool{}
 	for i, m := range ms {
 		// Identity stays as it came: it is the key the call and the mixer know them by.
 		members[i] = compose.Member{Identity: m.Identity, Name: shownName(m), Muted: m.AudioMuted, VideoCodec: m.VideoCodec}
+		if slices.Contains(outsiders, m.Identity) {
+			members[i].Name += noKeysMark
+		}
 		here[m.Identity] = true
 	}
 	rx.mu.Lock()
+	rx.lastMembers = ms
 	before := map[string]bool{}
 	for _, old := range rx.members {
 		before[old.Identity] = true
@@ -310,4 +322,16 @@ func (rx *receiver) cleanMicrophone(src audio.Source) audio.Source {
 		return src
 	}
 	return pipeline.NewCleanSource(src, rx.echo)
+}
+
+// noKeysMark follows the name of one in the room whom the box admitted
+// to no keys (no invite, or a revoked one).
+const noKeysMark = " (no invite, no keys)"
+
+// keysChanged shows the members again when who has keys changed.
+func (rx *receiver) keysChanged() {
+	rx.mu.Lock()
+	ms := rx.lastMembers
+	rx.mu.Unlock()
+	rx.setMembers(ms)
 }

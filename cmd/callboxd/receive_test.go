@@ -225,7 +225,7 @@ device = "file:%s"
 		t.Fatal(err)
 	}
 	const room = "receive"
-	d := startDaemon(t, append(serverArgs(srv, room), "-config", cfgPath,
+	d := startDaemon(t, append(plainArgs(srv, room), "-config", cfgPath,
 		"-width", "320", "-height", "180", "-fps", "15")...)
 	d.waitLog(t, "in the call", 30*time.Second)
 	d.waitLog(t, "showing the call", 10*time.Second)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/media"
@@ -31,23 +32,19 @@ import (
 // inviteShownFor is how long an invite's QR code stays on the screen.
 const inviteShownFor = 5 * time.Minute
 
-// encryptionStatus is what the status line says of end-to-end encryption.
-func encryptionStatus(s *call.Session) string {
-	encrypted, fingerprint := s.Encryption()
-	if !encrypted {
-		return "NOT end-to-end encrypted"
-	}
-	return "end-to-end encrypted, key " + call.FingerprintWords(fingerprint)
-}
+// encryptionStatus is what the status line says of encryption: "end-to-end
+// encrypted, check" and the members' verification string in words,
+// "shared-key encryption", or "NOT end-to-end encrypted".
+func encryptionStatus(s *call.Session) string { return s.Encryption().String() }
 
 // inviteCard is an invite link to scan.
-func inviteCard(name, link, fingerprint string, expires time.Time) *compose.Card {
+func inviteCard(name, link string, expires time.Time) *compose.Card {
 	return &compose.Card{
 		Title: "Join this call from a phone",
 		QR:    link,
 		Lines: []string{
 			fmt.Sprintf("Scan the code with a phone's camera to join as %s.", name),
-			"Compare the key on the phone's page with this box's: " + call.FingerprintWords(fingerprint),
+			"Once in, the phone's page shows the same check as this screen's status line.",
 			"The link works until " + expires.Format("Mon 2 Jan 15:04") + ".",
 		},
 	}
@@ -139,6 +136,9 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 type localBox struct {
 	current func() *daemon // the call running now, nil when none
 	setup   *setupScreen   // nil without -data
+	// invites answers for the invites when set (the supervisor, which
+	// outlives each call); else the running call's.
+	invites provisioning.Invites
 }
 
 func (b *localBox) screen() *compose.Screen {
@@ -205,8 +205,14 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 	if server == "" {
 		server = cfg.Call.URL
 	}
-	inv, err := guest.NewInvite(guest.InviteOptions{ServerURL: server, APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
-		Room: cfg.Call.Room, RoomKey: cfg.Call.RoomKey, Name: req.Name, ValidFor: validFor})
+	opts := guest.InviteOptions{ServerURL: server, APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
+		Room: cfg.Call.Room, Name: req.Name, ValidFor: validFor, Once: req.Once}
+	if d.invites != nil {
+		opts.Invites, opts.BoxKey = d.invites, d.boxKey
+	} else {
+		opts.RoomKey = cfg.Call.RoomKey
+	}
+	inv, err := guest.NewInvite(opts)
 	if err != nil {
 		return provisioning.InviteResponse{}, bad(err.Error())
 	}
@@ -214,12 +220,48 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 	if err != nil {
 		return provisioning.InviteResponse{}, bad(err.Error())
 	}
-	_, fingerprint := d.session.Encryption()
+	e := d.session.Encryption()
 	now := time.Now()
-	resp := provisioning.InviteResponse{Link: link, Fingerprint: fingerprint, FingerprintWords: call.FingerprintWords(fingerprint),
+	resp := provisioning.InviteResponse{Link: link, Name: inv.Name(), Fingerprint: e.Verification, FingerprintWords: e.Words,
 		Expires: now.Add(validFor), ShownUntil: now.Add(inviteShownFor)}
-	d.rx.showCard(inviteCard(req.Name, link, fingerprint, resp.Expires), resp.ShownUntil)
+	if req.Unshown {
+		resp.ShownUntil = now
+		return resp, nil
+	}
+	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil)
 	return resp, nil
+}
+
+// Invites are the running call's invites, nil when it makes none.
+func (b *localBox) Invites() provisioning.Invites {
+	if b.invites != nil {
+		return b.invites
+	}
+	if d := b.current(); d != nil && d.invites != nil {
+		return d
+	}
+	return nil
+}
+
+// ListInvites and RevokeInvite are the daemon's provisioning.Invites.
+func (d *daemon) ListInvites() []keys.InviteInfo { return d.invites.List() }
+
+// RevokeInvite revokes an invite, makes the members change keys without its
+// guest, and asks the call server to put the guest out of the room.
+func (d *daemon) RevokeInvite(ctx context.Context, name string) error {
+	id, err := keys.ParseInviteName(name)
+	if err != nil {
+		return &provisioning.LocalError{Status: http.StatusBadRequest, Message: err.Error()}
+	}
+	identity, err := d.invites.Revoke(id)
+	if err != nil {
+		return &provisioning.LocalError{Status: http.StatusNotFound, Message: err.Error()}
+	}
+	d.session.InvitesChanged()
+	if err := d.session.RemoveParticipant(ctx, identity); err != nil {
+		d.log.Warn("the invite is revoked and its guest gets no keys, but stays in the room", "invite", name, "err", err)
+	}
+	return nil
 }
 
 // serveLocalAPI serves the local API at path (-control; "": nowhere)

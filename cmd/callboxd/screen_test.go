@@ -126,6 +126,7 @@ func TestScreenShowsKeyAndInvite(t *testing.T) {
 	const roomKey = "a family room key for the screen test"
 	cfgPath := filepath.Join(dir, "callbox.toml")
 	cfgText := fmt.Sprintf(`[call]
+encryption = "shared-key"
 room_key = %q
 [display]
 output = "offscreen"
@@ -149,7 +150,7 @@ device = "none"
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitText(t, c, "end-to-end encrypted, key "+key.FingerprintWords())
+	waitText(t, c, "shared-key encryption, key "+key.FingerprintWords())
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -125,7 +125,7 @@ func TestSimulcastEachReceiverGetsItsLayer(t *testing.T) {
 	}
 	// The room key goes in the file: there is no flag for a secret.
 	cfgPath := filepath.Join(t.TempDir(), "callbox.toml")
-	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("[call]\nroom_key = %q\n[video]\nsimulcast = true\n", testRoomKey)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("[call]\nencryption = \"shared-key\"\nroom_key = %q\n[video]\nsimulcast = true\n", testRoomKey)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	low := receiveLayers(t, srv, room, "small-screen", key)

@@ -53,7 +53,7 @@ func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
 	cfg := config.Default()
 	cfg.Video.Encoder = config.EncoderHardware
 	cfg.Video.Width, cfg.Video.Height = 64, 64
-	d, err := newDaemon(cfg, quietLog, nil)
+	d, err := newDaemon(cfg, quietLog, nil, &boxKeyStore{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,12 +38,16 @@ import (
 // them in half a minute, without the lab and the CPU rounds.
 // CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of that call (its
 // join, ICE and DTLS step by step) on stderr.
+// CALLBOX_BENCH=e2ee measures only the figures of end-to-end encryption
+// (e2ee.go).
 var onlyCallFigures = os.Getenv("CALLBOX_BENCH") == "call"
+
+var onlyE2EEFigures = os.Getenv("CALLBOX_BENCH") == "e2ee"
 
 func main() {
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
-	if !netns.Inside() && !onlyCallFigures {
+	if !netns.Inside() && !onlyCallFigures && !onlyE2EEFigures {
 		if err := hostFigures(); err != nil { // lab.go, m2m.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -62,6 +66,9 @@ func run() error {
 	if onlyCallFigures {
 		return callFigures()
 	}
+	if onlyE2EEFigures {
+		return e2eeFigures()
+	}
 	ratio, err := encodeOverheadRatio()
 	if err != nil {
 		return err
@@ -70,7 +77,10 @@ func run() error {
 	if err := receiveFigures(); err != nil { // receive.go
 		return err
 	}
-	return callFigures()
+	if err := callFigures(); err != nil {
+		return err
+	}
+	return e2eeFigures() // e2ee.go
 }
 
 // --- encode_overhead_ratio ---------------------------------------------------
@@ -236,7 +246,7 @@ func callFigures() error {
 	}
 	defer v.Leave()
 	daemon := exec.Command(daemonPath, "-url", srv.URL, "-room", "bench", "-identity", "box",
-		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
+		"-api-key", srv.APIKey, "-api-secret", srv.APISecret, "-encryption", "none", "-log-level", cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn"),
 		"-width", strconv.Itoa(benchWidth), "-height", strconv.Itoa(benchHeight), "-fps", strconv.Itoa(benchFPS))
 	daemon.Stderr = os.Stderr
 	started := time.Now()

@@ -69,6 +69,10 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	statusScale := max(1, (l.Status.Dy()-4)/glyphH)
 	statusScale = min(statusScale, scale)
 	ts := textSize(s.Status, statusScale)
+	for statusScale > 1 && ts.X+2*ts.Y > l.Status.Dx() {
+		statusScale-- // smaller, rather than the end cut off: it holds what people compare
+		ts = textSize(s.Status, statusScale)
+	}
 	drawText(dst, image.Pt(l.Status.Min.X+ts.Y, l.Status.Min.Y+(l.Status.Dy()-ts.Y)/2), s.Status, statusScale, colorText, l.Status)
 	if s.Card != nil {
 		l.Card = c.drawCard(dst, image.Rect(0, 0, dst.Width, l.Status.Min.Y), s.Card, scale)

@@ -226,6 +226,11 @@ function contactsFromForm() {
 
 $('btn-add-contact').addEventListener('click', () => addContact('', '').querySelector('input').focus());
 
+function encryptionChanged() {
+  $('room_key-set').hidden = $('encryption').value !== 'shared-key';
+}
+$('encryption').addEventListener('change', encryptionChanged);
+
 function serverSettings() {
   return {
     name: $('name').value,
@@ -235,7 +240,8 @@ function serverSettings() {
     api_secret: $('api_secret').value,
     token: $('token').value,
     room: $('room').value,
-    room_key: $('room_key').value,
+    encryption: $('encryption').value,
+    room_key: $('encryption').value === 'shared-key' ? $('room_key').value : '',
     camera: $('camera').value,
     microphone: $('microphone').value,
     codec: '',
@@ -312,7 +318,8 @@ async function refreshStatus() {
   $('call-state').dataset.state = state;
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
-  $('st-e2ee').textContent = st.call.encrypted ? `on; the key is ${st.call.key_fingerprint} (${st.call.key_words}), as the box's screen shows` : 'off';
+  $('st-e2ee').textContent = describeEncryption(st.call);
+  refreshInvites();
   showParticipants(st.call.participants || []);
   network = st.network || {};
   $('st-network').textContent = describeNetwork(network);
@@ -324,6 +331,45 @@ async function refreshStatus() {
   $('st-fingerprint').textContent = st.fingerprint || '';
   $('btn-call').disabled = state !== 'idle';
   $('btn-hangup').disabled = state === 'idle';
+}
+
+// describeEncryption says what the box's screen says: the mode, and what
+// people compare with the screen and the guests' pages.
+function describeEncryption(c) {
+  let text = c.encryption || (c.encrypted ? 'encrypted' : 'NOT end-to-end encrypted');
+  if (c.key_fingerprint && c.encryption === 'shared-key encryption') {
+    text += `; the key is ${c.key_fingerprint} (${c.key_words}), as the box's screen shows`;
+  } else if (c.key_fingerprint) {
+    text += `; check ${c.key_fingerprint} (${c.key_words}): the box's screen and every guest's page show the same`;
+  }
+  if (c.outsiders && c.outsiders.length) text += `. Without an invite, getting no keys: ${c.outsiders.join(', ')}`;
+  return text;
+}
+
+// refreshInvites lists the guests' invites with a button to revoke each.
+async function refreshInvites() {
+  const res = await api('GET', '/api/invites');
+  const dd = $('st-invites');
+  if (!res.ok) return;
+  const list = res.data.invites || [];
+  dd.textContent = list.length ? '' : 'none (callboxctl invite makes them)';
+  for (const inv of list) {
+    const row = document.createElement('div');
+    row.textContent = `${inv.guest} (${inv.identity}): ${inv.state}${inv.once ? ', one visit' : ''}, until ${new Date(inv.expires).toLocaleString()} `;
+    if (inv.state !== 'revoked' && inv.state !== 'expired' && inv.state !== 'used') {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.textContent = 'Revoke';
+      b.addEventListener('click', async () => {
+        b.disabled = true;
+        const r = await api('POST', '/api/invites/revoke', { name: inv.name });
+        if (!r.ok) statusMessage(r.data?.error || 'the invite was not revoked');
+        refreshInvites();
+      });
+      row.append(b);
+    }
+    dd.append(row);
+  }
 }
 
 function showParticipants(list) {
@@ -384,6 +430,8 @@ async function openSettings() {
   $('has-api_secret').hidden = !s.has_api_secret;
   $('has-token').hidden = !s.has_token;
   $('has-room_key').hidden = !s.has_room_key;
+  $('encryption').value = s.encryption || 'end-to-end';
+  encryptionChanged();
   for (const b of document.querySelectorAll('#form-server button[type=submit], #devices-submit')) b.textContent = 'Save';
   show('step-server', 'step-devices');
   await loadDevices(s);

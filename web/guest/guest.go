@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/callbox/callbox/call/keys"
 )
 
 //go:embed static
@@ -53,9 +55,13 @@ func Handler() http.Handler {
 type Invite struct {
 	// ServerURL is the call server (LiveKit) as the guest's browser reaches it.
 	ServerURL string
-	// Token lets the guest join the room, for a limited time.
-	Token string
-	// RoomKey is the room's end-to-end encryption key.
+	// Token lets the guest join the room, for a limited time, as Identity.
+	Token          string
+	Identity, Room string // from the token, not in the link
+	// Member is the invite that proves membership to the box (per-member
+	// keys): its id and secret, and the box's signing key.
+	Member *keys.Invite
+	// RoomKey is the room's shared key (shared-key encryption).
 	RoomKey string
 }
 
@@ -70,13 +76,9 @@ func Link(page string, inv Invite) (string, error) {
 	if u.Scheme != "https" && u.Scheme != "http" || u.Host == "" {
 		return "", &url.Error{Op: "invite", URL: page, Err: errNotWebPage}
 	}
-	v := url.Values{}
-	v.Set("u", inv.ServerURL)
-	v.Set("t", inv.Token)
-	v.Set("k", inv.RoomKey)
 	u.Fragment = ""
 	u.RawFragment = ""
-	return strings.TrimSuffix(u.String(), "#") + "#" + v.Encode(), nil
+	return strings.TrimSuffix(u.String(), "#") + "#" + fragment(inv), nil
 }
 
 type pageError string

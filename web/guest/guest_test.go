@@ -1,6 +1,7 @@
 package guest
 
 import (
+	"bytes"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/livekit/protocol/auth"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 )
 
 func TestHandlerServesThePage(t *testing.T) {
@@ -135,7 +137,7 @@ func TestInviteRefusesWhatItCannotDo(t *testing.T) {
 		change func(*InviteOptions)
 		says   string
 	}{
-		{"no room key", func(o *InviteOptions) { o.RoomKey = "" }, "call.room_key"},
+		{"not encrypted", func(o *InviteOptions) { o.RoomKey = "" }, "call.encryption = none"},
 		{"no secret", func(o *InviteOptions) { o.APISecret = "" }, "secret"},
 		{"no room", func(o *InviteOptions) { o.Room = "" }, "room"},
 		{"forever", func(o *InviteOptions) { o.ValidFor = 365 * 24 * time.Hour }, "at most"},
@@ -179,6 +181,47 @@ func TestPageFingerprintIsTheBoxs(t *testing.T) {
 		}
 		if words := call.FingerprintWords(want); len(got) == 2 && got[1] != words {
 			t.Errorf("the page writes %q for %q, the box %q", got[1], key, words)
+		}
+	}
+}
+
+// TestMemberInviteLink: an invite of per-member keys carries the invite's
+// id and secret and the box's key in the fragment, never the token's
+// identity or room in the part sent; ParseLink reads back what the book
+// keeps, and the token admits the identity the book says.
+func TestMemberInviteLink(t *testing.T) {
+	book, err := keys.NewInviteBook(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxKey := bytes.Repeat([]byte{7}, keys.BoxKeySize)
+	inv, err := NewInvite(InviteOptions{ServerURL: "wss://calls.example.org", APIKey: "key", APISecret: "a secret of 32 characters or more!!",
+		Room: "family", Name: "Anna", ValidFor: time.Hour, Invites: book, BoxKey: boxKey, Once: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := Link("https://box/guest/", inv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(link, "k=") {
+		t.Errorf("a per-member invite carries a room key: %s", link)
+	}
+	back, err := ParseLink(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back.Member == nil || !bytes.Equal(back.Member.Secret, inv.Member.Secret) || !bytes.Equal(back.Member.BoxKey, boxKey) ||
+		back.Identity != inv.Identity || back.Room != "family" {
+		t.Fatalf("ParseLink: %+v", back)
+	}
+	list := book.List()
+	if len(list) != 1 || list[0].Name != inv.Name() || list[0].Identity != inv.Identity || !list[0].Once || list[0].State != "unused" {
+		t.Errorf("the book lists %+v", list)
+	}
+	for _, bad := range []string{"https://box/guest/#u=x", "https://box/guest/#u=x&t=a.b.c&i=AAAA&s=BBBB&b=CCCC", "::"} {
+		if _, err := ParseLink(bad); err == nil {
+			t.Errorf("ParseLink(%q) took it", bad)
 		}
 	}
 }

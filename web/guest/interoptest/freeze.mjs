@@ -1,26 +1,26 @@
-// Joins the box's call from the guest page JOINS times, one after the
-// other, as a guest would, and records when the page shows each of the
-// box's pictures for WATCH_MS after the first: the first when the video
-// element has a picture to show (loadeddata), the next ones as they are
-// presented (requestVideoFrameCallback). The longest a picture stayed is
-// what a guest sees as a freeze. Run by interop_test.go inside the test's
-// network namespace; prints one JSON object.
+// Joins the box's call from the guest page once for each invite link in
+// INVITES (one a line), one guest after the other, as guests would, and
+// records when the page shows each of the box's pictures for WATCH_MS
+// after the first: the first when the video element has a picture to show
+// (loadeddata), the next ones as they are presented
+// (requestVideoFrameCallback). The longest a picture stayed is what a
+// guest sees as a freeze. Each guest then leaves. Run by interop_test.go
+// inside the test's network namespace; prints one JSON object.
 import { env, launchGuestBrowser } from './guestbrowser.mjs';
 
-const invite = env('INVITE');
+const invites = env('INVITES').split('\n');
 const boxIdentity = env('BOX_IDENTITY');
-const joins = Number(process.env.JOINS || '10');
 const watchMs = Number(process.env.WATCH_MS || '10000');
 
-const browser = await launchGuestBrowser(invite);
+const browser = await launchGuestBrowser(invites[0]);
 const result = { problems: [], joins: [] };
 try {
-  for (let i = 0; i < joins; i++) {
+  for (const [i, invite] of invites.entries()) {
     const context = await browser.newContext();
     const page = await context.newPage();
     page.on('pageerror', (e) => result.problems.push(`join ${i + 1}: page error: ${e.message}`));
     await page.goto(invite);
-    await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.fingerprint !== '', null, { timeout: 20000 });
+    await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.mode !== '', null, { timeout: 20000 });
     // Watch the box's video element from the moment the page adds it.
     await page.evaluate((identity) => {
       const seen = { clicked: performance.now(), first: 0, shown: [] };
@@ -58,6 +58,8 @@ try {
       heldMs: Math.round(held),
       heldAtMs: Math.round(heldAt),
     });
+    await page.getByRole('button', { name: 'Leave' }).click(); // as a guest leaves
+    await page.waitForFunction(() => !window.callboxGuest.joined, null, { timeout: 10000 });
     await context.close();
   }
 } catch (e) {

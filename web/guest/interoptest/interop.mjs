@@ -18,12 +18,25 @@ const result = { problems };
 try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
-  page.on('console', (m) => { if (m.type() === 'error') problems.push('console: ' + m.text()); });
+  result.missingKeyErrors = 0;
+  page.on('console', (m) => {
+    if (m.type() !== 'error') return;
+    // Frames of a member whose key has not come yet: expected, just after joining.
+    if (m.text().startsWith('MissingKey:')) result.missingKeyErrors++;
+    else problems.push('console: ' + m.text());
+  });
   await page.goto(invite);
-  await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.fingerprint !== '', null, { timeout: 20000 });
-  result.fingerprint = await page.locator('#fingerprint').textContent();
+  await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.mode !== '', null, { timeout: 20000 });
+  const joinClicked = Date.now();
   await page.getByRole('button', { name: 'Join' }).click();
   await page.waitForFunction(() => window.callboxGuest.joined, null, { timeout: 30000 });
+  // Admitted by the box, with everyone's keys: the check is the members'.
+  const members = Number(process.env.MEMBERS || '3');
+  await page.waitForFunction((n) => window.callboxGuest.admitted && window.callboxGuest.members.length === n, members, { timeout: 30000 });
+  result.fingerprint = await page.locator('#fingerprint').textContent();
+  result.words = await page.locator('#fingerprint-words').textContent();
+  result.admitted = true;
+  result.members = await page.evaluate(() => window.callboxGuest.members);
   result.status = await page.locator('#status').textContent();
 
   // The box's video, playing.
@@ -32,6 +45,8 @@ try {
     const v = document.querySelector(sel);
     return v && v.videoWidth > 0 && v.currentTime > 0;
   }, video, { timeout: 30000 });
+  // From the click on Join to the box's first picture playing.
+  result.joinToFirstPictureMs = Date.now() - joinClicked;
 
   // Luma as the box's encoder saw it (BT.601, limited range), from the
   // picture the page shows.
@@ -64,6 +79,8 @@ try {
   Object.assign(result, st);
   // Stay a little so the box receives more of the guest's pictures.
   await page.waitForTimeout(Number(process.env.STAY_MS || '2000'));
+  await page.getByRole('button', { name: 'Leave' }).click(); // as a guest leaves
+  await page.waitForFunction(() => !window.callboxGuest.joined, null, { timeout: 10000 });
 } catch (e) {
   problems.push('harness: ' + (e.stack || e.message));
 } finally {

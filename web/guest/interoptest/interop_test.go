@@ -13,6 +13,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/png"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,10 +29,13 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/pipeline/compose"
+	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
 )
 
@@ -38,8 +43,6 @@ func TestMain(m *testing.M) {
 	call.UseLogger(slog.Default()) // the SDK's warnings only
 	lkserver.RunInNamespace(m)
 }
-
-const roomKey = "the family's room key for the interop test"
 
 // guestPictures is what the box's side decodes of the guests' video.
 type guestPictures struct {
@@ -82,13 +85,53 @@ func (g *guestPictures) onVideo(f call.Frame) {
 	g.distinct[sha256.Sum256(pic.Y)] = true
 }
 
+// checkSamples are the Go participant's checks with three members, and
+// whether the box's screen showed each.
+type checkSamples struct {
+	mu       sync.Mutex
+	check    string
+	onScreen map[string]bool
+}
+
+func (s *checkSamples) run(ctx context.Context, w *call.Watcher, box provisioning.LocalClient) {
+	for ctx.Err() == nil {
+		if st := w.Encryption(); len(st.Members) == 3 && st.Verification != "" {
+			s.mu.Lock()
+			s.check = st.Verification
+			seen := s.onScreen[st.Verification]
+			s.mu.Unlock()
+			if !seen {
+				if data, err := box.Screenshot(ctx); err == nil {
+					if img, err := png.Decode(bytes.NewReader(data)); err == nil {
+						f := frameOf(img)
+						if _, ok := compose.FindText(f, f.Bounds(), "end-to-end encrypted, check "+st.Words); ok {
+							s.mu.Lock()
+							s.onScreen[st.Verification] = true
+							s.mu.Unlock()
+						}
+					}
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
 type pageResult struct {
-	Problems      []string `json:"problems"`
-	Fingerprint   string   `json:"fingerprint"`
-	Status        string   `json:"status"`
-	Encrypted     bool     `json:"encrypted"`
-	DecryptErrors int      `json:"decryptErrors"`
-	Publishing    []struct {
+	Problems             []string `json:"problems"`
+	Fingerprint          string   `json:"fingerprint"`
+	Words                string   `json:"words"`
+	Admitted             bool     `json:"admitted"`
+	Members              []string `json:"members"`
+	Status               string   `json:"status"`
+	Encrypted            bool     `json:"encrypted"`
+	DecryptErrors        int      `json:"decryptErrors"`
+	JoinToFirstPictureMs int      `json:"joinToFirstPictureMs"`
+	MissingKeyErrors     int      `json:"missingKeyErrors"`
+	Publishing           []struct {
 		Kind      string `json:"kind"`
 		Encrypted any    `json:"encrypted"`
 		Mime      string `json:"mime"`
@@ -100,17 +143,16 @@ type pageResult struct {
 	} `json:"pictures"`
 }
 
-// box is the real callboxd in a call on a real LiveKit server, with its
-// guest page served and an invite link to it.
+// box is the real callboxd in an end-to-end encrypted call on a real
+// LiveKit server, with its guest page served.
 type box struct {
-	srv  *lkserver.Server
-	key  *call.RoomKey
-	room string
-	link string // the invite, from the real callboxctl
+	socket     string // its local API (callboxd -control)
+	pageURL    string // the guest page
+	callboxctl string
 }
 
-// startBoxAndPage starts the server, callboxd in its room with the room
-// key, and the guest page, and makes an invite.
+// startBoxAndPage starts the server, callboxd in its room with end-to-end
+// encryption (the default) and an offscreen screen, and the guest page.
 func startBoxAndPage(t *testing.T, ctx context.Context) box {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
@@ -129,29 +171,34 @@ func startBoxAndPage(t *testing.T, ctx context.Context) box {
 	t.Cleanup(func() { srv.Close() })
 	callboxd, callboxctl := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxctl")
 
-	const room = "guests"
-	cfg := filepath.Join(t.TempDir(), "callbox.toml")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "callbox.toml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `[call]
 url = %q
-room = %q
+room = "guests"
 identity = "box"
 api_key = %q
 api_secret = %q
-room_key = %q
 
 [video]
 width = 320
 height = 240
-`, srv.URL, room, srv.APIKey, srv.APISecret, roomKey), 0o600); err != nil {
+
+[display]
+output = "offscreen"
+width = 1920
+height = 1080
+fps = 10
+
+[speaker]
+device = "none"
+`, srv.URL, srv.APIKey, srv.APISecret), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := call.NewRoomKey(roomKey)
-	if err != nil {
-		t.Fatal(err)
-	}
+	socket := filepath.Join(dir, "control.sock")
 
 	daemonLog := &daemontest.Log{}
-	daemon := exec.Command(callboxd, "-config", cfg)
+	daemon := exec.Command(callboxd, "-config", cfg, "-control", socket)
 	daemon.Stdout, daemon.Stderr = daemonLog, daemonLog
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
@@ -171,32 +218,40 @@ height = 240
 	served := make(chan struct{})
 	go func() { defer close(served); page.Serve(ln) }()
 	t.Cleanup(func() { page.Close(); <-served })
-
-	out, err := exec.Command(callboxctl, "invite", "-config", cfg, "-page", "http://"+ln.Addr().String()+"/guest/").Output()
-	if err != nil {
-		t.Fatalf("callboxctl invite: %v", err)
-	}
-	if !strings.Contains(string(out), key.Fingerprint()) {
-		t.Errorf("callboxctl invite does not show the fingerprint %s:\n%s", key.Fingerprint(), out)
-	}
-	return box{srv: srv, key: key, room: room, link: strings.SplitN(string(out), "\n", 2)[0]}
+	return box{socket: socket, pageURL: "http://" + ln.Addr().String() + "/guest/", callboxctl: callboxctl}
 }
 
-// TestGuestJoinsFromChromium: the guest's page shows the box's fingerprint,
-// joins encrypted, shows the box's pictures (their frame numbers read back
-// off the page), and the box's side decodes the browser's changing video.
+// invite asks the running box for an invite to its guest page as a user
+// does (callboxctl invite -socket), with the flags given, and returns the
+// link and all that callboxctl printed.
+func (b box) invite(t *testing.T, flags ...string) (link, printed string) {
+	t.Helper()
+	out, err := exec.Command(b.callboxctl, append([]string{"invite", "-socket", b.socket, "-page", b.pageURL}, flags...)...).Output()
+	if err != nil {
+		t.Fatalf("callboxctl invite %v: %v", flags, err)
+	}
+	return strings.SplitN(string(out), "\n", 2)[0], string(out)
+}
+
+// TestGuestJoinsFromChromium: the guest's page, from a one-visit invite of
+// the running box, is admitted, shows the same members' check as a Go
+// member and the box's screen, shows the box's pictures (their frame
+// numbers read back off the page), and the box's side decodes the
+// browser's changing video; when the guest leaves the check changes.
 func TestGuestJoinsFromChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	b := startBoxAndPage(t, ctx)
-	key, srv, room, link := b.key, b.srv, b.room, b.link
 
-	// The box's receiving side: a participant with the room key that
-	// decodes what guests send.
+	// The box's receiving side: a Go participant with an invite of its
+	// own, which decodes what guests send.
+	memberLink, _ := b.invite(t, "-name", "Receiver")
+	opts, err := guest.MemberOptions(memberLink)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := &guestPictures{decoders: map[string]*avcodec.VideoDecoder{}, distinct: map[[32]byte]bool{}, codecs: map[string]bool{}}
-	watcher, err := call.Watch(call.Options{
-		URL: srv.URL, Room: room, Identity: "box-receiver", APIKey: srv.APIKey, APISecret: srv.APISecret, RoomKey: key,
-	}, call.Handlers{Video: got.onVideo})
+	watcher, err := call.Watch(opts, call.Handlers{Video: got.onVideo})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,6 +264,19 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 		got.decoders = nil
 		got.mu.Unlock()
 	})
+
+	link, printed := b.invite(t, "-once")
+	if strings.Contains(link, "k=") || !strings.Contains(printed, "callboxctl revoke") {
+		t.Errorf("callboxctl invite printed %s", printed)
+	}
+
+	// While the page runs: the Go participant's check whenever it sees
+	// three members, and whether the box's screen shows it then.
+	samples := &checkSamples{onScreen: map[string]bool{}}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	var sampling sync.WaitGroup
+	sampling.Go(func() { samples.run(sampleCtx, watcher, provisioning.LocalClient{Socket: b.socket}) })
+	t.Cleanup(func() { stopSampling(); sampling.Wait() })
 
 	node := exec.CommandContext(ctx, "node", "interop.mjs")
 	// 15 pictures over 6 s: whether the box's pictures play. How soon and
@@ -224,17 +292,38 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 	if err := json.Unmarshal(res, &r); err != nil {
 		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
 	}
-	t.Logf("page: status %q, fingerprint %s, encrypted %v, publishing %+v, %d pictures sampled",
-		r.Status, r.Fingerprint, r.Encrypted, r.Publishing, len(r.Pictures))
+	t.Logf("page: status %q, fingerprint %s, encrypted %v, publishing %+v, %d pictures sampled; from Join to the box's first picture %d ms, %d frames before the box's key came",
+		r.Status, r.Fingerprint, r.Encrypted, r.Publishing, len(r.Pictures), r.JoinToFirstPictureMs, r.MissingKeyErrors)
 	for _, p := range r.Problems {
 		t.Errorf("page: %s", p)
 	}
 
-	if r.Fingerprint != key.Fingerprint() {
-		t.Errorf("the page shows %q, the box %q", r.Fingerprint, key.Fingerprint())
+	// The members' check: the same on the page, for the Go participant,
+	// and on the box's screen, while all three were in the call.
+	stopSampling()
+	sampling.Wait()
+	samples.mu.Lock()
+	withThree, onScreen := samples.check, samples.onScreen
+	samples.mu.Unlock()
+	if !r.Admitted || len(r.Members) != 3 || r.Fingerprint == "" {
+		t.Errorf("the page: admitted %v, members %v, check %q", r.Admitted, r.Members, r.Fingerprint)
 	}
-	if !r.Encrypted || !strings.Contains(r.Status, "end-to-end encrypted") || r.DecryptErrors != 0 {
-		t.Errorf("page: encrypted %v, status %q, %d decryption errors", r.Encrypted, r.Status, r.DecryptErrors)
+	if r.Fingerprint != withThree {
+		t.Errorf("the page's check %q, the Go participant's with three members %q", r.Fingerprint, withThree)
+	}
+	if r.Words != call.FingerprintWords(withThree) || !onScreen[withThree] {
+		t.Errorf("the page writes %q; the box's screen showed the Go participant's check %q: %v", r.Words, call.FingerprintWords(withThree), onScreen[withThree])
+	}
+	if !r.Encrypted || !strings.Contains(r.Status, "end-to-end encrypted") {
+		t.Errorf("page: encrypted %v, status %q", r.Encrypted, r.Status)
+	}
+	after := watcher.Encryption()
+	for deadline := time.Now().Add(10 * time.Second); len(after.Members) == 3 && time.Now().Before(deadline); after = watcher.Encryption() {
+		time.Sleep(100 * time.Millisecond) // the guest's leave reaches the box, and its roster the Go participant
+	}
+	t.Logf("the check with the guest: %s (%s); after the guest left: %s", r.Fingerprint, r.Words, after.Verification)
+	if after.Verification == withThree || len(after.Members) != 2 {
+		t.Errorf("after the guest left the Go participant sees %+v", after)
 	}
 
 	// The box's pictures as the page shows them: frame numbers, increasing.
@@ -279,18 +368,23 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 	}
 }
 
-// TestGuestPicturesDoNotFreeze: ten guests join one after the other, and
-// none sees a picture of the box held longer than 500 ms in its first 10 s
-// (freeze.mjs, on the page). Before the box followed a keyframe asked
-// for with three more (call/keyframe.go), about half of the joins showed
-// the first picture for 3 s.
+// TestGuestPicturesDoNotFreeze: ten guests, each with a one-visit invite
+// of their own, join one after the other, and none sees a picture of the
+// box held longer than 500 ms in its first 10 s (freeze.mjs, on the
+// page). Before the box followed a keyframe asked for with three more
+// (call/keyframe.go), about half of the joins showed the first picture
+// for 3 s.
 func TestGuestPicturesDoNotFreeze(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	b := startBoxAndPage(t, ctx)
 	const joins = 10
+	invites := make([]string, joins)
+	for i := range invites {
+		invites[i], _ = b.invite(t, "-once", "-name", fmt.Sprintf("Guest %d", i+1))
+	}
 	node := exec.CommandContext(ctx, "node", "freeze.mjs")
-	node.Env = append(os.Environ(), "INVITE="+b.link, "BOX_IDENTITY=box", fmt.Sprintf("JOINS=%d", joins), "WATCH_MS=10000")
+	node.Env = append(os.Environ(), "INVITES="+strings.Join(invites, "\n"), "BOX_IDENTITY=box", "WATCH_MS=10000")
 	var nodeErr bytes.Buffer
 	node.Stderr = &nodeErr
 	res, err := node.Output()
@@ -322,4 +416,18 @@ func TestGuestPicturesDoNotFreeze(t *testing.T) {
 	if len(r.Joins) != joins {
 		t.Errorf("%d joins measured, want %d", len(r.Joins), joins)
 	}
+}
+
+// frameOf is a screenshot as the screen's frame, for compose.FindText.
+func frameOf(img image.Image) *display.Frame {
+	b := img.Bounds()
+	f := display.NewFrame(b.Dx(), b.Dy())
+	for y := range b.Dy() {
+		for x := range b.Dx() {
+			r, g, bl, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
+			i := y*f.Stride + 4*x
+			f.Pix[i], f.Pix[i+1], f.Pix[i+2] = byte(bl>>8), byte(g>>8), byte(r>>8)
+		}
+	}
+	return f
 }

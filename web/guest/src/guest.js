@@ -1,16 +1,22 @@
 // The guest page: join the box's call from a browser, end-to-end encrypted.
 // The invite link carries everything after '#', which browsers never send
-// to a server: u = the call server, t = a time-limited token, k = the room
-// key. Nothing is loaded from anywhere but this box.
+// to a server: u = the call server, t = a time-limited token, and either
+// i, s, b = the invite's id and secret and the box's signing key (the
+// default: every member encrypts with a key of its own, ./keys.js), or
+// k = the room's shared key (shared-key encryption). Nothing is loaded from
+// anywhere but this box.
 import {
+  BaseKeyProvider,
   ExternalE2EEKeyProvider,
   Room,
   RoomEvent,
   Track,
   VideoPresets,
+  createKeyMaterialFromBuffer,
   isE2EESupported,
 } from 'livekit-client';
-import { fingerprint, fingerprintWords } from './fingerprint.js';
+import { fingerprint, fingerprintWords, emojiTable } from './fingerprint.js';
+import { Member, TOPIC, unb64url } from './keys.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,19 +29,49 @@ function say(text, isError = false) {
 export function readInvite(hash) {
   const p = new URLSearchParams(hash.replace(/^#/, ''));
   const invite = { url: p.get('u') ?? '', token: p.get('t') ?? '', key: p.get('k') ?? '' };
-  if (!invite.url || !invite.token || !invite.key) return null;
+  if (!invite.url || !invite.token) return null;
+  if (p.get('i')) {
+    try {
+      invite.member = { id: unb64url(p.get('i'), 16), secret: unb64url(p.get('s') ?? '', 32), boxKey: unb64url(p.get('b') ?? '', 32) };
+    } catch {
+      return null;
+    }
+  } else if (!invite.key) {
+    return null;
+  }
   return invite;
 }
 
+// MemberKeyProvider is livekit-client's own per-participant key provider
+// (sharedKey false) with a way in for key material as bytes, which it
+// derives frame keys from with HKDF as it does for any buffer. No ratchet
+// of its own and no giving up on a key: the key exchange decides.
+class MemberKeyProvider extends BaseKeyProvider {
+  constructor() {
+    super({ sharedKey: false, ratchetWindowSize: 0, failureTolerance: -1, keyringSize: 16 });
+  }
+
+  async setRawKey(identity, material, index) {
+    this.onSetEncryptionKey(await createKeyMaterialFromBuffer(material), identity, index);
+  }
+}
+
 // state is for people reading the page's code and for the interop test.
-const state = { joined: false, encrypted: false, fingerprint: '', decryptErrors: 0, room: null };
+const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null };
 window.callboxGuest = state;
+
+function showCheck(emoji) {
+  state.fingerprint = emoji;
+  state.words = emoji ? fingerprintWords(emoji) : '';
+  $('fingerprint').textContent = emoji || '…';
+  $('fingerprint-words').textContent = state.words;
+}
 
 async function join(invite) {
   $('join').disabled = true;
   say('Joining…');
-  const keyProvider = new ExternalE2EEKeyProvider();
-  await keyProvider.setKey(invite.key);
+  const keyProvider = invite.member ? new MemberKeyProvider() : new ExternalE2EEKeyProvider();
+  if (!invite.member) await keyProvider.setKey(invite.key);
   const room = new Room({
     adaptiveStream: false,
     dynacast: false,
@@ -61,7 +97,9 @@ async function join(invite) {
     .on(RoomEvent.TrackUnsubscribed, (track) => track.detach().forEach((el) => el.remove()))
     .on(RoomEvent.EncryptionError, () => {
       state.decryptErrors++;
-      say('Some of the call does not decrypt: does everyone have the same key? Compare the emoji.', true);
+      // With a key per member, frames from one whose key has not come yet
+      // do not decrypt for a moment: that is no news.
+      if (!invite.member) say('Some of the call does not decrypt: does everyone have the same key? Compare the emoji.', true);
     })
     .on(RoomEvent.ParticipantEncryptionStatusChanged, () => {
       state.encrypted = room.isE2EEEnabled;
@@ -73,12 +111,72 @@ async function join(invite) {
     });
   await room.setE2EEEnabled(true);
   await room.connect(invite.url, invite.token);
+  let member = null;
+  if (invite.member) member = await startMember(room, keyProvider, invite.member);
   await room.localParticipant.enableCameraAndMicrophone();
   state.joined = true;
   state.encrypted = room.isE2EEEnabled;
-  say(state.encrypted ? 'In the call, end-to-end encrypted.' : 'In the call, NOT encrypted.', !state.encrypted);
+  if (member) {
+    say(state.admitted ? admittedText() : 'In the call; waiting for the box to admit you…', !state.encrypted);
+  } else {
+    say(state.encrypted ? 'In the call, shared-key encryption.' : 'In the call, NOT end-to-end encrypted.', !state.encrypted);
+  }
   $('leave').hidden = false;
   $('leave').onclick = () => room.disconnect();
+}
+
+function admittedText() {
+  return 'In the call, end-to-end encrypted. Check that the box\'s screen shows the same as this page.';
+}
+
+// startMember runs this guest's side of the key exchange in the room.
+async function startMember(room, keyProvider, invite) {
+  const self = room.localParticipant.identity;
+  const member = new Member({
+    room: room.name,
+    self,
+    invite,
+    send: (to, data) => {
+      room.localParticipant.publishData(data, { reliable: true, topic: TOPIC, destinationIdentities: to ?? undefined }).catch(() => {});
+    },
+    keys: {
+      setOwnKey: (index, material) => keyProvider.setRawKey(self, material, index),
+      setRemoteKey: (identity, index, material) => keyProvider.setRawKey(identity, material, index),
+    },
+    onStatus: (st) => {
+      const was = state.admitted;
+      state.admitted = st.admitted;
+      state.members = st.members;
+      showCheck(st.verification ? Array.from(st.verification, (b) => emojiTable[b]).join(' ') : '');
+      if (st.admitted) say(admittedText());
+      else if (was) say('The box no longer admits you: you get no keys (was the invite revoked?).', true);
+    },
+    log: (text) => console.debug(text),
+  });
+  await member.start();
+  room
+    .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+      if (topic === TOPIC && participant) member.receive(participant.identity, payload);
+    })
+    .on(RoomEvent.Reconnected, () => member.joined([...room.remoteParticipants.keys()]))
+    .on(RoomEvent.Disconnected, () => member.close());
+  // Who is here, compared with before on every change and twice a second:
+  // one who comes back as a new participant under the same identity has
+  // left, and joined again.
+  let sids = new Map();
+  const compare = () => {
+    const now = new Map([...room.remoteParticipants].map(([id, p]) => [id, p.sid]));
+    for (const [id, sid] of sids) if (now.get(id) !== sid) member.participantLeft(id);
+    for (const [id, sid] of now) if (sids.get(id) !== sid) member.participantJoined(id);
+    sids = now;
+  };
+  room.on(RoomEvent.ParticipantConnected, compare).on(RoomEvent.ParticipantDisconnected, compare);
+  const timer = setInterval(compare, 500);
+  room.on(RoomEvent.Disconnected, () => clearInterval(timer));
+  sids = new Map([...room.remoteParticipants].map(([id, p]) => [id, p.sid]));
+  await member.joined([...sids.keys()]);
+  state.member = member;
+  return member;
 }
 
 async function main() {
@@ -91,16 +189,20 @@ async function main() {
     say('This browser cannot join an encrypted call here (it needs HTTPS and a recent browser).', true);
     return;
   }
-  state.fingerprint = await fingerprint(invite.key);
-  $('fingerprint').textContent = state.fingerprint;
-  $('fingerprint-words').textContent = fingerprintWords(state.fingerprint);
+  if (invite.member) {
+    state.mode = 'end-to-end';
+    $('fingerprint-label').textContent = 'Check (once in the call):';
+  } else {
+    state.mode = 'shared-key';
+    showCheck(await fingerprint(invite.key));
+  }
   $('join').disabled = false;
   $('join').onclick = () =>
     join(invite).catch((e) => {
       say('Could not join: ' + e.message, true);
       $('join').disabled = false;
     });
-  say('Compare these emoji with the ones on the box, then join.');
+  say(invite.member ? 'Join, then compare the check with the box\'s screen.' : 'Shared-key encryption: compare these emoji with the ones on the box, then join.');
 }
 
 main();
