@@ -13,12 +13,15 @@ package call
 //     needs nothing more.
 //   - Lost: when the SDK gives up on its connection (ICE failed, the
 //     signalling connection closed, the server asks for a reconnection),
-//     the box leaves that connection and joins afresh as soon as the
-//     server answers a TCP connection (probed twice a second), publishing
-//     the microphone before the camera. The SDK's own recovery is not
-//     used: it tries to resume, then rejoins with waits of 0.3 to 24 s
-//     between tries, each try up to 8 s long, so after a long blackout
-//     the box came back up to half a minute after the network did.
+//     the box leaves that connection at once and joins afresh as soon as
+//     the server answers a TCP connection (probed twice a second),
+//     publishing the microphone before the camera. The SDK's own recovery
+//     is not used: it tries to resume, then rejoins with waits of 0.3 to
+//     24 s between tries, each try up to 8 s long, so after a long
+//     blackout the box came back up to half a minute after the network
+//     did; and a try of its still under way when the network returned
+//     resumed the old session by the box's identity, cutting off the new
+//     one the box had just joined with.
 //   - A join that fails for another reason is tried again after 1, 2, 4 …
 //     30 s, and sooner when the server, which did not answer, answers.
 
@@ -126,6 +129,28 @@ func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 			said = err.Error()
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
 		}
+	}
+}
+
+// removeLostSession asks the call server to put out the box's session of
+// the call that dropped, before the box joins again: the server may still
+// count it in the room (it notices a silent participant only after about
+// 20 s, and the leave the box sent when it gave that session up reaches
+// it seconds after the network is back). When the old session's leave
+// reaches the others after the new session's join, LiveKit's Go SDK
+// takes it for the new session's, by identity (v2.19, room.go
+// OnParticipantUpdate): to them the box left just after it came back, and
+// they forget the keys it had sent them (e2ee_group.go) and see no more of
+// its pictures. The box needs its API key and secret for this; with a
+// token alone the server is left to notice.
+func (s *Session) removeLostSession(ctx context.Context) {
+	if s.opts.APIKey == "" || s.opts.APISecret == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
+	defer cancel()
+	if err := s.RemoveParticipant(ctx, s.opts.Identity); err != nil {
+		s.log.Debug("the lost session was not put out (it may be gone already)", "err", err)
 	}
 }
 

@@ -150,6 +150,7 @@ func (s *Session) Run(ctx context.Context) error {
 			s.state.set(Status{State: Joining})
 		} else {
 			s.waitForServer(wish, lost) // reconnect.go
+			s.removeLostSession(wish)   // reconnect.go
 		}
 		dropped := make(chan error, 1)
 		room, err := s.join(wish, roomName, dropped)
@@ -232,21 +233,30 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 		default: // one is enough: the call is left on the first
 		}
 	}
+	var room *lksdk.Room
 	callbacks := &lksdk.RoomCallback{
 		OnDisconnectedWithReason: func(reason lksdk.DisconnectionReason) {
 			drop(fmt.Errorf("disconnected: %s", reason))
 		},
 		// The SDK's own recovery (resume, then rejoin with waits of up to
 		// 24 s between tries) is cut short: the box joins afresh itself
-		// as soon as the server answers (reconnect.go).
-		OnReconnecting: func() { drop(errInterrupted) },
+		// as soon as the server answers (reconnect.go). The room is closed
+		// here, before the SDK's first try, which it starts when this
+		// returns and which then finds the room closed: a try under way
+		// would reach the server when the network comes back, and the
+		// server, which resumes by identity, would hand it the box's new
+		// session, cutting that one off.
+		OnReconnecting: func() {
+			room.Disconnect()
+			drop(errInterrupted)
+		},
 	}
 	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
 		return nil, err
 	}
 	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
 	s.hookGroup(callbacks)
-	room := lksdk.NewRoom(callbacks)
+	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
 	var err error

@@ -7,14 +7,12 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
@@ -67,11 +65,11 @@ func TestUDPBlocked(t *testing.T) {
 		if err := peer.Filter(netns.NoUDP); err != nil {
 			t.Fatal(err)
 		}
-		v := startViewer(t, srv, "blocked")
 		// The box trusts the authority of the server's test certificate,
 		// as it would a public one (Go reads SSL_CERT_FILE).
 		d, screen := boxOnPeer(t, peer, srv, "blocked", "SSL_CERT_FILE="+srv.CAFile)
 		d.waitLog(t, "in the call", 30*time.Second)
+		v := memberViewer(t, screen, "Viewer") // its keys come over TURN/TLS too
 		if err := v.WaitPictures(ctx, 30); err != nil {
 			t.Fatal(err)
 		}
@@ -96,23 +94,37 @@ func TestUDPBlocked(t *testing.T) {
 	})
 }
 
-// TestRejoinAfterBlackout: the box's network drops out for 5 s, then for
-// 30 s, then the call server restarts. Each time the box comes back by
-// itself, the screen says what is going on, and the subscriber gets new
-// pictures and sound, the sound first. The times from the network's
-// return to both are logged (go test -v).
+// TestRejoinAfterBlackout: the box's network drops out for 5 s; then
+// until the box gives the call up, and comes back at once (the call
+// server may still count the box's old session in the room); then for
+// 30 s; then the call server restarts. Each time the box comes back by
+// itself, the screen says what is going on, and a member watching (with
+// an invite: the call is end-to-end encrypted, as users have it) gets new
+// pictures and sound, the sound first, and goes on getting them, and the
+// box's screen shows the same members' check as the member. The times
+// from the network's return to both are logged (go test -v).
 func TestRejoinAfterBlackout(t *testing.T) {
 	srv := startServer(t)
 	peer := newPeer(t, 3)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	v := startViewer(t, srv, "drop")
 	d, screen := boxOnPeer(t, peer, srv, "drop")
+	d.waitLog(t, "end-to-end encrypted with a key per member", 10*time.Second)
 	d.waitLog(t, "in the call", 30*time.Second)
+	v := memberViewer(t, screen, "Viewer")
 	if err := v.WaitPictures(ctx, 30); err != nil {
 		t.Fatal(err)
 	}
+	check := v.Encryption()
+	if check.Words == "" || len(check.Members) != 2 {
+		t.Fatalf("the member sees %+v", check)
+	}
 
+	// comeBack: new pictures and sound, the sound first, still coming
+	// seconds later (the box's new session was not cut off, and the member
+	// kept the keys it was given), and the members' check on the screen
+	// and the member's alike (the keys were exchanged again when the box
+	// joined afresh).
 	comeBack := func(what string, v *viewer.Viewer, back time.Time) {
 		t.Helper()
 		picture, sound := waitPictureAndSound(t, ctx, v, back)
@@ -121,9 +133,28 @@ func TestRejoinAfterBlackout(t *testing.T) {
 		if sound.After(picture) {
 			t.Errorf("%s: the sound came back %v after the picture; want it first", what, sound.Sub(picture))
 		}
+		waitPictureAndSound(t, ctx, v, picture.Add(5*time.Second))
+		words := v.Encryption().Words
+		if words == "" {
+			t.Fatalf("%s: the member has no members' check: %+v", what, v.Encryption())
+		}
+		waitText(t, screen, "end-to-end encrypted, check "+words)
 	}
 
-	for _, blackout := range []time.Duration{5 * time.Second, 30 * time.Second} {
+	const lostLine = "lost the call; joining again as soon as the call server answers"
+	for _, blackout := range []struct {
+		name string
+		// last is how long the network is out; 0: until the box says it
+		// lost the call.
+		last time.Duration
+		// lost: the box must have given the call up meanwhile.
+		lost bool
+	}{
+		{name: "a blackout of 5s", last: 5 * time.Second},
+		{name: "a blackout until the box gave the call up", lost: true},
+		{name: "a blackout of 30s", last: 30 * time.Second, lost: true},
+	} {
+		lostBefore := strings.Count(d.output(), lostLine)
 		if err := peer.Filter(netns.Blackout); err != nil {
 			t.Fatal(err)
 		}
@@ -132,30 +163,35 @@ func TestRejoinAfterBlackout(t *testing.T) {
 		if took := time.Since(dropped); took > 5*time.Second {
 			t.Errorf("the screen said the network dropped %v after it did, want within 5 s", took.Round(time.Second))
 		}
-		time.Sleep(blackout - time.Since(dropped))
+		if blackout.last > 0 {
+			time.Sleep(blackout.last - time.Since(dropped))
+		} else {
+			waitFor(t, "callboxd saying it lost the call", time.Minute, func() bool {
+				return strings.Count(d.output(), lostLine) > lostBefore
+			})
+			t.Logf("the box gave the call up %v after the network dropped", time.Since(dropped).Round(100*time.Millisecond))
+		}
 		if err := peer.Filter(netns.Open); err != nil {
 			t.Fatal(err)
 		}
 		back := time.Now()
+		if blackout.lost && strings.Count(d.output(), lostLine) == lostBefore {
+			t.Errorf("callboxd did not say it lost the call in %s:\n%s", blackout.name, d.output())
+		}
 		waitText(t, screen, "back in the call")
-		comeBack(fmt.Sprintf("the network back from a blackout of %v", blackout), v, back)
-	}
-	if !strings.Contains(d.output(), "lost the call; joining again as soon as the call server answers") {
-		t.Errorf("callboxd did not say it lost the call in the 30 s blackout:\n%s", d.output())
+		comeBack("the network back from "+blackout.name, v, back)
+		if after := v.Encryption(); after.Words != check.Words || len(after.Members) != 2 {
+			t.Errorf("after %s the member sees %+v; before, %+v", blackout.name, after, check)
+		}
 	}
 
 	// The viewer's own way back after a restart is the SDK's, slower than
-	// the box's: a new viewer watches instead.
+	// the box's: a new member watches instead.
 	if err := srv.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
 	restarted := time.Now()
-	v2, err := viewer.Start(call.Options{URL: srv.URL, Room: "drop", Identity: "viewer-2", APIKey: srv.APIKey, APISecret: srv.APISecret}, viewer.ReadStamp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v2.Leave)
-	comeBack("the call server up again (a viewer joining then)", v2, restarted)
+	comeBack("the call server up again (a member joining then)", memberViewer(t, screen, "Viewer 2"), restarted)
 	d.stop(t)
 }
 

@@ -344,6 +344,10 @@ func (v *Viewer) FirstSoundAfter(identity string, t time.Time) (at time.Time, ok
 	return time.Time{}, false
 }
 
+// Encryption is how the call's media reaches the viewer encrypted, and,
+// with per-member keys, the members' check it sees.
+func (v *Viewer) Encryption() call.EncryptionStatus { return v.watcher.Encryption() }
+
 // Errors returns the decoding problems seen so far.
 func (v *Viewer) Errors() []error {
 	v.mu.Lock()
