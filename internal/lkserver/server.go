@@ -403,10 +403,11 @@ type turnConfig struct {
 }
 
 type rtcConfig struct {
-	TCPPort       int    `json:"tcp_port"`
-	UDPPort       string `json:"udp_port"`
-	NodeIP        string `json:"node_ip"`
-	UseExternalIP bool   `json:"use_external_ip"`
+	TCPPort       int      `json:"tcp_port"`
+	UDPPort       string   `json:"udp_port"`
+	NodeIP        string   `json:"node_ip"`
+	UseExternalIP bool     `json:"use_external_ip"`
+	STUNServers   []string `json:"stun_servers"`
 }
 
 type loggingConfig struct {
@@ -423,6 +424,12 @@ func writeConfig(path, addr string, ports serverPorts, secret string, turn *turn
 			UDPPort:       strconv.Itoa(ports.rtcUDP),
 			NodeIP:        addr,
 			UseExternalIP: false,
+			// A server with no STUN server of its own (and no TURN over
+			// UDP) hands its participants Google's, which they would then
+			// try to reach. Its own media port stands in: it answers no
+			// STUN request, and none is needed on the one network the
+			// server and its participants share.
+			STUNServers: []string{net.JoinHostPort(addr, strconv.Itoa(ports.rtcUDP))},
 		},
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},

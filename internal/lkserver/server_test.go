@@ -219,6 +219,43 @@ func join(srv *lkserver.Server, identity string, callback *lksdk.RoomCallback) (
 	return lksdk.ConnectToRoomWithToken(srv.URL, token, callback, lksdk.WithConnectTimeout(10*time.Second))
 }
 
+// TestParticipantsAreToldOnlyTheServersAddress: the STUN and TURN servers
+// the server hands a participant are all on its own address, none out on
+// the internet (LiveKit's default is Google's STUN servers): a test's
+// participants must reach nothing but the namespace.
+func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr, TURN: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	participant, err := join(srv, "looker", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer participant.Disconnect()
+	pc := participant.LocalParticipant.GetPublisherPeerConnection()
+	if pc == nil {
+		t.Fatal("no peer connection after joining")
+	}
+	var urls []string
+	for _, s := range pc.GetConfiguration().ICEServers {
+		urls = append(urls, s.URLs...)
+	}
+	if len(urls) == 0 {
+		t.Fatal("the server offered no STUN or TURN server at all")
+	}
+	for _, u := range urls {
+		_, hostPort, _ := strings.Cut(u, ":") // stun:host:port, turns:host:port?transport=tcp
+		hostPort, _, _ = strings.Cut(hostPort, "?")
+		if host, _, err := net.SplitHostPort(hostPort); err != nil || host != netns.Addr {
+			t.Errorf("the server offers %s; want only servers on %s", u, netns.Addr)
+		}
+	}
+}
+
 func TestToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
