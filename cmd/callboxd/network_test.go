@@ -48,10 +48,10 @@ func boxOnPeer(t *testing.T, peer *netns.Peer, srv *lkserver.Server, room string
 }
 
 // TestUDPBlocked: on a network that drops every UDP packet from the start,
-// the box gets into the call through the server's TURN over TLS, a
-// subscriber decodes its pictures, and the log and the screen say which
-// way the call goes and why. Without TURN on the server, one clear line
-// says why the box cannot get in.
+// the box gets into the call through the server's TURN over TLS, a member
+// with an invite decodes its pictures (the keys come that way too), and
+// the log and the screen say which way the call goes and why. Without
+// TURN on the server, one clear line says why the box cannot get in.
 func TestUDPBlocked(t *testing.T) {
 	t.Run("through TURN over TLS", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -67,12 +67,16 @@ func TestUDPBlocked(t *testing.T) {
 		}
 		// The box trusts the authority of the server's test certificate,
 		// as it would a public one (Go reads SSL_CERT_FILE).
+		started := time.Now()
 		d, screen := boxOnPeer(t, peer, srv, "blocked", "SSL_CERT_FILE="+srv.CAFile)
 		d.waitLog(t, "in the call", 30*time.Second)
-		v := memberViewer(t, screen, "Viewer") // its keys come over TURN/TLS too
+		inCall := time.Now()
+		v := memberViewer(t, screen, "Viewer")
 		if err := v.WaitPictures(ctx, 30); err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("in the call %v after callboxd started; the member's 30th picture %v after that",
+			inCall.Sub(started).Round(100*time.Millisecond), time.Since(inCall).Round(100*time.Millisecond))
 		checkPictures(t, v, 30)
 		d.waitLog(t, `the call's sound and pictures go relayed over TURN/TLS" why="UDP seems blocked on this network"`, 10*time.Second)
 		waitText(t, screen, "in the call, relayed over TURN/TLS: UDP seems blocked on this network")
