@@ -10,6 +10,7 @@ package debian
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -40,7 +41,11 @@ func TestCopyrightIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := copyrightFile(mods, goroot)
+	npm, err := bundledNpmPackages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := copyrightFile(mods, npm, goroot)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,10 +188,11 @@ func licenceFiles(dir string) (licences, notices []string, err error) {
 			continue
 		}
 		base := strings.TrimSuffix(strings.TrimSuffix(name, ".TXT"), ".MD")
-		switch base {
-		case "LICENSE", "LICENCE", "COPYING", "UNLICENSE":
+		switch {
+		case base == "LICENSE", base == "LICENCE", base == "COPYING", base == "UNLICENSE",
+			strings.HasPrefix(base, "LICENSE-"): // loglevel's LICENSE-MIT
 			licences = append(licences, filepath.Join(dir, e.Name()))
-		case "NOTICE":
+		case base == "NOTICE":
 			notices = append(notices, filepath.Join(dir, e.Name()))
 		}
 	}
@@ -240,6 +246,101 @@ func withoutApacheText(text string) string {
 	return strings.Join(lines, "\n")
 }
 
+// partParagraph is the paragraph of one part linked into the programs:
+// its licence named from its licence texts, its copyright lines taken from
+// them and its notices.
+func partParagraph(part string, texts, notices []string) (paragraph, error) {
+	text := strings.Join(texts, "\n")
+	name, err := licenceNames(text)
+	if err != nil {
+		return paragraph{}, err
+	}
+	p := paragraph{files: []string{part + "/*"}, licence: name, copyright: copyrightsIn(append(texts, notices...)...)}
+	if len(p.copyright) == 0 {
+		p.copyright = []string{"The authors of " + part}
+	}
+	if _, common := commonLicences[name]; !common {
+		p.text = withoutApacheText(text)
+	}
+	return p, nil
+}
+
+func readAll(files []string) ([]string, error) {
+	texts := make([]string, len(files))
+	for i, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		texts[i] = string(b)
+	}
+	return texts, nil
+}
+
+// npmPackage is one npm package whose code is in the guest page's scripts,
+// as web/guest/build.mjs lists them in bundled-packages.json: its version
+// as bundled, and which of its files.
+type npmPackage struct {
+	Name, Version string
+	Files         []string
+}
+
+const guestDir = "../web/guest"
+
+func bundledNpmPackages() ([]npmPackage, error) {
+	b, err := os.ReadFile(filepath.Join(guestDir, "bundled-packages.json"))
+	if err != nil {
+		return nil, fmt.Errorf("%w (make web writes it)", err)
+	}
+	var pkgs []npmPackage
+	if err := json.Unmarshal(b, &pkgs); err != nil {
+		return nil, fmt.Errorf("web/guest/bundled-packages.json: %w", err)
+	}
+	return pkgs, nil
+}
+
+// licenceTexts are the package's licence files as npm installed it (make
+// web), or, for a package that ships none, the licence comments that head
+// its bundled files.
+func (p npmPackage) licenceTexts() ([]string, error) {
+	dir := filepath.Join(guestDir, "node_modules", p.Name)
+	if _, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("%w (make web installs it)", err)
+	}
+	if licences, _, err := licenceFiles(dir); err == nil {
+		return readAll(licences)
+	}
+	var texts []string
+	for _, f := range p.Files {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue // a file of the bundled version that the installed one lacks
+		}
+		if head := leadingComment(string(b)); !slices.Contains(texts, head) {
+			if _, err := licenceNames(head); err == nil {
+				texts = append(texts, head)
+			}
+		}
+	}
+	if len(texts) == 0 {
+		return nil, fmt.Errorf("%s: no licence file, and no licence at the head of its bundled files", dir)
+	}
+	return texts, nil
+}
+
+// leadingComment is the text of the // lines a source file starts with.
+func leadingComment(src string) string {
+	var b strings.Builder
+	for line := range strings.Lines(src) {
+		text, ok := strings.CutPrefix(strings.TrimSpace(line), "//")
+		if !ok {
+			break
+		}
+		b.WriteString(strings.TrimPrefix(text, " ") + "\n")
+	}
+	return b.String()
+}
+
 // paragraph is one stanza of the DEP-5 file.
 type paragraph struct {
 	files, copyright []string
@@ -279,8 +380,9 @@ func writeBody(b *strings.Builder, text string) {
 	}
 }
 
-// copyrightFile is debian/copyright for the modules the binaries link.
-func copyrightFile(mods []module, goroot string) ([]byte, error) {
+// copyrightFile is debian/copyright for the modules the binaries link and
+// the npm packages bundled into the guest page they serve.
+func copyrightFile(mods []module, npm []npmPackage, goroot string) ([]byte, error) {
 	var b strings.Builder
 	b.WriteString(`Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: Callbox
@@ -288,7 +390,8 @@ Upstream-Contact: https://github.com/callbox/callbox/issues
 Source: https://github.com/callbox/callbox
 License: GPL-3+
 Comment: Made by debian/copyright_test.go from the Go modules that callboxd
- and callboxctl link (go test ./debian -run TestCopyrightIsCurrent -update);
+ and callboxctl link and the npm packages bundled into the guest page that
+ callboxd serves (go test ./debian -run TestCopyrightIsCurrent -update);
  make test fails when it is out of date.
  .
  The programs as a whole are distributed under the GNU GPL, version 3 or
@@ -327,34 +430,31 @@ Comment: Made by debian/copyright_test.go from the Go modules that callboxd
 		if err != nil {
 			return nil, fmt.Errorf("module %s: %w", m.Path, err)
 		}
-		var texts, noticeTexts []string
-		for _, f := range licences {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			texts = append(texts, string(b))
+		texts, err := readAll(licences)
+		if err != nil {
+			return nil, err
 		}
-		for _, f := range notices {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return nil, err
-			}
-			noticeTexts = append(noticeTexts, string(b))
+		noticeTexts, err := readAll(notices)
+		if err != nil {
+			return nil, err
 		}
-		text := strings.Join(texts, "\n")
-		name, err := licenceNames(text)
+		p, err := partParagraph(m.Path, texts, noticeTexts)
 		if err != nil {
 			return nil, fmt.Errorf("module %s (%s): %w", m.Path, strings.Join(licences, ", "), err)
 		}
-		p := paragraph{files: []string{m.Path + "/*"}, licence: name,
-			copyright: copyrightsIn(append(texts, noticeTexts...)...)}
-		if len(p.copyright) == 0 {
-			p.copyright = []string{"The authors of " + m.Path}
+		paragraphs = append(paragraphs, p)
+	}
+
+	for _, pkg := range npm {
+		texts, err := pkg.licenceTexts()
+		if err != nil {
+			return nil, fmt.Errorf("npm package %s: %w", pkg.Name, err)
 		}
-		if _, common := commonLicences[name]; !common {
-			p.text = withoutApacheText(text)
+		p, err := partParagraph("npm/"+pkg.Name, texts, nil)
+		if err != nil {
+			return nil, fmt.Errorf("npm package %s: %w", pkg.Name, err)
 		}
+		p.comment = fmt.Sprintf("%s %s, bundled into the guest page's scripts, which callboxd\nserves (web/guest/build.mjs).", pkg.Name, pkg.Version)
 		paragraphs = append(paragraphs, p)
 	}
 

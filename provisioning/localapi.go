@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -194,6 +195,9 @@ func (c LocalClient) do(ctx context.Context, method, path string, body any) ([]b
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.client().Do(req)
+	if errors.Is(err, fs.ErrPermission) {
+		return nil, fmt.Errorf("callboxd's local API at %s is callboxd's own: run as root (sudo): %w", c.Socket, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("callboxd's local API at %s does not answer (is callboxd running with -control %s?): %w", c.Socket, c.Socket, err)
 	}

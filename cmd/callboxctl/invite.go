@@ -27,10 +27,13 @@ func invite(args []string, out io.Writer) error {
 	server := fs.String("server", "", "the call server's address as the guest's browser reaches it (default: call.url)")
 	name := fs.String("name", "Guest", "the guest's name, shown to the others")
 	validFor := fs.Duration("valid-for", 24*time.Hour, "how long the link admits the guest")
-	socket := fs.String("socket", "", "ask the running callboxd (its local API socket, callboxd -control) to make the link and show it on the screen as a QR code")
+	socket := fs.String("socket", "", "ask the running callboxd (its local API socket, callboxd -control) to make the link and show it on the screen as a QR code (default without -config: the box on this machine)")
 	once := fs.Bool("once", false, "for one visit: the invite is spent when the guest leaves")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *socket == "" && *configPath == "" {
+		*socket = defaultSocket() // the running box on this machine
 	}
 	if *socket != "" {
 		pageGiven := false
@@ -52,9 +55,6 @@ func invite(args []string, out io.Writer) error {
 		fmt.Fprintf(out, ". Once in, the guest's page shows the members' check %s (%s), as the box's screen does.\nThe box's screen shows the link as a QR code until %s.\n",
 			resp.Fingerprint, resp.FingerprintWords, resp.ShownUntil.Format("15:04"))
 		return nil
-	}
-	if *configPath == "" {
-		return errors.New("invite needs -config (the settings file of the box) or -socket (the running box's local API)")
 	}
 	cfg, err := config.Load(*configPath)
 	if err != nil {
@@ -97,7 +97,7 @@ func roomKey(cfg config.Config) (*call.RoomKey, error) {
 // invites lists the running box's invites.
 func invites(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("invites", flag.ContinueOnError)
-	socket := fs.String("socket", "/data/control.sock", "the running callboxd's local API socket")
+	socket := fs.String("socket", defaultSocket(), "the running callboxd's local API socket")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func invites(args []string, out io.Writer) error {
 // room, and the others change keys.
 func revoke(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("revoke", flag.ContinueOnError)
-	socket := fs.String("socket", "/data/control.sock", "the running callboxd's local API socket")
+	socket := fs.String("socket", defaultSocket(), "the running callboxd's local API socket")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

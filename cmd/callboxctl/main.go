@@ -23,12 +23,12 @@ import (
 	"github.com/callbox/callbox/web/guest"
 )
 
-const usage = `usage: callboxctl view -config FILE [-socket /data/control.sock] [-out DIR]
+const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl invite -config FILE [-page URL] [-valid-for 24h] [-name NAME]
-       callboxctl invite -socket /data/control.sock [-page URL] [-valid-for 24h] [-name NAME]
-       callboxctl invites [-socket /data/control.sock]
-       callboxctl revoke [-socket /data/control.sock] NAME
-       callboxctl screenshot [-socket /data/control.sock] [-o screen.png]
+       callboxctl invite [-socket SOCKET] [-page URL] [-valid-for 24h] [-name NAME]
+       callboxctl invites [-socket SOCKET]
+       callboxctl revoke [-socket SOCKET] NAME
+       callboxctl screenshot [-socket SOCKET] [-o screen.png]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
@@ -41,7 +41,12 @@ const usage = `usage: callboxctl view -config FILE [-socket /data/control.sock] 
   revoke end an invite: its guest gets no more keys, is put out of the
          call, and everyone changes keys.
   screenshot  save what the box's screen shows as a PNG file
-         (screenshot.go; callboxd -control, DIR/control.sock with -data).
+         (screenshot.go).
+
+  SOCKET is the running callboxd's local API (callboxd -control;
+  DIR/control.sock with -data DIR). The default is the box on this
+  machine: /var/lib/callbox/control.sock as the Debian package runs it,
+  /data/callbox/control.sock in the image; reading it takes root.
 `
 
 func main() {

@@ -13,14 +13,27 @@ import (
 	"github.com/callbox/callbox/provisioning"
 )
 
-// defaultSocket is where callboxd -data /data serves its local API.
-const defaultSocket = "/data/control.sock"
+// knownSockets are where callboxd serves its local API as the Debian
+// package's service (-data /var/lib/callbox) and in the image (its
+// drop-in: -data /data/callbox).
+var knownSockets = []string{"/var/lib/callbox/control.sock", "/data/callbox/control.sock"}
+
+// defaultSocket is the first of knownSockets that is there, else the
+// package's, which the error then names.
+func defaultSocket() string {
+	for _, s := range knownSockets {
+		if _, err := os.Stat(s); err == nil {
+			return s
+		}
+	}
+	return knownSockets[0]
+}
 
 // screenshot saves what the box's screen shows now as a PNG file, asking
 // the running callboxd through its local API.
 func screenshot(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("screenshot", flag.ContinueOnError)
-	socket := fs.String("socket", defaultSocket, "callboxd's local API socket (callboxd -control)")
+	socket := fs.String("socket", defaultSocket(), "callboxd's local API socket (callboxd -control)")
 	file := fs.String("o", "screen.png", "the PNG file to write")
 	if err := fs.Parse(args); err != nil {
 		return err

@@ -62,6 +62,7 @@ type Screen struct {
 	card    *Card
 	cardEnd time.Time             // zero: until replaced
 	capture []chan *display.Frame // Capture's waiters for the next frame
+	closed  bool                  // Close was called: no more decoders
 }
 
 // remoteVideo is one participant's decoder and newest picture.
@@ -70,6 +71,7 @@ type remoteVideo struct {
 	codec    media.Codec
 	dec      media.VideoDecoder
 	failed   bool // the last frame could not be decoded
+	gone     bool // left or the screen closed: its decoder is closed for good
 
 	// Under Screen.mu:
 	picture *image.YCbCr
@@ -127,6 +129,7 @@ func (s *Screen) SetMembers(ms []Member) {
 			rv.dec.Close()
 			rv.dec = nil
 		}
+		rv.gone = true
 		rv.decodeMu.Unlock()
 	}
 }
@@ -179,9 +182,14 @@ func (s *Screen) Capture(ctx context.Context) (*display.Frame, error) {
 	}
 }
 
+// video is identity's tile state, new if need be; nil once the screen is
+// closed.
 func (s *Screen) video(identity string) *remoteVideo {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
 	rv := s.remote[identity]
 	if rv == nil {
 		rv = &remoteVideo{problem: "waiting for video"}
@@ -201,8 +209,14 @@ func (s *Screen) Video(identity string, codec media.Codec, data []byte) {
 // sound.
 func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captured time.Time) {
 	rv := s.video(identity)
+	if rv == nil {
+		return
+	}
 	rv.decodeMu.Lock()
 	defer rv.decodeMu.Unlock()
+	if rv.gone { // left (or the screen closed) since video: a decoder made now would never be closed
+		return
+	}
 	if rv.dec == nil || rv.codec != codec {
 		if rv.dec != nil {
 			rv.dec.Close()
@@ -386,8 +400,11 @@ func (s *Screen) sceneLocked(now time.Time) Scene {
 	return scene
 }
 
-// Close frees the decoders.
+// Close frees the decoders; frames that come after it are dropped.
 func (s *Screen) Close() {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.SetMembers(nil)
 }
 

@@ -5,6 +5,8 @@ import (
 	"image"
 	"math/rand/v2"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,5 +120,46 @@ func TestScreenDropsLeavers(t *testing.T) {
 	}
 	if _, ok := sizes["a"]; ok {
 		t.Errorf("the call still asked for a's video at %v", sizes["a"])
+	}
+}
+
+// countingDecoder counts how many decoders were made and closed.
+type countingDecoder struct {
+	media.VideoDecoder
+	closed *atomic.Int32
+}
+
+func (d countingDecoder) Close() error { d.closed.Add(1); return d.VideoDecoder.Close() }
+
+// Frames that keep coming while their sender leaves and the screen closes
+// (the call's goroutines stop after the screen) leave no decoder open.
+func TestScreenClosesEveryDecoder(t *testing.T) {
+	frames := pipelinetest.EncodedPattern(t, media.CodecH264, 160, 96, 5)
+	var opened, closed atomic.Int32
+	r, _ := display.NewOffscreen(display.OffscreenOptions{Width: 320, Height: 180})
+	s := NewScreen(r, ScreenOptions{NewDecoder: func(c media.Codec) (media.VideoDecoder, error) {
+		dec, err := softwareDecoder(c)
+		if err != nil {
+			return nil, err
+		}
+		opened.Add(1)
+		return countingDecoder{dec, &closed}, nil
+	}})
+	s.SetMembers([]Member{{Identity: "a", VideoCodec: "H264"}, {Identity: "b", VideoCodec: "H264"}})
+	var wg sync.WaitGroup
+	for _, id := range []string{"a", "b"} {
+		wg.Go(func() {
+			for i := 0; i < 200; i++ {
+				s.Video(id, media.CodecH264, frames[i%len(frames)])
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	s.SetMembers([]Member{{Identity: "b", VideoCodec: "H264"}}) // a leaves while sending
+	s.Close()
+	wg.Wait()
+	s.Video("b", media.CodecH264, frames[0]) // late, after Close
+	if opened.Load() == 0 || opened.Load() != closed.Load() {
+		t.Errorf("%d decoders made, %d closed", opened.Load(), closed.Load())
 	}
 }

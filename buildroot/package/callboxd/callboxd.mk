@@ -15,7 +15,8 @@ CALLBOXD_GOMOD = github.com/callbox/callbox
 # GPL-3.0+ to go with Apache-2.0) is distributed under the GPL.
 CALLBOXD_LICENSE = Apache-2.0, GPL-3.0+ (callboxd linked with x264)
 CALLBOXD_LICENSE_FILES = LICENSE
-CALLBOXD_BUILD_TARGETS = cmd/callboxd
+# callboxctl: invites, revoke and screenshots on the box itself.
+CALLBOXD_BUILD_TARGETS = cmd/callboxd cmd/callboxctl
 # As the Makefile builds it (buildroot_test.go checks that the tags agree
 # and that every library cgo links is a dependency here). dynamic:
 # pion/mediadevices links the system's libopus and libvpx rather than
