@@ -47,12 +47,13 @@ const (
 	room        = "lobby"
 )
 
-// startServer starts a server on netns.Addr whose log lands in the test's
-// temp dir and is shown if the test fails.
-func startServer(t *testing.T, ctx context.Context) *lkserver.Server {
+// startServer starts a server on netns.Addr, with opts' other settings,
+// whose log lands in the test's temp dir and is shown if the test fails.
+func startServer(t *testing.T, ctx context.Context, opts lkserver.Options) *lkserver.Server {
 	t.Helper()
 	logFile := filepath.Join(t.TempDir(), "livekit-server.log")
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr, LogFile: logFile})
+	opts.Addr, opts.LogFile = netns.Addr, logFile
+	srv, err := lkserver.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -72,7 +73,7 @@ func startServer(t *testing.T, ctx context.Context) *lkserver.Server {
 func TestCallThroughRealServerSurvivesRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := startServer(t, ctx)
+	srv := startServer(t, ctx, lkserver.Options{})
 	if want := "ws://" + netns.Addr + ":"; !strings.HasPrefix(srv.URL, want) {
 		t.Errorf("URL = %q, want prefix %q", srv.URL, want)
 	}
@@ -221,16 +222,12 @@ func join(srv *lkserver.Server, identity string, callback *lksdk.RoomCallback) (
 
 // TestParticipantsAreToldOnlyTheServersAddress: the STUN and TURN servers
 // the server hands a participant are all on its own address, none out on
-// the internet (LiveKit's default is Google's STUN servers): a test's
-// participants must reach nothing but the namespace.
+// the internet (LiveKit's default is Google's and Twilio's STUN servers):
+// a test's participants must reach nothing but the namespace.
 func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr, TURN: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := startServer(t, ctx, lkserver.Options{TURN: true})
 	participant, err := join(srv, "looker", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -259,7 +256,7 @@ func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
 func TestToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv := startServer(t, ctx)
+	srv := startServer(t, ctx, lkserver.Options{})
 
 	tests := []struct {
 		name, room, identity string
