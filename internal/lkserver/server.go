@@ -73,6 +73,7 @@ type Server struct {
 	configFile string
 	tempDir    string
 	healthURL  string
+	stun       *stunServer // the STUN server the server names, from Start to Close
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -123,9 +124,19 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
-	tempDir, err := os.MkdirTemp("", "lkserver-")
+	stun, err := startSTUN(opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	tempDir, err := os.MkdirTemp("", "lkserver-")
+	if err != nil {
+		_ = stun.close()
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	// What Start made, undone when it fails.
+	undo := func() {
+		_ = os.RemoveAll(tempDir)
+		_ = stun.close()
 	}
 	logFile := opts.LogFile
 	if logFile == "" {
@@ -136,12 +147,12 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	caFile := ""
 	if opts.TURN {
 		if turn, caFile, err = writeTURNCertificates(tempDir, opts.Addr); err != nil {
-			_ = os.RemoveAll(tempDir)
+			undo()
 			return nil, fmt.Errorf("lkserver: %w", err)
 		}
 	}
-	if err := writeConfig(configFile, opts.Addr, ports, secret, turn); err != nil {
-		_ = os.RemoveAll(tempDir)
+	if err := writeConfig(configFile, opts.Addr, ports, stun.addr(), secret, turn); err != nil {
+		undo()
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
 
@@ -156,9 +167,10 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		configFile: configFile,
 		tempDir:    tempDir,
 		healthURL:  "http://" + hostPort + "/",
+		stun:       stun,
 	}
 	if err := s.start(ctx); err != nil {
-		_ = os.RemoveAll(tempDir)
+		undo()
 		return nil, err
 	}
 	return s, nil
@@ -199,10 +211,10 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.start(ctx)
 }
 
-// Close stops the server and removes its temporary directory: the config,
-// and the log unless Options.LogFile put it elsewhere.
+// Close stops the server and its STUN server and removes its temporary
+// directory: the config, and the log unless Options.LogFile put it elsewhere.
 func (s *Server) Close() error {
-	return errors.Join(s.Stop(), os.RemoveAll(s.tempDir))
+	return errors.Join(s.Stop(), s.stun.close(), os.RemoveAll(s.tempDir))
 }
 
 func (s *Server) start(ctx context.Context) error {
@@ -415,7 +427,7 @@ type loggingConfig struct {
 	PionLevel string `json:"pion_level"`
 }
 
-func writeConfig(path, addr string, ports serverPorts, secret string, turn *turnConfig) error {
+func writeConfig(path, addr string, ports serverPorts, stunAddr, secret string, turn *turnConfig) error {
 	data, err := json.MarshalIndent(config{
 		Port:          ports.http,
 		BindAddresses: []string{addr},
@@ -424,12 +436,9 @@ func writeConfig(path, addr string, ports serverPorts, secret string, turn *turn
 			UDPPort:       strconv.Itoa(ports.rtcUDP),
 			NodeIP:        addr,
 			UseExternalIP: false,
-			// A server with no STUN server of its own (and no TURN over
-			// UDP) hands its participants Google's, which they would then
-			// try to reach. Its own media port stands in: it answers no
-			// STUN request, and none is needed on the one network the
-			// server and its participants share.
-			STUNServers: []string{net.JoinHostPort(addr, strconv.Itoa(ports.rtcUDP))},
+			// Without one (or TURN over UDP) the server names Google's
+			// and Twilio's to its participants (stun.go).
+			STUNServers: []string{stunAddr},
 		},
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -223,7 +225,8 @@ func join(srv *lkserver.Server, identity string, callback *lksdk.RoomCallback) (
 // TestParticipantsAreToldOnlyTheServersAddress: the STUN and TURN servers
 // the server hands a participant are all on its own address, none out on
 // the internet (LiveKit's default is Google's and Twilio's STUN servers):
-// a test's participants must reach nothing but the namespace.
+// a test's participants must reach nothing but the namespace. The STUN
+// server answers, as a real one does: a participant does not wait for it.
 func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -250,7 +253,41 @@ func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
 		if host, _, err := net.SplitHostPort(hostPort); err != nil || host != netns.Addr {
 			t.Errorf("the server offers %s; want only servers on %s", u, netns.Addr)
 		}
+		if strings.HasPrefix(u, "stun:") {
+			if err := askSTUN(hostPort); err != nil {
+				t.Errorf("the server offers %s: %v", u, err)
+			}
+		}
 	}
+}
+
+// askSTUN sends a STUN binding request to hostPort and waits a second for
+// the answer.
+func askSTUN(hostPort string) error {
+	conn, err := net.Dial("udp4", hostPort)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	if _, err := conn.Write(req.Raw); err != nil {
+		return err
+	}
+	conn.SetReadDeadline(time.Now().Add(time.Second))
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return fmt.Errorf("no answer to a binding request: %w", err)
+	}
+	resp := &stun.Message{Raw: buf[:n]}
+	var mapped stun.XORMappedAddress
+	if err := resp.Decode(); err != nil || resp.Type != stun.BindingSuccess || mapped.GetFrom(resp) != nil {
+		return fmt.Errorf("the answer to a binding request is not a success with an address: %v", resp)
+	}
+	if mapped.String() != conn.LocalAddr().String() {
+		return fmt.Errorf("the answer names %v; the request came from %v", mapped, conn.LocalAddr())
+	}
+	return nil
 }
 
 func TestToken(t *testing.T) {
