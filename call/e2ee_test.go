@@ -193,7 +193,7 @@ func TestEncryptedOpusDecodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer enc.Close()
-	dec, err := avcodec.NewOpusDecoder()
+	dec, err := pipeline.NewOpusDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func TestEncryptedOpusDecodes(t *testing.T) {
 	encryptor, _ := key.newEncryptor(media.CodecOpus)
 	opener, _ := key.newOpener(media.CodecOpus, nil, nil)
 	pcm := make([]int16, enc.FrameSamples())
-	var out [avcodec.MaxOpusPacketSamples]int16
+	var out [pipeline.MaxOpusSamples]int16
 	var energy float64
 	for i := range 25 {
 		for j := range pcm {

@@ -38,22 +38,27 @@ var followUps = []time.Duration{250 * time.Millisecond, 500 * time.Millisecond, 
 // to get follow-ups.
 const quietBefore = 2 * time.Second
 
-// keyframes sends the encoder's keyframes on receivers' requests, with
-// follow-ups.
+// keyframes sends the encoder's keyframes on receivers' requests, at most
+// one per keyframeLimit (congestion.go), with follow-ups.
 type keyframes struct {
+	limit   keyframeLimiter[int]
 	mu      sync.Mutex
 	last    map[int]time.Time    // each layer's last request; guarded by mu
 	pending map[*time.Timer]bool // follow-ups not yet sent; guarded by mu
 	stopped bool                 // out of a call; guarded by mu
 }
 
-// request makes layer's next frame a keyframe, and after a quiet while
-// the ones followUps later too.
+// request makes layer's next frame a keyframe, unless one was asked for
+// less than keyframeLimit ago, and after a quiet while the ones
+// followUps later too.
 func (k *keyframes) request(enc Encoder, layer int) {
+	now := time.Now()
+	if !k.limit.allow(layer, now) {
+		return
+	}
 	enc.ForceLayerKeyFrame(layer)
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	now := time.Now()
 	last, asked := k.last[layer]
 	if k.last == nil {
 		k.last, k.pending = map[int]time.Time{}, map[*time.Timer]bool{}

@@ -27,6 +27,9 @@ type Frame struct {
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
 	Seq     uint16 // RTP sequence number of an Opus packet, for reordering
+	// Timestamp is the frame's RTP timestamp (48 kHz for Opus, 90 kHz
+	// for video): where it belongs in the sender's stream.
+	Timestamp uint32
 	// Captured is when the frame was made, on the sender's wall clock, from
 	// the track's RTCP sender reports; the zero time until the first
 	// report. A participant's audio and video share that clock: lip sync
@@ -43,6 +46,7 @@ type Handlers struct {
 
 // Watcher is a participant that receives and sends nothing.
 type Watcher struct {
+	keyframes  keyframeLimiter[string]
 	room       *lksdk.Room
 	receiving  *receiving
 	decryption *roomDecryption // e2ee_decrypt.go
@@ -145,6 +149,14 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 	return &Watcher{room: room, receiving: receiving, decryption: decryption, group: group}, nil
 }
 
+// RequestKeyframe asks identity for a keyframe of their camera, at most
+// every keyframeLimit: their video stopped decoding.
+func (w *Watcher) RequestKeyframe(identity string) {
+	if w.keyframes.allow(identity, time.Now()) {
+		requestKeyframe(w.room, identity)
+	}
+}
+
 // Leave disconnects, and returns once no handler runs: a frame being
 // handled at that moment still finishes first.
 func (w *Watcher) Leave() {
@@ -198,13 +210,13 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 				continue
 			}
 			h.Audio(Frame{From: from, Codec: media.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
-				Captured: clock.at(pkt.Timestamp)})
+				Timestamp: pkt.Timestamp, Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, isH264Keyframe, h.Video,
+		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, h.Video,
 			decryption.forTrack(ctx, media.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, isVP8Keyframe, h.Video,
+		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, h.Video,
 			decryption.forTrack(ctx, media.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
@@ -213,7 +225,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 }
 
 func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock,
-	codec media.Codec, depacketizer rtp.Depacketizer, isKeyframe func([]byte) bool, handle func(Frame), dec *trackDecryption) {
+	codec media.Codec, depacketizer rtp.Depacketizer, handle func(Frame), dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	waitingForKeyframe := true
@@ -241,7 +253,7 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 			}
 			sample.Data = data
 			if waitingForKeyframe {
-				if !isKeyframe(sample.Data) {
+				if !media.IsKeyframe(codec, sample.Data) {
 					if time.Since(askedAt) > 500*time.Millisecond {
 						rp.WritePLI(track.SSRC())
 						askedAt = time.Now()
@@ -251,23 +263,10 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 				waitingForKeyframe = false
 			}
 			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
-				Captured: clock.at(sample.PacketTimestamp)})
+				Timestamp: sample.PacketTimestamp, Captured: clock.at(sample.PacketTimestamp)})
 		}
 	}
 }
-
-// isH264Keyframe reports whether an Annex-B access unit holds an IDR slice.
-func isH264Keyframe(au []byte) bool {
-	for i := 0; i+3 < len(au); i++ {
-		if au[i] == 0 && au[i+1] == 0 && au[i+2] == 1 && au[i+3]&0x1f == 5 {
-			return true
-		}
-	}
-	return false
-}
-
-// isVP8Keyframe reads the frame tag's inverse key frame bit (RFC 6386 9.1).
-func isVP8Keyframe(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 }
 
 type rtpReader struct{ track *webrtc.TrackRemote }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"strings"
 	"sync"
@@ -41,6 +42,9 @@ type Options struct {
 	MaxVideoBitrate int // bits per second
 	// Encoder is asked for keyframes and bitrates; nil asks nothing.
 	Encoder Encoder
+	// AudioEncoder is told the loss receivers report of the sound, for
+	// its forward error correction; nil tells nothing.
+	AudioEncoder AudioEncoder
 	// Simulcast, with two or three layers (largest first), publishes the
 	// camera as simulcast: WriteVideoLayer sends each layer, and a layer's
 	// keyframe requests and bitrate go to that layer of Encoder
@@ -69,6 +73,12 @@ type Encoder interface {
 	SetLayerBitrate(layer, bitsPerSecond int)
 }
 
+// AudioEncoder is what the call tells the box's sound encoder:
+// pipeline.OpusEncoder is one. Called from the call's goroutines.
+type AudioEncoder interface {
+	SetPacketLoss(percent int)
+}
+
 // noEncoder is the Encoder of a session that sends no video of its own.
 type noEncoder struct{}
 
@@ -84,6 +94,11 @@ type Session struct {
 	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
 
+	congestion *congestion // the video's bitrate from the network's (congestion.go)
+	// keyframes sends the keyframes receivers ask for, at most so often,
+	// with follow-ups (keyframe.go).
+	keyframes keyframes
+
 	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call
 	audio *lksdk.LocalTrack
@@ -92,15 +107,14 @@ type Session struct {
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
 	// group is this join's key exchange (e2ee_group.go), nil without one.
-	group *groupSession
+	group      *groupSession
+	audioClock audioClock
+	audioLoss  float64 // percent, smoothed from the server's reports
 
 	// heard is when the call server last reported on the box's tracks
 	// (RTCP, about once a second), sent when the box last sent a frame,
 	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
 	heard, sent atomic.Int64
-	// keyframes sends the keyframes receivers ask for, each with a
-	// follow-up (keyframe.go).
-	keyframes keyframes
 }
 
 // New makes a session; nothing happens until Run.
@@ -113,6 +127,14 @@ func New(opts Options) *Session {
 		opts.Encoder = noEncoder{}
 	}
 	s := &Session{opts: opts, log: log}
+	maxBitrates := []int{opts.MaxVideoBitrate}
+	if len(opts.Simulcast) > 1 {
+		maxBitrates = nil
+		for _, l := range opts.Simulcast {
+			maxBitrates = append(maxBitrates, l.MaxBitrate)
+		}
+	}
+	s.congestion = newCongestion(maxBitrates, opts.Encoder.SetLayerBitrate)
 	s.desire.init(opts.Room, !opts.StartIdle)
 	return s
 }
@@ -256,12 +278,18 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	}
 	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
 	s.hookGroup(callbacks)
+	estimation, err := s.congestion.interceptors()
+	if err != nil {
+		return nil, fmt.Errorf("bandwidth estimation: %w", err)
+	}
+	// The SDK's own interceptors too: NACK answers and requests, RTCP
+	// reports, transport-wide feedback on what the box receives.
+	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true)}
 	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
-	var err error
 	if s.opts.Token != "" {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token)
+		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token, connect...)
 	} else {
 		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
 			APIKey:              s.opts.APIKey,
@@ -269,7 +297,7 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 			RoomName:            roomName,
 			ParticipantIdentity: s.opts.Identity,
 			ParticipantName:     s.opts.Name,
-		})
+		}, connect...)
 	}
 	offered, answered := relays.result()
 	if err != nil {
@@ -300,10 +328,11 @@ func (s *Session) publish(room *lksdk.Room) error {
 	if err != nil {
 		return fmt.Errorf("audio track: %w", err)
 	}
+	audioOpts = append(audioOpts, lksdk.WithRTCPHandler(s.onAudioRTCP))
 	audio, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
-		SDPFmtpLine: "minptime=10;useinbandfec=1",
-	}, append(audioOpts, lksdk.WithRTCPHandler(func(rtcp.Packet) { s.heardFromServer() }))...)
+		SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
+	}, audioOpts...)
 	if err != nil {
 		return fmt.Errorf("audio track: %w", err)
 	}
@@ -339,13 +368,12 @@ func (s *Session) publish(room *lksdk.Room) error {
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
-	control := newBitrateControl(s.opts.MaxVideoBitrate)
 	videoOpts, videoEncryption, err := publishOptions(s.mediaKeys(), s.opts.VideoCodec)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
 	video, err := lksdk.NewLocalSampleTrack(videoCapability(s.opts.VideoCodec),
-		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(p, control) }))...)
+		append(videoOpts, lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(0, p) }))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("video track: %w", err)
 	}
@@ -371,17 +399,51 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 	}
 }
 
-func (s *Session) onVideoRTCP(p rtcp.Packet, control *bitrateControl) {
+// onVideoRTCP takes what receivers say about a video layer (0 without
+// simulcast): a keyframe request makes that layer's encoder send one, at
+// most every keyframeLimit and with follow-ups after a quiet while
+// (keyframe.go); the server's REMB caps the bitrate and its receiver
+// reports' loss moves it (congestion.go). Any report says the server
+// hears the box (reconnect.go).
+func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.keyframes.request(s.opts.Encoder, 0)
+		s.keyframes.request(s.opts.Encoder, layer)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		s.opts.Encoder.SetLayerBitrate(0, control.onEstimate(int(p.Bitrate)))
+		s.congestion.onREMB(int(p.Bitrate))
 	case *rtcp.ReceiverReport:
-		for _, r := range p.Reports {
-			s.opts.Encoder.SetLayerBitrate(0, control.onLoss(r.FractionLost))
+		if layer != 0 { // the largest's loss is the network's, the others' too
+			return
 		}
+		s.mu.Lock()
+		track := s.video
+		s.mu.Unlock()
+		for _, r := range p.Reports {
+			if track != nil && r.SSRC == uint32(track.SSRC()) { // not its retransmissions'
+				s.congestion.onLoss(r.FractionLost)
+			}
+		}
+	}
+}
+
+// onAudioRTCP passes the loss the server reports of the box's sound to
+// the encoder, which puts that much more of each packet into the next
+// one's FEC. Any report says the server hears the box.
+func (s *Session) onAudioRTCP(p rtcp.Packet) {
+	s.heardFromServer() // reconnect.go
+	rr, ok := p.(*rtcp.ReceiverReport)
+	if !ok || s.opts.AudioEncoder == nil {
+		return
+	}
+	for _, r := range rr.Reports {
+		// Up at once, down slowly: a second without loss in a lossy
+		// network should not leave the next loss without FEC.
+		s.mu.Lock()
+		s.audioLoss = max(float64(r.FractionLost)*100/256, 0.8*s.audioLoss)
+		loss := int(math.Ceil(s.audioLoss))
+		s.mu.Unlock()
+		s.opts.AudioEncoder.SetPacketLoss(loss)
 	}
 }
 
@@ -423,10 +485,34 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	}
 	s.mu.Lock()
 	track := s.audio
+	if track != s.audioClock.track {
+		s.audioClock = audioClock{track: track}
+	}
+	at := s.audioClock.sent + f.Silence
+	s.audioClock.sent = at + f.Duration
 	s.mu.Unlock()
-	return s.writeSample(track, f)
+	if track == nil || len(f.Data) == 0 {
+		return nil
+	}
+	s.sent.Store(time.Now().UnixNano())
+	// The sound's own clock, not the time of writing (which jitters), and
+	// moved on over the silence not sent (DTX) without skipping sequence
+	// numbers, which receivers would take for loss.
+	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration, Timestamp: audioEpoch.Add(at)}, nil)
 }
 
+// audioClock is how much sound the audio track has carried, sent or left
+// out as silence: the RTP timestamp of the next packet.
+type audioClock struct {
+	track *lksdk.LocalTrack
+	sent  time.Duration
+}
+
+// audioEpoch is where every audio track's clock starts, for the SDK's
+// sample timestamps.
+var audioEpoch = time.Unix(1<<30, 0)
+
+// writeSample sends one coded picture on track, when there is one.
 func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil

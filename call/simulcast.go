@@ -3,7 +3,8 @@ package call
 // Simulcast: the camera published as one track with two or three layers
 // (e.g. 720p, 360p, 180p), each its own RTP stream, so the SFU can forward
 // to each receiver the layer its screen and network want. Each layer has
-// its own frame encryptor, keyframe requests and bitrate control.
+// its own frame encryptor, keyframe requests and bitrate (congestion.go
+// shares the network's estimate among them).
 
 import (
 	"fmt"
@@ -33,7 +34,6 @@ func (s *Session) publishSimulcastVideo(room *lksdk.Room) ([]*lksdk.LocalTrack, 
 	if len(layers) > len(layerQualities) {
 		return nil, nil, fmt.Errorf("simulcast: %d layers, at most %d", len(layers), len(layerQualities))
 	}
-	share := newLayerShares(layers)
 	tracks := make([]*lksdk.LocalTrack, len(layers))
 	var encryption livekit.Encryption_Type
 	for i, l := range layers {
@@ -44,13 +44,11 @@ func (s *Session) publishSimulcastVideo(room *lksdk.Room) ([]*lksdk.LocalTrack, 
 			return nil, nil, fmt.Errorf("video layer %dx%d: %w", l.Width, l.Height, err)
 		}
 		encryption = enc
-		control := newBitrateControl(l.MaxBitrate)
 		layer := i
-		var track *lksdk.LocalTrack
 		opts = append(opts,
 			lksdk.WithSimulcast("camera", &livekit.VideoLayer{Quality: quality, Width: uint32(l.Width), Height: uint32(l.Height)}),
-			lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onLayerRTCP(layer, track, p, control, share) }))
-		track, err = lksdk.NewLocalTrack(videoCapability(s.opts.VideoCodec), opts...)
+			lksdk.WithRTCPHandler(func(p rtcp.Packet) { s.onVideoRTCP(layer, p) }))
+		track, err := lksdk.NewLocalTrack(videoCapability(s.opts.VideoCodec), opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("video layer %dx%d: %w", l.Width, l.Height, err)
 		}
@@ -76,42 +74,6 @@ func layerSizes(layers []VideoLayer) string {
 		out += fmt.Sprintf("%dx%d", l.Width, l.Height)
 	}
 	return out
-}
-
-// layerShares is each layer's part of all layers' bitrate: a receiver
-// estimate (REMB) is for the whole track, and is shared out so.
-type layerShares []float64
-
-func newLayerShares(layers []VideoLayer) layerShares {
-	total := 0
-	for _, l := range layers {
-		total += l.MaxBitrate
-	}
-	shares := make(layerShares, len(layers))
-	for i, l := range layers {
-		if total > 0 {
-			shares[i] = float64(l.MaxBitrate) / float64(total)
-		}
-	}
-	return shares
-}
-
-// onLayerRTCP is onVideoRTCP for one layer: a keyframe request asks only
-// that layer's encoder for a keyframe, and loss moves only its bitrate.
-func (s *Session) onLayerRTCP(layer int, track *lksdk.LocalTrack, p rtcp.Packet, control *bitrateControl, share layerShares) {
-	s.heardFromServer()
-	switch p := p.(type) {
-	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		s.keyframes.request(s.opts.Encoder, layer)
-	case *rtcp.ReceiverEstimatedMaximumBitrate:
-		s.opts.Encoder.SetLayerBitrate(layer, control.onEstimate(int(float64(p.Bitrate)*share[layer])))
-	case *rtcp.ReceiverReport:
-		for _, r := range p.Reports {
-			if track != nil && r.SSRC == uint32(track.SSRC()) {
-				s.opts.Encoder.SetLayerBitrate(layer, control.onLoss(r.FractionLost))
-			}
-		}
-	}
 }
 
 // WriteVideoLayer sends one coded picture of simulcast layer layer (0 is

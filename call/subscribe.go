@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
@@ -41,7 +42,8 @@ type remoteSet struct {
 	decryption *roomDecryption // e2ee_decrypt.go
 	receiving  *receiving      // this room's goroutines (receive.go); nil when none
 	onMembers  func([]Member)
-	refresh    func() // asks for onMembers to be called with the list of now
+	refresh    func()                  // asks for onMembers to be called with the list of now
+	keyframes  keyframeLimiter[string] // the box's requests, per participant
 }
 
 // hook adds the receive side's callbacks, if opts wants anything; frames
@@ -177,6 +179,32 @@ func (r *remoteSet) members() []Member {
 		return slices.Index(r.order, a.Identity) - slices.Index(r.order, b.Identity)
 	})
 	return out
+}
+
+// RequestKeyframe asks identity for a keyframe of their camera (a PLI,
+// through the server), at most every keyframeLimit: their video stopped
+// decoding on the box's screen (compose.ScreenOptions.OnDamaged).
+func (s *Session) RequestKeyframe(identity string) {
+	s.remote.mu.Lock()
+	room := s.remote.room
+	s.remote.mu.Unlock()
+	if room != nil && s.remote.keyframes.allow(identity, time.Now()) {
+		requestKeyframe(room, identity)
+	}
+}
+
+// requestKeyframe sends a PLI for every video track of identity in room.
+func requestKeyframe(room *lksdk.Room, identity string) {
+	rp := room.GetParticipantByIdentity(identity)
+	if rp == nil {
+		return
+	}
+	for _, pub := range rp.TrackPublications() {
+		remote, ok := pub.(*lksdk.RemoteTrackPublication)
+		if ok && pub.Kind() == lksdk.TrackKindVideo && remote.TrackRemote() != nil {
+			rp.WritePLI(remote.TrackRemote().SSRC())
+		}
+	}
 }
 
 // SetVideoSize asks the call server to send identity's camera in the

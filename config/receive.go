@@ -26,8 +26,9 @@ type Speaker struct {
 	// (with noise suppression and gain control); the test tone is never
 	// processed.
 	EchoCancellation bool `toml:"echo_cancellation"`
-	// JitterMs is how long each participant's sound is held to even out
-	// the network's jitter; video is held as long, to stay in sync.
+	// JitterMs is the least each participant's sound is held to even out
+	// the network's jitter (more while the jitter needs it); video is held
+	// as long, to stay in sync.
 	JitterMs int `toml:"jitter_ms"`
 }
 

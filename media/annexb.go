@@ -42,3 +42,18 @@ func UnescapeRBSP(b []byte) []byte {
 	}
 	return out
 }
+
+// IsKeyframe reports whether a coded frame starts a picture that decodes
+// on its own: an H.264 access unit (Annex B) with an IDR slice, or a VP8
+// keyframe (the frame tag's inverse key frame bit, RFC 6386 9.1).
+func IsKeyframe(c Codec, frame []byte) bool {
+	switch c {
+	case CodecH264:
+		idr := false
+		EachNAL(frame, func(nal []byte) { idr = idr || nal[0]&0x1f == 5 })
+		return idr
+	case CodecVP8:
+		return len(frame) > 0 && frame[0]&1 == 0
+	}
+	return false
+}

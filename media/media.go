@@ -40,6 +40,10 @@ type EncodedFrame struct {
 	// Duration is how long the frame lasts: 1/fps for video, the block
 	// length for audio.
 	Duration time.Duration
+	// Silence is how much sound right before this frame was not sent
+	// (Opus DTX), a whole number of Durations: the stream's clock moves
+	// on by it.
+	Silence time.Duration
 }
 
 // VideoEncoder turns raw pictures into coded frames. The software encoders
@@ -64,6 +68,13 @@ type VideoEncoder interface {
 }
 
 // AudioEncoder turns 48 kHz mono samples into coded packets.
+// AudioConcealer is an AudioDecoder that makes up sound for a packet that
+// was lost: from the next packet's forward error correction when it has
+// it (fec true), else from the sound before.
+type AudioConcealer interface {
+	Conceal(next []byte, pcm []int16) (n int, fec bool, err error)
+}
+
 type AudioEncoder interface {
 	Codec() Codec
 	// FrameSamples is how many samples Encode takes at a time.

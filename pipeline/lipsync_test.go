@@ -37,11 +37,11 @@ func TestMixerShowAtFollowsTheSound(t *testing.T) {
 	}
 	captured0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC) // the sender's clock, far from ours
 	for i, p := range opusPackets(t, 440, 0.3, 0.1) {         // 20 ms packets, fewer than the buffer holds
-		if err := m.PushAt("alice", uint16(i), p, captured0.Add(time.Duration(i)*20*time.Millisecond)); err != nil {
+		if err := m.Push("alice", pipeline.JitterPacket{Seq: uint16(i), Data: p, Captured: captured0.Add(time.Duration(i) * 20 * time.Millisecond)}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	m.Push("bob", 1, opusPackets(t, 440, 0.3, 0.2)[0]) // no capture times: no lip sync
+	m.Push("bob", pipeline.JitterPacket{Seq: 1, Data: opusPackets(t, 440, 0.3, 0.2)[0]}) // no capture times: no lip sync
 	ctx, cancel := context.WithCancel(context.Background())
 	sink := &countingSink{blocks: 5, cancel: cancel} // 5 blocks of 10 ms: sound captured at +40 ms is heard last
 	before := time.Now()

@@ -45,7 +45,8 @@ type heardAt struct {
 const DefaultJitterDelay = 60 * time.Millisecond
 
 // NewMixer makes a mixer that opens a decoder per sender with newDecoder
-// and delays each sender's sound by delay (0: DefaultJitterDelay).
+// and delays each sender's sound by delay at least (0: DefaultJitterDelay),
+// more when the network's jitter asks for it.
 func NewMixer(newDecoder func() (media.AudioDecoder, error), delay time.Duration) *Mixer {
 	if delay <= 0 {
 		delay = DefaultJitterDelay
@@ -73,14 +74,9 @@ func (m *Mixer) Volume() int {
 	return m.volume
 }
 
-// Push takes one Opus packet from sender.
-func (m *Mixer) Push(sender string, seq uint16, packet []byte) error {
-	return m.PushAt(sender, seq, packet, time.Time{})
-}
-
-// PushAt is Push with the packet's capture time on the sender's clock
-// (from RTCP sender reports; zero when not known), for lip sync (ShowAt).
-func (m *Mixer) PushAt(sender string, seq uint16, packet []byte, captured time.Time) error {
+// Push takes one Opus packet from sender; its capture time (when known)
+// is for lip sync (ShowAt), its arrival for the jitter buffer's target.
+func (m *Mixer) Push(sender string, p JitterPacket) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	j := m.senders[sender]
@@ -92,9 +88,7 @@ func (m *Mixer) PushAt(sender string, seq uint16, packet []byte, captured time.T
 		j = NewJitterBuffer(dec, m.target)
 		m.senders[sender] = j
 	}
-	if err := j.PushAt(seq, packet, captured); err != nil {
-		return fmt.Errorf("mixer: sound from %s: %w", sender, err)
-	}
+	j.Push(p)
 	return nil
 }
 

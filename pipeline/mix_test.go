@@ -7,7 +7,6 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
-	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
 // opusPackets is seconds of a tone at hz, amplitude amp, as Opus packets.
@@ -51,7 +50,7 @@ func goertzel(x []int16, hz float64) float64 {
 	return power / (total * float64(len(x)) / 2)
 }
 
-func opusDecoder() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() }
+func opusDecoder() (media.AudioDecoder, error) { return pipeline.NewOpusDecoder() }
 
 func TestMixerPlaysEveryoneReorderedAndLimited(t *testing.T) {
 	tones := map[string]float64{"a": 400, "b": 700, "c": 1100}
@@ -70,7 +69,7 @@ func TestMixerPlaysEveryoneReorderedAndLimited(t *testing.T) {
 				if who == "b" && k == 10 {
 					continue // lost
 				}
-				if err := m.Push(who, uint16(65530+k), packets[who][k]); err != nil { // sequence wraps
+				if err := m.Push(who, pipeline.JitterPacket{Seq: uint16(65530 + k), Data: packets[who][k]}); err != nil { // sequence wraps
 					t.Fatal(err)
 				}
 			}
@@ -109,28 +108,34 @@ func TestMixerPlaysEveryoneReorderedAndLimited(t *testing.T) {
 }
 
 func TestJitterBufferWaitsThenPlays(t *testing.T) {
-	dec, _ := avcodec.NewOpusDecoder()
+	dec, _ := pipeline.NewOpusDecoder()
 	j := pipeline.NewJitterBuffer(dec, 2880) // 60 ms
 	defer j.Close()
 	p := opusPackets(t, 500, 0.5, 0.2)
 	out := make([]int16, 480)
-	j.Push(1, p[0])
-	j.Push(2, p[1]) // 40 ms: not yet
+	j.Push(pipeline.JitterPacket{Seq: 1, Data: p[0]})
+	j.Push(pipeline.JitterPacket{Seq: 2, Data: p[1]}) // 40 ms: not yet
 	if n := j.Pull(out); n != 0 {
 		t.Errorf("played %d samples before 60 ms were buffered", n)
 	}
-	j.Push(3, p[2])
+	j.Push(pipeline.JitterPacket{Seq: 3, Data: p[2]})
 	if n := j.Pull(out); n != 480 {
 		t.Errorf("played %d samples with 60 ms buffered, want 480", n)
 	}
-	if err := j.Push(4, []byte{0xff, 0xff, 0xff}); err == nil {
-		t.Errorf("a corrupt packet gave no error")
+	j.Push(pipeline.JitterPacket{Seq: 4, Data: []byte{0xff, 0xff, 0xff}})
+	j.Push(pipeline.JitterPacket{Seq: 5, Data: p[3]})
+	for range 7 { // the rest of 3, the corrupt 4 and 5
+		if n := j.Pull(out); n != 480 {
+			t.Errorf("played %d samples around a corrupt packet, want 480", n)
+		}
 	}
-	j.Push(5, p[3]) // still plays after the corrupt one
-	if got := j.Buffered(); got < 2880 {
-		t.Errorf("%d samples buffered after a corrupt packet, want the good ones kept", got)
+	if st := j.Stats(); st.Corrupt != 1 || st.Concealed != 960 {
+		t.Errorf("stats %+v, want the corrupt packet counted and its 960 samples concealed", st)
 	}
-	j.Push(1, p[0]) // a duplicate, long late: ignored
+	j.Push(pipeline.JitterPacket{Seq: 1, Data: p[0]}) // a duplicate, long late: dropped
+	if st := j.Stats(); st.Late != 1 {
+		t.Errorf("stats %+v, want a late packet counted", st)
+	}
 }
 
 // TestMixerVolume: the volume sets the mix's level, as a square law of the
@@ -144,7 +149,7 @@ func TestMixerVolume(t *testing.T) {
 	level := func() float64 { // the level of 200 ms of the tone, after the jitter buffer filled
 		var mixed []int16
 		for range 10 {
-			if err := m.Push("a", uint16(next), packets[next]); err != nil {
+			if err := m.Push("a", pipeline.JitterPacket{Seq: uint16(next), Data: packets[next]}); err != nil {
 				t.Fatal(err)
 			}
 			next++

@@ -29,17 +29,25 @@ func SendVideo(ctx context.Context, src camera.Source, enc media.VideoEncoder, o
 				return err
 			}
 		}
-		coded, err := enc.Encode(f)
-		if err != nil {
+		if err := encodeAndSend(enc, f, out); err != nil {
 			return err
 		}
-		if len(coded.Data) == 0 {
-			continue
-		}
-		if err := out(coded); err != nil {
-			return fmt.Errorf("send video: %w", err)
-		}
 	}
+}
+
+// encodeAndSend codes f and hands what came out, if anything, to out.
+func encodeAndSend(enc media.VideoEncoder, f camera.Frame, out func(media.EncodedFrame) error) error {
+	coded, err := enc.Encode(f)
+	if err != nil {
+		return err
+	}
+	if len(coded.Data) == 0 {
+		return nil // dropped to keep to the bitrate
+	}
+	if err := out(coded); err != nil {
+		return fmt.Errorf("send video: %w", err)
+	}
+	return nil
 }
 
 // SendAudio is the audio send path: it reads blocks of samples from src,
@@ -47,6 +55,7 @@ func SendVideo(ctx context.Context, src camera.Source, enc media.VideoEncoder, o
 func SendAudio(ctx context.Context, src audio.Source, enc media.AudioEncoder, out func(media.EncodedFrame) error) error {
 	pcm := make([]int16, enc.FrameSamples())
 	duration := time.Duration(len(pcm)) * time.Second / audio.SampleRate
+	var silence time.Duration // not sent since the last packet (DTX)
 	for {
 		if err := src.Read(ctx, pcm); err != nil {
 			if ctx.Err() != nil {
@@ -60,8 +69,13 @@ func SendAudio(ctx context.Context, src audio.Source, enc media.AudioEncoder, ou
 		if err != nil {
 			return err
 		}
-		if err := out(media.EncodedFrame{Data: packet, Captured: captured, Duration: duration}); err != nil {
+		if enc.Codec() == media.CodecOpus && IsOpusDTX(packet) {
+			silence += duration
+			continue
+		}
+		if err := out(media.EncodedFrame{Data: packet, Captured: captured, Duration: duration, Silence: silence}); err != nil {
 			return fmt.Errorf("send audio: %w", err)
 		}
+		silence = 0
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
@@ -87,7 +88,11 @@ func (s *VideoSender) setChoice(c EncoderChoice) {
 // size, the only layer without simulcast). Safe from any goroutine; a
 // layer not being sent is ignored.
 func (s *VideoSender) ForceLayerKeyFrame(layer int) {
-	if set := s.set.Load(); set != nil && layer >= 0 && layer < len(set.layers) {
+	switch set := s.set.Load(); {
+	case set == nil:
+	case set.ladder != nil && layer == 0:
+		set.ladder.forceKeyFrame()
+	case layer >= 0 && layer < len(set.layers):
 		set.layers[layer].Encoder.ForceKeyFrame()
 	}
 }
@@ -95,7 +100,11 @@ func (s *VideoSender) ForceLayerKeyFrame(layer int) {
 // SetLayerBitrate sets layer's bitrate from its next frame on. Safe from
 // any goroutine; a layer not being sent is ignored.
 func (s *VideoSender) SetLayerBitrate(layer, bitsPerSecond int) {
-	if set := s.set.Load(); set != nil && layer >= 0 && layer < len(set.layers) {
+	switch set := s.set.Load(); {
+	case set == nil:
+	case set.ladder != nil && layer == 0:
+		set.ladder.setBitrate(bitsPerSecond, time.Now())
+	case layer >= 0 && layer < len(set.layers):
 		set.layers[layer].Encoder.SetBitrate(bitsPerSecond)
 	}
 }
@@ -115,6 +124,10 @@ func (s *VideoSender) Send(ctx context.Context, src camera.Source, out func(laye
 		s.set.Store(nil)
 		set.Close()
 	}()
+	if set.ladder != nil {
+		s.log.Info("sending video", "format", f.String(), "codec", s.opts.Codec, "sizes", layerNames(set.plan))
+		return set.ladder.send(ctx, src, func(f media.EncodedFrame) error { return out(0, f) })
+	}
 	if len(set.layers) == 1 {
 		s.log.Info("sending video", "format", f.String(), "codec", s.opts.Codec)
 		return SendVideo(ctx, src, set.layers[0].Encoder, func(f media.EncodedFrame) error { return out(0, f) })
@@ -159,11 +172,23 @@ func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 		s.log.Info("video encoder: software", "codec", codec, "why", choice.Reason, "layers", len(plan))
 	}
 	s.setChoice(choice)
+	if len(plan) == 1 {
+		// One stream whose size follows the network (ladder.go): the
+		// camera's and its halves, each coded with the whole bitrate.
+		plan = PlanSimulcast(f.Width, f.Height, s.opts.BitsPerSecond)
+		for i := range plan {
+			plan[i].BitsPerSecond = s.opts.BitsPerSecond
+		}
+	}
 	layers, err := NewSoftwareSimulcastLayers(codec, settings, plan)
 	if err != nil {
 		return nil, err
 	}
-	return &layerSet{plan: plan, layers: layers}, nil
+	set := &layerSet{plan: plan, layers: layers}
+	if s.opts.Layers <= 1 {
+		set.ladder = newLadder(layers, f.FPS, s.opts.BitsPerSecond, s.log)
+	}
+	return set, nil
 }
 
 // openHardware opens the m2m encoder once per layer of plan and, where the
@@ -264,6 +289,9 @@ type layerSet struct {
 	layers  []SimulcastLayer
 	plan    []LayerSpec
 	scalers []*fallbackScaler
+	// ladder, without simulcast in software, sends one of layers at a
+	// time, by the bitrate.
+	ladder *ladder
 }
 
 func (l *layerSet) Close() error {

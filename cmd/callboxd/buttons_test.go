@@ -50,7 +50,7 @@ func TestVolumeButtonsChangeWhatTheSpeakerPlays(t *testing.T) {
 		var mixed []int16
 		block := make([]int16, audio.SampleRate/50)
 		for range 20 {
-			if err := rx.mixer.Push("grandma", uint16(next), packets[next]); err != nil {
+			if err := rx.mixer.Push("grandma", pipeline.JitterPacket{Seq: uint16(next), Data: packets[next]}); err != nil {
 				t.Fatal(err)
 			}
 			next++

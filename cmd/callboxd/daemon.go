@@ -26,6 +26,7 @@ type daemon struct {
 	beats   *heartbeat // what its loops beat while they run (heartbeat.go)
 	session *call.Session
 	video   *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
+	audio   soundEncoder          // the microphone's encoder, whichever runs
 	rx      *receiver             // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
 	// (controls.go); nil with -config, where there is no data directory.
@@ -60,6 +61,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
 		MaxVideoBitrate: cfg.Video.BitrateKbps * 1000,
 		Encoder:         d.video,
+		AudioEncoder:    &d.audio,
 		Simulcast:       simulcastLayers(cfg),
 		StartIdle:       !cfg.Controls.StartInCall,
 		Remote:          d.rx.remote(),
@@ -221,6 +223,8 @@ func (d *daemon) sendAudio(ctx context.Context) error {
 		return err
 	}
 	defer enc.Close()
+	d.audio.use(enc)
+	defer d.audio.use(nil)
 	d.log.Info("sending audio", "microphone", a.Microphone)
 	moving := d.beats.join("microphone " + a.Microphone)
 	defer moving.leave()
@@ -228,4 +232,32 @@ func (d *daemon) sendAudio(ctx context.Context) error {
 		moving.beat()
 		return d.session.WriteAudio(f)
 	})
+}
+
+// soundEncoder passes the call's loss reports to the microphone's encoder
+// of the moment (one per start of the microphone), and the last report to
+// a new one.
+type soundEncoder struct {
+	mu   sync.Mutex
+	enc  *pipeline.OpusEncoder // nil while none runs
+	loss int                   // percent
+}
+
+func (s *soundEncoder) use(enc *pipeline.OpusEncoder) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.enc = enc
+	if enc != nil {
+		enc.SetPacketLoss(s.loss)
+	}
+}
+
+// SetPacketLoss implements call.AudioEncoder.
+func (s *soundEncoder) SetPacketLoss(percent int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.loss = percent
+	if s.enc != nil {
+		s.enc.SetPacketLoss(percent)
+	}
 }

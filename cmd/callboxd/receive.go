@@ -55,7 +55,7 @@ type receiver struct {
 
 func newReceiver(cfg config.Config, log *slog.Logger) *receiver {
 	rx := &receiver{cfg: cfg, log: log,
-		mixer: pipeline.NewMixer(func() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() },
+		mixer: pipeline.NewMixer(func() (media.AudioDecoder, error) { return pipeline.NewOpusDecoder() },
 			time.Duration(cfg.Speaker.JitterMs)*time.Millisecond)}
 	if cfg.Speaker.EchoCancellation && cfg.Audio.Microphone != config.MicrophoneTone && cfg.Speaker.Device != config.SpeakerNone {
 		ec, err := pipeline.NewEchoCanceller(pipeline.EchoOptions{NoiseSuppression: true, AGC: true})
@@ -78,7 +78,8 @@ func (rx *receiver) remote() call.RemoteOptions {
 				}
 			},
 			Audio: func(f call.Frame) {
-				if err := rx.mixer.PushAt(f.From, f.Seq, f.Data, f.Captured); err != nil {
+				if err := rx.mixer.Push(f.From, pipeline.JitterPacket{Seq: f.Seq, Data: f.Data,
+					Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured}); err != nil {
 					rx.log.Debug("sound dropped", "err", err)
 				}
 			},
@@ -184,7 +185,8 @@ func (rx *receiver) show(ctx context.Context) error {
 		// Lip sync: each picture waits until the sound captured with it is
 		// heard. Both capture times come from the sender's RTCP sender
 		// reports; the mixer knows when each sound was played.
-		ShowAt: rx.mixer.ShowAt,
+		ShowAt:    rx.mixer.ShowAt,
+		OnDamaged: rx.session.RequestKeyframe,
 		OnDrawn: func(f *display.Frame, l compose.Layout) {
 			moving.beat()
 			if rx.onDrawn != nil {

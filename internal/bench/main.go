@@ -33,21 +33,24 @@ import (
 	"github.com/callbox/callbox/pipeline"
 )
 
-// onlyCallFigures is set by CALLBOX_BENCH=call: only the call figures
-// (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a change to
-// them in half a minute, without the lab and the CPU rounds.
-// CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of that call (its
+// group is CALLBOX_BENCH: "" for every figure; "call" for the call figures
+// only (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a
+// change to them in half a minute, without the lab and the CPU rounds;
+// "network" for the figures under emulated networks (network.go; about
+// eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
+// "e2ee" for the figures of end-to-end encryption (e2ee.go).
+// CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of a call (its
 // join, ICE and DTLS step by step) on stderr.
-// CALLBOX_BENCH=e2ee measures only the figures of end-to-end encryption
-// (e2ee.go).
-var onlyCallFigures = os.Getenv("CALLBOX_BENCH") == "call"
-
-var onlyE2EEFigures = os.Getenv("CALLBOX_BENCH") == "e2ee"
+var group = os.Getenv("CALLBOX_BENCH")
 
 func main() {
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
-	if !netns.Inside() && !onlyCallFigures && !onlyE2EEFigures {
+	if group != "" && group != "call" && group != "network" && group != "e2ee" {
+		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, or nothing for every figure\n", group)
+		os.Exit(2)
+	}
+	if !netns.Inside() && group == "" {
 		if err := hostFigures(); err != nil { // lab.go, m2m.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -63,10 +66,12 @@ func main() {
 }
 
 func run() error {
-	if onlyCallFigures {
+	switch group {
+	case "call":
 		return callFigures()
-	}
-	if onlyE2EEFigures {
+	case "network":
+		return networkFigures()
+	case "e2ee":
 		return e2eeFigures()
 	}
 	ratio, err := encodeOverheadRatio()
@@ -80,7 +85,10 @@ func run() error {
 	if err := callFigures(); err != nil {
 		return err
 	}
-	return e2eeFigures() // e2ee.go
+	if err := e2eeFigures(); err != nil { // e2ee.go
+		return err
+	}
+	return networkFigures()
 }
 
 // --- encode_overhead_ratio ---------------------------------------------------

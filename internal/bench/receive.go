@@ -145,7 +145,7 @@ func receiveGlassToGlassP95() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	mixer := pipeline.NewMixer(func() (media.AudioDecoder, error) { return avcodec.NewOpusDecoder() }, 0)
+	mixer := pipeline.NewMixer(func() (media.AudioDecoder, error) { return pipeline.NewOpusDecoder() }, 0)
 	defer mixer.Close()
 	var mu sync.Mutex
 	var latencies []float64
@@ -175,7 +175,9 @@ func receiveGlassToGlassP95() (float64, error) {
 		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, Logger: log,
 		Remote: call.RemoteOptions{Handlers: call.Handlers{
 			Video: func(f call.Frame) { screen.VideoAt(f.From, f.Codec, f.Data, f.Captured) },
-			Audio: func(f call.Frame) { mixer.PushAt(f.From, f.Seq, f.Data, f.Captured) },
+			Audio: func(f call.Frame) {
+				mixer.Push(f.From, pipeline.JitterPacket{Seq: f.Seq, Data: f.Data, Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured})
+			},
 		}, OnMembers: func(ms []call.Member) {
 			var members []compose.Member
 			for _, m := range ms {

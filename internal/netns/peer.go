@@ -27,6 +27,15 @@ type Peer struct {
 // NewPeer makes peer n (1 to 254: the link 10.99.n.0/24) and brings its
 // links up. Close removes it.
 func NewPeer(n int) (*Peer, error) {
+	return newPeer(n, func(p *Peer) error {
+		return run(exec.Command("ip", "link", "add", p.link, "type", "veth", "peer", "name", p.link+"b", "netns", p.nsPath()))
+	})
+}
+
+// newPeer makes peer n's namespace, has link join it to this one with a
+// device named p.link here and p.link+"b" there, and gives both their
+// addresses and the peer its default route.
+func newPeer(n int, link func(p *Peer) error) (*Peer, error) {
 	if !Inside() {
 		return nil, errors.New("netns: NewPeer: only inside a namespace made by Run")
 	}
@@ -50,9 +59,12 @@ func NewPeer(n int) (*Peer, error) {
 		p.Close()
 		return nil, fmt.Errorf("netns: peer %d: its namespace did not start: %w", n, err)
 	}
+	if err := link(p); err != nil {
+		p.Close()
+		return nil, fmt.Errorf("netns: peer %d: %w", n, err)
+	}
 	gateway := fmt.Sprintf("10.99.%d.1", n)
 	steps := [][]string{
-		{"ip", "link", "add", p.link, "type", "veth", "peer", "name", p.link + "b", "netns", p.nsPath()},
 		{"ip", "addr", "add", gateway + "/24", "dev", p.link},
 		{"ip", "link", "set", p.link, "up"},
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
+	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/avcodec"
 )
 
@@ -79,7 +80,11 @@ type sender struct {
 	codec    media.Codec // what video decodes
 	opus     media.AudioDecoder
 	previous *image.YCbCr // a copy of the newest picture
-	audio    []int16      // at least the newest keptAudio samples
+	// damaged: a frame did not decode, and what comes before the next
+	// keyframe would decode into damaged pictures.
+	damaged bool
+	audio   []int16       // at least the newest keptAudio samples
+	packets []AudioPacket // every packet of sound, as it arrived
 	// lastVideo and lastAudio are when a frame of each last arrived.
 	lastVideo, lastAudio time.Time
 	// soundAt is when blocks of sound (not a server's silence) arrived, at
@@ -106,7 +111,9 @@ func Start(opts call.Options, check Check) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
+	v.mu.Lock() // frames may come already
 	v.watcher = w
+	v.mu.Unlock()
 	return v, nil
 }
 
@@ -172,11 +179,20 @@ func (v *Viewer) onVideo(f call.Frame) {
 		}
 		s.video, s.codec = d, f.Codec
 	}
+	// After a frame that did not decode, skip to the next keyframe, as
+	// the box's screen does, and ask for it.
+	if s.damaged && !media.IsKeyframe(f.Codec, f.Data) {
+		v.requestKeyframe(f.From)
+		return
+	}
 	pic, err := s.video.Decode(f.Data)
 	if err != nil {
 		v.errs = append(v.errs, fmt.Errorf("decode %s from %s: %w", f.Codec, f.From, err))
+		s.damaged = true
+		v.requestKeyframe(f.From)
 		return
 	}
+	s.damaged = false
 	if pic == nil {
 		return
 	}
@@ -194,15 +210,17 @@ func (v *Viewer) onAudio(f call.Frame) {
 	}
 	s := v.sender(f.From)
 	s.lastAudio = f.Arrived
+	s.packets = append(s.packets, AudioPacket{Seq: f.Seq, Timestamp: f.Timestamp, Arrived: f.Arrived,
+		Duration: media.OpusDuration(f.Data), FEC: media.OpusHasFEC(f.Data)})
 	if s.opus == nil {
-		d, err := avcodec.NewOpusDecoder()
+		d, err := pipeline.NewOpusDecoder()
 		if err != nil {
 			v.errs = append(v.errs, fmt.Errorf("decode opus from %s: %w", f.From, err))
 			return
 		}
 		s.opus = d
 	}
-	var pcm [avcodec.MaxOpusPacketSamples]int16
+	var pcm [pipeline.MaxOpusSamples]int16
 	n, err := s.opus.Decode(f.Data, pcm[:])
 	if err != nil {
 		v.errs = append(v.errs, fmt.Errorf("decode opus from %s: %w", f.From, err))
@@ -219,6 +237,33 @@ func (v *Viewer) onAudio(f call.Frame) {
 		}
 	}
 	v.notify()
+}
+
+// requestKeyframe asks identity for a keyframe; v.mu is held.
+func (v *Viewer) requestKeyframe(identity string) {
+	if v.watcher != nil { // nil: fed by a test, not a room
+		v.watcher.RequestKeyframe(identity)
+	}
+}
+
+// AudioPacket is one packet of sound as it arrived, before decoding.
+type AudioPacket struct {
+	Seq       uint16
+	Timestamp uint32 // RTP, 48 kHz
+	Arrived   time.Time
+	Duration  time.Duration
+	// FEC: it carries a copy of the packet before it (media.OpusHasFEC).
+	FEC bool
+}
+
+// AudioPackets returns every packet of sound from identity so far.
+func (v *Viewer) AudioPackets(identity string) []AudioPacket {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, ok := v.senders[identity]; ok {
+		return append([]AudioPacket(nil), s.packets...)
+	}
+	return nil
 }
 
 // Wait calls check now and again whenever a picture or sound arrives,

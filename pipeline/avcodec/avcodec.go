@@ -1,8 +1,9 @@
 // Package avcodec decodes remote media in software through FFmpeg's
-// libavcodec (cgo): H.264 and VP8 frames into I420 pictures, Opus packets
-// into 48 kHz mono samples. Built through make, it links the static FFmpeg
-// of scripts/ffmpeg-lean.sh, which has only these decoders; a plain go build
-// links Debian's shared one, which decodes the same.
+// libavcodec (cgo): H.264 and VP8 frames into I420 pictures. (Opus is
+// pipeline's, through libopus: libavcodec's Opus decoder has no packet
+// loss concealment or FEC.) Built through make, it links the static FFmpeg
+// of scripts/ffmpeg-lean.sh, which has little more than these decoders; a
+// plain go build links Debian's shared one, which decodes the same.
 //
 // It owns the libavcodec decoder contexts and the copies of their output in Go
 // memory. It must not open devices, choose between software and hardware
@@ -37,6 +38,10 @@ import (
 
 // ErrClosed is returned by Decode after Close.
 var ErrClosed = errors.New("decoder closed")
+
+// ErrDamaged is the error of a frame that libavcodec decoded only by
+// patching up what was missing or broken: its picture is not shown.
+var ErrDamaged = errors.New("damaged picture")
 
 // errEmptyInput: to libavcodec a packet without data means "end of stream",
 // after which a decoder outputs nothing more, so it never gets one.

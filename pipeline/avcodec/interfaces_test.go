@@ -9,5 +9,4 @@ import (
 // interfaces.
 var (
 	_ media.VideoDecoder = (*avcodec.VideoDecoder)(nil)
-	_ media.AudioDecoder = (*avcodec.OpusDecoder)(nil)
 )

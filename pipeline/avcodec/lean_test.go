@@ -30,7 +30,6 @@ func TestMakeLinksTheLeanFFmpeg(t *testing.T) {
 	}{
 		{"H264", func() (interface{ Close() error }, error) { return NewVideoDecoder("H264") }},
 		{"VP8", func() (interface{ Close() error }, error) { return NewVideoDecoder("VP8") }},
-		{"Opus", func() (interface{ Close() error }, error) { return NewOpusDecoder() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dec, err := tc.open()

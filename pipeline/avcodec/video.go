@@ -55,7 +55,9 @@ func NewVideoDecoder(codec string) (*VideoDecoder, error) {
 // form, or one VP8 frame. It returns the picture the frame completes, or nil
 // and no error when there is none yet (or the frame is not shown). The
 // picture is valid until the next Decode or Close. A corrupt frame gives an
-// error; the decoder stays usable and recovers at the next key frame.
+// error, and so does one that libavcodec could only patch up (a slice
+// missing, a reference lost: ErrDamaged) rather than a damaged picture;
+// the decoder stays usable and recovers at the next key frame.
 func (v *VideoDecoder) Decode(frame []byte) (*image.YCbCr, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -75,6 +77,10 @@ func (v *VideoDecoder) Decode(frame []byte) (*image.YCbCr, error) {
 		}
 		if !got {
 			return picture, nil
+		}
+		if flags := v.dec.frame.decode_error_flags; flags != 0 || v.dec.frame.flags&C.AV_FRAME_FLAG_CORRUPT != 0 {
+			C.av_frame_unref(v.dec.frame)
+			return nil, fmt.Errorf("%s decoder: frame of %d bytes (decode error flags %#x): %w", v.codec, len(frame), int(flags), ErrDamaged)
 		}
 		picture, err = v.copyPicture()
 		C.av_frame_unref(v.dec.frame)

@@ -40,7 +40,11 @@ type ScreenOptions struct {
 	// clock; see VideoAt) should be on the screen to be in step with their
 	// sound; false shows it at once. Nil: every picture at once.
 	ShowAt func(identity string, captured time.Time) (time.Time, bool)
-	Logger *slog.Logger
+	// OnDamaged is told when a participant's video stops decoding: the
+	// call asks them for a keyframe. It must not block; it is told again
+	// for every frame until one decodes, and limits its asking itself.
+	OnDamaged func(identity string)
+	Logger    *slog.Logger
 }
 
 // Screen is the call on the screen: it decodes each remote participant's
@@ -72,6 +76,10 @@ type remoteVideo struct {
 	dec      media.VideoDecoder
 	failed   bool // the last frame could not be decoded
 	gone     bool // left or the screen closed: its decoder is closed for good
+	// needKeyframe: what comes before the next keyframe would decode
+	// into a damaged picture (a frame did not decode, or the stream
+	// started elsewhere); the last good picture stays until then.
+	needKeyframe bool
 
 	// Under Screen.mu:
 	picture *image.YCbCr
@@ -192,14 +200,16 @@ func (s *Screen) video(identity string) *remoteVideo {
 	}
 	rv := s.remote[identity]
 	if rv == nil {
-		rv = &remoteVideo{problem: "waiting for video"}
+		rv = &remoteVideo{problem: "waiting for video", needKeyframe: true}
 		s.remote[identity] = rv
 	}
 	return rv
 }
 
-// Video decodes one coded frame from identity. Frames that cannot be
-// decoded put a placeholder in the tile until a picture decodes again.
+// Video decodes one coded frame from identity. After a frame that cannot
+// be decoded the tile keeps the last good picture (a placeholder if there
+// was none) and frames are skipped until a keyframe, which decodes whole:
+// a damaged picture is never shown.
 func (s *Screen) Video(identity string, codec media.Codec, data []byte) {
 	s.VideoAt(identity, codec, data, time.Time{})
 }
@@ -229,12 +239,24 @@ func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captur
 			return
 		}
 		rv.dec = dec
+		rv.needKeyframe = true
+	}
+	if rv.needKeyframe && !media.IsKeyframe(codec, data) {
+		if rv.failed && s.opts.OnDamaged != nil {
+			s.opts.OnDamaged(identity)
+		}
+		return
 	}
 	pic, err := rv.dec.Decode(data)
 	if err != nil {
+		rv.needKeyframe = true
 		s.setProblem(identity, rv, "damaged video, waiting for a new picture", err)
+		if s.opts.OnDamaged != nil {
+			s.opts.OnDamaged(identity)
+		}
 		return
 	}
+	rv.needKeyframe = false
 	if pic == nil {
 		return
 	}
@@ -293,7 +315,7 @@ func (rv *remoteVideo) release(now time.Time) {
 	rv.waiting = append(rv.waiting[:0], rv.waiting[n:]...)
 }
 
-// setProblem shows problem instead of the picture; the first error of a
+// setProblem shows problem where there is no picture to keep; the first error of a
 // run is logged.
 func (s *Screen) setProblem(identity string, rv *remoteVideo, problem string, err error) {
 	if !rv.failed {
@@ -302,7 +324,6 @@ func (s *Screen) setProblem(identity string, rv *remoteVideo, problem string, er
 	rv.failed = true
 	s.mu.Lock()
 	rv.problem = problem
-	rv.picture = nil
 	rv.errors++
 	s.mu.Unlock()
 }

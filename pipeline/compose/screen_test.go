@@ -38,7 +38,7 @@ func TestScreenShowsDecodedVideoAndPlaceholders(t *testing.T) {
 		{"vp8", "VP8", vp8, "picture"},
 		{"unknown codec", "AV1", h264[:3], "cannot show AV1 video"},
 		{"starts mid-GOP", "H264", h264[3:6], "picture-or-placeholder"},
-		{"corrupt packet", "H264", [][]byte{garbage}, "placeholder"},
+		{"corrupt packet", "H264", [][]byte{garbage}, "waiting for video"},
 		{"corrupt then keyframe", "H264", append([][]byte{garbage}, h264[:4]...), "picture"},
 		{"no video", "", nil, "no video"},
 	}
@@ -120,6 +120,48 @@ func TestScreenDropsLeavers(t *testing.T) {
 	}
 	if _, ok := sizes["a"]; ok {
 		t.Errorf("the call still asked for a's video at %v", sizes["a"])
+	}
+}
+
+// TestScreenHoldsThePictureUntilAKeyframe: a frame that does not decode
+// leaves the last good picture on the screen, asks for a keyframe, and
+// the frames after it are skipped (they would decode damaged) until the
+// keyframe comes.
+func TestScreenHoldsThePictureUntilAKeyframe(t *testing.T) {
+	frames := pipelinetest.EncodedPatternKeyframes(t, media.CodecH264, 320, 180, 10, 8)
+	r, err := display.NewOffscreen(display.OffscreenOptions{Width: 640, Height: 360})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layout Layout
+	damaged := 0
+	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder, OnDrawn: func(_ *display.Frame, l Layout) { layout = l },
+		OnDamaged: func(string) { damaged++ }})
+	defer s.Close()
+	s.SetMembers([]Member{{Identity: "p", Name: "P", VideoCodec: "H264"}})
+	shown := func() (uint32, error) {
+		t.Helper()
+		if err := s.DrawOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		frame, _ := r.Snapshot()
+		tile, _ := layout.Tile("p")
+		stamp, err := ReadTileStamp(frame, Fit(image.Pt(320, 180), tile.Rect), image.Pt(320, 180))
+		return stamp.Frame, err
+	}
+	// Frames 0 to 3; frame 4 lost and a broken one in its place; 5 to 7
+	// refer to it; 8 is a keyframe, then 9.
+	broken := append([]byte(nil), frames[4][:len(frames[4])/3]...)
+	for i, f := range append(append(frames[:4:4], broken), frames[5:]...) {
+		s.Video("p", media.CodecH264, f)
+		got, err := shown()
+		want := map[bool]uint32{true: 3, false: uint32(i)}[i >= 4 && i < 8]
+		if err != nil || got != want {
+			t.Errorf("after frame %d the screen shows frame %d (%v), want %d", i, got, err, want)
+		}
+	}
+	if damaged == 0 {
+		t.Error("nobody was told the video stopped decoding")
 	}
 }
 

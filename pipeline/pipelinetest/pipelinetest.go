@@ -6,6 +6,7 @@ package pipelinetest
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/callbox/callbox/device/camera"
@@ -16,6 +17,13 @@ import (
 // EncodedPattern is n coded frames of a width x height test pattern, the
 // first a keyframe and no other, each a copy.
 func EncodedPattern(t testing.TB, codec media.Codec, width, height, n int) [][]byte {
+	t.Helper()
+	return EncodedPatternKeyframes(t, codec, width, height, n)
+}
+
+// EncodedPatternKeyframes is EncodedPattern with keyframes also at the
+// frames numbered in keyframes.
+func EncodedPatternKeyframes(t testing.TB, codec media.Codec, width, height, n int, keyframes ...int) [][]byte {
 	t.Helper()
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: width, Height: height, FPS: 240})
 	if err != nil {
@@ -30,6 +38,9 @@ func EncodedPattern(t testing.TB, codec media.Codec, width, height, n int) [][]b
 	defer enc.Close()
 	var out [][]byte
 	for len(out) < n {
+		if slices.Contains(keyframes, len(out)) {
+			enc.ForceKeyFrame()
+		}
 		f, err := src.ReadFrame(context.Background())
 		if err != nil {
 			t.Fatal(err)

@@ -5,14 +5,15 @@
 // one JSON object: the page's fingerprint and state, and the luma planes of
 // some of the box's pictures as the page shows them, for Go's
 // camera.ReadStamp.
-import { env, launchGuestBrowser } from './guestbrowser.mjs';
+import { env, launchChromium } from './chromium.mjs';
 
 const invite = env('INVITE');
 const boxIdentity = env('BOX_IDENTITY');
 const samples = Number(process.env.SAMPLES || '20');
 const sampleGapMs = Number(process.env.SAMPLE_GAP_MS || '100');
 
-const browser = await launchGuestBrowser(invite);
+// The test serves the page over plain http on the namespace's address.
+const browser = await launchChromium(new URL(invite).origin, ['--autoplay-policy=no-user-gesture-required']);
 const problems = [];
 const result = { problems };
 try {

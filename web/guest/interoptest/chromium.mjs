@@ -1,6 +1,7 @@
-// What interop.mjs and freeze.mjs share: their settings from the
-// environment, and Debian's chromium (through playwright-core) started as
-// a guest's browser with a fake camera and microphone.
+// Debian's chromium, headless, with a fake camera and microphone, for the
+// harnesses here (interop.mjs, freeze.mjs, publish.mjs): a page on origin
+// (plain http on the test's address) is treated as secure, for
+// getUserMedia and E2EE. And their settings from the environment.
 import { chromium } from 'playwright-core';
 
 // env is the variable name's value; it must be set.
@@ -10,16 +11,13 @@ export function env(name) {
   return v;
 }
 
-// launchGuestBrowser starts a headless chromium that may open invite.
-export function launchGuestBrowser(invite) {
+export function launchChromium(origin, extraArgs = []) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required',
-      // The test serves the page over plain http on the namespace's address.
-      `--unsafely-treat-insecure-origin-as-secure=${new URL(invite).origin}`],
+      `--unsafely-treat-insecure-origin-as-secure=${origin}`, ...extraArgs],
   });
 }

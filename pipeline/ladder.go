@@ -1,0 +1,140 @@
+package pipeline
+
+// The picture's size follows the network: without simulcast the box sends
+// one stream, and when the call's bitrate falls too low for the camera's
+// full size it sends a half or a quarter of it instead, at the same frame
+// rate (faces want motion more than detail), made by the simulcast
+// machinery's scaling, with an encoder per size; back up once the bitrate
+// has been high enough for a while.
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
+)
+
+// Bits per pixel of each frame at which the picture changes size: below
+// ladderDown it halves (720p30 under 550 kbit/s, 360p under 140), above
+// ladderUp for the size above (720p30: 970 kbit/s, 360p: 240) for
+// ladderUpAfter it goes back up.
+const (
+	ladderDown    = 0.02
+	ladderUp      = 0.035
+	ladderUpAfter = 3 * time.Second
+)
+
+// ladder is the sizes one stream may take, largest first (the camera's
+// own, then halves: PlanSimulcast's sizes), an encoder each, and which
+// one is sent.
+type ladder struct {
+	layers []SimulcastLayer
+	fps    int
+	log    *slog.Logger
+
+	mu       sync.Mutex // guards what follows
+	rung     int        // the index of the size sent
+	keyframe bool       // the next frame sent must be a keyframe
+	bitrate  int
+	upSince  time.Time // since when the bitrate would allow the size above; zero when not
+}
+
+func newLadder(layers []SimulcastLayer, fps int, bitrate int, log *slog.Logger) *ladder {
+	l := &ladder{layers: layers, fps: max(fps, 1), log: log}
+	l.setBitrate(bitrate, time.Now())
+	return l
+}
+
+// threshold is the bitrate at which pictures of layer i carry bpp bits
+// per pixel.
+func (l *ladder) threshold(i int, bpp float64) int {
+	return int(bpp * float64(l.layers[i].Width*l.layers[i].Height*l.fps))
+}
+
+// setBitrate takes the stream's bitrate: it goes to every size's encoder,
+// and chooses the size. Safe from any goroutine.
+func (l *ladder) setBitrate(bits int, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bitrate = bits
+	for _, layer := range l.layers {
+		layer.Encoder.SetBitrate(bits)
+	}
+	rung := l.rung
+	for rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
+		rung++
+	}
+	switch {
+	case rung != l.rung:
+		l.upSince = time.Time{}
+	case rung > 0 && bits >= l.threshold(rung-1, ladderUp):
+		if l.upSince.IsZero() {
+			l.upSince = now
+		}
+		if now.Sub(l.upSince) >= ladderUpAfter {
+			rung--
+			l.upSince = time.Time{}
+		}
+	default:
+		l.upSince = time.Time{}
+	}
+	if rung != l.rung {
+		l.log.Info("video size follows the network", "from", l.size(l.rung), "to", l.size(rung), "kbps", bits/1000)
+		l.rung, l.keyframe = rung, true
+	}
+}
+
+func (l *ladder) size(i int) string {
+	return fmt.Sprintf("%dx%d", l.layers[i].Width, l.layers[i].Height)
+}
+
+// forceKeyFrame makes the next frame sent a keyframe.
+func (l *ladder) forceKeyFrame() {
+	l.mu.Lock()
+	l.keyframe = true
+	l.mu.Unlock()
+}
+
+// current is the size to send this frame, and whether it must be a keyframe.
+func (l *ladder) current() (rung int, keyframe bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	rung, keyframe = l.rung, l.keyframe
+	l.keyframe = false
+	return rung, keyframe
+}
+
+// send is the send path of a ladder: it reads each frame from src, makes
+// the picture of the size sent (scaled down size by size, as simulcast
+// does), codes it with that size's encoder and hands it to out, until ctx
+// ends or a part fails. A change of size starts with a keyframe.
+func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.EncodedFrame) error) error {
+	p := newSimulcastPictures(len(l.layers))
+	defer p.close()
+	for {
+		f, err := src.ReadFrame(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		rung, keyframe := l.current()
+		for i := 0; i <= rung; i++ {
+			if f, err = p.picture(i, l.layers[i], f); err != nil {
+				return fmt.Errorf("video at %s: %w", l.size(i), err)
+			}
+		}
+		enc := l.layers[rung].Encoder
+		if keyframe {
+			enc.ForceKeyFrame()
+		}
+		if err := encodeAndSend(enc, f, out); err != nil {
+			return err
+		}
+	}
+}
