@@ -67,6 +67,7 @@ func TestUDPBlocked(t *testing.T) {
 		}
 		// The box trusts the authority of the server's test certificate,
 		// as it would a public one (Go reads SSL_CERT_FILE).
+		daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd") // before the clock starts
 		started := time.Now()
 		d, screen := boxOnPeer(t, peer, srv, "blocked", "SSL_CERT_FILE="+srv.CAFile)
 		d.waitLog(t, "in the call", 30*time.Second)
