@@ -30,6 +30,9 @@ type GroupOptions struct {
 	// Invites makes the participant the room's authority (the box): it
 	// admits the holders of these invites.
 	Invites *keys.InviteBook
+	// Boxes (a box's) are the signing keys of the room's other boxes
+	// (call.boxes): boxes that list each other share one call.
+	Boxes [][]byte
 	// Invite is what a member that is not the box joins with.
 	Invite *keys.Invite
 	Timing keys.Timing
@@ -39,12 +42,19 @@ type GroupOptions struct {
 	// RecordKeys keeps every key material the participant holds, for tests
 	// that play a member who keeps everything (Watcher.HeldKeys).
 	RecordKeys bool
+	// OnMessage, when set, is handed every key-exchange message as the
+	// server delivered it, for tests that look at what the SFU forwards.
+	// It must not block.
+	OnMessage func(from string, msg []byte)
 }
 
 // serverCheckEvery is how often the box compares its members with the
 // server's list of participants: a leave whose event never came (a
-// reconnection that lost it) is found within this.
-const serverCheckEvery = 5 * time.Second
+// reconnection that lost it), or an identity that left and came straight
+// back as a new session, is found within this. It must stay well under
+// keys.DefaultSwitchDeadline: the one who left must not get the key that
+// was current when it comes back.
+const serverCheckEvery = time.Second
 
 // groupSession is one join's key exchange. It owns a goroutine that hands
 // the room's events to the group (the SDK calls its callbacks holding
@@ -57,16 +67,21 @@ type groupSession struct {
 	log    *slog.Logger
 	events eventQueue
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
-	ctx    context.Context   // ends with close
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// serverSids is the server's list as last checked (identity: session
+	// id); the event goroutine's.
+	serverSids map[string]string
+	ctx        context.Context // ends with close
+	cancel     context.CancelFunc
+	wg         sync.WaitGroup
+	// onMessage is GroupOptions.OnMessage.
+	onMessage func(from string, msg []byte)
 }
 
 func newGroupSession(opts *GroupOptions, roomName, self string, onMember func(string), log *slog.Logger) (*groupSession, error) {
-	gs := &groupSession{keys: newGroupKeys(), log: log}
+	gs := &groupSession{keys: newGroupKeys(), log: log, onMessage: opts.OnMessage}
 	gs.keys.record = opts.RecordKeys
 	g, err := keys.NewGroup(keys.Config{
-		Room: roomName, Self: self, Identity: opts.Identity, Invites: opts.Invites, Invite: opts.Invite,
+		Room: roomName, Self: self, Identity: opts.Identity, Invites: opts.Invites, Boxes: opts.Boxes, Invite: opts.Invite,
 		Send: gs.send, Keys: gs.keys, OnStatus: opts.OnStatus, OnMember: onMember, Timing: opts.Timing, Log: log,
 	})
 	if err != nil {
@@ -100,6 +115,9 @@ func (gs *groupSession) hook(cb *lksdk.RoomCallback) {
 	cb.OnDataPacket = func(p lksdk.DataPacket, params lksdk.DataReceiveParams) {
 		if u, ok := p.(*lksdk.UserDataPacket); ok && u.Topic == keys.Topic {
 			payload, from := u.Payload, params.SenderIdentity
+			if gs.onMessage != nil {
+				gs.onMessage(from, payload)
+			}
 			gs.events.push(func() { gs.group.Receive(from, payload) })
 			return
 		}
@@ -177,6 +195,9 @@ func (gs *groupSession) announce() {
 // a participant with a new session both. It runs on the event goroutine.
 func (gs *groupSession) comparePresence() {
 	now := gs.present()
+	if !maps.Equal(now, gs.sids) {
+		gs.log.Debug("who is in the room changed", "before", gs.sids, "now", now)
+	}
 	for id, sid := range gs.sids {
 		if now[id] != sid {
 			gs.group.ParticipantLeft(id)
@@ -202,12 +223,29 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 			gs.log.Debug("cannot ask the server who is in the room", "err", err)
 			return
 		}
-		var present []string
+		now := map[string]string{}
 		for _, p := range res.Participants {
-			present = append(present, p.Identity)
+			now[p.Identity] = p.Sid
 		}
-		gs.events.push(func() { gs.group.Present(present) })
+		gs.events.push(func() { gs.serverSaw(now) })
 	})
+}
+
+// serverSaw gives the group the server's list of participants. An identity
+// whose session changed since the last look left and came back, though the
+// SDK may never say so: when a participant leaves and its identity joins
+// again at once, the SDK takes the old session's DISCONNECTED for the new
+// one and lists neither. It runs on the event goroutine.
+func (gs *groupSession) serverSaw(now map[string]string) {
+	for id, sid := range now {
+		if old, ok := gs.serverSids[id]; ok && old != sid {
+			gs.log.Debug("a participant came back as a new session", "participant", id)
+			gs.group.ParticipantLeft(id)
+			gs.group.ParticipantJoined(id)
+		}
+	}
+	gs.serverSids = now
+	gs.group.Present(slices.Collect(maps.Keys(now)))
 }
 
 // close ends the exchange and waits for its goroutines.
@@ -282,6 +320,9 @@ type EncryptionStatus struct {
 	// Members and Outsiders (per-member keys only): who has keys, and who
 	// is in the room without them.
 	Members, Outsiders []string
+	// Leader is the box that admits the members (several boxes in one
+	// room: the one that leads).
+	Leader string
 }
 
 // String is the status line's text: "end-to-end encrypted, check: …".
@@ -326,7 +367,7 @@ func (s *Session) Encryption() EncryptionStatus {
 }
 
 func groupEncryption(g keys.Status) EncryptionStatus {
-	st := EncryptionStatus{Mode: EncryptionMembers, Members: g.Members, Outsiders: g.Outsiders}
+	st := EncryptionStatus{Mode: EncryptionMembers, Members: g.Members, Outsiders: g.Outsiders, Leader: g.Leader}
 	if g.Verification != nil {
 		st.Verification = VerificationEmoji(g.Verification)
 		st.Words = FingerprintWords(st.Verification)
@@ -421,5 +462,21 @@ func (s *Session) stopGroup() {
 	s.mu.Unlock()
 	if gs != nil {
 		gs.close()
+		s.mu.Lock()
+		s.heldBefore = append(s.heldBefore, gs.keys.heldKeys()...)
+		s.mu.Unlock()
 	}
+}
+
+// HeldKeys is every key material the session held in all its joins, also
+// after it left (GroupOptions.RecordKeys): for tests that play a member
+// who keeps everything.
+func (s *Session) HeldKeys() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	held := slices.Clone(s.heldBefore)
+	if s.group != nil {
+		held = append(held, s.group.keys.heldKeys()...)
+	}
+	return held
 }

@@ -70,6 +70,12 @@ func (g *groupKeys) SetRemoteKey(identity string, index uint8, material []byte) 
 
 func (g *groupKeys) ForgetRemote(identity string) { g.ring(identity).clear() }
 
+func (g *groupKeys) heldKeys() [][]byte {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.held)
+}
+
 func (g *groupKeys) remember(material []byte) {
 	g.mu.Lock()
 	defer g.mu.Unlock()

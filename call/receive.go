@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -184,9 +183,7 @@ func (w *Watcher) HeldKeys() [][]byte {
 	if w.group == nil {
 		return nil
 	}
-	w.group.keys.mu.Lock()
-	defer w.group.keys.mu.Unlock()
-	return slices.Clone(w.group.keys.held)
+	return w.group.keys.heldKeys()
 }
 
 // decryption may be nil: frames pass as they came.

@@ -115,6 +115,9 @@ type Session struct {
 	// (RTCP, about once a second), sent when the box last sent a frame,
 	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
 	heard, sent atomic.Int64
+	// heldBefore are the keys the joins before this one held
+	// (GroupOptions.RecordKeys).
+	heldBefore [][]byte
 }
 
 // New makes a session; nothing happens until Run.

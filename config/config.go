@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/url"
@@ -42,7 +43,19 @@ type Call struct {
 	// RoomKey is the passphrase of EncryptionSharedKey, which only the
 	// room's participants hold. A secret: never logged, never shown.
 	RoomKey string `toml:"room_key"`
+	// Boxes are the signing keys of the room's other boxes, each as
+	// callboxctl box-key prints it (base64url, BoxKeyLength characters):
+	// with end-to-end encryption, boxes that list each other share one
+	// call, and each one's guests get keys from all.
+	Boxes []string `toml:"boxes"`
 }
+
+// BoxKeyLength is the length of a box's key in call.boxes: 32 bytes in
+// base64url without padding.
+const BoxKeyLength = 43
+
+// MaxBoxes is the most other boxes call.boxes lists.
+const MaxBoxes = 16
 
 // EncryptionMode is call.encryption.
 type EncryptionMode string
@@ -92,6 +105,27 @@ type Audio struct {
 // Log sets how much the daemon says.
 type Log struct {
 	Level string `toml:"level"`
+}
+
+// validateBoxes checks call.boxes: each a box's key, none twice, only with
+// end-to-end encryption.
+func (c Config) validateBoxes(bad func(field, format string, args ...any)) {
+	if len(c.Call.Boxes) > 0 && c.Call.Encryption != EncryptionEndToEnd {
+		bad("call.boxes", "lists other boxes, but call.encryption is %q: boxes share a call only with call.encryption = %q", c.Call.Encryption, EncryptionEndToEnd)
+	}
+	if len(c.Call.Boxes) > MaxBoxes {
+		bad("call.boxes", "lists %d boxes, at most %d", len(c.Call.Boxes), MaxBoxes)
+	}
+	for i, k := range c.Call.Boxes {
+		field := fmt.Sprintf("call.boxes[%d]", i)
+		b, err := base64.RawURLEncoding.DecodeString(k)
+		switch {
+		case err != nil || len(b) != 32:
+			bad(field, "%q is not a box's key: %d characters of base64url (A-Z a-z 0-9 - _), as callboxctl box-key prints it on the other box", k, BoxKeyLength)
+		case slices.Index(c.Call.Boxes, k) < i:
+			bad(field, "lists the box %s… a second time", k[:8])
+		}
+	}
 }
 
 // MinRoomKeyLength is the shortest call.room_key taken: the server sees the
@@ -211,6 +245,8 @@ func (c Config) Validate() error {
 	default:
 		bad("call.encryption", "%q is not one of %s, %s, %s", c.Call.Encryption, EncryptionEndToEnd, EncryptionSharedKey, EncryptionNone)
 	}
+
+	c.validateBoxes(bad)
 
 	if c.Video.Camera == "" {
 		bad("video.camera", "is empty: use a device path such as /dev/video0, a camera name, or %q", CameraTestPattern)

@@ -245,3 +245,34 @@ func TestURLWithAPasswordIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestBoxesSetting: call.boxes takes boxes' keys and names each one that
+// is not.
+func TestBoxesSetting(t *testing.T) {
+	good := "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	for _, tt := range []struct {
+		name  string
+		boxes []string
+		enc   EncryptionMode
+		want  string // "" for none
+	}{
+		{"one box", []string{good}, EncryptionEndToEnd, ""},
+		{"padded base64", []string{good + "="}, EncryptionEndToEnd, "call.boxes[0]: \"" + good + "=\" is not a box's key: 43 characters of base64url"},
+		{"too short", []string{good, good[:40]}, EncryptionEndToEnd, "call.boxes[1]:"},
+		{"standard base64", []string{"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd+h8"}, EncryptionEndToEnd, "call.boxes[0]:"},
+		{"twice", []string{good, good}, EncryptionEndToEnd, "call.boxes[1]: lists the box AAECAwQF… a second time"},
+		{"with shared-key", []string{good}, EncryptionNone, `call.boxes: lists other boxes, but call.encryption is "none"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := validConfig()
+			c.Call.Boxes, c.Call.Encryption = tt.boxes, tt.enc
+			err := c.Validate()
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("got %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}

@@ -31,6 +31,9 @@ type LocalBox interface {
 	Invite(ctx context.Context, req InviteRequest) (InviteResponse, error)
 	// Invites are the box's invites; nil when it makes none.
 	Invites() Invites
+	// BoxKey is the box's signing key as call.boxes of another box lists
+	// it; "" without end-to-end encryption.
+	BoxKey() string
 }
 
 // InviteRequest asks for one guest's link.
@@ -124,6 +127,14 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 		}
 		log.Info("an invite link was made and is shown on the screen", "guest", req.Name, "expires", resp.Expires)
 		writeJSON(w, http.StatusOK, resp)
+	})
+	mux.HandleFunc("GET /box-key", func(w http.ResponseWriter, r *http.Request) {
+		key := box.BoxKey()
+		if key == "" {
+			writeError(w, http.StatusConflict, "the box has no key of its own: its calls are not end-to-end encrypted with a key per member (call.encryption)")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"box_key": key})
 	})
 	mux.HandleFunc("GET /invites", func(w http.ResponseWriter, r *http.Request) {
 		list := []keys.InviteInfo{}
@@ -249,6 +260,21 @@ func (c LocalClient) Invites(ctx context.Context) ([]keys.InviteInfo, error) {
 		return nil, fmt.Errorf("callboxd's answer: %w", err)
 	}
 	return resp.Invites, nil
+}
+
+// BoxKey is the box's key, for call.boxes of the room's other boxes.
+func (c LocalClient) BoxKey(ctx context.Context) (string, error) {
+	data, err := c.do(ctx, http.MethodGet, "/box-key", nil)
+	if err != nil {
+		return "", err
+	}
+	var resp struct {
+		BoxKey string `json:"box_key"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return "", fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return resp.BoxKey, nil
 }
 
 // Revoke revokes the invite named.

@@ -20,9 +20,11 @@ type fakeBox struct {
 	err     error
 	invited []InviteRequest
 	invites Invites
+	boxKey  string
 }
 
 func (b *fakeBox) Invites() Invites { return b.invites }
+func (b *fakeBox) BoxKey() string   { return b.boxKey }
 
 // fakeInvites is a book of invites by name.
 type fakeInvites struct {

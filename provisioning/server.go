@@ -59,6 +59,10 @@ type CallStatus struct {
 	KeyFingerprint string   `json:"key_fingerprint,omitempty"`
 	KeyWords       string   `json:"key_words,omitempty"`
 	Outsiders      []string `json:"outsiders,omitempty"`
+	// BoxKey is this box's signing key (end-to-end encryption), to list
+	// in call.boxes of the room's other boxes; public, as in every
+	// invite link.
+	BoxKey string `json:"box_key,omitempty"`
 }
 
 // Invites lists and revokes the guests' invites of the box's calls.

@@ -27,16 +27,21 @@
 //
 // The box is the authority of its room: it admits members and publishes
 // the roster, the signed list of who they are. A member knows the box's
-// sig key from its invite link. An invite is an id (16 bytes), a secret
+// sig key from its invite link. A room may have several boxes (see
+// "Several boxes" below): then one of them leads. An invite is an id (16 bytes), a secret
 // (32 bytes) and the LiveKit identity it admits; only the box and the
 // link hold the secret, which never becomes a media key. The messages, in
 // JSON, each with "t" naming it:
 //
 //   - hello (broadcast): room, id (the LiveKit identity), sig, kem, nonce,
-//     time (ms, rising with each session of one identity key), and s, the
-//     sender's signature over all of them. It proves possession of sig,
-//     binds kem, the identity and the session to it. Sent on joining, after
-//     a reconnection, and in answer to a hello of a new session of the box.
+//     time (ms, rising with each session of one identity key), for a box
+//     boxes (the sig keys of the other boxes it trusts, at most 16), and s,
+//     the sender's signature over all of them (boxes after time, each a
+//     field of the transcript). It proves possession of sig, binds kem, the
+//     identity and the session to it. Sent on joining, after a
+//     reconnection, and in answer to a hello of a new session of the box (a
+//     box answers every new session's hello with its own). A hello of an
+//     earlier time than the newest of the same sig key is refused.
 //   - challenge (box to one participant): c, 16 fresh random bytes, for a
 //     participant that said hello and is not a member. Unsigned: a forged
 //     challenge only makes a join that fails.
@@ -68,7 +73,55 @@
 //     sender's session than it has.
 //   - ack (member to member): index and gen received; signed. The sender of
 //     a new random key switches to it once every member acked it.
+//   - vouch (a box to the box that leads): room, the sender's session
+//     nonce, to_nonce (the leader's session), c (the leader's challenge
+//     that admitted it), epoch (rising within the sender's session), and
+//     the members the sender admitted (id, sig, kem, nonce; none or more);
+//     signed by the sender.
 //
+// # Several boxes
+//
+// A box's settings may list the sig keys of the room's other boxes
+// (call.boxes); its hello carries that list, signed. Two boxes trust each
+// other when each lists the other: a box trusts no box that does not list
+// it, so one side's typo makes two calls, not one call half-trusted. A
+// member trusts its own box (the invite's key) and every box that its box
+// lists and that lists its box back, as the box's latest signed hello says.
+//
+// Of the boxes present that the participant trusts (its own included), the
+// one with the lowest sig key (bytes in order) leads: it admits and
+// publishes the roster as a single box does. Every participant computes
+// this from the same signed hellos, so all agree without a vote. A box that
+// does not lead joins the leader as a member: when it sees the leader's
+// hello it sends its own; the leader answers with a challenge, and the box
+// answers with a vouch carrying that challenge, signed with its sig key
+// instead of an invite's proof. In the same vouch it names the members it
+// admitted itself: a box checks only its own invites (the secrets never
+// leave it), challenging every newcomer that says hello as the leader
+// does, and a member answers only the challenge of its own box. Each
+// change of those members (an admission, a leave, a revoked invite) sends
+// a new vouch with a higher epoch; the leader puts exactly the members of
+// the newest vouch of each box's session in its roster. A vouch is taken
+// only from a trusted box, for the leader's current session, after an
+// open challenge (the first of a session) or with the challenge that
+// admitted it (the next ones), and with a higher epoch: a replayed or
+// changed vouch admits nobody.
+//
+// Members keep the newest roster of each trusted box's current session
+// and follow the leader's. A roster of a new leader that does not list the
+// member yet while its own box is present and unlisted (the leader has not
+// admitted that box yet) leaves the roster followed until then in place;
+// one that lists the box without the member, or comes while the member's
+// box is away, ends its membership.
+//
+// When the leader leaves, the next lowest trusted box leads. It keeps the
+// members of the roster it followed (a box it trusts admitted them),
+// publishes its own roster, and the others follow it: their own box lists
+// it. A member whose box left stays a member while it stays; nobody can
+// then revoke its invite, and its box's invites admit nobody new until the
+// box is back. The leader's leave is a leave like any other: every sender
+// makes a new key, and the box that left holds none of them.
+
 // Media keys: each sender encrypts with key material of its own (32 random
 // bytes) in livekit-client's frame format: the frame key is
 // HKDF-SHA256(material, salt "LKFrameEncryptionKey", info 128 zero bytes)
@@ -97,8 +150,8 @@
 // participants show the same string; it changes with the members.
 //
 // What it does not do: stop a member from recording what it sees while it
-// is a member; protect against the box itself (the authority: a box that
-// is compromised can admit anyone); or make the SFU forward what it
-// should. The SFU sees who talks to whom and when, the identity keys and
+// is a member; protect against the box itself or a box it trusts (the
+// authority: a box that is compromised can admit anyone); or make the SFU
+// forward what it should. The SFU sees who talks to whom and when, the identity keys and
 // the roster, never a key or a secret.
 package keys

@@ -32,20 +32,42 @@ func seedMessages(f *testing.F) [][]byte {
 		h.members[id] = &peer{id: id, group: g}
 		return g
 	}
-	mk("box", Config{Identity: boxID, Invites: book}).Joined(nil)
-	for _, id := range []string{"anna", "bert"} {
-		rec, _ := book.Add(id, id, time.Hour, false)
-		g := mk(id, Config{Invite: &Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: boxID.SigKey()}})
+	// Two boxes that list each other (vouch messages, hellos with boxes),
+	// a guest of each.
+	bookB, _ := NewInviteBook(nil, nil)
+	boxBID, _ := NewIdentity()
+	everyone := []string{"box", "box-b", "anna", "bert"}
+	join := func(id string, cfg Config) {
+		g := mk(id, cfg)
 		for other, p := range h.members {
 			if other != id {
 				p.group.ParticipantJoined(id)
 			}
 		}
-		g.Joined([]string{"box", "anna", "bert"})
+		g.Joined(everyone)
 		h.flush()
 	}
+	join("box", Config{Identity: boxID, Invites: book, Boxes: [][]byte{boxBID.SigKey()}})
+	join("box-b", Config{Identity: boxBID, Invites: bookB, Boxes: [][]byte{boxID.SigKey()}})
+	for _, guest := range []struct {
+		id   string
+		book *InviteBook
+		key  []byte
+	}{{"anna", book, boxID.SigKey()}, {"bert", bookB, boxBID.SigKey()}} {
+		rec, _ := guest.book.Add(guest.id, guest.id, time.Hour, false)
+		join(guest.id, Config{Invite: &Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: guest.key}})
+	}
+	types := map[string]bool{}
 	for _, d := range collect {
 		msgs = append(msgs, d.msg)
+		if m, err := parse(d.msg); err == nil {
+			types[m.T] = true
+		}
+	}
+	for _, t := range []string{typeHello, typeChallenge, typeJoin, typeRoster, typeKey, typeAck, typeVouch} {
+		if !types[t] {
+			f.Fatalf("the seed room sent no %s message", t)
+		}
 	}
 	return msgs
 }
@@ -57,6 +79,7 @@ func FuzzParse(f *testing.F) {
 		f.Add(m)
 	}
 	f.Add([]byte(`{"t":"roster","members":[{}]}`))
+	f.Add([]byte(`{"t":"vouch","boxes":[""],"members":[]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := parse(data)
 		if err != nil {
@@ -79,7 +102,9 @@ func FuzzReceive(f *testing.F) {
 	boxID, _ := NewIdentity()
 	rec, _ := book.Add("anna", "Anna", time.Hour, false)
 	nop := func([]string, []byte) {}
-	box, err := NewGroup(Config{Room: testRoom, Self: "box", Identity: boxID, Invites: book, Keys: newSink(), Send: nop, Log: quiet()})
+	otherBox, _ := NewIdentity()
+	box, err := NewGroup(Config{Room: testRoom, Self: "box", Identity: boxID, Invites: book, Boxes: [][]byte{otherBox.SigKey()},
+		Keys: newSink(), Send: nop, Log: quiet()})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -49,10 +49,16 @@ type Config struct {
 	Room     string
 	Self     string // the participant's LiveKit identity
 	Identity *Identity
-	// Invites makes this participant the room's authority (a box): it
-	// admits the holders of these invites and publishes the roster.
+	// Invites makes this participant a box: it admits the holders of
+	// these invites, and is the room's authority (publishes the roster)
+	// unless another box of the room leads (Boxes).
 	Invites *InviteBook
-	// Invite is what a member that is not the authority joins with.
+	// Boxes (a box's) are the signing keys of the room's other boxes.
+	// Among the boxes present that list each other, the one with the
+	// lowest key leads; the others join it as members and vouch for the
+	// members they admit.
+	Boxes [][]byte
+	// Invite is what a member that is not a box joins with.
 	Invite *Invite
 	// Send carries a message to the participants named (nil: everyone in
 	// the room). It must not block for long nor call the group.
@@ -83,6 +89,9 @@ type Status struct {
 	Outsiders []string
 	// Gen is the generation of the key the participant sends with.
 	Gen uint32
+	// Leader is the identity of the box whose roster counts ("" while
+	// none is known); the participant's own when it leads.
+	Leader string
 }
 
 // Stats counts the messages a group refused, by reason.
@@ -103,18 +112,37 @@ type Group struct {
 
 	present map[string]bool // LiveKit identities in the room, not self
 
-	// The authority's: the latest hello of each participant, the open
-	// challenges, who was admitted with which invite, the roster's epoch.
-	hellos     map[string]*member
+	// hellos are the latest hello of each participant present; newest is
+	// the time of the newest hello of each box's signing key, so that an
+	// older session's hello is refused.
+	hellos map[string]*hello
+	newest map[string]int64
+	// myBox is the latest hello of the box a member's invite names, kept
+	// while that box is away: its list of boxes says whom to follow.
+	myBox *hello
+
+	// A box's: the open challenges, who it admitted and how, and the last
+	// vouch of each box admitted (while leading).
 	challenges map[string]challenge
 	admitted   map[string]admission
 	refused    map[string]string // identity: why, for the log once
+	vouchEpoch map[string]uint64
 
-	// A member's: the box's current session and its hello's time.
-	box     *member
-	boxTime int64
+	// leading: this box is the authority and makes the roster.
+	leading bool
+	// lead is the authority's session whose roster is followed (nil
+	// while leading or while none is known); rosters are the newest
+	// roster of each box trusted, to follow when it comes to lead.
+	lead    *member
+	rosters map[string]*message
+	// A box that follows: the challenge the leader admitted it with, and
+	// what it last vouched.
+	vouchC    []byte
+	vouched   []member
+	vouchSent uint64
 
 	roster      []member
+	rosterNonce []byte // of the session whose roster it is
 	rosterEpoch uint64
 	inRoster    bool
 
@@ -138,14 +166,27 @@ type Group struct {
 	stats      Stats
 }
 
+// hello is what a participant's hello said.
+type hello struct {
+	member
+	time  int64
+	boxes [][]byte
+}
+
 type challenge struct {
 	c     []byte
 	nonce []byte // of the hello it answers
 }
 
+// admission is how a box took a member in: with one of its invites, as
+// another box of the room (box, after challenge c), or on the word of the
+// box with signing key by (its vouch, or the roster it led with).
 type admission struct {
+	member
 	invite []byte
-	sig    []byte
+	box    bool
+	c      []byte
+	by     []byte
 }
 
 type pendingKey struct {
@@ -173,9 +214,18 @@ func NewGroup(cfg Config) (*Group, error) {
 	case cfg.Room == "" || cfg.Self == "":
 		return nil, errors.New("keys: a group needs the room and the participant's identity")
 	case (cfg.Invites == nil) == (cfg.Invite == nil):
-		return nil, errors.New("keys: a group is either the room's authority (invites) or a member (an invite)")
+		return nil, errors.New("keys: a group is either a box (invites) or a member (an invite)")
 	case cfg.Invite != nil && (len(cfg.Invite.ID) != inviteIDSize || len(cfg.Invite.Secret) != secretSize || len(cfg.Invite.BoxKey) != sigKeySize):
 		return nil, errors.New("keys: the invite is incomplete")
+	case cfg.Invite != nil && len(cfg.Boxes) > 0:
+		return nil, errors.New("keys: only a box lists the room's other boxes")
+	case len(cfg.Boxes) > MaxBoxes:
+		return nil, fmt.Errorf("keys: %d other boxes, at most %d", len(cfg.Boxes), MaxBoxes)
+	}
+	for _, b := range cfg.Boxes {
+		if len(b) != sigKeySize {
+			return nil, errors.New("keys: another box's key is not 32 bytes")
+		}
 	}
 	if cfg.LeaveBatch == 0 {
 		cfg.LeaveBatch = DefaultLeaveBatch
@@ -193,15 +243,16 @@ func NewGroup(cfg Config) (*Group, error) {
 		cfg: cfg, log: cfg.Log.With("part", "e2ee"),
 		self:    member{ID: cfg.Self, Sig: cfg.Identity.SigKey(), KEM: cfg.Identity.kemKey(), Nonce: random(nonceSize)},
 		time:    time.Now().UnixMilli(),
-		present: map[string]bool{}, hellos: map[string]*member{}, challenges: map[string]challenge{},
-		admitted: map[string]admission{}, refused: map[string]string{}, sendTo: map[string]member{},
+		present: map[string]bool{}, hellos: map[string]*hello{}, newest: map[string]int64{}, challenges: map[string]challenge{},
+		admitted: map[string]admission{}, refused: map[string]string{}, vouchEpoch: map[string]uint64{},
+		rosters: map[string]*message{}, sendTo: map[string]member{},
 		remote: map[string]*remoteKeys{}, newcomers: map[string]bool{},
 		gen: 1, material: random(materialSize),
 	}
 	g.mu.Lock()
 	cfg.Keys.SetOwnKey(g.index(g.gen), g.material)
-	if g.authority() {
-		g.inRoster = true
+	if g.isBox() {
+		g.leading, g.inRoster = true, true
 		g.publishRoster()
 	}
 	g.rotate = time.AfterFunc(cfg.RotateEvery, func() { g.do(g.periodicRotation) })
@@ -210,7 +261,8 @@ func NewGroup(cfg Config) (*Group, error) {
 	return g, nil
 }
 
-func (g *Group) authority() bool { return g.cfg.Invites != nil }
+// isBox: the participant admits members with its invites.
+func (g *Group) isBox() bool { return g.cfg.Invites != nil }
 
 func (g *Group) index(gen uint32) uint8 { return uint8(gen % keyRingSize) }
 
@@ -230,6 +282,8 @@ func (g *Group) do(f func()) {
 		return
 	}
 	f()
+	g.follow()
+	g.vouch()
 	out := g.outbox
 	g.outbox = nil
 	st := g.statusLocked()
@@ -262,8 +316,8 @@ func (g *Group) Joined(present []string) {
 			}
 		}
 		g.send(nil, g.hello())
-		if g.authority() {
-			g.dropAbsent()
+		g.forgetAbsent()
+		if g.leading {
 			g.publishRoster()
 		}
 		g.membersChanged()
@@ -284,9 +338,7 @@ func (g *Group) Present(present []string) {
 			return
 		}
 		g.present = now
-		if g.authority() && g.dropAbsent() {
-			g.publishRoster()
-		}
+		g.forgetAbsent()
 		g.membersChanged()
 	})
 }
@@ -307,29 +359,28 @@ func (g *Group) ParticipantLeft(id string) {
 			return
 		}
 		delete(g.present, id)
-		if g.authority() && g.dropAbsent() {
-			g.publishRoster()
-		}
+		g.forgetAbsent()
 		g.membersChanged()
 	})
 }
 
-// InvitesChanged makes the authority drop members whose invite was revoked.
+// InvitesChanged makes a box drop members whose invite was revoked: the
+// leader from its roster, another box from what it vouches for.
 func (g *Group) InvitesChanged() {
 	g.do(func() {
-		if !g.authority() {
+		if !g.isBox() {
 			return
 		}
 		removed := false
 		for id, a := range g.admitted {
-			if g.cfg.Invites.revoked(a.invite) {
+			if a.invite != nil && g.cfg.Invites.revoked(a.invite) {
 				g.log.Info("the member's invite was revoked: no more keys for it", "member", id, "invite", InviteName(a.invite))
 				g.removeMember(id)
 				g.refused[id] = ErrInviteRevoked.Error()
 				removed = true
 			}
 		}
-		if removed {
+		if removed && g.leading {
 			g.publishRoster()
 			g.membersChanged()
 		}
@@ -364,6 +415,12 @@ func (g *Group) Close() {
 
 func (g *Group) statusLocked() Status {
 	st := Status{Admitted: g.inRoster, Gen: g.gen}
+	switch {
+	case g.leading:
+		st.Leader = g.self.ID
+	case g.lead != nil:
+		st.Leader = g.lead.ID
+	}
 	var sigs [][]byte
 	inRoster := map[string]bool{}
 	if g.inRoster {
@@ -385,12 +442,13 @@ func (g *Group) statusLocked() Status {
 }
 
 func statusEqual(a, b Status) bool {
-	return a.Admitted == b.Admitted && a.Gen == b.Gen && slices.Equal(a.Members, b.Members) &&
+	return a.Admitted == b.Admitted && a.Gen == b.Gen && a.Leader == b.Leader && slices.Equal(a.Members, b.Members) &&
 		bytes.Equal(a.Verification, b.Verification) && slices.Equal(a.Outsiders, b.Outsiders)
 }
 
 func (g *Group) hello() *message {
-	m := &message{T: typeHello, Room: g.cfg.Room, ID: g.self.ID, Sig: g.self.Sig, KEM: g.self.KEM, Nonce: g.self.Nonce, Time: g.time}
+	m := &message{T: typeHello, Room: g.cfg.Room, ID: g.self.ID, Sig: g.self.Sig, KEM: g.self.KEM, Nonce: g.self.Nonce, Time: g.time,
+		Boxes: g.cfg.Boxes}
 	m.S = g.cfg.Identity.signBytes(m.helloTranscript())
 	return m
 }
@@ -429,6 +487,8 @@ func (g *Group) Receive(from string, data []byte) {
 			err = g.onKey(from, m)
 		case typeAck:
 			err = g.onAck(from, m)
+		case typeVouch:
+			err = g.onVouch(from, m)
 		}
 		if err != nil {
 			switch {
@@ -460,53 +520,75 @@ func (g *Group) onHello(from string, m *message) error {
 	if !verify(m.Sig, m.helloTranscript(), m.S) {
 		return errForged
 	}
-	p := &member{ID: m.ID, Sig: m.Sig, KEM: m.KEM, Nonce: m.Nonce}
-	if g.authority() {
-		if i := g.rosterIndex(from); i >= 0 {
-			e := g.roster[i]
-			if bytes.Equal(e.Sig, p.Sig) && bytes.Equal(e.Nonce, p.Nonce) {
-				g.send([]string{from}, g.rosterMessage()) // it missed the roster
-				return nil
+	h := &hello{member: member{ID: m.ID, Sig: m.Sig, KEM: m.KEM, Nonce: m.Nonce}, time: m.Time, boxes: m.Boxes}
+	old := g.hellos[from]
+	newSession := old == nil || !bytes.Equal(old.Nonce, h.Nonce) || !bytes.Equal(old.Sig, h.Sig)
+	if newSession {
+		if bytes.Equal(h.Sig, g.ownBox()) || hasKey(g.boxesTrusted(), h.Sig) { // a box's key lasts; a member's is new each call
+			if t, seen := g.newest[string(h.Sig)]; seen && h.time < t {
+				return fmt.Errorf("%w: a hello of an earlier session of a box", errStale)
 			}
-			g.removeMember(from) // a new session of that identity: prove again
+			g.newest[string(h.Sig)] = h.time
+		}
+		g.hellos[from] = h
+		delete(g.rosters, from)
+	}
+	if !g.isBox() {
+		if bytes.Equal(h.Sig, g.cfg.Invite.BoxKey) && (g.myBox == nil || !bytes.Equal(g.myBox.Nonce, h.Nonce)) {
+			g.myBox = h
+			g.log.Info("the box is here", "box", from)
+			g.send([]string{from}, g.hello()) // so it challenges us
+		}
+		return nil
+	}
+	if newSession {
+		g.send([]string{from}, g.hello()) // every box knows every other: one may lead later
+	}
+	a, admitted := g.admitted[from]
+	switch {
+	case g.peerBox(h) && bytes.Compare(h.Sig, g.self.Sig) < 0:
+		return nil // it leads (follow): this box says hello to it and answers its challenge
+	case g.peerBox(h) && !(admitted && a.box && sameSession(a.member, h.member)):
+		// Another box joins as a member with its vouch, even one that
+		// is in the roster already (kept from the leader before).
+	case g.rosterIndex(from) >= 0 && sameSession(g.roster[g.rosterIndex(from)], h.member):
+		if g.leading {
+			g.send([]string{from}, g.rosterMessage()) // it missed the roster
+		}
+		return nil
+	}
+	if admitted && !sameSession(a.member, h.member) {
+		g.removeMember(from) // a new session of that identity: prove again
+		if g.leading {
 			g.publishRoster()
-			g.membersChanged()
 		}
-		g.hellos[from] = p
-		c, open := g.challenges[from]
-		if !open || !bytes.Equal(c.nonce, p.Nonce) {
-			c = challenge{c: random(nonceSize), nonce: p.Nonce}
-			g.challenges[from] = c
-		}
-		g.send([]string{from}, g.hello())
-		g.send([]string{from}, &message{T: typeChallenge, To: from, ToNonce: p.Nonce, C: c.c})
-		return nil
-	}
-	if !bytes.Equal(m.Sig, g.cfg.Invite.BoxKey) {
-		return nil // a member needs only the box's hello; the roster has the rest
-	}
-	if g.box != nil && bytes.Equal(g.box.Nonce, p.Nonce) {
-		return nil
-	}
-	if g.box != nil && m.Time <= g.boxTime {
-		return fmt.Errorf("%w: a hello of an earlier session of the box", errStale)
-	}
-	g.box, g.boxTime = p, m.Time
-	g.log.Info("the box is here", "box", from)
-	if g.inRoster || g.roster != nil {
-		g.roster, g.rosterEpoch, g.inRoster = nil, 0, false // the new session admits anew
 		g.membersChanged()
 	}
-	g.send([]string{from}, g.hello()) // so it challenges us
+	c, open := g.challenges[from]
+	if !open || !bytes.Equal(c.nonce, h.Nonce) {
+		c = challenge{c: random(nonceSize), nonce: h.Nonce}
+		g.challenges[from] = c
+	}
+	g.send([]string{from}, &message{T: typeChallenge, To: from, ToNonce: h.Nonce, C: c.c})
 	return nil
 }
 
+// onChallenge: a member answers its own box with its invite; a box that
+// does not lead answers the leader with its vouch.
 func (g *Group) onChallenge(from string, m *message) error {
-	if g.authority() || g.box == nil || from != g.box.ID {
-		return fmt.Errorf("%w: a challenge not from the box", errNotForUs)
-	}
 	if m.To != g.self.ID || !bytes.Equal(m.ToNonce, g.self.Nonce) {
 		return errNotForUs
+	}
+	if g.isBox() {
+		if g.leading || g.lead == nil || from != g.lead.ID {
+			return fmt.Errorf("%w: a challenge not from the box that leads", errNotForUs)
+		}
+		g.vouchC = slices.Clone(m.C)
+		g.sendVouch()
+		return nil
+	}
+	if g.myBox == nil || from != g.myBox.ID {
+		return fmt.Errorf("%w: a challenge not from the box", errNotForUs)
 	}
 	inv := g.cfg.Invite
 	mac := inviteMAC(inv.Secret, g.cfg.Room, &g.self, inv.ID, m.C)
@@ -515,7 +597,7 @@ func (g *Group) onChallenge(from string, m *message) error {
 }
 
 func (g *Group) onJoin(from string, m *message) error {
-	if !g.authority() {
+	if !g.isBox() {
 		return errNotForUs
 	}
 	p, c := g.hellos[from], g.challenges[from]
@@ -528,17 +610,18 @@ func (g *Group) onJoin(from string, m *message) error {
 		g.refuse(from, err.Error())
 		return fmt.Errorf("refused: %w", err)
 	}
-	if !hmac.Equal(inviteMAC(secret, g.cfg.Room, p, m.Invite, m.C), m.MAC) {
+	if !hmac.Equal(inviteMAC(secret, g.cfg.Room, &p.member, m.Invite, m.C), m.MAC) {
 		g.refuse(from, "its proof of the invite does not check")
 		return errForged
 	}
 	g.cfg.Invites.used(m.Invite, p.Sig)
 	g.removeMember(from)
-	g.roster = append(g.roster, *p)
-	g.admitted[from] = admission{invite: slices.Clone(m.Invite), sig: p.Sig}
+	g.admitted[from] = admission{member: p.member, invite: slices.Clone(m.Invite)}
 	delete(g.refused, from)
 	g.log.Info("admitted a member", "member", from, "invite", InviteName(m.Invite))
-	g.publishRoster()
+	if g.leading {
+		g.publishRoster()
+	}
 	g.membersChanged()
 	return nil
 }
@@ -550,38 +633,77 @@ func (g *Group) refuse(id, why string) {
 	g.refused[id] = why
 }
 
+// onRoster keeps the newest roster of each box the participant trusts;
+// follow applies the leader's.
 func (g *Group) onRoster(from string, m *message) error {
-	if g.authority() || g.box == nil || from != g.box.ID {
-		return fmt.Errorf("%w: a roster not from the box", errNotForUs)
+	h := g.hellos[from]
+	if h == nil || !g.trusted(h) {
+		return fmt.Errorf("%w: a roster not from a box of the room", errNotForUs)
 	}
-	if m.Room != g.cfg.Room || !bytes.Equal(m.Nonce, g.box.Nonce) {
+	if m.Room != g.cfg.Room || !bytes.Equal(m.Nonce, h.Nonce) {
 		return fmt.Errorf("%w: a roster of another room or session of the box", errStale)
 	}
-	if !verify(g.cfg.Invite.BoxKey, m.rosterTranscript(), m.S) {
+	if !verify(h.Sig, m.rosterTranscript(), m.S) {
 		return errForged
 	}
-	if m.Epoch <= g.rosterEpoch {
-		return fmt.Errorf("%w: roster %d after %d", errStale, m.Epoch, g.rosterEpoch)
+	if last := g.rosters[from]; last != nil && m.Epoch <= last.Epoch {
+		return fmt.Errorf("%w: roster %d after %d", errStale, m.Epoch, last.Epoch)
 	}
-	self := false
+	g.rosters[from] = m
+	return nil
+}
+
+// onVouch: the leader admits another box of the room (its vouch answers
+// the leader's challenge) and the members that box admitted; a later vouch
+// of the same session replaces its list.
+func (g *Group) onVouch(from string, m *message) error {
+	h := g.hellos[from]
+	if !g.leading || h == nil || !g.peerBox(h) {
+		return fmt.Errorf("%w: a vouch not from a box of the room, or to one that does not lead", errNotForUs)
+	}
+	if m.Room != g.cfg.Room || !bytes.Equal(m.Nonce, h.Nonce) || !bytes.Equal(m.ToNonce, g.self.Nonce) {
+		return fmt.Errorf("%w: a vouch of another room or session", errStale)
+	}
+	if !verify(h.Sig, m.vouchTranscript(), m.S) {
+		return errForged
+	}
+	a, ok := g.admitted[from]
+	if !ok || !a.box || !bytes.Equal(a.Nonce, h.Nonce) {
+		c := g.challenges[from]
+		if c.c == nil || !bytes.Equal(c.c, m.C) || !bytes.Equal(c.nonce, h.Nonce) {
+			return fmt.Errorf("%w: a vouch without an open challenge", errStale)
+		}
+		delete(g.challenges, from)
+		g.removeMember(from)
+		g.admitted[from] = admission{member: h.member, box: true, c: slices.Clone(m.C)}
+		g.vouchEpoch[from] = 0
+		g.log.Info("admitted another box of the room", "box", from)
+	} else if !bytes.Equal(a.c, m.C) {
+		return fmt.Errorf("%w: a vouch after another challenge", errStale)
+	}
+	if m.Epoch <= g.vouchEpoch[from] {
+		return fmt.Errorf("%w: vouch %d after %d", errStale, m.Epoch, g.vouchEpoch[from])
+	}
+	g.vouchEpoch[from] = m.Epoch
+	listed := map[string]member{}
 	for _, e := range m.Members {
-		if e.ID == g.self.ID && bytes.Equal(e.Sig, g.self.Sig) && bytes.Equal(e.Nonce, g.self.Nonce) {
-			self = true
+		if e.ID != g.self.ID && e.ID != from {
+			listed[e.ID] = e
 		}
 	}
-	if !self {
-		if g.inRoster {
-			g.log.Warn("the box no longer lists this participant: no more keys")
-			g.roster, g.inRoster = nil, false
-			g.rosterEpoch = m.Epoch
-			g.membersChanged()
+	for id, a := range g.admitted {
+		if _, still := listed[id]; !still && bytes.Equal(a.by, h.Sig) {
+			g.removeMember(id) // no longer vouched for: its invite was revoked
 		}
-		return nil // not admitted yet: an old roster, or one before ours
 	}
-	if !g.inRoster {
-		g.log.Info("admitted by the box", "box", from)
+	for id, e := range listed {
+		if a, ok := g.admitted[id]; ok && sameSession(a.member, e) {
+			continue
+		}
+		g.removeMember(id)
+		g.admitted[id] = admission{member: e, by: h.Sig}
 	}
-	g.roster, g.rosterEpoch, g.inRoster = m.Members, m.Epoch, true
+	g.publishRoster()
 	g.membersChanged()
 	return nil
 }
@@ -661,44 +783,55 @@ func (g *Group) rosterMember(id string) *member {
 	return nil
 }
 
-// removeMember takes id out of the authority's roster; a one-use invite
-// it came with is spent.
+func sameSession(a, b member) bool {
+	return a.ID == b.ID && bytes.Equal(a.Sig, b.Sig) && bytes.Equal(a.Nonce, b.Nonce)
+}
+
+// removeMember takes id out of what the box admitted; a one-use invite it
+// came with is spent.
 func (g *Group) removeMember(id string) {
-	if i := g.rosterIndex(id); i >= 0 && id != g.self.ID {
-		g.roster = slices.Delete(g.roster, i, i+1)
-	}
 	if a, ok := g.admitted[id]; ok {
-		g.cfg.Invites.ended(a.invite, a.sig)
+		if a.invite != nil {
+			g.cfg.Invites.ended(a.invite, a.Sig)
+		}
 		delete(g.admitted, id)
 	}
 }
 
-// dropAbsent removes from the authority's roster whoever left the room,
-// and reports whether anyone did.
-func (g *Group) dropAbsent() bool {
-	dropped := false
-	for _, m := range slices.Clone(g.roster) {
-		if m.ID != g.self.ID && !g.present[m.ID] {
-			g.log.Info("a member left", "member", m.ID)
-			g.removeMember(m.ID)
-			dropped = true
-		}
-	}
+// forgetAbsent drops what the participant knew of whoever left the room;
+// the leader publishes a roster without them.
+func (g *Group) forgetAbsent() {
 	for id := range g.hellos {
 		if !g.present[id] {
 			delete(g.hellos, id)
 			delete(g.challenges, id)
 			delete(g.refused, id)
+			delete(g.rosters, id)
 		}
 	}
-	return dropped
+	dropped := false
+	for id := range g.admitted {
+		if !g.present[id] {
+			g.log.Info("a member left", "member", id)
+			g.removeMember(id)
+			dropped = true
+		}
+	}
+	if dropped && g.leading {
+		g.publishRoster()
+	}
 }
 
-// publishRoster makes the authority's next roster and sends it to all.
+// publishRoster makes the leader's next roster, itself and every member it
+// admitted that is present, and sends it to all.
 func (g *Group) publishRoster() {
-	if i := g.rosterIndex(g.self.ID); i < 0 {
-		g.roster = append([]member{g.self}, g.roster...)
+	roster := []member{g.self}
+	for _, id := range slices.Sorted(maps.Keys(g.admitted)) {
+		if g.present[id] {
+			roster = append(roster, g.admitted[id].member)
+		}
 	}
+	g.roster, g.rosterNonce = roster, g.self.Nonce
 	g.rosterEpoch++
 	g.send(nil, g.rosterMessage())
 }
@@ -707,6 +840,166 @@ func (g *Group) rosterMessage() *message {
 	m := &message{T: typeRoster, Room: g.cfg.Room, Nonce: g.self.Nonce, Epoch: g.rosterEpoch, Members: g.roster}
 	m.S = g.cfg.Identity.signBytes(m.rosterTranscript())
 	return m
+}
+
+// ownBox is the signing key of the participant's box: its own for a box,
+// its invite's for a member.
+func (g *Group) ownBox() []byte {
+	if g.isBox() {
+		return g.self.Sig
+	}
+	return g.cfg.Invite.BoxKey
+}
+
+// boxesTrusted are the other boxes the participant's box lists: a box's
+// settings, or for a member what its box's signed hello said.
+func (g *Group) boxesTrusted() [][]byte {
+	if g.isBox() {
+		return g.cfg.Boxes
+	}
+	if g.myBox == nil {
+		return nil
+	}
+	return g.myBox.boxes
+}
+
+func hasKey(keys [][]byte, k []byte) bool {
+	return slices.ContainsFunc(keys, func(b []byte) bool { return bytes.Equal(b, k) })
+}
+
+// peerBox: h is another box of the room that the participant's box lists
+// and that lists the participant's box.
+func (g *Group) peerBox(h *hello) bool {
+	return hasKey(g.boxesTrusted(), h.Sig) && hasKey(h.boxes, g.ownBox())
+}
+
+// trusted: h is a box whose roster the participant may follow.
+func (g *Group) trusted(h *hello) bool {
+	return bytes.Equal(h.Sig, g.ownBox()) || g.peerBox(h)
+}
+
+// leader is the box whose roster counts: of the trusted boxes present, the
+// one with the lowest signing key; nil when there is none.
+func (g *Group) leader() *member {
+	var best *member
+	if g.isBox() {
+		best = &g.self
+	}
+	for id, h := range g.hellos {
+		if g.present[id] && g.trusted(h) && (best == nil || bytes.Compare(h.Sig, best.Sig) < 0) {
+			best = &h.member
+		}
+	}
+	return best
+}
+
+// follow takes the roster of the box that leads now: this box's own when
+// it is the one (takeOver), else that box's newest.
+func (g *Group) follow() {
+	lead := g.leader()
+	switch {
+	case lead == nil:
+		return // keep the roster there is until a box of the room is here
+	case lead == &g.self:
+		if !g.leading {
+			g.takeOver()
+		}
+		return
+	}
+	if g.lead == nil || !sameSession(*g.lead, *lead) {
+		if g.leading {
+			g.log.Info("another box of the room leads: this one joins it", "leader", lead.ID)
+			g.leading = false
+		}
+		l := *lead
+		g.lead, g.vouchC, g.vouched = &l, nil, nil
+		if g.isBox() {
+			g.send([]string{lead.ID}, g.hello()) // so it challenges us
+		}
+	}
+	r := g.rosters[lead.ID]
+	if r == nil || bytes.Equal(r.Nonce, g.rosterNonce) && r.Epoch <= g.rosterEpoch {
+		return
+	}
+	self, box := false, false
+	for _, e := range r.Members {
+		self = self || sameSession(e, g.self)
+		box = box || bytes.Equal(e.Sig, g.ownBox())
+	}
+	switch {
+	case self:
+		if !g.inRoster {
+			g.log.Info("admitted", "leader", lead.ID)
+		}
+		g.roster, g.rosterNonce, g.rosterEpoch, g.inRoster = r.Members, r.Nonce, r.Epoch, true
+		g.membersChanged()
+	case g.inRoster && (bytes.Equal(r.Nonce, g.rosterNonce) || box || !g.myBoxHere()):
+		// The leader listed us before, or lists our box without us
+		// (revoked), or our box is gone: no more keys.
+		g.log.Warn("the box that leads no longer lists this participant: no more keys", "leader", lead.ID)
+		g.roster, g.rosterNonce, g.rosterEpoch, g.inRoster = nil, r.Nonce, r.Epoch, false
+		g.membersChanged()
+	}
+	// Otherwise it has not admitted us (or our box) yet: the roster there
+	// is holds until it does.
+}
+
+// myBoxHere: a member's own box is in the room (a box always is).
+func (g *Group) myBoxHere() bool {
+	if g.isBox() {
+		return true
+	}
+	return g.myBox != nil && g.present[g.myBox.ID] && g.hellos[g.myBox.ID] != nil &&
+		bytes.Equal(g.hellos[g.myBox.ID].Nonce, g.myBox.Nonce)
+}
+
+// takeOver makes this box the leader: it keeps the members of the roster
+// it followed (a box it trusts admitted them) and publishes its own.
+func (g *Group) takeOver() {
+	g.leading = true
+	if g.lead != nil && g.inRoster {
+		for _, e := range g.roster {
+			if _, ok := g.admitted[e.ID]; !ok && e.ID != g.self.ID {
+				g.admitted[e.ID] = admission{member: e, by: g.lead.Sig}
+			}
+		}
+		g.log.Info("this box leads the room now", "after", g.lead.ID)
+	}
+	g.lead, g.vouchC, g.vouched = nil, nil, nil
+	g.inRoster = true
+	g.publishRoster()
+	g.membersChanged()
+}
+
+// vouch tells the leader, when what a box that follows admitted changed.
+func (g *Group) vouch() {
+	if g.vouchC == nil || g.leading || g.lead == nil {
+		return
+	}
+	if !slices.EqualFunc(g.vouchList(), g.vouched, func(a, b member) bool { return sameSession(a, b) }) {
+		g.sendVouch()
+	}
+}
+
+// vouchList is what a box that follows vouches for: the members it
+// admitted that are present.
+func (g *Group) vouchList() []member {
+	var list []member
+	for _, id := range slices.Sorted(maps.Keys(g.admitted)) {
+		if a := g.admitted[id]; g.present[id] && !a.box {
+			list = append(list, a.member)
+		}
+	}
+	return list
+}
+
+func (g *Group) sendVouch() {
+	g.vouched = g.vouchList()
+	g.vouchSent++
+	m := &message{T: typeVouch, Room: g.cfg.Room, Nonce: g.self.Nonce, ToNonce: g.lead.Nonce, C: g.vouchC,
+		Epoch: g.vouchSent, Members: g.vouched}
+	m.S = g.cfg.Identity.signBytes(m.vouchTranscript())
+	g.send([]string{g.lead.ID}, m)
 }
 
 // membersChanged compares whom the keys go to with before: a newcomer

@@ -18,6 +18,9 @@ const MaxMessage = 64 << 10
 // MaxMembers is the most members a roster lists.
 const MaxMembers = 100
 
+// MaxBoxes is the most other boxes a box's hello lists.
+const MaxBoxes = 16
+
 // Sizes of the fields in bytes.
 const (
 	sigKeySize   = 32 // Ed25519 public key
@@ -41,6 +44,7 @@ const (
 	typeRoster    = "roster"
 	typeKey       = "key"
 	typeAck       = "ack"
+	typeVouch     = "vouch"
 )
 
 // message is every message's fields; which are set depends on T. Byte
@@ -54,13 +58,16 @@ type message struct {
 	KEM   []byte `json:"kem,omitempty"`
 	Nonce []byte `json:"nonce,omitempty"`
 	Time  int64  `json:"time,omitempty"`
+	// Boxes (a box's hello) are the signing keys of the other boxes of
+	// the room it trusts.
+	Boxes [][]byte `json:"boxes,omitempty"`
 	// challenge and join
 	To      string `json:"to,omitempty"`
 	ToNonce []byte `json:"to_nonce,omitempty"`
 	C       []byte `json:"c,omitempty"`
 	Invite  []byte `json:"invite,omitempty"`
 	MAC     []byte `json:"mac,omitempty"`
-	// roster
+	// roster and vouch
 	Epoch   uint64   `json:"epoch,omitempty"`
 	Members []member `json:"members,omitempty"`
 	// key and ack
@@ -70,7 +77,7 @@ type message struct {
 	Gen       uint32 `json:"gen,omitempty"`
 	Enc       []byte `json:"enc,omitempty"`
 	CT        []byte `json:"ct,omitempty"`
-	// S is the sender's signature (hello, roster, key, ack).
+	// S is the sender's signature (hello, roster, key, ack, vouch).
 	S []byte `json:"s,omitempty"`
 }
 
@@ -137,22 +144,29 @@ func (m *message) check() error {
 	}
 	switch m.T {
 	case typeHello:
-		return errors.Join(id("room", m.Room), id("id", m.ID), need("sig", m.Sig, sigKeySize), need("kem", m.KEM, kemKeySize),
-			need("nonce", m.Nonce, nonceSize), need("s", m.S, sigSize))
+		errs := []error{id("room", m.Room), id("id", m.ID), need("sig", m.Sig, sigKeySize), need("kem", m.KEM, kemKeySize),
+			need("nonce", m.Nonce, nonceSize), need("s", m.S, sigSize)}
+		if len(m.Boxes) > MaxBoxes {
+			errs = append(errs, fmt.Errorf("boxes: %d, want at most %d", len(m.Boxes), MaxBoxes))
+		}
+		for _, b := range m.Boxes {
+			errs = append(errs, need("box", b, sigKeySize))
+		}
+		return errors.Join(errs...)
 	case typeChallenge:
 		return errors.Join(id("to", m.To), need("to_nonce", m.ToNonce, nonceSize), need("c", m.C, nonceSize))
 	case typeJoin:
 		return errors.Join(need("invite", m.Invite, inviteIDSize), need("c", m.C, nonceSize), need("mac", m.MAC, macSize))
 	case typeRoster:
 		errs := []error{id("room", m.Room), need("nonce", m.Nonce, nonceSize), need("s", m.S, sigSize)}
-		if len(m.Members) == 0 || len(m.Members) > MaxMembers {
-			errs = append(errs, fmt.Errorf("members: %d, want 1 to %d", len(m.Members), MaxMembers))
+		if len(m.Members) == 0 {
+			errs = append(errs, errors.New("members: none"))
 		}
-		for _, e := range m.Members {
-			errs = append(errs, id("member id", e.ID), need("member sig", e.Sig, sigKeySize),
-				need("member kem", e.KEM, kemKeySize), need("member nonce", e.Nonce, nonceSize))
-		}
-		return errors.Join(errs...)
+		return errors.Join(append(errs, m.checkMembers(need, id))...)
+	case typeVouch:
+		errs := []error{id("room", m.Room), need("nonce", m.Nonce, nonceSize), need("to_nonce", m.ToNonce, nonceSize),
+			need("c", m.C, nonceSize), need("s", m.S, sigSize)}
+		return errors.Join(append(errs, m.checkMembers(need, id))...)
 	case typeKey:
 		return errors.Join(id("from", m.From), id("to", m.To), need("from_nonce", m.FromNonce, nonceSize),
 			need("to_nonce", m.ToNonce, nonceSize), need("enc", m.Enc, encSize), need("ct", m.CT, sealedSize),
@@ -162,6 +176,19 @@ func (m *message) check() error {
 			need("to_nonce", m.ToNonce, nonceSize), need("s", m.S, sigSize), nonZero(m.Gen))
 	}
 	return errors.New("unknown type")
+}
+
+// checkMembers checks a roster's or vouch's list of members.
+func (m *message) checkMembers(need func(string, []byte, int) error, id func(string, string) error) error {
+	if len(m.Members) > MaxMembers {
+		return fmt.Errorf("members: %d, want at most %d", len(m.Members), MaxMembers)
+	}
+	var errs []error
+	for _, e := range m.Members {
+		errs = append(errs, id("member id", e.ID), need("member sig", e.Sig, sigKeySize),
+			need("member kem", e.KEM, kemKeySize), need("member nonce", e.Nonce, nonceSize))
+	}
+	return errors.Join(errs...)
 }
 
 func nonZero(gen uint32) error {
@@ -207,6 +234,7 @@ const (
 	domainKey          = "callbox-e2ee-v1 key"
 	domainKeyAAD       = "callbox-e2ee-v1 key aad"
 	domainAck          = "callbox-e2ee-v1 ack"
+	domainVouch        = "callbox-e2ee-v1 vouch"
 	domainMembers      = "callbox-e2ee-v1 members"
 	infoInviteProof    = "callbox-e2ee-v1 invite proof"
 	infoSenderKey      = "callbox-e2ee-v1 sender key"
@@ -215,16 +243,28 @@ const (
 	livekitFrameKeyLen = 16
 )
 
+// helloTranscript: a box's trusted boxes follow the time; a hello that
+// lists none signs as it did before boxes were listed.
 func (m *message) helloTranscript() []byte {
-	return transcript(domainHello, []byte(m.Room), []byte(m.ID), m.Sig, m.KEM, m.Nonce, u64(uint64(m.Time)))
+	fields := append([][]byte{[]byte(m.Room), []byte(m.ID), m.Sig, m.KEM, m.Nonce, u64(uint64(m.Time))}, m.Boxes...)
+	return transcript(domainHello, fields...)
 }
 
 func (m *message) rosterTranscript() []byte {
-	fields := [][]byte{[]byte(m.Room), m.Nonce, u64(m.Epoch)}
-	for _, e := range m.Members {
+	return transcript(domainRoster, appendMembers([][]byte{[]byte(m.Room), m.Nonce, u64(m.Epoch)}, m.Members)...)
+}
+
+// vouchTranscript is what a box signs when it vouches for its members to
+// the authority's session to_nonce, after its challenge c.
+func (m *message) vouchTranscript() []byte {
+	return transcript(domainVouch, appendMembers([][]byte{[]byte(m.Room), m.Nonce, m.ToNonce, m.C, u64(m.Epoch)}, m.Members)...)
+}
+
+func appendMembers(fields [][]byte, members []member) [][]byte {
+	for _, e := range members {
 		fields = append(fields, []byte(e.ID), e.Sig, e.KEM, e.Nonce)
 	}
-	return transcript(domainRoster, fields...)
+	return fields
 }
 
 func (m *message) ackTranscript(room string) []byte {

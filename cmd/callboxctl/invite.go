@@ -120,6 +120,23 @@ func invites(args []string, out io.Writer) error {
 	return nil
 }
 
+// boxKey prints the box's key, for call.boxes of the room's other boxes.
+func boxKey(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("box-key", flag.ContinueOnError)
+	socket := fs.String("socket", defaultSocket(), "the running callboxd's local API socket")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	key, err := provisioning.LocalClient{Socket: *socket}.BoxKey(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(out, key)
+	return nil
+}
+
 // revoke ends an invite: its guest gets no more keys, is put out of the
 // room, and the others change keys.
 func revoke(args []string, out io.Writer) error {

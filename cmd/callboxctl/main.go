@@ -28,6 +28,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl invite [-socket SOCKET] [-page URL] [-valid-for 24h] [-name NAME]
        callboxctl invites [-socket SOCKET]
        callboxctl revoke [-socket SOCKET] NAME
+       callboxctl box-key [-socket SOCKET]
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
 
   view   join the room of the box set up in FILE, decode what it sends,
@@ -40,6 +41,9 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
   invites list the box's invites: name, state, guest, until when.
   revoke end an invite: its guest gets no more keys, is put out of the
          call, and everyone changes keys.
+  box-key  print the box's key (end-to-end encryption), to list in
+         call.boxes of the room's other boxes: boxes that list each
+         other share one call.
   screenshot  save what the box's screen shows as a PNG file
          (screenshot.go).
 
@@ -57,7 +61,7 @@ func main() {
 		}
 		return
 	}
-	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke} {
+	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke, "box-key": boxKey} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)

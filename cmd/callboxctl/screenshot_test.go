@@ -17,10 +17,14 @@ import (
 )
 
 // box is a daemon's local API with a fixed screen.
-type box struct{ screen []byte }
+type box struct {
+	screen []byte
+	key    string
+}
 
 func (b box) Screenshot(context.Context) ([]byte, error) { return b.screen, nil }
 func (b box) Invites() provisioning.Invites              { return nil }
+func (b box) BoxKey() string                             { return b.key }
 func (b box) Invite(_ context.Context, req provisioning.InviteRequest) (provisioning.InviteResponse, error) {
 	return provisioning.InviteResponse{Link: "https://box/guest/#for=" + req.Name + "&page=" + req.Page,
 		Fingerprint: "🌰", FingerprintWords: "chestnut", ShownUntil: time.Now()}, nil
@@ -103,5 +107,22 @@ func TestInviteAsksTheBox(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "page=https://tv.local/guest/") {
 		t.Errorf("invite printed %q: want the page given", out.String())
+	}
+}
+
+// TestBoxKeyPrintsTheKey: box-key prints what another box lists in
+// call.boxes, and says why when the box has none.
+func TestBoxKeyPrintsTheKey(t *testing.T) {
+	const key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"
+	var out bytes.Buffer
+	if err := boxKey([]string{"-socket", serve(t, box{key: key})}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != key+"\n" {
+		t.Errorf("box-key printed %q, want the key on a line", out.String())
+	}
+	err := boxKey([]string{"-socket", serve(t, box{})}, &out)
+	if err == nil || !strings.Contains(err.Error(), "call.encryption") {
+		t.Errorf("a box without a key: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -99,6 +100,18 @@ func encryption(cfg config.Config, store *boxKeyStore, log *slog.Logger) (*call.
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	log.Info("calls are end-to-end encrypted with a key per member", "box_key", keys.EncodeBytes(id.SigKey()))
-	return nil, &call.GroupOptions{Identity: id, Invites: book}, book, nil
+	var boxes [][]byte
+	for i, k := range cfg.Call.Boxes {
+		b, err := keys.DecodeBytes(k, keys.BoxKeySize)
+		switch {
+		case err != nil: // config.Validate refuses it first
+			return nil, nil, nil, fmt.Errorf("call.boxes[%d]: %w", i, err)
+		case bytes.Equal(b, id.SigKey()):
+			return nil, nil, nil, &config.FieldError{Field: fmt.Sprintf("call.boxes[%d]", i),
+				Reason: "is this box's own key: list the other boxes of the room"}
+		}
+		boxes = append(boxes, b)
+	}
+	log.Info("calls are end-to-end encrypted with a key per member", "box_key", keys.EncodeBytes(id.SigKey()), "other_boxes", len(boxes))
+	return nil, &call.GroupOptions{Identity: id, Invites: book, Boxes: boxes}, book, nil
 }

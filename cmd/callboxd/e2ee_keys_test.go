@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,10 +24,12 @@ import (
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
+	"github.com/callbox/callbox/pipeline/compose"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
 )
@@ -198,6 +201,19 @@ func TestMembersKeysThroughLiveKit(t *testing.T) {
 	}
 	waitText(t, c, "end-to-end encrypted, check "+check.Words)
 	t.Logf("the members' check with three: %s (%s)", check.Verification, check.Words)
+	// Bert's invite card went once he was in: the call is what to see.
+	if err := daemontest.Poll(10*time.Second, 100*time.Millisecond, func() error {
+		f, _, err := screenshot(c)
+		if err != nil {
+			return err
+		}
+		if _, shown := compose.FindText(f, f.Bounds(), "Join this call"); shown {
+			return errors.New("the invite's card is still on the screen after its guest joined")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
 
 	// Bert leaves with every key he held, and comes back at once as a
 	// curious operator would: a valid server token, the same identity,

@@ -146,6 +146,9 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		e := s.daemon.session.Encryption()
 		st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
 		st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders
+		if s.daemon.boxKey != nil {
+			st.BoxKey = keys.EncodeBytes(s.daemon.boxKey)
+		}
 		st.Participants = participantsOf(s.daemon.session.Members()) // participants.go
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()

@@ -47,6 +47,7 @@ type receiver struct {
 	departed    map[string]bool
 	card        *compose.Card // an invite's QR code (screen.go)
 	cardUntil   time.Time
+	cardFor     string // the identity the card's invite admits: once a member, the card goes
 
 	// For tests: onDrawn sees every frame drawn; openSink opens the speaker.
 	onDrawn  func(*display.Frame, compose.Layout)
@@ -92,7 +93,14 @@ func (rx *receiver) remote() call.RemoteOptions {
 func (rx *receiver) setMembers(ms []call.Member) {
 	var outsiders []string
 	if rx.session != nil {
-		outsiders = rx.session.Encryption().Outsiders
+		enc := rx.session.Encryption()
+		outsiders = enc.Outsiders
+		rx.mu.Lock()
+		arrived := rx.cardFor != "" && slices.Contains(enc.Members, rx.cardFor)
+		rx.mu.Unlock()
+		if arrived { // the guest scanned the code: the call is what to see now
+			rx.showCard(nil, time.Time{}, "")
+		}
 	}
 	members := make([]compose.Member, len(ms))
 	here := map[string]bool{}
@@ -296,10 +304,11 @@ func (rx *receiver) statusLine() string {
 	return text
 }
 
-// showCard shows card over the call until until (screen.go).
-func (rx *receiver) showCard(card *compose.Card, until time.Time) {
+// showCard shows card over the call until until (screen.go), or until
+// the guest with identity for is a member.
+func (rx *receiver) showCard(card *compose.Card, until time.Time, guest string) {
 	rx.mu.Lock()
-	rx.card, rx.cardUntil = card, until
+	rx.card, rx.cardUntil, rx.cardFor = card, until, guest
 	rx.mu.Unlock()
 	if s := rx.screen.Load(); s != nil {
 		s.ShowCard(card, until)

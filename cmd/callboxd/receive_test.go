@@ -73,6 +73,14 @@ func (t *tinted) ReadFrame(ctx context.Context) (camera.Frame, error) {
 // closes when it has left.
 func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room string, s sender) <-chan struct{} {
 	t.Helper()
+	_, left := startSenderSession(t, ctx, srv, room, s, nil)
+	return left
+}
+
+// startSenderSession is startSender with its session, whose options change
+// may set (nil: none) before it starts.
+func startSenderSession(t *testing.T, ctx context.Context, srv *lkserver.Server, room string, s sender, change func(*call.Options)) (*call.Session, <-chan struct{}) {
+	t.Helper()
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: senderW, Height: senderH, FPS: 15})
 	if err != nil {
 		t.Fatal(err)
@@ -87,9 +95,13 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 	if err != nil {
 		t.Fatal(err)
 	}
-	session := call.New(call.Options{URL: srv.URL, Room: room, Identity: s.identity, Name: s.identity,
+	opts := call.Options{URL: srv.URL, Room: room, Identity: s.identity, Name: s.identity,
 		APIKey: srv.APIKey, APISecret: srv.APISecret, VideoCodec: media.CodecH264, Width: senderW, Height: senderH,
-		MaxVideoBitrate: 400_000, Encoder: video})
+		MaxVideoBitrate: 400_000, Encoder: video}
+	if change != nil {
+		change(&opts)
+	}
+	session := call.New(opts)
 	left := make(chan struct{})
 	go func() {
 		defer close(left)
@@ -102,7 +114,7 @@ func startSender(t *testing.T, ctx context.Context, srv *lkserver.Server, room s
 		sending.Go(func() { pipeline.SendAudio(ctx, tone, opus, session.WriteAudio) })
 		session.Run(ctx)
 	}()
-	return left
+	return session, left
 }
 
 // screenTile is what the test found in one tile of the screen.

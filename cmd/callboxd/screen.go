@@ -228,7 +228,7 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 		resp.ShownUntil = now
 		return resp, nil
 	}
-	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil)
+	d.rx.showCard(inviteCard(req.Name, link, resp.Expires), resp.ShownUntil, inv.Identity)
 	return resp, nil
 }
 
@@ -241,6 +241,13 @@ func (b *localBox) Invites() provisioning.Invites {
 		return d
 	}
 	return nil
+}
+
+func (b *localBox) BoxKey() string {
+	if d := b.current(); d != nil && d.boxKey != nil {
+		return keys.EncodeBytes(d.boxKey)
+	}
+	return ""
 }
 
 // ListInvites and RevokeInvite are the daemon's provisioning.Invites.

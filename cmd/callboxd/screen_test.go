@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,12 @@ func waitText(t *testing.T, c provisioning.LocalClient, text string) (*display.F
 		return nil
 	})
 	if err != nil {
+		if data != nil { // the last screen seen, for whoever reads the failure
+			last := filepath.Join(os.TempDir(), "callbox-"+strings.ReplaceAll(t.Name(), "/", "-")+"-last-screen.png")
+			if os.WriteFile(last, data, 0o644) == nil {
+				err = fmt.Errorf("%w (the last screenshot: %s)", err, last)
+			}
+		}
 		t.Fatal(err)
 	}
 	return f, data

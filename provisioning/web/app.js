@@ -319,6 +319,7 @@ async function refreshStatus() {
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
   $('st-e2ee').textContent = describeEncryption(st.call);
+  $('st-box-key').textContent = st.call.box_key || '—';
   refreshInvites();
   showParticipants(st.call.participants || []);
   network = st.network || {};

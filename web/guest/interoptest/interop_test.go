@@ -22,12 +22,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/call/keys"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/internal/daemontest"
@@ -143,17 +145,17 @@ type pageResult struct {
 	} `json:"pictures"`
 }
 
-// box is the real callboxd in an end-to-end encrypted call on a real
-// LiveKit server, with its guest page served.
-type box struct {
-	socket     string // its local API (callboxd -control)
-	pageURL    string // the guest page
-	callboxctl string
+// TestGuestJoinsFromChromium: the guest's page shows the box's fingerprint,
+// joins encrypted, shows the box's pictures (their frame numbers read back
+// off the page), and the box's side decodes the browser's changing video.
+// rig is one test's LiveKit server, the real callboxd in its room (with
+// the settings of [call] and more given), and the guest page served.
+type rig struct {
+	srv                         *lkserver.Server
+	socket, callboxctl, pageURL string
 }
 
-// startBoxAndPage starts the server, callboxd in its room with end-to-end
-// encryption (the default) and an offscreen screen, and the guest page.
-func startBoxAndPage(t *testing.T, ctx context.Context) box {
+func startRig(t *testing.T, ctx context.Context, room, callSettings string) *rig {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
 		t.Skip("no /usr/bin/chromium: make test installs it (scripts/deps.sh)")
@@ -175,11 +177,11 @@ func startBoxAndPage(t *testing.T, ctx context.Context) box {
 	cfg := filepath.Join(dir, "callbox.toml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `[call]
 url = %q
-room = "guests"
+room = %q
 identity = "box"
 api_key = %q
 api_secret = %q
-
+%s
 [video]
 width = 320
 height = 240
@@ -192,7 +194,7 @@ fps = 10
 
 [speaker]
 device = "none"
-`, srv.URL, srv.APIKey, srv.APISecret), 0o600); err != nil {
+`, srv.URL, room, srv.APIKey, srv.APISecret, callSettings), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	socket := filepath.Join(dir, "control.sock")
@@ -218,34 +220,52 @@ device = "none"
 	served := make(chan struct{})
 	go func() { defer close(served); page.Serve(ln) }()
 	t.Cleanup(func() { page.Close(); <-served })
-	return box{socket: socket, pageURL: "http://" + ln.Addr().String() + "/guest/", callboxctl: callboxctl}
+	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, pageURL: "http://" + ln.Addr().String() + "/guest/"}
 }
 
 // invite asks the running box for an invite to its guest page as a user
 // does (callboxctl invite -socket), with the flags given, and returns the
 // link and all that callboxctl printed.
-func (b box) invite(t *testing.T, flags ...string) (link, printed string) {
+func (r *rig) invite(t *testing.T, flags ...string) (link, printed string) {
 	t.Helper()
-	out, err := exec.Command(b.callboxctl, append([]string{"invite", "-socket", b.socket, "-page", b.pageURL}, flags...)...).Output()
+	out, err := exec.Command(r.callboxctl, append([]string{"invite", "-socket", r.socket, "-page", r.pageURL}, flags...)...).Output()
 	if err != nil {
 		t.Fatalf("callboxctl invite %v: %v", flags, err)
 	}
 	return strings.SplitN(string(out), "\n", 2)[0], string(out)
 }
 
-// TestGuestJoinsFromChromium: the guest's page, from a one-visit invite of
-// the running box, is admitted, shows the same members' check as a Go
-// member and the box's screen, shows the box's pictures (their frame
-// numbers read back off the page), and the box's side decodes the
-// browser's changing video; when the guest leaves the check changes.
+// openInPage runs interop.mjs on link with env (BOX_IDENTITY, MEMBERS, ...).
+func openInPage(t *testing.T, ctx context.Context, link string, env ...string) pageResult {
+	t.Helper()
+	node := exec.CommandContext(ctx, "node", "interop.mjs")
+	node.Env = append(append(os.Environ(), "INVITE="+link), env...)
+	var nodeErr bytes.Buffer
+	node.Stderr = &nodeErr
+	res, err := node.Output()
+	if err != nil {
+		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
+	}
+	var r pageResult
+	if err := json.Unmarshal(res, &r); err != nil {
+		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
+	}
+	for _, p := range r.Problems {
+		t.Errorf("page: %s", p)
+	}
+	return r
+}
+
 func TestGuestJoinsFromChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	b := startBoxAndPage(t, ctx)
+	const room = "guests"
+	rig := startRig(t, ctx, room, "")
+	socket := rig.socket
 
 	// The box's receiving side: a Go participant with an invite of its
 	// own, which decodes what guests send.
-	memberLink, _ := b.invite(t, "-name", "Receiver")
+	memberLink, _ := rig.invite(t, "-name", "Receiver")
 	opts, err := guest.MemberOptions(memberLink)
 	if err != nil {
 		t.Fatal(err)
@@ -265,9 +285,9 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 		got.mu.Unlock()
 	})
 
-	link, printed := b.invite(t, "-once")
-	if strings.Contains(link, "k=") || !strings.Contains(printed, "callboxctl revoke") {
-		t.Errorf("callboxctl invite printed %s", printed)
+	link, out := rig.invite(t, "-once")
+	if strings.Contains(link, "k=") || !strings.Contains(out, "callboxctl revoke") {
+		t.Errorf("callboxctl invite printed %s", out)
 	}
 
 	// While the page runs: the Go participant's check whenever it sees
@@ -275,28 +295,14 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 	samples := &checkSamples{onScreen: map[string]bool{}}
 	sampleCtx, stopSampling := context.WithCancel(ctx)
 	var sampling sync.WaitGroup
-	sampling.Go(func() { samples.run(sampleCtx, watcher, provisioning.LocalClient{Socket: b.socket}) })
+	sampling.Go(func() { samples.run(sampleCtx, watcher, provisioning.LocalClient{Socket: socket}) })
 	t.Cleanup(func() { stopSampling(); sampling.Wait() })
 
-	node := exec.CommandContext(ctx, "node", "interop.mjs")
 	// 15 pictures over 6 s: whether the box's pictures play. How soon and
 	// how smoothly they start is TestGuestPicturesDoNotFreeze's.
-	node.Env = append(os.Environ(), "INVITE="+link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400")
-	var nodeErr bytes.Buffer
-	node.Stderr = &nodeErr
-	res, err := node.Output()
-	if err != nil {
-		t.Fatalf("interop.mjs: %v\n%s", err, nodeErr.String())
-	}
-	var r pageResult
-	if err := json.Unmarshal(res, &r); err != nil {
-		t.Fatalf("interop.mjs said %s: %v\n%s", res, err, nodeErr.String())
-	}
+	r := openInPage(t, ctx, link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400")
 	t.Logf("page: status %q, fingerprint %s, encrypted %v, publishing %+v, %d pictures sampled; from Join to the box's first picture %d ms, %d frames before the box's key came",
 		r.Status, r.Fingerprint, r.Encrypted, r.Publishing, len(r.Pictures), r.JoinToFirstPictureMs, r.MissingKeyErrors)
-	for _, p := range r.Problems {
-		t.Errorf("page: %s", p)
-	}
 
 	// The members' check: the same on the page, for the Go participant,
 	// and on the box's screen, while all three were in the call.
@@ -368,6 +374,97 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 	}
 }
 
+// TestGuestInARoomOfTwoBoxes: the real callboxd and a second box list each
+// other (call.boxes, the key from callboxctl box-key). The page comes with
+// an invite of the box that does not lead: it proves the invite to its own
+// box, which vouches for it, follows the leader's roster, plays callboxd's
+// pictures and shows the same check as the second box and callboxd's
+// screen.
+func TestGuestInARoomOfTwoBoxes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const room = "two-boxes"
+	other, err := keys.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rig := startRig(t, ctx, room, fmt.Sprintf("boxes = [%q]\n", keys.EncodeBytes(other.SigKey())))
+	out, err := exec.Command(rig.callboxctl, "box-key", "-socket", rig.socket).Output()
+	if err != nil {
+		t.Fatalf("callboxctl box-key: %v", err)
+	}
+	daemonKey, err := keys.DecodeBytes(strings.TrimSpace(string(out)), keys.BoxKeySize)
+	if err != nil {
+		t.Fatalf("callboxctl box-key printed %q: %v", out, err)
+	}
+	book, err := keys.NewInviteBook(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box2, err := call.Watch(call.Options{URL: rig.srv.URL, Room: room, Identity: "box-2", APIKey: rig.srv.APIKey, APISecret: rig.srv.APISecret,
+		Group: &call.GroupOptions{Identity: other, Invites: book, Boxes: [][]byte{daemonKey}}}, call.Handlers{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box2.Leave()
+
+	// The lower key leads; the page is a guest of the other box.
+	leader := "box"
+	var link string
+	if bytes.Compare(daemonKey, other.SigKey()) < 0 {
+		inv, err := guest.NewInvite(guest.InviteOptions{ServerURL: rig.srv.URL, APIKey: rig.srv.APIKey, APISecret: rig.srv.APISecret,
+			Room: room, ValidFor: time.Hour, Invites: book, BoxKey: other.SigKey(), Once: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if link, err = guest.Link(rig.pageURL, inv); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		leader = "box-2"
+		link, _ = rig.invite(t, "-once")
+	}
+	waitUntil := time.Now().Add(15 * time.Second)
+	for box2.Encryption().Leader != leader || len(box2.Encryption().Members) != 2 {
+		if time.Now().After(waitUntil) {
+			t.Fatalf("the two boxes did not make one call led by %s: %+v", leader, box2.Encryption())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	samples := &checkSamples{onScreen: map[string]bool{}}
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	var sampling sync.WaitGroup
+	sampling.Go(func() { samples.run(sampleCtx, box2, provisioning.LocalClient{Socket: rig.socket}) })
+	t.Cleanup(func() { stopSampling(); sampling.Wait() })
+	r := openInPage(t, ctx, link, "BOX_IDENTITY=box", "MEMBERS=3", "SAMPLES=10", "SAMPLE_GAP_MS=300")
+	stopSampling()
+	sampling.Wait()
+	samples.mu.Lock()
+	withThree, onScreen := samples.check, samples.onScreen[samples.check]
+	samples.mu.Unlock()
+	t.Logf("led by %s; the page's check %s, box-2's with three %s (on callboxd's screen: %v)", leader, r.Fingerprint, withThree, onScreen)
+	if !r.Admitted || !slices.Contains(r.Members, "box") || !slices.Contains(r.Members, "box-2") {
+		t.Errorf("the page: admitted %v, members %v", r.Admitted, r.Members)
+	}
+	if r.Fingerprint == "" || r.Fingerprint != withThree || !onScreen {
+		t.Errorf("the page's check %q, box-2's %q, on callboxd's screen %v", r.Fingerprint, withThree, onScreen)
+	}
+	distinct := map[uint32]bool{}
+	for _, p := range r.Pictures {
+		y, err := base64.StdEncoding.DecodeString(p.Luma)
+		if err != nil || len(y) != p.Width*p.Height {
+			t.Fatalf("a picture of %dx%d with %d bytes of luma: %v", p.Width, p.Height, len(y), err)
+		}
+		if s, err := camera.ReadStamp(y, p.Width, p.Width, p.Height); err == nil {
+			distinct[s.Frame] = true
+		}
+	}
+	if len(distinct) < 3 {
+		t.Errorf("%d distinct frame numbers of callboxd read off the page, want at least 3", len(distinct))
+	}
+}
+
 // TestGuestPicturesDoNotFreeze: ten guests, each with a one-visit invite
 // of their own, join one after the other, and none sees a picture of the
 // box held longer than 500 ms in its first 10 s (freeze.mjs, on the
@@ -377,7 +474,7 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 func TestGuestPicturesDoNotFreeze(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	b := startBoxAndPage(t, ctx)
+	b := startRig(t, ctx, "guests", "")
 	const joins = 10
 	invites := make([]string, joins)
 	for i := range invites {

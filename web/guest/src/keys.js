@@ -1,6 +1,6 @@
-// The key exchange of Callbox's calls, a member's side (the box is the
-// authority): the same protocol as call/keys in Go, whose doc.go describes
-// it. Ed25519, X25519, HKDF, HMAC and AES-GCM are the browser's Web Crypto;
+// The key exchange of Callbox's calls, a member's side (a box is the
+// authority; of several boxes in one room, the one that leads): the same
+// protocol as call/keys in Go, whose doc.go describes it. Ed25519, X25519, HKDF, HMAC and AES-GCM are the browser's Web Crypto;
 // HPKE (RFC 9180, DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-128-GCM)
 // is @hpke/core over Web Crypto. Nothing here is our own cryptography:
 // only these primitives, combined as doc.go writes down.
@@ -13,6 +13,7 @@ export const LEAVE_BATCH_MS = 250;
 export const SWITCH_DEADLINE_MS = 4000;
 export const ROTATE_EVERY_MS = 15 * 60 * 1000;
 const MAX_MESSAGE = 64 << 10;
+const MAX_BOXES = 16;
 
 const enc = new TextEncoder();
 const subtle = crypto.subtle;
@@ -50,6 +51,7 @@ const u32 = (v) => { const b = new Uint8Array(4); new DataView(b.buffer).setUint
 const u64 = (v) => { const b = new Uint8Array(8); new DataView(b.buffer).setBigUint64(0, BigInt(v)); return b; };
 const random = (n) => crypto.getRandomValues(new Uint8Array(n));
 const equal = (a, b) => a && b && a.length === b.length && a.every((v, i) => v === b[i]);
+const hex = (b) => Array.from(b, (v) => v.toString(16).padStart(2, '0')).join('');
 const compare = (a, b) => { for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] - b[i]; return a.length - b.length; };
 
 // Bytes travel as standard base64 in JSON (Go's []byte), and as base64url in links.
@@ -121,7 +123,11 @@ export function parse(data) {
   };
   try {
     switch (m.t) {
-      case 'hello': id('room'); id('id'); bytes('sig'); bytes('kem'); bytes('nonce'); num('time', Number.MAX_SAFE_INTEGER); bytes('s'); break;
+      case 'hello':
+        id('room'); id('id'); bytes('sig'); bytes('kem'); bytes('nonce'); num('time', Number.MAX_SAFE_INTEGER); bytes('s');
+        if (m.boxes !== undefined && m.boxes !== null && (!Array.isArray(m.boxes) || m.boxes.length > MAX_BOXES)) throw new Error('boxes');
+        out.boxes = (m.boxes || []).map((b) => unb64(b, 32));
+        break;
       case 'challenge': id('to'); bytes('to_nonce'); bytes('c'); break;
       case 'roster':
         id('room'); bytes('nonce'); num('epoch', Number.MAX_SAFE_INTEGER); bytes('s');
@@ -133,7 +139,7 @@ export function parse(data) {
         break;
       case 'key': id('from'); id('to'); bytes('from_nonce'); bytes('to_nonce'); num('index', 255); num('gen', 0xffffffff); bytes('enc'); bytes('ct'); bytes('s'); break;
       case 'ack': id('from'); id('to'); bytes('from_nonce'); bytes('to_nonce'); num('index', 255); num('gen', 0xffffffff); bytes('s'); break;
-      case 'join': return null; // for the box
+      case 'join': case 'vouch': return null; // for boxes
       default: throw new Error('unknown type');
     }
   } catch (e) {
@@ -159,9 +165,18 @@ export class Member {
     this.selfID = self;
     this.queue = Promise.resolve();
     this.present = new Set();
-    this.box = null;
-    this.boxTime = 0;
+    // hellos: the latest of each participant present; newest: the time of
+    // the newest hello of each box's signing key; myBox: the latest hello of the
+    // invite's box, kept while it is away (its list of boxes says whom to
+    // follow); lead: the box whose roster is followed; rosters: the newest
+    // of each box trusted.
+    this.hellos = new Map();
+    this.newest = new Map();
+    this.myBox = null;
+    this.lead = null;
+    this.rosters = new Map();
     this.roster = null;
+    this.rosterNonce = null;
     this.rosterEpoch = 0;
     this.inRoster = false;
     this.sendTo = new Map();
@@ -195,9 +210,15 @@ export class Member {
     for (const t of Object.values(this.timers)) clearTimeout(t);
   }
 
-  // run queues f after everything before it: the Go side's lock.
+  // run queues f after everything before it: the Go side's lock. After
+  // each step the roster of the box that leads is followed.
   run(f) {
-    this.queue = this.queue.then(() => (this.closed ? undefined : f())).catch((e) => this.log('key exchange: ' + e.message));
+    const step = async () => {
+      if (this.closed) return;
+      await f();
+      await this.follow();
+    };
+    this.queue = this.queue.then(step).catch((e) => this.log('key exchange: ' + e.message));
     return this.queue;
   }
 
@@ -213,6 +234,7 @@ export class Member {
   joined(present) {
     return this.run(async () => {
       this.present = new Set(present.filter((id) => id !== this.selfID));
+      this.forgetAbsent();
       this.send(null, encode(await this.hello()));
       await this.membersChanged();
     });
@@ -229,6 +251,7 @@ export class Member {
   participantLeft(id) {
     return this.run(async () => {
       if (!this.present.delete(id)) return;
+      this.forgetAbsent();
       await this.membersChanged();
     });
   }
@@ -260,52 +283,101 @@ export class Member {
 
   async onHello(from, m) {
     if (m.id !== from || m.room !== this.room) return 'a hello for another participant or room';
-    if (!equal(m.sig, this.invite.boxKey)) return null;
-    if (!(await verify(m.sig, transcript(D.hello, m.room, m.id, m.sig, m.kem, m.nonce, u64(m.time)), m.s))) return 'forged';
-    if (this.box && equal(this.box.nonce, m.nonce)) return null;
-    if (this.box && m.time <= this.boxTime) return 'a hello of an earlier session of the box';
-    this.box = { id: m.id, sig: m.sig, kem: m.kem, nonce: m.nonce };
-    this.boxTime = m.time;
-    if (this.inRoster || this.roster) {
-      this.roster = null;
-      this.rosterEpoch = 0;
-      this.inRoster = false;
-      await this.membersChanged();
+    const fields = [m.room, m.id, m.sig, m.kem, m.nonce, u64(m.time), ...m.boxes];
+    if (!(await verify(m.sig, transcript(D.hello, ...fields), m.s))) return 'forged';
+    const h = { id: m.id, sig: m.sig, kem: m.kem, nonce: m.nonce, time: m.time, boxes: m.boxes };
+    const old = this.hellos.get(from);
+    if (!old || !equal(old.nonce, h.nonce) || !equal(old.sig, h.sig)) {
+      // A box's key lasts; a member's is new each call.
+      if (equal(h.sig, this.invite.boxKey) || (this.myBox && this.myBox.boxes.some((b) => equal(b, h.sig)))) {
+        const newest = this.newest.get(hex(h.sig));
+        if (newest !== undefined && h.time < newest) return 'a hello of an earlier session of a box';
+        this.newest.set(hex(h.sig), h.time);
+      }
+      this.hellos.set(from, h);
+      this.rosters.delete(from);
     }
-    this.send([from], encode(await this.hello()));
+    if (equal(h.sig, this.invite.boxKey) && !(this.myBox && equal(this.myBox.nonce, h.nonce))) {
+      this.myBox = h;
+      this.send([from], encode(await this.hello())); // so it challenges us
+    }
     return null;
   }
 
   async onChallenge(from, m) {
-    if (!this.box || from !== this.box.id) return 'a challenge not from the box';
+    if (!this.myBox || from !== this.myBox.id) return 'a challenge not from the box';
     if (m.to !== this.self.id || !equal(m.to_nonce, this.self.nonce)) return 'not for us';
     const mac = await inviteMAC(this.invite.secret, this.room, this.self, this.invite.id, m.c);
     this.send([from], encode({ t: 'join', invite: this.invite.id, c: m.c, mac }));
     return null;
   }
 
+  // trusted: h is the invite's box, or a box that the invite's box lists
+  // and that lists it back (the boxes' signed hellos say so).
+  trusted(h) {
+    const mine = this.invite.boxKey;
+    if (equal(h.sig, mine)) return true;
+    const listed = (keys, k) => keys.some((b) => equal(b, k));
+    return !!this.myBox && listed(this.myBox.boxes, h.sig) && listed(h.boxes, mine);
+  }
+
+  // leader: of the trusted boxes present, the lowest signing key leads.
+  leader() {
+    let best = null;
+    for (const [id, h] of this.hellos) {
+      if (this.present.has(id) && this.trusted(h) && (!best || compare(h.sig, best.sig) < 0)) best = h;
+    }
+    return best;
+  }
+
+  forgetAbsent() {
+    for (const id of [...this.hellos.keys()]) {
+      if (!this.present.has(id)) {
+        this.hellos.delete(id);
+        this.rosters.delete(id);
+      }
+    }
+  }
+
+  // onRoster keeps the newest roster of each trusted box; follow applies
+  // the leader's.
   async onRoster(from, m) {
-    if (!this.box || from !== this.box.id) return 'a roster not from the box';
-    if (m.room !== this.room || !equal(m.nonce, this.box.nonce)) return 'a roster of another session';
+    const h = this.hellos.get(from);
+    if (!h || !this.trusted(h)) return 'a roster not from a box of the room';
+    if (m.room !== this.room || !equal(m.nonce, h.nonce)) return 'a roster of another session';
     const fields = [m.room, m.nonce, u64(m.epoch)];
     for (const e of m.members) fields.push(e.id, e.sig, e.kem, e.nonce);
-    if (!(await verify(this.invite.boxKey, transcript(D.roster, ...fields), m.s))) return 'forged';
-    if (m.epoch <= this.rosterEpoch) return 'stale';
-    const self = m.members.some((e) => e.id === this.self.id && equal(e.sig, this.self.sig) && equal(e.nonce, this.self.nonce));
-    if (!self) {
-      if (this.inRoster) {
-        this.roster = null;
-        this.inRoster = false;
-        this.rosterEpoch = m.epoch;
-        await this.membersChanged();
-      }
-      return null;
-    }
-    this.roster = m.members;
-    this.rosterEpoch = m.epoch;
-    this.inRoster = true;
-    await this.membersChanged();
+    if (!(await verify(h.sig, transcript(D.roster, ...fields), m.s))) return 'forged';
+    const last = this.rosters.get(from);
+    if (last && m.epoch <= last.epoch) return 'stale';
+    this.rosters.set(from, m);
     return null;
+  }
+
+  // follow takes the roster of the box that leads (group.go's follow).
+  async follow() {
+    const lead = this.leader();
+    if (!lead) return;
+    if (!this.lead || this.lead.id !== lead.id || !equal(this.lead.nonce, lead.nonce)) this.lead = lead;
+    const r = this.rosters.get(lead.id);
+    if (!r || (equal(r.nonce, this.rosterNonce) && r.epoch <= this.rosterEpoch)) return;
+    const same = (e, p) => e.id === p.id && equal(e.sig, p.sig) && equal(e.nonce, p.nonce);
+    const self = r.members.some((e) => same(e, this.self));
+    const box = r.members.some((e) => equal(e.sig, this.invite.boxKey));
+    const myBoxHere = !!this.myBox && this.present.has(this.myBox.id) && equal(this.hellos.get(this.myBox.id)?.nonce, this.myBox.nonce);
+    if (self) {
+      this.roster = r.members;
+      this.rosterNonce = r.nonce;
+      this.rosterEpoch = r.epoch;
+      this.inRoster = true;
+      await this.membersChanged();
+    } else if (this.inRoster && (equal(r.nonce, this.rosterNonce) || box || !myBoxHere)) {
+      this.roster = null;
+      this.inRoster = false;
+      this.rosterNonce = r.nonce;
+      this.rosterEpoch = r.epoch;
+      await this.membersChanged();
+    }
   }
 
   rosterMember(id) {
@@ -451,7 +523,7 @@ export class Member {
 
   // status: admitted or not, the members and their check (five bytes).
   async status() {
-    const st = { admitted: this.inRoster, members: [], verification: null, outsiders: [], gen: this.gen };
+    const st = { admitted: this.inRoster, members: [], verification: null, outsiders: [], gen: this.gen, leader: this.lead?.id ?? '' };
     if (this.inRoster) {
       st.members = this.roster.map((e) => e.id).sort();
       st.verification = await verification(this.room, this.roster.map((e) => e.sig));
