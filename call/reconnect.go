@@ -81,6 +81,7 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	silent := false
+	var before State // what the silence broke into: InCall, or Calling (line.go)
 	for {
 		select {
 		case <-ctx.Done():
@@ -88,21 +89,29 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 		case err := <-dropped:
 			return err
 		case now := <-tick.C:
-			if s.state.get().Path.Via == "" {
+			if st := s.state.get(); st.State == InCall && st.Path.Via == "" {
 				s.notePath(room) // known once ICE has chosen; unchanged after, in this room
 			}
 			since, quiet := s.silentSince(now)
 			switch {
 			case quiet && !silent:
 				silent = true
-				s.state.set(Status{State: Reconnecting, Since: since, Path: s.state.get().Path})
+				st := s.state.get()
+				before = st.State
+				s.state.set(Status{State: Reconnecting, Since: since, Path: st.Path})
 				s.log.Warn("nothing heard from the call server; waiting for the network", "since", since.Format(time.TimeOnly))
 			case !quiet && silent:
 				silent = false
 				s.keyframeWanted() // what receivers lost meanwhile breaks their pictures until one
-				st := s.state.get()
-				s.state.set(Status{State: InCall, Back: true, Path: st.Path})
-				s.log.Info("back in the call", "silent_for", now.Sub(st.Since).Round(100*time.Millisecond))
+				var silentFor time.Duration
+				s.state.update(func(st *Status) {
+					if st.State != Reconnecting { // the line moved on meanwhile
+						return
+					}
+					silentFor = now.Sub(st.Since)
+					st.State, st.Err, st.Since, st.Back = before, nil, now, before == InCall
+				})
+				s.log.Info("back in the call", "silent_for", silentFor.Round(100*time.Millisecond))
 			}
 		}
 	}
@@ -133,7 +142,7 @@ func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 }
 
 // removeLostSession asks the call server to put out the box's session of
-// the call that dropped, before the box joins again: the server may still
+// the call (or line) roomName that dropped, before the box joins again: the server may still
 // count it in the room (it notices a silent participant only after about
 // 20 s, and the leave the box sent when it gave that session up reaches
 // it seconds after the network is back). When the old session's leave
@@ -143,13 +152,13 @@ func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 // they forget the keys it had sent them (e2ee_group.go) and see no more of
 // its pictures. The box needs its API key and secret for this; with a
 // token alone the server is left to notice.
-func (s *Session) removeLostSession(ctx context.Context) {
+func (s *Session) removeLostSession(ctx context.Context, roomName string) {
 	if s.opts.APIKey == "" || s.opts.APISecret == "" {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if err := s.RemoveParticipant(ctx, s.opts.Identity); err != nil {
+	if err := s.removeFrom(ctx, roomName, s.opts.Identity); err != nil {
 		s.log.Debug("the lost session was not put out (it may be gone already)", "err", err)
 	}
 }

@@ -36,7 +36,7 @@ func TestSummarySaysWhatGoesOn(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := tt.st.Line(now); got != tt.want {
+			if got := tt.st.Text(now); got != tt.want {
 				t.Errorf("Line = %q, want %q", got, tt.want)
 			}
 		})

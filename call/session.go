@@ -52,6 +52,10 @@ type Options struct {
 	Simulcast []VideoLayer
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
+	// Line, when set, keeps the session in Room, its line, while no call
+	// is wanted: reachable, sending nothing, ringing when someone comes
+	// (line.go). It needs APIKey and APISecret: the box makes its tokens.
+	Line *LineOptions
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
 	// every frame received with one shared key (e2ee.go); Group, when set,
 	// with a key per member (e2ee_group.go). Neither: not encrypted.
@@ -93,6 +97,7 @@ type Session struct {
 	state  stateMachine
 	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
+	line   *line     // the box's line (line.go); nil without one
 
 	congestion *congestion // the video's bitrate from the network's (congestion.go)
 	// keyframes sends the keyframes receivers ask for, at most so often,
@@ -138,7 +143,13 @@ func New(opts Options) *Session {
 		}
 	}
 	s.congestion = newCongestion(maxBitrates, opts.Encoder.SetLayerBitrate)
-	s.desire.init(opts.Room, !opts.StartIdle)
+	startInCall := !opts.StartIdle && opts.Line == nil
+	s.desire.init(opts.Room, startInCall)
+	s.state.status.CallWanted = startInCall
+	if opts.Line != nil {
+		s.line = newLine(*opts.Line, log)
+		s.state.status.DoNotDisturb = opts.Line.DoNotDisturb
+	}
 	return s
 }
 
@@ -174,8 +185,8 @@ func (s *Session) Run(ctx context.Context) error {
 		if lost.IsZero() {
 			s.state.set(Status{State: Joining})
 		} else {
-			s.waitForServer(wish, lost) // reconnect.go
-			s.removeLostSession(wish)   // reconnect.go
+			s.waitForServer(wish, lost)         // reconnect.go
+			s.removeLostSession(wish, roomName) // reconnect.go
 		}
 		dropped := make(chan error, 1)
 		room, err := s.join(wish, roomName, dropped)
@@ -238,16 +249,12 @@ func (s *Session) Run(ctx context.Context) error {
 	}
 }
 
-// enterCall says the box is in the call, and which way its sound and
-// pictures go once that is known.
+// enterCall says the box is in the call, in its line or calling (line.go),
+// back after a dropout when back, and which way its sound and pictures go
+// once that is known.
 func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
 	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
-	s.state.set(Status{State: InCall, Back: back})
-	msg := "in the call"
-	if back {
-		msg = "back in the call"
-	}
-	s.log.Info(msg, "room", roomName, "identity", s.opts.Identity)
+	s.line.entered(s, room, roomName, s.sending(room), back)
 	s.notePath(room)
 }
 
@@ -279,8 +286,12 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
 		return nil, err
 	}
-	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
+	_, publish, _ := s.desire.get() // else in the line: present, sending nothing
+	remote := s.opts.Remote
+	remote.Paused = s.line.paused
+	s.remote.hook(callbacks, remote, s.mediaKeys(), s.log)
 	s.hookGroup(callbacks)
+	s.line.hook(s, callbacks)
 	estimation, err := s.congestion.interceptors()
 	if err != nil {
 		return nil, fmt.Errorf("bandwidth estimation: %w", err)
@@ -291,16 +302,12 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
-	if s.opts.Token != "" {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token, connect...)
-	} else {
-		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
-			APIKey:              s.opts.APIKey,
-			APISecret:           s.opts.APISecret,
-			RoomName:            roomName,
-			ParticipantIdentity: s.opts.Identity,
-			ParticipantName:     s.opts.Name,
-		}, connect...)
+	token := s.opts.Token
+	if token == "" {
+		token, err = s.token(roomName, publish) // line.go
+	}
+	if err == nil {
+		err = room.JoinWithContextAndToken(ctx, s.opts.URL, token, connect...)
 	}
 	offered, answered := relays.result()
 	if err != nil {
@@ -312,13 +319,22 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	}
 	s.remote.joined()
 	s.groupJoined(room, roomName)
-	if err := s.publish(room); err != nil {
-		s.leave(room)
-		return nil, err
+	if publish {
+		if err := s.publish(room); err != nil {
+			s.leave(room)
+			return nil, err
+		}
+		s.tellPrivacy()
+		s.keyframeWanted() // the first frame anyone sees must be decodable
 	}
-	s.tellPrivacy()
-	s.keyframeWanted() // the first frame anyone sees must be decodable
 	return room, nil
+}
+
+// sending reports whether the session publishes in room.
+func (s *Session) sending(*lksdk.Room) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.audio != nil
 }
 
 // publish sends the microphone first and then the camera: after a
@@ -459,6 +475,7 @@ func (s *Session) keyframeWanted() {
 }
 
 func (s *Session) leave(room *lksdk.Room) {
+	s.line.left() // line.go
 	s.keyframes.stop()
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil

@@ -3,6 +3,7 @@ package call
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"syscall"
 	"time"
@@ -18,6 +19,8 @@ const (
 	InCall                    // joined and sending
 	Reconnecting              // the connection dropped; getting it back
 	Failed                    // the last attempt failed; Err says why, a retry follows
+	Ringing                   // someone calls the box's line; nothing is sent until answered (line.go)
+	Calling                   // in another's line, sending, waiting for it to answer (line.go)
 )
 
 func (s State) String() string {
@@ -32,6 +35,10 @@ func (s State) String() string {
 		return "reconnecting"
 	case Failed:
 		return "failed"
+	case Ringing:
+		return "ringing"
+	case Calling:
+		return "calling"
 	}
 	return "unknown"
 }
@@ -52,6 +59,41 @@ type Status struct {
 	// SetCameraOff): while set, no sound or no pictures leave the box. They
 	// outlast every change of State.
 	Muted, CameraOff bool
+
+	// CallWanted: the person wants a call (Join, an answer): camera and
+	// microphone are open only while it is set. With a line, a box that is
+	// not in a call is in its line, wanting none.
+	CallWanted bool
+	// Line: the box is in its own line, reachable (Idle or Ringing).
+	Line bool
+	// Callers ring the box (Ringing), the first to ring first.
+	Callers []Caller
+	// Callee is the line the box calls (Calling) or is in a call in,
+	// when it is another's; Heard is what it heard from there while
+	// calling: "" (nothing yet) or RingRinging.
+	Callee, Heard string
+	// Outcome is how the box's last call out ended when nobody answered
+	// it: the callee and RingDeclined, RingNoAnswer or RingNotAvailable;
+	// zero once another call starts.
+	Outcome Outcome
+	// DoNotDisturb: calls are declined as not available and listed as
+	// missed (Session.SetDoNotDisturb).
+	DoNotDisturb bool
+	// AutoAnswerIn counts down, in whole seconds, to the box answering a
+	// ringing call by itself (LineOptions.AutoAnswer); 0: it will not.
+	AutoAnswerIn int
+	// Missed are the calls that rang the line unanswered, newest first
+	// (the last 20); LastCallAt is when the box was last in a call, so a
+	// screen can show those missed since.
+	Missed     []MissedCall
+	LastCallAt time.Time
+}
+
+// Outcome is how a call out ended.
+type Outcome struct {
+	Callee string
+	State  string
+	At     time.Time
 }
 
 // backFor is how long the box says "back in the call" after it got back.
@@ -59,10 +101,14 @@ const backFor = 10 * time.Second
 
 // Summary says the status in plain words for the screen and the status
 // page, at now: "in the call", "reconnecting: the network dropped 12 s
-// ago", "back in the call". Err and Path are told apart from it.
+// ago", "back in the call", "waiting for calls" (in the line). Err and
+// Path are told apart from it.
 func (s Status) Summary(now time.Time) string {
 	switch s.State {
 	case Idle:
+		if s.Line {
+			return "waiting for calls"
+		}
 		return "not in a call"
 	case Joining:
 		return "joining the call"
@@ -83,9 +129,9 @@ func (s Status) Summary(now time.Time) string {
 	return s.State.String()
 }
 
-// Line is the status as one line for the screen: Summary, the reason for
+// Text is the status as one line for the screen: Summary, the reason for
 // it, and the path when it is not the direct one.
-func (s Status) Line(now time.Time) string {
+func (s Status) Text(now time.Time) string {
 	line := s.Summary(now)
 	if s.Err != nil && s.State != InCall {
 		line += " — " + s.Err.Error()
@@ -121,15 +167,15 @@ func (m *stateMachine) get() Status {
 	return m.status
 }
 
-// set changes the state, its reason, time and path (Since is now unless
-// given); the privacy choices stay.
+// set changes the state, its reason, time, path and whether it is a
+// return (Since is now unless given); the rest stays: the privacy
+// choices, and what the line keeps (line.go).
 func (m *stateMachine) set(s Status) {
 	if s.Since.IsZero() {
 		s.Since = time.Now()
 	}
 	m.update(func(cur *Status) {
-		s.Muted, s.CameraOff = cur.Muted, cur.CameraOff
-		*cur = s
+		cur.State, cur.Err, cur.Since, cur.Back, cur.Path = s.State, s.Err, s.Since, s.Back, s.Path
 	})
 }
 
@@ -139,6 +185,9 @@ func (m *stateMachine) update(change func(*Status)) {
 	defer m.mu.Unlock()
 	s := m.status
 	change(&s)
+	if reflect.DeepEqual(s, m.status) {
+		return // nothing new to tell
+	}
 	m.status = s
 	for w := range m.watchers {
 		// A watcher keeps only the newest status: a slow watcher sees the

@@ -113,10 +113,11 @@ func TestWatchdogIsFedWhileTheBoxIdlesOrCalls(t *testing.T) {
 			return m, o.control
 		}, []string{"waiting for setup", "local API"}},
 		{"idle, no call wanted", func(t *testing.T) (mode, string) {
-			return configMode{cfg: idleBox(t)}, ""
-		}, []string{"sending video", "sending audio"}},
+			return configMode{cfg: idleBox(t)}, "" // camera and microphone closed
+		}, []string{"callboxd starting"}},
 		{"the camera missing", func(t *testing.T) (mode, string) {
 			cfg := idleBox(t)
+			cfg.Controls.StartInCall = true // the camera opens for a call
 			cfg.Video.Camera = "/dev/video-does-not-exist"
 			return configMode{cfg: cfg}, ""
 		}, []string{"camera /dev/video-does-not-exist does not work", "sending audio"}},
@@ -182,7 +183,9 @@ func TestStuckLoopStarvesTheWatchdog(t *testing.T) {
 			daemontest.CheckGoroutines(t)
 			sd := withWatchdog(t)
 			h := newHang()
-			logs := startBox(t, configMode{cfg: idleBox(t), prepare: func(d *daemon) { tt.hang(d, h) }}, "")
+			cfg := idleBox(t)
+			cfg.Controls.StartInCall = true // the camera opens only for a call; the server refuses it
+			logs := startBox(t, configMode{cfg: cfg, prepare: func(d *daemon) { tt.hang(d, h) }}, "")
 			t.Cleanup(h.end) // before the box is stopped: a hung loop does not stop
 			if got := sd.next(); got != "READY=1" {
 				t.Fatalf("first message %q, want READY=1", got)

@@ -17,9 +17,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/callbox/callbox/internal/daemontest"
-	"github.com/callbox/callbox/internal/lkserver"
-	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
@@ -33,11 +30,7 @@ const (
 func e2eeFigures() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
-	if err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	srv, daemonPath, err := serverAndDaemon(ctx)
 	if err != nil {
 		return err
 	}

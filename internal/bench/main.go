@@ -34,8 +34,8 @@ import (
 )
 
 // group is CALLBOX_BENCH: "" for every figure; "call" for the call figures
-// only (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a
-// change to them in half a minute, without the lab and the CPU rounds;
+// only (start_to_first_frame_ms, glass_to_glass, rss_mb,
+// ring_to_answer_media_ms), to measure a change to them in half a minute, without the lab and the CPU rounds;
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go).
@@ -68,7 +68,10 @@ func main() {
 func run() error {
 	switch group {
 	case "call":
-		return callFigures()
+		if err := callFigures(); err != nil {
+			return err
+		}
+		return ringFigures() // ring.go
 	case "network":
 		return networkFigures()
 	case "e2ee":
@@ -83,6 +86,9 @@ func run() error {
 		return err
 	}
 	if err := callFigures(); err != nil {
+		return err
+	}
+	if err := ringFigures(); err != nil { // ring.go
 		return err
 	}
 	if err := e2eeFigures(); err != nil { // e2ee.go
@@ -233,15 +239,22 @@ func processCPU() time.Duration {
 
 const measureFor = 15 * time.Second
 
+// serverAndDaemon starts a LiveKit server in the bench's namespace and
+// finds callboxd, built as the tests build it.
+func serverAndDaemon(ctx context.Context) (*lkserver.Server, string, error) {
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	return srv, daemonPath, err
+}
+
 func callFigures() error {
 	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
-	if err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	srv, daemonPath, err := serverAndDaemon(ctx)
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -64,6 +65,17 @@ const (
 	// The senders' video: what the box sends by default.
 	netBitrate = 1_500_000
 )
+
+// netRounds is how many times each sender is measured under each profile,
+// the senders taking turns: the figures are the rounds' mean, for a
+// machine whose load moves a freeze or two from run to run
+// (CALLBOX_BENCH_ROUNDS; 1 while working on one thing).
+var netRounds = cmp.Or(atoiEnv("CALLBOX_BENCH_ROUNDS"), 2)
+
+func atoiEnv(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return max(n, 0)
+}
 
 // senders are who publishes, in the order they run for each profile.
 var senders = []string{"box", "chromium"}
@@ -112,17 +124,26 @@ func networkFigures() error {
 		if only != "" && !slices.Contains(strings.Split(only, ","), profile.Name) {
 			continue
 		}
+		rounds := map[string][]netResult{}
+		for round := 1; round <= netRounds; round++ {
+			for _, sender := range senders {
+				if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
+					continue
+				}
+				r, err := b.measure(ctx, profile, sender)
+				if err != nil {
+					return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
+				}
+				fmt.Fprintf(os.Stderr, "bench: %s under %s, round %d: %+v\n", sender, profile.Name, round, r)
+				rounds[sender] = append(rounds[sender], r)
+			}
+		}
 		results := map[string]netResult{}
 		for _, sender := range senders {
-			if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
-				continue
+			if len(rounds[sender]) > 0 {
+				results[sender] = meanResult(rounds[sender])
+				results[sender].print(profile.Name, sender)
 			}
-			r, err := b.measure(ctx, profile, sender)
-			if err != nil {
-				return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
-			}
-			r.print(profile.Name, sender)
-			results[sender] = r
 		}
 		box, okBox := results["box"]
 		chromium, okChromium := results["chromium"]
@@ -167,6 +188,45 @@ func (r netResult) print(profile, sender string) {
 	if r.recovery != "" {
 		fmt.Printf("recovery_s%s: %s s\n", suffix, r.recovery)
 	}
+}
+
+// meanResult is the rounds' mean of each figure; the size most rounds
+// saw; and the worst rounds' convergence and recovery.
+func meanResult(rounds []netResult) netResult {
+	var m netResult
+	sizes := map[string]int{}
+	for _, r := range rounds {
+		m.freezeMsPerMin += r.freezeMsPerMin / float64(len(rounds))
+		m.fps += r.fps / float64(len(rounds))
+		m.concealedPct += r.concealedPct / float64(len(rounds))
+		m.uplinkKbps += r.uplinkKbps / float64(len(rounds))
+		sizes[r.resolution]++
+		if sizes[r.resolution] > sizes[m.resolution] {
+			m.resolution = r.resolution
+		}
+		m.converge = worseSeconds(m.converge, r.converge)
+		m.recovery = worseSeconds(m.recovery, r.recovery)
+	}
+	return m
+}
+
+// worseSeconds is the longer of two times as the figures write them
+// ("2", "0.31", ">29" for never within the run; "" for none).
+func worseSeconds(a, b string) string {
+	seconds := func(s string) float64 {
+		if s == "" {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(strings.TrimPrefix(s, ">"), 64)
+		if strings.HasPrefix(s, ">") {
+			v += 1e6 // never is longer than any time
+		}
+		return v
+	}
+	if seconds(b) > seconds(a) {
+		return b
+	}
+	return a
 }
 
 // measure runs sender on a clean network until it has settled, then
@@ -214,6 +274,9 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 		resolution:     commonSize(pics),
 		concealedPct:   audioConcealedPct(packets, from, to),
 		uplinkKbps:     float64(up.Bytes*8) / to.Sub(from).Seconds() / 1000,
+	}
+	if os.Getenv("CALLBOX_BENCH_TIMELINE") != "" {
+		printTimeline(sender, profile.Name, pics, up.Seconds, from, to)
 	}
 	switch profile.Name {
 	case "thin":
@@ -345,6 +408,27 @@ func freezeMsPerMin(pics []viewer.Picture, from, to time.Time) float64 {
 		prev = p.Decoded
 	}
 	return float64(frozen.Milliseconds()) / to.Sub(from).Minutes()
+}
+
+// printTimeline tells (on stderr) when each freeze started and how long
+// it lasted, when the picture's size changed, and what each second of
+// the uplink carried and dropped: CALLBOX_BENCH_TIMELINE=1, to see what
+// a figure is made of.
+func printTimeline(sender, profile string, pics []viewer.Picture, seconds []netem.Second, from, to time.Time) {
+	prev, size := from, ""
+	for _, p := range append(pics, viewer.Picture{Decoded: to}) {
+		if gap := p.Decoded.Sub(prev); gap > freezeGap {
+			fmt.Fprintf(os.Stderr, "%s %s: at %.2f s a freeze of %.2f s\n", sender, profile, prev.Sub(from).Seconds(), gap.Seconds())
+		}
+		if s := fmt.Sprintf("%dx%d", p.Width, p.Height); p.Width > 0 && s != size {
+			fmt.Fprintf(os.Stderr, "%s %s: at %.2f s pictures of %s\n", sender, profile, p.Decoded.Sub(from).Seconds(), s)
+			size = s
+		}
+		prev = p.Decoded
+	}
+	for i, s := range seconds {
+		fmt.Fprintf(os.Stderr, "%s %s: second %d up %d kbit/s, %d of %d packets dropped\n", sender, profile, i, s.Bytes*8/1000, s.Dropped, s.Packets)
+	}
 }
 
 // commonSize is the picture size most pictures had.
