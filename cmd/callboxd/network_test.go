@@ -9,10 +9,13 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
@@ -225,4 +228,45 @@ func waitPictureAndSound(t *testing.T, ctx context.Context, v *viewer.Viewer, t0
 		t.Fatalf("after the network came back: a new picture %v, sound %v; want both within 30 s (%v)", !picture.IsZero(), !sound.IsZero(), err)
 	}
 	return picture, sound
+}
+
+// TestLineAfterBlackout: a box whose calls ring (B, on a peer whose
+// network the test cuts) loses its line in a blackout, gets back into it
+// by itself once the network returns, and a call to it then rings and is
+// answered.
+func TestLineAfterBlackout(t *testing.T) {
+	srv := startServer(t)
+	peer := newPeer(t, 4)
+	dir := t.TempDir()
+	path, socket := filepath.Join(dir, "callbox.toml"), filepath.Join(dir, "control.sock")
+	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma")
+	if err := config.Save(path, cfgB); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonCmd(t, peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), "-config", path, "-control", socket))
+	b := &ringBox{api: provisioning.LocalClient{Socket: socket},
+		said: func(t *testing.T, text string) { t.Helper(); d.waitLog(t, text, 30*time.Second) }, log: d.output}
+	a := startBoxA(t, srv, b)
+
+	if err := peer.Filter(netns.Blackout); err != nil {
+		t.Fatal(err)
+	}
+	dropped := time.Now()
+	waitFor(t, "B saying it lost its line", 90*time.Second, func() bool {
+		return strings.Contains(d.output(), "lost the call; joining again as soon as the call server answers")
+	})
+	t.Logf("B gave its line up %v after the network dropped", time.Since(dropped).Round(100*time.Millisecond))
+	if err := peer.Filter(netns.Open); err != nil {
+		t.Fatal(err)
+	}
+	b.said(t, "back in the line, waiting for calls")
+	b.ring(t, "B waiting in its line again", 10*time.Second, waiting)
+
+	a.act(t, "speed_dial_1")
+	if st := b.ring(t, "B to ring after the blackout", 20*time.Second, ringing); !slices.Contains(st.Callers, "Grandma") {
+		t.Errorf("B rings for %q, want Grandma", st.Callers)
+	}
+	b.act(t, "answer")
+	b.ring(t, "B in the call", 10*time.Second, func(st provisioning.RingStatus) bool { return st.State == call.InCall.String() })
+	a.ring(t, "A in the call", 10*time.Second, func(st provisioning.RingStatus) bool { return st.State == call.InCall.String() })
 }
