@@ -153,7 +153,7 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(png)
+		_, _ = w.Write(png) // a client that went away has no one to tell
 	})
 	mux.HandleFunc("POST /invite", func(w http.ResponseWriter, r *http.Request) {
 		var req InviteRequest

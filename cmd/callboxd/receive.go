@@ -44,7 +44,6 @@ type receiver struct {
 	lastMembers []call.Member
 	speaker     string
 	status      string
-	departed    map[string]bool
 	card        *compose.Card // an invite's QR code (screen.go)
 	cardUntil   time.Time
 	cardFor     string // the identity the card's invite admits: once a member, the card goes

@@ -71,6 +71,7 @@ func startBox(t *testing.T, m mode, controlSocket string) *daemontest.Log {
 // tone, with no screen and no speaker, and wants no call; its server
 // refuses connections.
 func idleBox(t *testing.T) config.Config {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = "ws://"+refusingAddr(t), "watchdog", "devkey", "secret"
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS = 160, 90, 15
@@ -83,6 +84,7 @@ func idleBox(t *testing.T) config.Config {
 
 // refusingAddr is an address on 127.0.0.1 where nothing listens.
 func refusingAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -35,13 +35,13 @@ func labFigure() error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	if out, err := exec.Command(hostview, "prepare").CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: livekit-server: %v\n%s", err, out)
+		return fmt.Errorf("lab: livekit-server: %w\n%s", err, out)
 	}
 	out := filepath.Join(dir, "run")
 	run := exec.Command("lab/run.sh", "-t", "300", "-o", out, "-b", daemon, "camera")
 	run.Env = append(os.Environ(), "LAB_HOSTVIEW="+hostview)
 	if result, err := run.CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: run.sh camera: %v\n%s", err, lastLines(string(result), 5))
+		return fmt.Errorf("lab: run.sh camera: %w\n%s", err, lastLines(string(result), 5))
 	}
 	figure, err := os.ReadFile(filepath.Join(out, "lab_boot_to_in_call_s"))
 	if err != nil {

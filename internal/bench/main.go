@@ -10,6 +10,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -117,18 +118,26 @@ func encodeOverheadRatio() (float64, error) {
 	}
 	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
 		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
+	return medianCPURatio(overheadRounds,
+		func() error { return sendPath(settings, yuyv) },
+		func() error { return rawEncode(settings, i420) })
+}
 
+// medianCPURatio runs measured and baseline in turn, rounds times, so that
+// both see the same machine, and returns the median round's ratio of
+// their CPU times.
+func medianCPURatio(rounds int, measured, baseline func() error) (float64, error) {
 	var ratios []float64
-	for range overheadRounds {
-		path, err := cpuTime(func() error { return sendPath(settings, yuyv) })
+	for range rounds {
+		m, err := cpuTime(measured)
 		if err != nil {
 			return 0, err
 		}
-		raw, err := cpuTime(func() error { return rawEncode(settings, i420) })
+		b, err := cpuTime(baseline)
 		if err != nil {
 			return 0, err
 		}
-		ratios = append(ratios, float64(path)/float64(raw))
+		ratios = append(ratios, float64(m)/float64(b))
 	}
 	slices.Sort(ratios)
 	return ratios[len(ratios)/2], nil
@@ -201,7 +210,7 @@ func sendPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 		packetizer.Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})
-	if err == errEndOfReplay {
+	if errors.Is(err, errEndOfReplay) {
 		return nil
 	}
 	return err
@@ -231,7 +240,7 @@ func cpuTime(fn func() error) (time.Duration, error) {
 
 func processCPU() time.Duration {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // fails only for an unknown who
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -275,8 +284,9 @@ func callFigures() error {
 		return err
 	}
 	defer func() {
-		daemon.Process.Signal(syscall.SIGTERM)
-		daemon.Wait()
+		// It may have exited already; its exit status is no figure.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		_ = daemon.Wait()
 	}()
 	if err := v.WaitPictures(ctx, 1); err != nil {
 		return fmt.Errorf("first picture: %w", err)

@@ -106,11 +106,11 @@ func networkFigures() error {
 		return err
 	}
 	defer srv.Close()
-	page, pageURL, err := servePage()
+	pageURL, stopPage, err := servePage()
 	if err != nil {
 		return err
 	}
-	defer page.Close()
+	defer stopPage()
 	peer, err := netem.NewPeer(1, netem.Profile{})
 	if err != nil {
 		return err
@@ -345,8 +345,9 @@ level = %q
 		return nil, err
 	}
 	return func() {
-		daemon.Process.Signal(syscall.SIGTERM)
-		daemon.Wait()
+		// It may have exited already; its exit status is no figure.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		_ = daemon.Wait()
 		os.RemoveAll(dir)
 	}, nil
 }
@@ -375,22 +376,28 @@ func (b *netBench) startChromium(room string) (func(), error) {
 	}
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "published" {
+		err := fmt.Errorf("chromium did not publish: %q", lines.Text())
 		stdin.Close()
-		node.Wait()
-		return nil, fmt.Errorf("chromium did not publish: %q", lines.Text())
+		if exitErr := node.Wait(); exitErr != nil {
+			err = fmt.Errorf("%w (node: %w)", err, exitErr)
+		}
+		return nil, err
 	}
 	return func() {
 		stdin.Close() // the harness leaves, and says what Chromium sent
 		if lines.Scan() && os.Getenv("CALLBOX_BENCH_CHROMIUM_STATS") != "" {
 			fmt.Fprintln(os.Stderr, "chromium sent:", lines.Text())
 		}
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // until node exits; the figures are taken already
 		done := make(chan struct{})
-		go func() { node.Wait(); close(done) }()
+		go func() {
+			defer close(done)
+			_ = node.Wait() // its exit status is no figure
+		}()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
-			node.Process.Kill()
+			_ = node.Process.Kill() // it may have exited since
 			<-done
 		}
 	}, nil
@@ -576,8 +583,9 @@ func writeY4M(path string, w, h, fps, frames int) error {
 			f.Close()
 			return err
 		}
-		out.WriteString("FRAME\n")
-		out.Write(fr.Data[:w*h*3/2])
+		// bufio keeps a failed write's error: Flush below returns it.
+		_, _ = out.WriteString("FRAME\n")
+		_, _ = out.Write(fr.Data[:w*h*3/2])
 	}
 	if err := out.Flush(); err != nil {
 		f.Close()
@@ -629,15 +637,26 @@ func writeToneWAV(path string, hz float64, d time.Duration) error {
 
 // servePage serves an empty page on the namespace's address: Chromium's
 // origin, which it is told to treat as secure (getUserMedia needs one).
-// Close ends it.
-func servePage() (*http.Server, string, error) {
+// stop ends it and waits for its server.
+func servePage() (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", netns.Addr+":0")
 	if err != nil {
-		return nil, "", err
+		return "", nil, err
 	}
-	page := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "<!doctype html><title>bench</title>")
-	})}
-	go page.Serve(ln) // returns when Close closes ln
-	return page, "http://" + ln.Addr().String() + "/", nil
+	page := &http.Server{ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "<!doctype html><title>bench</title>")
+		})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		// http.ErrServerClosed once stop closes it; a page that did not
+		// load is Chromium's "did not publish".
+		_ = page.Serve(ln)
+	}()
+	stop = func() {
+		page.Close()
+		<-served
+	}
+	return "http://" + ln.Addr().String() + "/", stop, nil
 }

@@ -62,8 +62,9 @@ func ringFigures() error {
 		return err
 	}
 	defer func() {
-		daemon.Process.Signal(syscall.SIGTERM)
-		daemon.Wait()
+		// It may have exited already; its exit status is no figure.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		_ = daemon.Wait()
 	}()
 	box := provisioning.LocalClient{Socket: socket}
 	waiting := func(st provisioning.RingStatus) bool { return st.State == call.Idle.String() }

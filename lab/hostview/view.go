@@ -85,14 +85,6 @@ func (v *view) waitAdvancing(ctx context.Context, identity string, since time.Ti
 	return got[:n], nil
 }
 
-// waitTone waits until identity's newest second of sound is a tone of want
-// Hz (within Hz), and returns the frequency found.
-func (v *view) waitTone(ctx context.Context, identity string, want, within float64, timeout time.Duration) (float64, error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	return v.WaitTone(ctx, identity, want, within)
-}
-
 // waitQuiet waits until nothing of kind ("video" or "audio") has arrived
 // from identity for quiet, counting from the call; it fails if that does
 // not happen within timeout. Silence has no event to wait for, so it looks

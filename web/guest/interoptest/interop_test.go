@@ -210,11 +210,19 @@ device = "none"
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
+	t.Cleanup(func() {
+		_ = daemon.Process.Kill()
+		_ = daemon.Wait() // killed: its status says only that
+	})
 	if settings.ready == "" {
 		settings.ready = "in the call"
 	}
-	daemonLog.Wait(t, regexp.MustCompile(regexp.QuoteMeta(settings.ready)), 30*time.Second)
+	// Within the rig's ctx: a test that is out of time stops waiting.
+	ready, cancelReady := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelReady()
+	if daemonLog.Match(ready, regexp.MustCompile(regexp.QuoteMeta(settings.ready))) == nil {
+		t.Fatalf("callboxd did not say %q within 30 s:\n%s", settings.ready, daemonLog.String())
+	}
 
 	// The guest page, over plain http on the namespace's address (the
 	// browser is told to treat it as secure; the box serves it over HTTPS).
@@ -226,7 +234,12 @@ device = "none"
 	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
 	page := &http.Server{Handler: mux}
 	served := make(chan struct{})
-	go func() { defer close(served); page.Serve(ln) }()
+	go func() {
+		defer close(served)
+		if err := page.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("the guest page's server: %v", err)
+		}
+	}()
 	t.Cleanup(func() { page.Close(); <-served })
 	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, pageURL: "http://" + ln.Addr().String() + "/guest/"}
 }
@@ -603,7 +616,7 @@ func answerAndWatch(ctx context.Context, api provisioning.LocalClient, callboxct
 		return fmt.Errorf("waiting for the box to ring: %w", err)
 	}
 	if out, err := exec.Command(callboxctl, "answer", "-socket", socket).CombinedOutput(); err != nil {
-		return fmt.Errorf("callboxctl answer: %v: %s", err, out)
+		return fmt.Errorf("callboxctl answer: %w: %s", err, out)
 	}
 	var last *display.Frame
 	moved := 0
