@@ -256,37 +256,37 @@ func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audi
 	})
 }
 
-// followState writes the call's state on the status line.
+// followState writes the call's state on the status line, again every
+// second: "the network dropped 12 s ago" counts, and "back in the call"
+// turns into "in the call".
 func (rx *receiver) followState(ctx context.Context) {
 	states, stop := rx.session.Watch()
 	defer stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var st call.Status
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case st := <-states:
+		case st = <-states:
 			rx.mu.Lock()
-			switch text := callStatusText(rx.cfg, st); {
-			case text != "":
-				rx.status = text
-			case st.State == call.InCall:
-				rx.status = "in call"
-			case st.State == call.Idle:
-				rx.status = "not in a call"
-			default:
-				rx.status = st.State.String()
-				if st.Err != nil {
-					rx.status += ": " + st.Err.Error()
-				}
-			}
 			rx.callCard, rx.callCardUntil = callCard(rx.cfg, st) // ring.go
 			if rx.sounds == nil {
 				rx.sounds = map[string]bool{}
 			}
 			soundsFor(rx.mixer, st, rx.sounds)
 			rx.mu.Unlock()
-			rx.updateStatus()
 			rx.updateCard()
+		case <-tick.C:
+		}
+		text := callStatusText(rx.cfg, st, time.Now()) // ring.go
+		rx.mu.Lock()
+		changed := text != rx.status
+		rx.status = text
+		rx.mu.Unlock()
+		if changed {
+			rx.updateStatus()
 		}
 	}
 }
