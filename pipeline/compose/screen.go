@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,7 +30,12 @@ type Member struct {
 
 // ContentKey is the key a participant's shared content (screen share)
 // goes to VideoAt under, beside their camera's under their identity.
-func ContentKey(identity string) string { return identity + "/screen" }
+func ContentKey(identity string) string { return identity + contentSuffix }
+
+// KeyOwner is the identity whose video key is (a camera's or ContentKey's).
+func KeyOwner(key string) string { return strings.TrimSuffix(key, contentSuffix) }
+
+const contentSuffix = "/screen"
 
 // ScreenOptions configure a Screen.
 type ScreenOptions struct {
