@@ -19,7 +19,7 @@ func TestNoMediaPathSaysWhatToDo(t *testing.T) {
 	cause := errors.New("could not connect after timeout")
 	err := noMediaPath(context.Background(), "ws://10.99.0.1:7880", nil, cause)
 	if !strings.HasPrefix(err.Error(), "UDP seems blocked on this network, and the call server offers no TURN relay") ||
-		!errors.Is(err, cause) || explain("ws://10.99.0.1:7880", err) != err {
+		!errors.Is(err, cause) || explain("ws://10.99.0.1:7880", err) != err { //nolint:errorlint // the very error back, not one wrapping it
 		t.Errorf("no relay: %v", err)
 	}
 	// A relay whose certificate the box does not trust is named with why.

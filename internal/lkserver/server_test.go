@@ -273,7 +273,9 @@ func askSTUN(hostPort string) error {
 	if _, err := conn.Write(req.Raw); err != nil {
 		return err
 	}
-	conn.SetReadDeadline(time.Now().Add(time.Second))
+	if err := conn.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
 	buf := make([]byte, 1500)
 	n, err := conn.Read(buf)
 	if err != nil {
