@@ -225,13 +225,15 @@ func requestKeyframe(room *lksdk.Room, identity string) {
 
 // SetVideoSize asks the call server to send identity's camera in the
 // layer that best fits width x height pixels on the screen, so that nine
-// small tiles do not pull nine full-size streams. What they share is left
-// at its best: its tile size says nothing of it.
+// small tiles do not pull nine full-size streams; a size of zero (no tile
+// for them) pauses their camera at the server: nothing is sent, nothing
+// decoded. What they share is left at its best: its tile size says
+// nothing of it.
 func (s *Session) SetVideoSize(identity string, width, height int) {
 	s.remote.mu.Lock()
 	room := s.remote.room
 	s.remote.mu.Unlock()
-	if room == nil || width <= 0 || height <= 0 {
+	if room == nil || width < 0 || height < 0 {
 		return
 	}
 	rp := room.GetParticipantByIdentity(identity)
@@ -243,6 +245,11 @@ func (s *Session) SetVideoSize(identity string, width, height int) {
 		if !ok || pub.Kind() != lksdk.TrackKindVideo || isContent(pub.Source()) {
 			continue
 		}
+		if width == 0 || height == 0 {
+			remote.SetEnabled(false)
+			continue
+		}
+		remote.SetEnabled(true)
 		remote.SetVideoDimensions(uint32(width), uint32(height))
 		_ = remote.SetVideoQuality(qualityFor(width, height))
 	}

@@ -44,6 +44,9 @@ type LocalCalls interface {
 	Act(ctx context.Context, action string) (string, error)
 	// Ring is the call's state: what rings, whom the box calls.
 	Ring() RingStatus
+	// Participants are the others in the call as the status page lists
+	// them, with how many of their pictures the screen showed.
+	Participants() []Participant
 }
 
 // RingStatus is how the box's call stands, as callboxctl and the page
@@ -227,6 +230,9 @@ func serveCalls(mux *http.ServeMux, calls LocalCalls, log *slog.Logger) {
 	mux.HandleFunc("GET /ring", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, calls.Ring())
 	})
+	mux.HandleFunc("GET /participants", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, calls.Participants())
+	})
 }
 
 func writeLocalError(w http.ResponseWriter, err error) {
@@ -362,6 +368,19 @@ func (c LocalClient) Act(ctx context.Context, action string) (string, error) {
 		return "", fmt.Errorf("callboxd's answer: %w", err)
 	}
 	return resp.Did, nil
+}
+
+// Participants are the others in the box's call.
+func (c LocalClient) Participants(ctx context.Context) ([]Participant, error) {
+	data, err := c.do(ctx, http.MethodGet, "/participants", nil)
+	if err != nil {
+		return nil, err
+	}
+	var ps []Participant
+	if err := json.Unmarshal(data, &ps); err != nil {
+		return nil, fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return ps, nil
 }
 
 // Ring is how the box's call stands.

@@ -83,6 +83,10 @@ type Participant struct {
 	Muted    bool   `json:"muted"`
 	// Video is their camera's codec ("H264", "VP8"), "" without a camera.
 	Video string `json:"video"`
+	// Pictures counts their camera's pictures the box's screen has shown
+	// since they came (0 without a screen): over a while, the frame rate
+	// the room sees of them.
+	Pictures int `json:"pictures"`
 }
 
 // Options configure a Server.

@@ -159,7 +159,7 @@ type Group struct {
 	material []byte
 	pending  *pendingKey
 	// leaveAt is when the first leave of an unfinished rotation came.
-	leaveAt                 time.Time
+	leaveAt                          time.Time
 	batch, switchAt, rotate, repairs *time.Timer
 	// unheard counts the hellos a box sent to a participant present whose
 	// own hello it has not heard (see repair).
@@ -1281,7 +1281,9 @@ func (g *Group) leaderLists(vouched []member) bool {
 	if r == nil {
 		return false
 	}
-	listed := func(m member) bool { return slices.ContainsFunc(r.Members, func(e member) bool { return sameSession(e, m) }) }
+	listed := func(m member) bool {
+		return slices.ContainsFunc(r.Members, func(e member) bool { return sameSession(e, m) })
+	}
 	if !listed(g.self) {
 		return false
 	}

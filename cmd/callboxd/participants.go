@@ -20,10 +20,11 @@ func shownIdentity(identity string) string { return config.CleanName(identity, c
 
 // participantsOf are the others in the call as the status page lists them
 // (call.Session.Members), in join order; an empty list, never null.
-func participantsOf(members []call.Member) []provisioning.Participant {
+func participantsOf(members []call.Member, shown func(identity string) int) []provisioning.Participant {
 	out := make([]provisioning.Participant, 0, len(members))
 	for _, m := range members {
-		p := provisioning.Participant{Identity: shownIdentity(m.Identity), Muted: m.AudioMuted, Video: m.VideoCodec}
+		p := provisioning.Participant{Identity: shownIdentity(m.Identity), Muted: m.AudioMuted, Video: m.VideoCodec,
+			Pictures: shown(m.Identity)}
 		if m.Name != "" {
 			p.Name = shownName(m)
 		}

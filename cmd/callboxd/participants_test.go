@@ -19,12 +19,13 @@ import (
 // checked by provisioning/browsertest (a viewer joins; the page names it).
 
 func TestParticipantsOf(t *testing.T) {
+	shown := map[string]int{"guest-7f3a": 42}
 	got := participantsOf([]call.Member{
 		{Identity: "guest-7f3a", Name: "Ada", VideoCodec: "H264"},
 		{Identity: "callbox-kitchen", AudioMuted: true},
-	})
+	}, func(id string) int { return shown[id] })
 	want := []provisioning.Participant{
-		{Identity: "guest-7f3a", Name: "Ada", Video: "H264"},
+		{Identity: "guest-7f3a", Name: "Ada", Video: "H264", Pictures: 42},
 		{Identity: "callbox-kitchen", Muted: true},
 	}
 	if !slices.Equal(got, want) {
@@ -68,7 +69,7 @@ func TestNamesFromTheNetworkAreCleaned(t *testing.T) {
 		}
 	}
 	shown := map[string]string{"screen": onScreen[0].Name, "screen, without a name": onScreen[1].Name}
-	for i, p := range participantsOf(members) {
+	for i, p := range participantsOf(members, rx.shown) {
 		shown[fmt.Sprintf("status page, participant %d's name", i+1)] = p.Name
 		shown[fmt.Sprintf("status page, participant %d's identity", i+1)] = p.Identity
 	}

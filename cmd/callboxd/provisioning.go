@@ -149,7 +149,7 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		if s.daemon.boxKey != nil {
 			st.BoxKey = keys.EncodeBytes(s.daemon.boxKey)
 		}
-		st.Participants = participantsOf(s.daemon.session.Members()) // participants.go
+		st.Participants = participantsOf(s.daemon.session.Members(), s.daemon.rx.shown) // participants.go
 		if cfg.Ring.Enabled {
 			ring := s.daemon.ringStatus() // ring.go
 			st.Ring = &ring

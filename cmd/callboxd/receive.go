@@ -160,6 +160,15 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	rx.updateStatus()
 }
 
+// shown is how many of identity's pictures the screen has shown (0
+// without a screen).
+func (rx *receiver) shown(identity string) int {
+	if screen := rx.screen.Load(); screen != nil {
+		return screen.Shown(identity)
+	}
+	return 0
+}
+
 func (rx *receiver) setSpeakers(ids []string) {
 	speaker := ""
 	if len(ids) > 0 {

@@ -338,3 +338,38 @@ func keepScreen(t *testing.T, path string) {
 		}
 	}
 }
+
+// TestVideoWithoutATileIsPaused: a participant the screen has no tile
+// for (the tenth) is paused at the server: its pictures stop coming, and
+// come again once it has a tile (call.Session.SetVideoSize, as the
+// screen's OnTileSizes calls it).
+func TestVideoWithoutATileIsPaused(t *testing.T) {
+	srv := startServer(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	const room = "paused"
+	red := sender{"red", 90, 240, 500}
+	_, left := startSenderSession(t, ctx, srv, room, red, nil)
+	got := newSeen(t, red)
+	box := call.New(call.Options{URL: srv.URL, Room: room, Identity: "box", APIKey: srv.APIKey, APISecret: srv.APISecret,
+		Logger: quietLog, Remote: call.RemoteOptions{Handlers: call.Handlers{Video: got.onVideo}}})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	runPart(t, ctx, &wg, "the box's call", box.Run)
+	start := time.Now()
+	waitFor(t, "the box reads red's pictures", 30*time.Second, func() bool { return got.read("red", start) >= 10 })
+
+	box.SetVideoSize("red", 0, 0)
+	time.Sleep(time.Second) // what was on its way
+	paused := time.Now()
+	time.Sleep(3 * time.Second)
+	if n := got.read("red", paused); n > 2 {
+		t.Errorf("%d pictures of red in the 3 s after its video was paused, want none", n)
+	}
+	box.SetVideoSize("red", 320, 180)
+	resumed := time.Now()
+	waitFor(t, "red's pictures come again once it has a tile", 10*time.Second, func() bool { return got.read("red", resumed) >= 10 })
+	cancel()
+	<-left
+}

@@ -182,7 +182,7 @@ func (d *daemon) whileCallWanted(ctx context.Context, part func(context.Context)
 	}
 }
 
-// Act and Ring are the local API's provisioning.LocalCalls.
+// Act, Ring and Participants are the local API's provisioning.LocalCalls.
 func (b *localBox) Act(ctx context.Context, action string) (string, error) {
 	d := b.current()
 	if d == nil {
@@ -193,6 +193,14 @@ func (b *localBox) Act(ctx context.Context, action string) (string, error) {
 		return "", &provisioning.LocalError{Status: http.StatusBadRequest, Message: err.Error()}
 	}
 	return d.controller.Do(a), nil
+}
+
+func (b *localBox) Participants() []provisioning.Participant {
+	d := b.current()
+	if d == nil {
+		return []provisioning.Participant{}
+	}
+	return participantsOf(d.session.Members(), d.rx.shown) // participants.go
 }
 
 func (b *localBox) Ring() provisioning.RingStatus {

@@ -200,6 +200,12 @@ func seesPictures(t *testing.T, who string, b *ringBox) {
 	if err != nil {
 		t.Fatalf("%s's screen does not show the other's pictures: %v", who, err)
 	}
+	// The local API counts the pictures shown (what receive_nine's frame
+	// rate per tile is read from).
+	ps, err := b.api.Participants(t.Context())
+	if err != nil || !slices.ContainsFunc(ps, func(p provisioning.Participant) bool { return p.Pictures >= 2 }) {
+		t.Errorf("%s's local API lists %+v (%v); want the other with the pictures shown", who, ps, err)
+	}
 }
 
 // hears waits until the last second the box played is mostly the tone.

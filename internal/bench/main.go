@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -25,6 +26,7 @@ import (
 	"github.com/pion/rtp/codecs"
 
 	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
@@ -32,6 +34,7 @@ import (
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/provisioning"
 )
 
 // group is CALLBOX_BENCH: "" for every figure; "call" for the call figures
@@ -39,7 +42,8 @@ import (
 // ring_to_answer_media_ms), to measure a change to them in half a minute, without the lab and the CPU rounds;
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
-// "e2ee" for the figures of end-to-end encryption (e2ee.go).
+// "e2ee" for the figures of end-to-end encryption (e2ee.go); "receive"
+// for the receive side's (receive.go).
 // CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of a call (its
 // join, ICE and DTLS step by step) on stderr.
 var group = os.Getenv("CALLBOX_BENCH")
@@ -47,8 +51,8 @@ var group = os.Getenv("CALLBOX_BENCH")
 func main() {
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
-	if group != "" && group != "call" && group != "network" && group != "e2ee" {
-		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, or nothing for every figure\n", group)
+	if group != "" && group != "call" && group != "network" && group != "e2ee" && group != "receive" {
+		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, or nothing for every figure\n", group)
 		os.Exit(2)
 	}
 	if !netns.Inside() && group == "" {
@@ -77,6 +81,8 @@ func run() error {
 		return networkFigures()
 	case "e2ee":
 		return e2eeFigures()
+	case "receive":
+		return receiveFigures()
 	}
 	ratio, err := encodeOverheadRatio()
 	if err != nil {
@@ -257,6 +263,43 @@ func serverAndDaemon(ctx context.Context) (*lkserver.Server, string, error) {
 	}
 	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
 	return srv, daemonPath, err
+}
+
+// boxDaemon is callboxd run with settings of the bench's own, its log
+// kept, and its local API.
+type boxDaemon struct {
+	cmd *exec.Cmd
+	log *daemontest.Log
+	api provisioning.LocalClient
+	dir string
+}
+
+// startBox runs callboxd (daemonPath) with cfg as its settings file.
+func startBox(daemonPath string, cfg config.Config) (*boxDaemon, error) {
+	dir, err := os.MkdirTemp("", "callbox-bench-box")
+	if err != nil {
+		return nil, err
+	}
+	settings, socket := filepath.Join(dir, "callbox.toml"), filepath.Join(dir, "control.sock")
+	if err := config.Save(settings, cfg); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	b := &boxDaemon{cmd: exec.Command(daemonPath, "-config", settings, "-control", socket), log: &daemontest.Log{},
+		api: provisioning.LocalClient{Socket: socket}, dir: dir}
+	b.cmd.Stdout, b.cmd.Stderr = b.log, b.log
+	if err := b.cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *boxDaemon) stop() {
+	// It may have exited already; its exit status is no figure.
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	_ = b.cmd.Wait()
+	os.RemoveAll(b.dir)
 }
 
 func callFigures() error {

@@ -8,6 +8,14 @@ package main
 //   - content_decode_composite_ms_per_frame: the same with the first of
 //     them also sharing 1920x1080 content, decoded and drawn large beside
 //     the four (as BenchmarkContentDecodeComposite1080p).
+//   - decode_composite_ms_per_frame_nine: the same as the first with nine
+//     participants (the most the grid shows).
+//   - receive_nine_cpu_s_per_min: callboxd's CPU seconds per minute (its
+//     process, from /proc) while it shows nine participants at 360p30
+//     through the real LiveKit server of the bench's namespace, on a
+//     1920x1080 offscreen screen; received_fps_per_tile_min: of the nine
+//     tiles, the fewest pictures per second callboxd decoded (read from
+//     its screen: the frame numbers stamped in the pictures).
 //   - receive_glass_to_glass_p95_ms: a synthetic participant's test
 //     pattern, from the time drawn into each picture (its capture) to the
 //     frame the box's screen presents with it, through the real LiveKit
@@ -18,11 +26,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +42,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
+	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/netns"
 	"github.com/callbox/callbox/media"
@@ -40,15 +52,22 @@ import (
 )
 
 func receiveFigures() error {
-	ms, err := decodeCompositeMs(false)
+	ms, err := decodeCompositeMs(4, false)
 	if err != nil {
 		return fmt.Errorf("decode_composite_ms_per_frame: %w", err)
 	}
 	fmt.Printf("decode_composite_ms_per_frame: %.2f ms\n", ms)
-	if ms, err = decodeCompositeMs(true); err != nil {
+	if ms, err = decodeCompositeMs(4, true); err != nil {
 		return fmt.Errorf("content_decode_composite_ms_per_frame: %w", err)
 	}
 	fmt.Printf("content_decode_composite_ms_per_frame: %.2f ms\n", ms)
+	if ms, err = decodeCompositeMs(compose.MaxTiles, false); err != nil {
+		return fmt.Errorf("decode_composite_ms_per_frame_nine: %w", err)
+	}
+	fmt.Printf("decode_composite_ms_per_frame_nine: %.2f ms\n", ms)
+	if err := receiveNine(); err != nil {
+		return fmt.Errorf("receive_nine_cpu_s_per_min: %w", err)
+	}
 	p95, err := receiveGlassToGlassP95()
 	if err != nil {
 		return fmt.Errorf("receive_glass_to_glass_p95_ms: %w", err)
@@ -63,14 +82,15 @@ func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
 
 const gridW, gridH = 640, 360
 
-// decodeCompositeMs is the median of five rounds of 60 frames, per frame;
-// with content, the first participant also shares 1920x1080 content.
-func decodeCompositeMs(content bool) (float64, error) {
+// decodeCompositeMs is the median of five rounds of 60 frames, per frame,
+// for this many participants; with content, the first also shares
+// 1920x1080 content.
+func decodeCompositeMs(participants int, content bool) (float64, error) {
 	coded, err := encodePattern(gridW, gridH, 60)
 	if err != nil {
 		return 0, err
 	}
-	g, err := compose.NewDecodeCompositeGrid(coded, media.CodecH264, 4, image.Pt(1920, 1080), softwareDecoder)
+	g, err := compose.NewDecodeCompositeGrid(coded, media.CodecH264, participants, image.Pt(1920, 1080), softwareDecoder)
 	if err != nil {
 		return 0, err
 	}
@@ -274,4 +294,142 @@ func receiveGlassToGlassP95() (float64, error) {
 	slices.Sort(got)
 	fmt.Printf("receive_glass_to_glass_p50_ms: %.1f ms\n", got[len(got)/2])
 	return got[len(got)*95/100], nil
+}
+
+// receiveNine prints receive_nine_cpu_s_per_min and
+// received_fps_per_tile_min: callboxd (software decoding, a 1920x1080
+// offscreen screen, its own camera the test pattern at 320x180) in a
+// room with nine participants, each sending the test pattern at 360p30
+// (x264 frames coded once, sent again in a loop, a keyframe every 2 s).
+func receiveNine() error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	call.UseLogger(log)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, daemonPath, err := serverAndDaemon(ctx)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	coded, err := encodePattern(gridW, gridH, 60)
+	if err != nil {
+		return err
+	}
+
+	const room = "bench-nine"
+	cfg := config.Default()
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, room, "box"
+	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
+	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = 320, 180, 15, config.EncoderSoftware
+	cfg.Display.Output, cfg.Display.Width, cfg.Display.Height, cfg.Display.FPS = "offscreen", 1920, 1080, 30
+	cfg.Speaker.Device = config.SpeakerNone
+	daemon, err := startBox(daemonPath, cfg)
+	if err != nil {
+		return err
+	}
+	defer daemon.stop()
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for i := range compose.MaxTiles {
+		s := call.New(call.Options{URL: srv.URL, Room: room, Identity: fmt.Sprintf("person-%d", i+1), APIKey: srv.APIKey, APISecret: srv.APISecret,
+			VideoCodec: media.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, Logger: log})
+		wg.Go(func() { _ = s.Run(ctx) }) // ends with ctx; a failed join shows as a tile without pictures
+		wg.Go(func() { sendLoop(ctx, s, coded) })
+	}
+
+	shown := func() (map[string]int, error) {
+		ps, err := daemon.api.Participants(ctx)
+		if err != nil {
+			return nil, err
+		}
+		counts := map[string]int{}
+		for _, p := range ps {
+			counts[p.Identity] = p.Pictures
+		}
+		return counts, nil
+	}
+	// Settle: everyone in, their pictures on the screen, the layers chosen.
+	var before map[string]int
+	err = daemontest.Poll(60*time.Second, time.Second, func() error {
+		if before, err = shown(); err != nil {
+			return err
+		}
+		for i := range compose.MaxTiles {
+			if before[fmt.Sprintf("person-%d", i+1)] == 0 {
+				return fmt.Errorf("the box shows no picture of person-%d yet (%v)", i+1, before)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%w\n%s", err, daemon.log.String())
+	}
+	time.Sleep(5 * time.Second)
+	const measure = 20 * time.Second
+	if before, err = shown(); err != nil {
+		return err
+	}
+	cpuBefore, err := processCPUOf(daemon.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	time.Sleep(measure)
+	cpuAfter, err := processCPUOf(daemon.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	after, err := shown()
+	if err != nil {
+		return err
+	}
+	minFPS := -1.0
+	for id, n := range after {
+		fps := float64(n-before[id]) / measure.Seconds()
+		if minFPS < 0 || fps < minFPS {
+			minFPS = fps
+		}
+	}
+	fmt.Printf("receive_nine_cpu_s_per_min: %.1f s\n", (cpuAfter-cpuBefore).Seconds()*float64(time.Minute)/float64(measure))
+	fmt.Printf("received_fps_per_tile_min: %.1f fps\n", minFPS)
+	return nil
+}
+
+// sendLoop sends coded (a keyframe first) at 30 fps in a loop until ctx
+// ends; frames sent outside a call are dropped by the session.
+func sendLoop(ctx context.Context, s *call.Session, coded [][]byte) {
+	tick := time.NewTicker(time.Second / 30)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			f := media.EncodedFrame{Data: coded[i%len(coded)], Keyframe: i%len(coded) == 0, Captured: now, Duration: time.Second / 30}
+			_ = s.WriteVideo(f) // outside a call it is dropped; the tile's count shows it
+		}
+	}
+}
+
+// processCPUOf is the CPU time process pid used so far, from /proc.
+func processCPUOf(pid int) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The fields after the command's name (in parentheses, which may hold
+	// spaces): utime and stime are the 12th and 13th, in clock ticks.
+	_, rest, ok := strings.Cut(string(stat), ") ")
+	fields := strings.Fields(rest)
+	if !ok || len(fields) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, stat)
+	}
+	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
+	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
 }

@@ -7,17 +7,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
-	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/provisioning"
@@ -40,33 +35,18 @@ func ringFigures() error {
 	}
 	defer srv.Close()
 
-	dir, err := os.MkdirTemp("", "callbox-bench-ring")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	cfg := config.Default()
 	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, "bench-line", "box"
 	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = benchWidth, benchHeight, benchFPS, config.EncoderSoftware
 	cfg.Display.Output, cfg.Speaker.Device = "none", "none"
 	cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
-	settings, socket := filepath.Join(dir, "callbox.toml"), filepath.Join(dir, "control.sock")
-	if err := config.Save(settings, cfg); err != nil {
+	daemon, err := startBox(daemonPath, cfg)
+	if err != nil {
 		return err
 	}
-	log := &daemontest.Log{}
-	daemon := exec.Command(daemonPath, "-config", settings, "-control", socket)
-	daemon.Stdout, daemon.Stderr = log, log
-	if err := daemon.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		// It may have exited already; its exit status is no figure.
-		_ = daemon.Process.Signal(syscall.SIGTERM)
-		_ = daemon.Wait()
-	}()
-	box := provisioning.LocalClient{Socket: socket}
+	defer daemon.stop()
+	box, log := daemon.api, daemon.log
 	waiting := func(st provisioning.RingStatus) bool { return st.State == call.Idle.String() }
 	if err := waitRing(ctx, box, waiting); err != nil {
 		return fmt.Errorf("the box in its line: %w\n%s", err, log.String())

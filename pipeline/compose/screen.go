@@ -44,7 +44,9 @@ type ScreenOptions struct {
 	NewDecoder func(codec media.Codec) (media.VideoDecoder, error)
 	// OnTileSizes is told the size each remote participant's picture is
 	// drawn at, whenever that changes, so the call can ask for the layer
-	// that fits. It runs on the render goroutine and must not block.
+	// that fits; a participant without a tile (more than MaxTiles) has
+	// size zero: their video can be paused. It runs on the render
+	// goroutine and must not block.
 	OnTileSizes func(map[string]image.Point)
 	// OnDrawn sees every composed frame just before it is presented (for
 	// measurements); it must not keep f.
@@ -98,6 +100,7 @@ type remoteVideo struct {
 	// Under Screen.mu:
 	picture *image.YCbCr
 	shownAt time.Time // when picture arrived
+	shown   int       // pictures made the tile's picture, since it came
 	problem string    // why there is no picture
 	errors  int
 	waiting []duePicture // decoded, held for lip sync, in order
@@ -324,6 +327,20 @@ func (rv *remoteVideo) hold(due, captured time.Time, pic *image.YCbCr) {
 func (rv *remoteVideo) show(pic *image.YCbCr, now time.Time) {
 	rv.picture = copyPicture(rv.picture, pic)
 	rv.shownAt = now
+	rv.shown++
+}
+
+// Shown is how many pictures of identity's camera the screen has shown
+// since it came (decoded and made its tile's picture; a frame that did
+// not decode is not one): pictures per second over a while is the frame
+// rate people see.
+func (s *Screen) Shown(identity string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rv := s.remote[identity]; rv != nil {
+		return rv.shown
+	}
+	return 0
 }
 
 // reschedule asks showAt again when each held picture is due: the sound's
@@ -394,6 +411,9 @@ func (s *Screen) DrawOnce(ctx context.Context) error {
 	scene := s.sceneLocked(time.Now())
 	l := s.comp.Draw(frame, scene)
 	sizes := map[string]image.Point{}
+	for _, m := range s.members {
+		sizes[m.Identity] = image.Point{} // no tile, unless one follows
+	}
 	for _, t := range l.Tiles {
 		for _, p := range scene.Participants {
 			if p.Identity == t.Identity && p.Picture != nil {

@@ -2,6 +2,7 @@ package compose
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"math/rand/v2"
 	"slices"
@@ -128,6 +129,34 @@ func TestScreenDropsLeavers(t *testing.T) {
 	}
 }
 
+// TestScreenTellsWhoHasNoTile: of ten participants the tenth has no tile;
+// the call is told its size is zero (its video paused at the server), and
+// the tile's size once it has one.
+func TestScreenTellsWhoHasNoTile(t *testing.T) {
+	r, _ := display.NewOffscreen(display.OffscreenOptions{Width: 1280, Height: 720})
+	var sizes map[string]image.Point
+	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder, OnTileSizes: func(m map[string]image.Point) { sizes = m }})
+	defer s.Close()
+	var members []Member
+	for i := range MaxTiles + 1 {
+		members = append(members, Member{Identity: fmt.Sprintf("p%d", i+1), VideoCodec: "H264"})
+	}
+	s.SetMembers(members)
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(sizes) != MaxTiles+1 || sizes["p10"] != (image.Point{}) || sizes["p9"].X == 0 {
+		t.Fatalf("sizes told %v; want p1 to p9 with their tiles' sizes and p10 zero", sizes)
+	}
+	s.SetSpeaker("p10") // the speaker always has a tile: another gives up theirs
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if sizes["p10"].X == 0 || sizes["p9"] != (image.Point{}) {
+		t.Errorf("after p10 speaks, sizes told %v; want p10 with a tile and p9 zero", sizes)
+	}
+}
+
 // TestScreenHoldsThePictureUntilAKeyframe: a frame that does not decode
 // leaves the last good picture on the screen, asks for a keyframe, and
 // the frames after it are skipped (they would decode damaged) until the
@@ -167,6 +196,10 @@ func TestScreenHoldsThePictureUntilAKeyframe(t *testing.T) {
 	}
 	if damaged == 0 {
 		t.Error("nobody was told the video stopped decoding")
+	}
+	// Shown counts the pictures people saw: 0 to 3, then 8 and 9.
+	if n := s.Shown("p"); n != 6 {
+		t.Errorf("Shown says %d pictures, want 6 (frames 0-3, 8, 9)", n)
 	}
 }
 
