@@ -51,7 +51,7 @@ func main() {
 		os.Exit(2)
 	}
 	if !netns.Inside() && group == "" {
-		if err := hostFigures(); err != nil { // lab.go, m2m.go
+		if err := hostFigures(); err != nil { // lab.go, m2m.go, arm64.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
