@@ -18,8 +18,9 @@
 # mounts a disk labelled callbox-lab (the test disk run.sh makes) on /lab,
 # and callbox-lab.service, which runs /lab/debian-init from it; networking
 # by systemd-networkd from the kernel's ip= argument; eth0 named as such;
-# no login prompts (getty.target masked), which cost half a minute of boot
-# under TCG and write over the console log.
+# and masked: login prompts (getty.target), which cost half a minute of
+# boot under TCG and write over the console log; apt's daily timers, which
+# would take apt's lock from the test; e2scrub_reap (no LVM here).
 #
 # Usage: lab/build-debian.sh [DEB]...
 # Env:   CALLBOX_ARM64_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/callbox/arm64)
@@ -92,7 +93,7 @@ nice -n 10 mmdebstrap --arch="$arch" --variant=minbase \
 	--essential-hook='echo MODULES=list >"$1/etc/initramfs-tools/conf.d/callbox-lab"' \
 	--customize-hook='[ -z "$CALLBOX_DEPENDS" ] || chroot "$1" apt-get satisfy -y -q --no-install-recommends "$CALLBOX_DEPENDS"' \
 	--customize-hook='echo callbox >"$1/etc/hostname"' \
-	--customize-hook='printf "%s\n" "LABEL=callbox-root / ext4 defaults 0 0" "LABEL=callbox-lab /lab ext4 ro,nofail,x-systemd.device-timeout=30s 0 0" >"$1/etc/fstab"' \
+	--customize-hook='printf "%s\n" "LABEL=callbox-root / ext4 defaults 0 0" "LABEL=callbox-lab /lab ext4 ro,nofail,x-systemd.device-timeout=10min 0 0" >"$1/etc/fstab"' \
 	--customize-hook='mkdir -p "$1/lab"' \
 	--customize-hook='cat >"$1/etc/systemd/system/callbox-lab.service" <<UNIT
 [Unit]
@@ -113,7 +114,7 @@ TTYPath=/dev/console
 WantedBy=multi-user.target
 UNIT' \
 	--customize-hook='chroot "$1" systemctl enable callbox-lab.service systemd-networkd.service systemd-network-generator.service' \
-	--customize-hook='chroot "$1" systemctl mask getty.target' \
+	--customize-hook='chroot "$1" systemctl mask getty.target apt-daily.timer apt-daily-upgrade.timer e2scrub_reap.service' \
 	--customize-hook='cp "$1"/boot/vmlinuz-* "$1/../vmlinuz" && cp "$1"/boot/initrd.img-* "$1/../initrd.img"' \
 	"$suite" "$root" \
 	"deb http://deb.debian.org/debian $suite main" \

@@ -11,7 +11,7 @@ lab_cache=${CALLBOX_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/callbox/lab}
 # default) or arm64.
 lab_arch() {
 	case ${ARCH:-x86_64} in
-	x86_64 | amd64) echo x86_64 ;;
+	x86_64 | x86 | amd64) echo x86_64 ;;
 	arm64 | aarch64) echo arm64 ;;
 	*) lab_die "ARCH=$ARCH: the lab runs as x86_64 or arm64" ;;
 	esac

@@ -162,8 +162,9 @@ debian)
 	boot_args=(-kernel "$system/vmlinuz" -initrd "$system/initrd.img"
 		-drive "if=none,id=root,format=qcow2,file=$out/root.qcow2" -device virtio-blk-pci,drive=root
 		-drive "if=none,id=lab,format=raw,readonly=on,file=$out/lab.img" -device virtio-blk-pci,drive=lab)
-	# systemd-network-generator makes eth0's settings from ip=.
-	append="$append root=LABEL=callbox-root rw net.ifnames=0 ip=$guest_ip::$host_ip:255.255.255.0::eth0:off"
+	# systemd-network-generator makes eth0's settings from ip=. systemd
+	# shows only failures: its progress lines would fill the console log.
+	append="$append root=LABEL=callbox-root rw net.ifnames=0 ip=$guest_ip::$host_ip:255.255.255.0::eth0:off systemd.show_status=error"
 	boot_what="Debian $(basename "$system")"
 	smp=${LAB_SMP:-2}
 	;;

@@ -41,7 +41,8 @@ package=$(dpkg-deb -f "$first" Package)
 # and fails the scenario naming what apt said last.
 apt_get() {
 	local log=/tmp/apt.log status=0
-	DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 --no-install-recommends "$@" >"$log" 2>&1 || status=$?
+	DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 -o DPkg::Lock::Timeout=120 \
+		--no-install-recommends "$@" >"$log" 2>&1 || status=$?
 	cat "$log"
 	[ "$status" -eq 0 ] || fail "apt-get $* failed (exit $status): $(grep -E '^(E|W):' "$log" | tail -n 3 | tr '\n' ' ')"
 }
