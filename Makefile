@@ -128,7 +128,7 @@ lab-binaries: build
 	$(GO) test -c -o $(BIN)/gpio.test ./device/gpio
 
 # The box's own architecture, booted (README, "make arm64-test"; needs
-# root): the lab's camera, m2m and buttons scenarios with arm64 binaries on
+# root): the lab's camera, audio, m2m and buttons scenarios with arm64 binaries on
 # the lab kernel built for arm64, and the Debian package installed with apt
 # on Debian 12 arm64 under qemu-system-aarch64, set up over HTTPS from the
 # host, in the call, upgraded, removed and purged (lab/scenarios/deb.sh).
@@ -138,12 +138,12 @@ arm64-test: arm64-debs
 	$(GO) build -o bin/lab-hostview ./lab/hostview
 	bin/lab-hostview prepare >/dev/null
 	status=0; \
-	ARCH=arm64 lab/test.sh -t 600 $(ARM64_LAB_BINARIES:%=-b bin/arm64/%) camera m2m buttons || status=1; \
-	ARCH=arm64 lab/test.sh -t 1800 -b bin/arm64/lab-tone $(patsubst %,--deb %,$(wildcard dist/arm64-test/*.deb)) deb || status=1; \
+	ARCH=arm64 lab/test.sh -t 600 $(ARM64_LAB_BINARIES:%=-b bin/arm64/%) camera audio m2m buttons || status=1; \
+	ARCH=arm64 lab/test.sh -t 1800 $(patsubst %,--deb %,$(wildcard dist/arm64-test/*.deb)) deb || status=1; \
 	exit $$status
 
 # What the lab's arm64 scenarios need in the guest.
-ARM64_LAB_BINARIES := callboxd v4l2m2m.test
+ARM64_LAB_BINARIES := callboxd lab-tone v4l2m2m.test
 
 # The package as make deb builds it for arm64, and the same at a lower
 # version (VERSION~previous) for the deb scenario to upgrade from, in

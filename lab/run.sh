@@ -136,7 +136,9 @@ test_disk() {
 		cp -a "$overlay/." "$dir/root/"
 	done
 	size_mb=$(($(du -sm "$dir" | cut -f1) * 5 / 4 + 16))
-	mke2fs -q -t ext4 -L callbox-lab -d "$dir" "$image" "${size_mb}M" || lab_die "mke2fs -d $dir failed"
+	# mke2fs says "Creating regular file" even with -q unless it exists.
+	truncate -s "${size_mb}M" "$image"
+	mke2fs -q -t ext4 -L callbox-lab -d "$dir" "$image" || lab_die "mke2fs -d $dir failed"
 	rm -rf "$dir"
 }
 

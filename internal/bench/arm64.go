@@ -34,20 +34,15 @@ func arm64Figure() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	hostview, tone := filepath.Join(dir, "lab-hostview"), filepath.Join(dir, "lab-tone")
+	hostview := filepath.Join(dir, "lab-hostview")
 	if out, err := exec.Command("go", "build", "-o", hostview, "./lab/hostview").CombinedOutput(); err != nil {
 		return fmt.Errorf("arm64: build lab-hostview: %v\n%s", err, out)
-	}
-	toneBuild := exec.Command("go", "build", "-o", tone, "./lab/tone")
-	toneBuild.Env = append(os.Environ(), "GOARCH=arm64", "CGO_ENABLED=0")
-	if out, err := toneBuild.CombinedOutput(); err != nil {
-		return fmt.Errorf("arm64: build lab-tone: %v\n%s", err, out)
 	}
 	if out, err := exec.Command(hostview, "prepare").CombinedOutput(); err != nil {
 		return fmt.Errorf("arm64: livekit-server: %v\n%s", err, out)
 	}
 	out := filepath.Join(dir, "run")
-	run := exec.Command("lab/run.sh", "-t", "1800", "-o", out, "-b", tone, "--deb", debs[0], "--deb", debs[1], "deb")
+	run := exec.Command("lab/run.sh", "-t", "1800", "-o", out, "--deb", debs[0], "--deb", debs[1], "deb")
 	run.Env = append(os.Environ(), "ARCH=arm64", "LAB_HOSTVIEW="+hostview)
 	if result, err := run.CombinedOutput(); err != nil {
 		return fmt.Errorf("arm64: run.sh deb: %v\n%s", err, lastLines(string(result), 5))

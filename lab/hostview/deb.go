@@ -24,8 +24,9 @@ const (
 	debUpgradedWithin  = 600 * time.Second
 )
 
-// debToneHz is what lab-tone plays into the guest's loopback (deb.sh).
-const debToneHz = 1000
+// debToneHz is the box's test tone (config's default audio.tone_hz): the
+// microphone chosen at setup.
+const debToneHz = 440
 
 // debScenario is the host side of lab/scenarios/deb.sh: the Debian
 // package installed with apt on Debian arm64. The host does what a person
@@ -33,10 +34,10 @@ const debToneHz = 1000
 // fingerprint where the box shows them (its log on the console), opens the
 // setup page over HTTPS at the box's address, enters the code, an admin
 // password, the call server and room, and picks the camera (vivid) and
-// microphone (the loopback's capture side) from the box's lists. Then it
-// checks the box is in the call (vivid's pictures advancing, the tone at
-// its pitch), that after the package's upgrade it is back in the call with
-// its settings and needs no setup, that after apt remove it has left.
+// microphone (the test tone) from the box's lists. Then it checks the box
+// is in the call (vivid's pictures advancing, the tone at its pitch), that
+// after the package's upgrade it is back in the call with its settings and
+// needs no setup, and that after apt remove it has left.
 func debScenario(ctx context.Context, l *lab) error {
 	guestIP := os.Getenv("LAB_GUEST_IP")
 	if guestIP == "" {
@@ -85,8 +86,9 @@ func debScenario(ctx context.Context, l *lab) error {
 	if err != nil {
 		return fmt.Errorf("camera: %w", err)
 	}
-	// snd-aloop's device 1 captures what lab-tone plays into device 0.
-	microphone, err := pickDevice(microphones, "Loopback", ",1")
+	// The test tone: the box's noise suppression would take a steady tone
+	// through a microphone for noise and remove it.
+	microphone, err := pickDevice(microphones, "Test tone")
 	if err != nil {
 		return fmt.Errorf("microphone: %w", err)
 	}

@@ -5,14 +5,16 @@
 # Debian's kernel and the package's dependencies, nothing of Callbox);
 # /lab/debs holds two builds of the package, the older installed first and
 # the newer as its upgrade. Here, as a person at the box's console would:
-#   - load vivid (camera) and snd-aloop (sound card), and play a 1 kHz tone
-#     into the loopback with lab-tone, so the box has a camera and a
-#     microphone to offer;
+#   - load vivid (camera) and snd-aloop (a sound card, the box's speaker),
+#     drivers a Pi would load for its camera and sound;
 #   - apt install the older package (offline: the VM reaches no archive)
 #     and see its service start; its log goes to the console, where the
 #     host reads the setup code, as a person reads it on a Pi's screen;
 # and the host (deb.host.sh, lab-hostview deb) sets the box up through its
-# HTTPS API and sees and hears it in the call. Then, each when the host asks:
+# HTTPS API and sees and hears it in the call (its microphone is the test
+# tone: a steady tone through a real microphone is what the box's noise
+# suppression removes, and the lab's audio scenario captures snd-aloop).
+# Then, each when the host asks:
 #   - upgrade: apt install the newer package; the service restarts with
 #     the new version and the host sees the box back in the call with its
 #     settings (no setup again);
@@ -22,7 +24,6 @@
 . /lab/guest.sh
 
 data=/var/lib/callbox
-need_binary lab-tone
 
 # The two packages, older first.
 mapfile -t debs < <(ls "$LAB_DEBS"/*.deb 2>/dev/null)
@@ -60,7 +61,6 @@ modprobe vivid n_devs=1 node_types=0x1 || fail "modprobe vivid failed"
 modprobe snd-aloop || fail "modprobe snd-aloop failed"
 wait_for 20 test -n "$(video_nodes_named vivid-000-vid-cap)" || fail "vivid made no capture node"
 wait_for 20 grep -q Loopback /proc/asound/cards || fail "no Loopback card in /proc/asound/cards"
-lab-tone -device hw:Loopback,0,0 -hz 1000 &
 
 step "apt install $first ($package $first_version)"
 apt_get install "$first"
