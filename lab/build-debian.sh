@@ -63,7 +63,7 @@ if [ ! -e /proc/sys/fs/binfmt_misc/status ]; then
 		lab_die "cannot mount binfmt_misc (needs root); arm64 programs cannot run here without it"
 fi
 update-binfmts --enable qemu-aarch64 >&2 || true
-[ "$(cat /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null | head -n1)" = enabled ] ||
+[ "$(head -n 1 /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null)" = enabled ] ||
 	lab_die "qemu-aarch64 is not registered with binfmt_misc (update-binfmts --enable qemu-aarch64)"
 
 mkdir -p "$cache"
@@ -79,13 +79,14 @@ rm -rf "$dir"
 mkdir -p "$dir"
 root=$dir/root
 log=$dir/mmdebstrap.log
-lab_log "making Debian $suite $arch with ${packages[*]}${depends[*]:+ and what the packages depend on} (about 15 min the first time; log: $log)"
+lab_log "making Debian $suite $arch with ${packages[*]}${depends[*]:+ and what the packages depend on} (about 10 min on 2 cores; log: $log)"
 
 # The hooks run in mmdebstrap's shell with the chroot as $1; what they
 # need from here comes through the environment.
 export CALLBOX_DEPENDS
 CALLBOX_DEPENDS=$(IFS=,; echo "${depends[*]}")
 set +e
+# shellcheck disable=SC2016 # $1 and $CALLBOX_DEPENDS are the hooks' to expand
 nice -n 10 mmdebstrap --arch="$arch" --variant=minbase \
 	--include="$(IFS=,; echo "${packages[*]}")" \
 	--essential-hook='mkdir -p "$1/usr/share/initramfs-tools/modules.d" "$1/etc/initramfs-tools/conf.d"' \
@@ -129,7 +130,9 @@ if [ "$status" -ne 0 ]; then
 fi
 lab_log "system made in $((SECONDS - started))s; packing root.img"
 
-mke2fs -q -t ext4 -L callbox-root -d "$root" "$dir/root.img.tmp" "$image_size" >&2 ||
+# A sparse file first: mke2fs says "Creating regular file" even with -q.
+truncate -s "$image_size" "$dir/root.img.tmp"
+mke2fs -q -t ext4 -L callbox-root -d "$root" "$dir/root.img.tmp" >&2 ||
 	lab_die "mke2fs -d $root failed"
 mv "$dir/root.img.tmp" "$dir/root.img"
 rm -rf "$root"

@@ -95,6 +95,7 @@ arm64)
 	lab_need_packages qemu-system-arm iproute2 socat
 	machine=(qemu-system-aarch64 -machine virt -cpu cortex-a72 -accel tcg)
 	console_tty=ttyAMA0 ctl_tty=hvc0
+	# shellcheck disable=SC2054 # commas within qemu's arguments
 	ctl_device=(-device virtio-serial-pci -device virtconsole,chardev=ctl)
 	;;
 esac
@@ -161,6 +162,7 @@ debian)
 	# The run's writes go to an overlay in OUT, removed when it ends.
 	qemu-img create -q -f qcow2 -F raw -b "$system/root.img" "$out/root.qcow2"
 	test_disk "$out/lab.img" "$out/lab-disk"
+	# shellcheck disable=SC2054 # commas within qemu's arguments
 	boot_args=(-kernel "$system/vmlinuz" -initrd "$system/initrd.img"
 		-drive "if=none,id=root,format=qcow2,file=$out/root.qcow2" -device virtio-blk-pci,drive=root
 		-drive "if=none,id=lab,format=raw,readonly=on,file=$out/lab.img" -device virtio-blk-pci,drive=lab)

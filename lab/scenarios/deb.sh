@@ -88,12 +88,13 @@ wait_host remove 600 || fail "the host did not see the box back in the call afte
 step "apt remove $package"
 apt_get remove "$package"
 wait_for 30 sh -c "! systemctl is-active --quiet $unit" || fail "$unit still runs after apt remove"
-[ -s "$data/callbox.toml" ] && [ -s "$data/admin.json" ] ||
-	fail "apt remove did not keep the settings in $data: $(ls -A "$data" 2>&1 | tr '\n' ' ')"
+for kept in callbox.toml admin.json; do
+	[ -s "$data/$kept" ] || fail "apt remove did not keep $data/$kept: $data holds $(find "$data" -mindepth 1 -printf '%f ' 2>&1)"
+done
 event removed
 
 wait_host purge 120 || fail "the host still saw the box in the call after apt remove (see host.log)"
 step "apt purge $package"
 apt_get purge "$package"
-[ ! -e "$data" ] || fail "apt purge left $data: $(ls -A "$data" 2>&1 | tr '\n' ' ')"
+[ ! -e "$data" ] || fail "apt purge left $data, holding $(find "$data" -mindepth 1 -printf '%f ' 2>&1)"
 event purged
