@@ -109,14 +109,14 @@ func debScenario(ctx context.Context, l *lab) error {
 		return fmt.Errorf("after setup: %w", err)
 	}
 	first, last := got[0], got[len(got)-1]
-	boot := first.decoded.Sub(l.started).Seconds()
+	boot := first.Decoded.Sub(l.started).Seconds()
 	slog.Info("first picture from the arm64 box", "after_s", fmt.Sprintf("%.1f", boot),
-		"after_setup_s", fmt.Sprintf("%.1f", first.decoded.Sub(setUp).Seconds()),
-		"fps", fmt.Sprintf("%.1f", float64(len(got)-1)/last.decoded.Sub(first.decoded).Seconds()))
+		"after_setup_s", fmt.Sprintf("%.1f", first.Decoded.Sub(setUp).Seconds()),
+		"fps", fmt.Sprintf("%.1f", float64(len(got)-1)/last.Decoded.Sub(first.Decoded).Seconds()))
 	// The figure make bench reports; see internal/bench.
 	fmt.Printf("arm64_boot_to_in_call_s: %.1f s\n", boot)
 	_ = os.WriteFile(filepath.Join(l.out, "arm64_boot_to_in_call_s"), fmt.Appendf(nil, "%.1f\n", boot), 0o644)
-	if err := l.view.savePNG(identity, filepath.Join(l.out, "deb-installed.png")); err != nil {
+	if err := l.view.SavePNG(identity, filepath.Join(l.out, "deb-installed.png")); err != nil {
 		slog.Warn("no picture saved", "err", err)
 	}
 	hz, err := l.view.waitTone(ctx, identity, debToneHz, 5, 180*time.Second)
@@ -140,7 +140,7 @@ func debScenario(ctx context.Context, l *lab) error {
 	if err := checkKeptSettings(ctx, guestIP, fingerprint, password, settings); err != nil {
 		return fmt.Errorf("after the upgrade: %w", err)
 	}
-	if err := l.view.savePNG(identity, filepath.Join(l.out, "deb-upgraded.png")); err != nil {
+	if err := l.view.SavePNG(identity, filepath.Join(l.out, "deb-upgraded.png")); err != nil {
 		slog.Warn("no picture saved", "err", err)
 	}
 
@@ -151,7 +151,7 @@ func debScenario(ctx context.Context, l *lab) error {
 	if err := l.waitEvent(ctx, "removed", 300*time.Second); err != nil {
 		return err
 	}
-	if err := l.view.waitQuiet(ctx, identity, "video", 3*time.Second, 60*time.Second); err != nil {
+	if err := l.view.waitQuiet(identity, "video", 3*time.Second, 60*time.Second); err != nil {
 		return fmt.Errorf("after apt remove: %w", err)
 	}
 	if err := l.tell("purge"); err != nil {
