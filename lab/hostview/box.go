@@ -179,6 +179,7 @@ type boxSettings struct {
 	Camera     string `json:"camera"`
 	Microphone string `json:"microphone"`
 	Codec      string `json:"codec"`
+	Encryption string `json:"encryption"`
 }
 
 func (b *box) login(ctx context.Context, password string) error {

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/callbox/callbox/web/guest"
 )
 
 // The deb scenario's waits. The guest is a whole Debian system under TCG:
@@ -22,6 +24,7 @@ const (
 	debInstalledWithin = 900 * time.Second // boot and apt install
 	debPicturesWithin  = 600 * time.Second // setup to advancing pictures
 	debUpgradedWithin  = 600 * time.Second
+	debInviteWithin    = 120 * time.Second // callboxctl invite in the guest
 )
 
 // debToneHz is the box's test tone (config's default audio.tone_hz): the
@@ -34,8 +37,11 @@ const debToneHz = 440
 // fingerprint where the box shows them (its log on the console), opens the
 // setup page over HTTPS at the box's address, enters the code, an admin
 // password, the call server and room, and picks the camera (vivid) and
-// microphone (the test tone) from the box's lists. Then it checks the box
-// is in the call (vivid's pictures advancing, the tone at its pitch), that
+// microphone (the test tone) from the box's lists, and leaves the
+// encryption as the page offers it: end-to-end. The host's viewer joins as
+// a member with an invite the box makes (callboxctl invite on the box, as
+// its owner would for a guest). Then it checks the box is in the call
+// (vivid's pictures advancing, the tone at its pitch), that
 // after the package's upgrade it is back in the call with its settings and
 // needs no setup, and that after apt remove it has left.
 func debScenario(ctx context.Context, l *lab) error {
@@ -93,12 +99,27 @@ func debScenario(ctx context.Context, l *lab) error {
 		return fmt.Errorf("microphone: %w", err)
 	}
 	settings := boxSettings{Name: "Arm64 box", URL: l.srv.URL, Auth: "key", APIKey: l.srv.APIKey,
-		APISecret: l.srv.APISecret, Room: room, Camera: camera, Microphone: microphone, Codec: "h264"}
+		APISecret: l.srv.APISecret, Room: room, Camera: camera, Microphone: microphone, Codec: "h264",
+		Encryption: "end-to-end"}
 	if err := b.session(ctx, "/api/setup", map[string]any{"password": password, "settings": settings}); err != nil {
 		return fmt.Errorf("setup: %w", err)
 	}
 	setUp := time.Now()
 	slog.Info("first-boot setup done through the API", "camera", camera, "microphone", microphone)
+
+	// The box's calls are end-to-end encrypted: the viewer gets keys only
+	// as a member the box admits.
+	link, err := l.ask("invite", "invite-link", debInviteWithin)
+	if err != nil {
+		return fmt.Errorf("an invite from the box: %w", err)
+	}
+	member, err := guest.MemberOptions(link)
+	if err != nil {
+		return fmt.Errorf("the box's invite: %w", err)
+	}
+	if l.view, err = startView(member); err != nil {
+		return fmt.Errorf("viewer: %w", err)
+	}
 
 	identity, err := l.view.waitIdentity(ctx, "callbox-", debPicturesWithin)
 	if err != nil {

@@ -333,10 +333,13 @@ func newLab(log *slog.Logger) (*lab, error) {
 	return l, nil
 }
 
-// startCall starts the LiveKit server and the viewer (startServer), and
-// gives the guest the server's address and keys once the guest asks.
+// startCall starts the LiveKit server and the viewer, and gives the guest
+// the server's address and keys once the guest asks.
 func (l *lab) startCall(ctx context.Context) error {
 	if err := l.startServer(ctx); err != nil {
+		return err
+	}
+	if err := l.joinView(); err != nil {
 		return err
 	}
 	// Only once the guest listens: what the serial line gets before the
@@ -347,7 +350,7 @@ func (l *lab) startCall(ctx context.Context) error {
 	return l.tell(fmt.Sprintf("call-server %s %s %s", l.srv.URL, l.srv.APIKey, l.srv.APISecret))
 }
 
-// startServer starts the LiveKit server and joins the room as the viewer.
+// startServer starts the LiveKit server.
 func (l *lab) startServer(ctx context.Context) error {
 	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: l.hostIP, LogFile: filepath.Join(l.out, "livekit-server.log")})
 	if err != nil {
@@ -355,9 +358,12 @@ func (l *lab) startServer(ctx context.Context) error {
 	}
 	l.srv = srv
 	l.log.Info("LiveKit server up", "url", srv.URL)
-	return l.joinView()
+	return nil
 }
 
+// joinView joins the room as the viewer, with the server's keys: the
+// boxes of the scenarios that start callboxd themselves send unencrypted
+// (callboxd_config's encryption = "none").
 func (l *lab) joinView() error {
 	v, err := startView(call.Options{URL: l.srv.URL, Room: room, Identity: "lab-viewer",
 		APIKey: l.srv.APIKey, APISecret: l.srv.APISecret})
@@ -395,6 +401,20 @@ func (l *lab) tell(line string) error {
 	}
 	l.log.Info("told the guest", "line", strings.SplitN(line, " ", 2)[0])
 	return nil
+}
+
+// ask tells the guest line and returns the value of its answer "answer
+// VALUE" on the control channel, which the logs never show.
+func (l *lab) ask(line, answer string, timeout time.Duration) (string, error) {
+	if err := l.tell(line); err != nil {
+		return "", err
+	}
+	value, err := l.ctlConn.readAnswer(answer, timeout)
+	if err != nil {
+		return "", err
+	}
+	l.log.Info("the guest answered", "answer", answer)
+	return value, nil
 }
 
 // errGuestEnded: the guest printed its verdict, so no event will come.

@@ -11,10 +11,12 @@
 #     and see its service start; its log goes to the console, where the
 #     host reads the setup code, as a person reads it on a Pi's screen;
 # and the host (deb.host.sh, lab-hostview deb) sets the box up through its
-# HTTPS API and sees and hears it in the call (its microphone is the test
-# tone: a steady tone through a real microphone is what the box's noise
-# suppression removes, and the lab's audio scenario captures snd-aloop).
-# Then, each when the host asks:
+# HTTPS API, end-to-end encrypted as the page offers it; here callboxctl
+# invite makes the host's viewer a member's link, and the host sees and
+# hears the box in the call (its microphone is the test tone: a steady tone
+# through a real microphone is what the box's noise suppression removes,
+# and the lab's audio scenario captures snd-aloop), with systemd's watchdog
+# on as the unit sets it and no restart. Then, each when the host asks:
 #   - upgrade: apt install the newer package; the service restarts with
 #     the new version and the host sees the box back in the call with its
 #     settings (no setup again);
@@ -71,8 +73,30 @@ journalctl -b -f -n all -o cat -u "$unit" &
 wait_for 60 service_running || fail "$unit is not running after the install: $(systemctl status "$unit" 2>&1 | tail -n 5 | tr '\n' ' ')"
 event installed
 
-step "the host sets the box up and sees it in the call"
+step "the host sets the box up"
+wait_host invite 900 || fail "the host did not set the box up (see host.log)"
+step "callboxctl invite: a member's link for the host's viewer"
+# The box's calls are end-to-end encrypted: the host's viewer joins with an
+# invite, as a guest would. Just after setup the box may not have its call
+# yet ("no call is set up"). The link holds the invite's secret: it goes to
+# the host on the control channel, never to the console.
+invite_err=/tmp/callboxctl-invite.err
+wait_for 60 sh -c "callboxctl invite -socket $data/control.sock -name 'Lab viewer' >/tmp/invite.txt 2>$invite_err" ||
+	fail "callboxctl invite failed: $(tail -n 2 "$invite_err" | tr '\n' ' ')"
+tell_host "invite-link $(head -n 1 /tmp/invite.txt)"
+rm -f /tmp/invite.txt
+
+step "the host sees the box in the call"
 wait_host upgrade 900 || fail "the host did not see the box in the call (see host.log)"
+# restarts_none fails unless systemd left callboxd's first process running
+# all along: no crash, and no watchdog restart (WatchdogSec in the unit;
+# the call's loops feed it) under TCG.
+restarts_none() {
+	local n
+	n=$(systemctl show -p NRestarts --value "$unit")
+	[ "$n" = 0 ] || fail "systemd restarted $unit $n time(s) $1: $(journalctl -b -u "$unit" -o cat | grep -m 3 -iE 'watchdog|panic|signal' | tr '\n' ' ')"
+}
+restarts_none "while it was in the call"
 
 step "apt install $second (upgrade to $second_version)"
 before=$(main_pid)
@@ -85,10 +109,11 @@ wait_for 60 service_running || fail "$unit is not running after the upgrade"
 event upgraded
 
 wait_host remove 600 || fail "the host did not see the box back in the call after the upgrade (see host.log)"
+restarts_none "after the upgrade"
 step "apt remove $package"
 apt_get remove "$package"
 wait_for 30 sh -c "! systemctl is-active --quiet $unit" || fail "$unit still runs after apt remove"
-for kept in callbox.toml admin.json; do
+for kept in callbox.toml admin.json e2ee-identity.json invites.json; do
 	[ -s "$data/$kept" ] || fail "apt remove did not keep $data/$kept: $data holds $(find "$data" -mindepth 1 -printf '%f ' 2>&1)"
 done
 event removed
