@@ -43,7 +43,18 @@ import (
 // join, ICE and DTLS step by step) on stderr.
 var group = os.Getenv("CALLBOX_BENCH")
 
+// onlyArm64Figure is set by CALLBOX_BENCH=arm64: only
+// arm64_boot_to_in_call_s (arm64.go; needs root, several minutes).
+var onlyArm64Figure = os.Getenv("CALLBOX_BENCH") == "arm64"
+
 func main() {
+	if onlyArm64Figure {
+		if err := arm64Figure(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// The lab needs root on the host: measure it before the re-exec into
 	// the bench's own namespace (the re-executed bench is Inside).
 	if group != "" && group != "call" && group != "network" && group != "e2ee" {

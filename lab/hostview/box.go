@@ -192,3 +192,18 @@ func (b *box) settings(ctx context.Context) (boxSettings, error) {
 	var s boxSettings
 	return s, b.do(ctx, http.MethodGet, "/api/settings", nil, &s)
 }
+
+// boxCall is the call's part of GET /api/status, as the page shows it.
+type boxCall struct {
+	State string `json:"state"`
+	Error string `json:"error"`
+}
+
+// callStatus asks a signed-in box how its call is.
+func (b *box) callStatus(ctx context.Context) (boxCall, error) {
+	var st struct {
+		Call boxCall `json:"call"`
+	}
+	err := b.do(ctx, http.MethodGet, "/api/status", nil, &st)
+	return st.Call, err
+}

@@ -117,13 +117,17 @@ func debScenario(ctx context.Context, l *lab) error {
 	if err != nil {
 		return fmt.Errorf("the box's invite: %w", err)
 	}
+	// The link names the server as the box has it (call.url); the viewer
+	// goes to the one the host started, so that a box that cannot reach it
+	// shows as a box without pictures.
+	member.URL = l.srv.URL
 	if l.view, err = startView(member); err != nil {
 		return fmt.Errorf("viewer: %w", err)
 	}
 
 	identity, err := l.view.waitIdentity(ctx, "callbox-", debPicturesWithin)
 	if err != nil {
-		return fmt.Errorf("after setup: %w", err)
+		return fmt.Errorf("after setup: %w; %s", err, boxSays(ctx, b))
 	}
 	got, err := l.view.waitAdvancing(ctx, identity, time.Time{}, advancing, debPicturesWithin)
 	if err != nil {
@@ -179,6 +183,21 @@ func debScenario(ctx context.Context, l *lab) error {
 		return err
 	}
 	return l.waitEvent(ctx, "purged", 300*time.Second)
+}
+
+// boxSays is what the box's status page says of its call, for a failure
+// seen from the call's side.
+func boxSays(ctx context.Context, b *box) string {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	st, err := b.callStatus(ctx)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("the box's status page did not answer: %v", err)
+	case st.Error != "":
+		return fmt.Sprintf("the box's status page says the call is %q: %s", st.State, st.Error)
+	}
+	return fmt.Sprintf("the box's status page says the call is %q", st.State)
 }
 
 // checkKeptSettings signs in again, as the admin would after the upgrade:
