@@ -4,6 +4,7 @@
 package buildroot
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,10 +19,9 @@ import (
 func runCheck(t *testing.T, tree string) (string, bool) {
 	t.Helper()
 	out, err := exec.Command("bash", "check.sh", tree).CombinedOutput()
-	if err != nil {
-		if _, ok := err.(*exec.ExitError); !ok {
-			t.Fatalf("run check.sh: %v", err)
-		}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("run check.sh: %v", err)
 	}
 	return string(out), err == nil
 }

@@ -3,6 +3,7 @@ package call
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +22,9 @@ const (
 	ActionHangUp Action = "hang_up" // leave the call (or decline a ringing one)
 	ActionMute   Action = "mute"    // microphone off, or on again
 	ActionCamera Action = "camera"  // camera privacy: stop sending pictures, or start again
+	// ActionDoNotDisturb turns do not disturb on (calls are declined as
+	// not available, and listed as missed) or off again.
+	ActionDoNotDisturb Action = "do_not_disturb"
 	// SpeedDialPrefix, with a number N from 1, joins contact N's room.
 	SpeedDialPrefix = "speed_dial_"
 )
@@ -31,7 +35,7 @@ func SpeedDial(n int) Action { return Action(SpeedDialPrefix + strconv.Itoa(n)) 
 // ActionNames lists the call's actions for messages, speed dial as its pattern.
 func ActionNames() []string {
 	return []string{string(ActionCall), SpeedDialPrefix + "N", string(ActionAnswer), string(ActionHangUp),
-		string(ActionMute), string(ActionCamera)}
+		string(ActionMute), string(ActionCamera), string(ActionDoNotDisturb)}
 }
 
 // ParseAction reads an action as the settings write it. contacts is how many
@@ -39,7 +43,7 @@ func ActionNames() []string {
 func ParseAction(s string, contacts int) (Action, error) {
 	a := Action(strings.ToLower(strings.TrimSpace(s)))
 	switch a {
-	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera:
+	case ActionCall, ActionAnswer, ActionHangUp, ActionMute, ActionCamera, ActionDoNotDisturb:
 		return a, nil
 	}
 	if n, ok := a.speedDial(); ok {
@@ -74,9 +78,7 @@ type Controller struct {
 	session *Session
 	opts    ControllerOptions
 	log     *slog.Logger
-
-	mu      sync.Mutex
-	ringing string // the room of a call that rings, "" when none
+	mu      sync.Mutex // one action at a time
 }
 
 // NewController makes a controller for session.
@@ -86,21 +88,6 @@ func NewController(session *Session, opts ControllerOptions) *Controller {
 		log = slog.Default()
 	}
 	return &Controller{session: session, opts: opts, log: log}
-}
-
-// Ring tells the controller that a call to room is ringing: answer joins
-// it, hang up declines it. An empty room stops the ringing.
-func (c *Controller) Ring(room string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ringing = room
-}
-
-// Ringing is the room of the call that rings, or "".
-func (c *Controller) Ringing() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ringing
 }
 
 // Do carries out an action in the current state and says what it did, in
@@ -116,28 +103,33 @@ func (c *Controller) do(a Action) string {
 	defer c.mu.Unlock()
 	room, inCall := c.session.Wanted()
 	status := c.session.Status()
+	ringing := status.State == Ringing
 
 	switch a {
 	case ActionCall:
-		if c.ringing != "" { // the one big button answers what rings
-			return c.callRoom(c.ringing, room, inCall)
+		if ringing { // the one big button answers what rings
+			return c.answer(status)
 		}
 		return c.callRoom(c.session.opts.Room, room, inCall)
 	case ActionAnswer:
-		if c.ringing == "" {
+		if !ringing {
 			return "nothing: no call is ringing"
 		}
-		return c.callRoom(c.ringing, room, inCall)
+		return c.answer(status)
 	case ActionHangUp:
-		if c.ringing != "" {
-			declined := c.ringing
-			c.ringing = ""
-			return "declined the call to " + declined
+		if ringing {
+			if err := c.session.Decline(); err != nil {
+				return "nothing: " + err.Error()
+			}
+			return "declined the call from " + callerNames(status.Callers)
 		}
 		if !inCall {
 			return "nothing: not in a call"
 		}
 		c.session.Leave()
+		if status.State == Calling {
+			return "stopped calling " + status.Callee
+		}
 		return "left the call to " + room
 	case ActionMute:
 		c.session.SetMuted(!status.Muted)
@@ -151,20 +143,55 @@ func (c *Controller) do(a Action) string {
 			return "camera on"
 		}
 		return "camera off"
+	case ActionDoNotDisturb:
+		if c.session.line == nil {
+			return "nothing: the box has no line to ring (ring.enabled)"
+		}
+		c.session.SetDoNotDisturb(!status.DoNotDisturb)
+		if status.DoNotDisturb {
+			return "do not disturb off: calls ring"
+		}
+		return "do not disturb on: calls are declined as not available"
 	}
 	if n, ok := a.speedDial(); ok {
 		if n < 1 || n > len(c.opts.Contacts) {
 			return fmt.Sprintf("nothing: there is no contact %d", n)
 		}
-		return c.callRoom(c.opts.Contacts[n-1], room, inCall)
+		target := c.opts.Contacts[n-1]
+		if ringing && slices.ContainsFunc(status.Callers, func(cl Caller) bool { return cl.Line == target }) {
+			return c.answer(status) // the contact rings already: one call, not two
+		}
+		did := ""
+		if ringing && c.session.Decline() == nil {
+			did = "declined the call from " + callerNames(status.Callers) + "; "
+		}
+		return did + c.callRoom(target, room, inCall)
 	}
 	return fmt.Sprintf("nothing: %q is not an action", string(a))
 }
 
+func (c *Controller) answer(status Status) string {
+	if err := c.session.Answer(); err != nil {
+		return "nothing: " + err.Error()
+	}
+	return "answering the call from " + callerNames(status.Callers)
+}
+
+// callerNames names who rings, for the log.
+func callerNames(callers []Caller) string {
+	var names []string
+	for _, c := range callers {
+		names = append(names, c.Shown())
+	}
+	if len(names) == 0 {
+		return "nobody"
+	}
+	return strings.Join(names, ", ")
+}
+
 // callRoom joins target unless the box is already in (or joining) it; a
-// call elsewhere is left first. A ringing call stops ringing either way.
+// call elsewhere is left first.
 func (c *Controller) callRoom(target, current string, inCall bool) string {
-	c.ringing = ""
 	if inCall && current == target {
 		return "nothing: already in the call to " + target
 	}

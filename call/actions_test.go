@@ -7,49 +7,73 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	lksdk "github.com/livekit/server-sdk-go/v2"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 // The situations a box can be in when a button is pressed. The session's
 // Run is not started: its state is set as Run would set it.
-var situations = []string{"idle", "ringing", "joining", "in call", "reconnecting", "failed"}
+var situations = []string{"idle", "ringing", "joining", "in call", "calling", "reconnecting", "failed"}
 
 // boxIn makes a session and controller in a situation: the box's own room
-// is "family", the contacts are "grandma" and "office", and "neighbours" is
-// the room that rings.
+// (its line) is "family", the contacts are "grandma" and "office", and
+// "Neighbours" rings.
 func boxIn(situation string) (*Session, *Controller) {
-	idle := situation == "idle" || situation == "ringing"
-	s := New(Options{Room: "family", Logger: quiet, StartIdle: idle})
+	s := New(Options{Room: "family", Logger: quiet, Line: &LineOptions{}})
 	c := NewController(s, ControllerOptions{Contacts: []string{"grandma", "office"}, Logger: quiet})
+	here := &lineJoin{room: lksdk.NewRoom(nil), name: "family", own: true, kick: make(chan struct{}, 1)}
 	switch situation {
+	case "idle":
+		s.state.update(func(st *Status) { st.State, st.Line = Idle, true })
 	case "ringing":
-		c.Ring("neighbours")
-	case "joining":
-		s.state.set(Status{State: Joining})
-	case "in call":
-		s.state.set(Status{State: InCall})
-	case "reconnecting":
-		s.state.set(Status{State: Reconnecting, Err: errors.New("connection interrupted")})
-	case "failed":
-		s.state.set(Status{State: Failed, Err: errors.New("refused")})
+		s.state.update(func(st *Status) {
+			st.State, st.Line, st.Callers = Ringing, true, []Caller{{Identity: "guest-1", Name: "Neighbours"}}
+		})
+	case "calling":
+		s.desire.set("grandma", true)
+		here = &lineJoin{room: lksdk.NewRoom(nil), name: "grandma", sending: true, kick: make(chan struct{}, 1)}
+		s.state.set(Status{State: Calling})
+	default:
+		s.desire.set("family", true)
+		here.sending = true
+		switch situation {
+		case "joining":
+			here = nil
+			s.state.set(Status{State: Joining})
+		case "in call":
+			s.state.set(Status{State: InCall})
+		case "reconnecting":
+			here = nil
+			s.state.set(Status{State: Reconnecting, Err: errors.New("connection interrupted")})
+		case "failed":
+			here = nil
+			s.state.set(Status{State: Failed, Err: errors.New("refused")})
+		}
 	}
+	s.line.cur = here
 	return s, c
 }
 
-// effect describes what changed, as a person would notice it.
+// snapshot is what a person would notice of an action.
 type snapshot struct {
 	room      string
 	inCall    bool
 	muted     bool
 	cameraOff bool
-	ringing   string
+	answer    bool // asked of the line
+	decline   bool
 }
 
-func snap(s *Session, c *Controller) snapshot {
+func snap(s *Session) snapshot {
 	room, inCall := s.Wanted()
 	st := s.Status()
-	return snapshot{room, inCall, st.Muted, st.CameraOff, c.Ringing()}
+	sn := snapshot{room: room, inCall: inCall, muted: st.Muted, cameraOff: st.CameraOff}
+	if j := s.line.cur; j != nil {
+		sn.answer, sn.decline = j.answer, j.decline
+	}
+	return sn
 }
 
 func effect(before, after snapshot) string {
@@ -61,8 +85,11 @@ func effect(before, after snapshot) string {
 			e = append(e, "leave")
 		}
 	}
-	if after.ringing != before.ringing {
-		e = append(e, "ringing stops")
+	if after.answer && !before.answer {
+		e = append(e, "answer")
+	}
+	if after.decline && !before.decline {
+		e = append(e, "decline")
 	}
 	if after.muted != before.muted {
 		e = append(e, fmt.Sprintf("muted %v", after.muted))
@@ -78,29 +105,30 @@ func effect(before, after snapshot) string {
 
 func TestEachActionInEachState(t *testing.T) {
 	// One row per action; the columns follow situations:
-	// idle, ringing, joining, in call, reconnecting, failed.
+	// idle, ringing, joining, in call, calling (grandma), reconnecting, failed.
+	all := func(e string) []string { return []string{e, e, e, e, e, e, e} }
 	tests := []struct {
 		action Action
 		want   []string
 	}{
-		{ActionCall, []string{"join family", "join neighbours, ringing stops", "nothing", "nothing", "nothing", "nothing"}},
-		{SpeedDial(1), []string{"join grandma", "join grandma, ringing stops", "join grandma", "join grandma", "join grandma", "join grandma"}},
-		{SpeedDial(2), []string{"join office", "join office, ringing stops", "join office", "join office", "join office", "join office"}},
-		{SpeedDial(3), []string{"nothing", "nothing", "nothing", "nothing", "nothing", "nothing"}},
-		{ActionAnswer, []string{"nothing", "join neighbours, ringing stops", "nothing", "nothing", "nothing", "nothing"}},
-		{ActionHangUp, []string{"nothing", "ringing stops", "leave", "leave", "leave", "leave"}},
-		{ActionMute, []string{"muted true", "muted true", "muted true", "muted true", "muted true", "muted true"}},
-		{ActionCamera, []string{"camera off true", "camera off true", "camera off true", "camera off true", "camera off true", "camera off true"}},
-		{"volume_up", []string{"nothing", "nothing", "nothing", "nothing", "nothing", "nothing"}}, // the box's, not the call's
-		{"dance", []string{"nothing", "nothing", "nothing", "nothing", "nothing", "nothing"}},
+		{ActionCall, []string{"join family", "answer", "nothing", "nothing", "join family", "nothing", "nothing"}},
+		{SpeedDial(1), []string{"join grandma", "join grandma, decline", "join grandma", "join grandma", "nothing", "join grandma", "join grandma"}},
+		{SpeedDial(2), []string{"join office", "join office, decline", "join office", "join office", "join office", "join office", "join office"}},
+		{SpeedDial(3), all("nothing")},
+		{ActionAnswer, []string{"nothing", "answer", "nothing", "nothing", "nothing", "nothing", "nothing"}},
+		{ActionHangUp, []string{"nothing", "decline", "leave", "leave", "leave", "leave", "leave"}},
+		{ActionMute, all("muted true")},
+		{ActionCamera, all("camera off true")},
+		{"volume_up", all("nothing")}, // the box's, not the call's
+		{"dance", all("nothing")},
 	}
 	for _, tt := range tests {
 		for i, situation := range situations {
 			t.Run(string(tt.action)+" when "+situation, func(t *testing.T) {
 				s, c := boxIn(situation)
-				before := snap(s, c)
+				before := snap(s)
 				did := c.Do(tt.action)
-				if got := effect(before, snap(s, c)); got != tt.want[i] {
+				if got := effect(before, snap(s)); got != tt.want[i] {
 					t.Errorf("%s when %s: %s (said %q), want %s", tt.action, situation, got, did, tt.want[i])
 				}
 			})
@@ -150,5 +178,18 @@ func TestParseAction(t *testing.T) {
 		if err != nil || string(got) != tt.want {
 			t.Errorf("ParseAction(%q) = %q, %v; want %q", tt.in, got, err, tt.want)
 		}
+	}
+}
+
+// TestSpeedDialToTheCallerAnswers: a box that rings with grandma's call and
+// whose speed dial 1 is grandma answers her instead of calling her back:
+// one call, not two.
+func TestSpeedDialToTheCallerAnswers(t *testing.T) {
+	s, c := boxIn("ringing")
+	s.state.update(func(st *Status) { st.Callers = []Caller{{Identity: "box-g", Name: "Grandma", Line: "grandma"}} })
+	before := snap(s)
+	did := c.Do(SpeedDial(1))
+	if got := effect(before, snap(s)); got != "answer" {
+		t.Errorf("speed dial 1 while grandma rings: %s (said %q), want answer", got, did)
 	}
 }

@@ -1,6 +1,7 @@
 package call
 
 import (
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,11 @@ type congestion struct {
 	loss  int   // the loss-based rate for the video
 	remb  int   // the server's cap for the video; 0 when none came
 	told  []int // what onLayer was last told, per layer
+	// queueCap is the most for everything the box sends while a queue
+	// that built up on its uplink drains (onQueue); 0 when none.
+	queueCap   int
+	queueCutAt time.Time // when queueCap was last cut
+	queueGrown time.Time // when it last grew, or was cut
 }
 
 // Bitrates, in bits per second.
@@ -97,7 +103,7 @@ func (c *congestion) estimator() (*cc.InterceptorFactory, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &publisherEstimator{SendSideBWE: bwe, onDelay: c.onDelay}, nil
+		return &publisherEstimator{SendSideBWE: bwe, onDelay: c.onDelay, onQueue: c.onQueue}, nil
 	})
 }
 
@@ -108,11 +114,23 @@ type publisherEstimator struct {
 	*gcc.SendSideBWE
 	sending atomic.Bool
 	onDelay func(bits int)
+	onQueue func(queueState, time.Time)
+	queue   queueDelay
 }
 
 func (e *publisherEstimator) WriteRTCP(pkts []rtcp.Packet, attrs interceptor.Attributes) error {
 	err := e.SendSideBWE.WriteRTCP(pkts, attrs)
-	if bits, ok := e.GetStats()["delayTargetBitrate"].(int); ok && bits > 0 && e.sending.Load() {
+	if !e.sending.Load() {
+		return err
+	}
+	for _, p := range pkts {
+		if fb, ok := p.(*rtcp.TransportLayerCC); ok {
+			if st, ok := e.queue.onFeedback(fb); ok {
+				e.onQueue(st, time.Now())
+			}
+		}
+	}
+	if bits, ok := e.GetStats()["delayTargetBitrate"].(int); ok && bits > 0 {
 		e.onDelay(bits)
 	}
 	return err
@@ -120,7 +138,7 @@ func (e *publisherEstimator) WriteRTCP(pkts []rtcp.Packet, attrs interceptor.Att
 
 func (e *publisherEstimator) AddStream(info *interceptor.StreamInfo, w interceptor.RTPWriter) interceptor.RTPWriter {
 	e.sending.Store(true)
-	out := e.SendSideBWE.AddStream(info, w)
+	out := e.queue.watch(info, e.SendSideBWE.AddStream(info, w))
 	if info.SSRCRetransmission != 0 {
 		// gcc sends by SSRC, and knows only the streams added: without
 		// this the answers to NACKs (RTX, on an SSRC of their own) would
@@ -130,6 +148,48 @@ func (e *publisherEstimator) AddStream(info *interceptor.StreamInfo, w intercept
 		e.SendSideBWE.AddStream(&rtx, w)
 	}
 	return out
+}
+
+// A queue's delay on the uplink over queueHigh is acted on at once: what
+// the box sends is cut to what the uplink delivered less what empties
+// the queue within queueDrain (at most queueCut of it, at least half),
+// again each queueRecut while the queue stays. Under 0.85 only, as gcc
+// cuts, a full queue empties so slowly that what was sent into it is
+// dropped for seconds, keyframes too. Once the queue is under queueLow
+// the cap grows back by queueGrowth a second, until gcc's own estimate is
+// the lower. (The jitter profile's 60 ms of jitter never reaches
+// queueHigh.)
+const (
+	queueHigh   = 80 * time.Millisecond
+	queueLow    = 40 * time.Millisecond
+	queueDrain  = 500 * time.Millisecond
+	queueCut    = 0.85
+	queueRecut  = 500 * time.Millisecond
+	queueGrowth = 1.08
+)
+
+// onQueue takes the queue's delay on the uplink and what it delivered
+// (bits per second) from a transport-wide feedback (queue.go).
+func (c *congestion) onQueue(q queueState, now time.Time) {
+	c.update(func() {
+		switch {
+		case q.latest > queueHigh && q.delivered > 0 && now.Sub(c.queueCutAt) >= queueRecut:
+			share := min(max(1-q.latest.Seconds()/queueDrain.Seconds(), 0.5), queueCut)
+			c.queueCap = max(int(share*float64(q.delivered)), minVideoBitrate+audioShare)
+			if c.delay > 0 {
+				c.queueCap = min(c.queueCap, c.delay)
+			}
+			c.queueCutAt, c.queueGrown = now, now
+		case q.least < queueLow && c.queueCap > 0:
+			c.queueCap = int(float64(c.queueCap) * math.Pow(queueGrowth, now.Sub(c.queueGrown).Seconds()))
+			c.queueGrown = now
+			if c.queueCap >= c.total()+audioShare || c.delay > 0 && c.queueCap >= c.delay {
+				c.queueCap = 0 // gcc's estimate rules again
+			}
+		default: // it grows only while the queue is gone
+			c.queueGrown = now
+		}
+	})
 }
 
 // onDelay takes gcc's delay-based estimate.
@@ -179,6 +239,9 @@ func (c *congestion) layerBitrates() []int {
 	}
 	if c.remb > 0 {
 		video = min(video, c.remb)
+	}
+	if c.queueCap > 0 {
+		video = min(video, c.queueCap-audioShare)
 	}
 	video = max(video, min(c.total(), minVideoBitrate))
 	bits := make([]int, len(c.max))

@@ -38,12 +38,28 @@ func (d *desire) set(room string, inCall bool) {
 	d.changed = make(chan struct{})
 }
 
+// answerHere makes the call wanted in the room the session is in, without
+// telling Run to leave it: the line answers in place (line.go).
+func (d *desire) answerHere() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.inCall = true
+}
+
 // Join makes Run join room (leaving another first), now if Run is waiting.
 // With a token given in Options the room is the token's, whatever room says.
-func (s *Session) Join(room string) { s.desire.set(room, true) }
+func (s *Session) Join(room string) {
+	s.state.update(func(st *Status) { st.CallWanted = true })
+	s.desire.set(room, true)
+}
 
-// Leave makes Run leave the call and wait for the next Join.
-func (s *Session) Leave() { s.desire.set("", false) }
+// Leave makes Run leave the call and wait for the next Join; with a line,
+// Run goes back to it.
+func (s *Session) Leave() {
+	s.line.hangUp(s) // line.go: tell the others the call ended, when it was the box's
+	s.state.update(func(st *Status) { st.CallWanted = false })
+	s.desire.set("", false)
+}
 
 // Wanted says whether the session is in a call or trying to be, and which room.
 func (s *Session) Wanted() (room string, inCall bool) {
@@ -52,12 +68,16 @@ func (s *Session) Wanted() (room string, inCall bool) {
 }
 
 // waitForCall waits, idle, until a call is wanted, and returns its room and
-// a channel closed when that wish changes. ok is false when ctx ended.
+// a channel closed when that wish changes. ok is false when ctx ended. A
+// session with a line never waits: without a call it is in its line.
 func (s *Session) waitForCall(ctx context.Context) (room string, changed <-chan struct{}, ok bool) {
 	for {
 		room, inCall, changed := s.desire.get()
 		if inCall {
 			return room, changed, true
+		}
+		if s.line != nil {
+			return s.opts.Room, changed, true
 		}
 		if s.state.get().State != Idle {
 			s.state.set(Status{State: Idle})

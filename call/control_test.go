@@ -29,6 +29,7 @@ func waitFor(t *testing.T, s *Session, want State) {
 
 // refusingServer is an address on 127.0.0.1 where nothing listens.
 func refusingServer(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

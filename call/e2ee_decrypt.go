@@ -123,7 +123,7 @@ func (o *frameOpener) open(frame []byte) ([]byte, error) {
 
 func (o *frameOpener) decrypt(frame []byte) ([]byte, error) {
 	if o.undecryptable != nil {
-		return nil, fmt.Errorf("%w: %v", errNotEncrypted, o.undecryptable)
+		return nil, fmt.Errorf("%w: %w", errNotEncrypted, o.undecryptable)
 	}
 	if isServerInjected(frame, o.sifTrailer) {
 		return nil, nil
@@ -141,7 +141,7 @@ func (o *frameOpener) decrypt(frame []byte) ([]byte, error) {
 	plain, err := o.decryptor.DecryptFrame(frame)
 	switch {
 	case errors.Is(err, e2eetypes.ErrIncorrectIVLength), errors.Is(err, errTruncated):
-		return nil, fmt.Errorf("%w: %v", errTruncated, err)
+		return nil, fmt.Errorf("%w: %w", errTruncated, err)
 	case err != nil:
 		return nil, errForged
 	case plain == nil:

@@ -392,8 +392,16 @@ func (s *Session) RemoveParticipant(ctx context.Context, identity string) error 
 	if s.opts.APIKey == "" || s.opts.APISecret == "" {
 		return fmt.Errorf("the box has no API key and secret to ask the call server to remove %s", identity)
 	}
-	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
 	room, _, _ := s.desire.get()
+	if room == "" && s.line != nil {
+		room = s.opts.Room // in its line
+	}
+	return s.removeFrom(ctx, room, identity)
+}
+
+// removeFrom asks the call server to put identity out of room.
+func (s *Session) removeFrom(ctx context.Context, room, identity string) error {
+	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
 	_, err := client.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
 	if err != nil {
 		return fmt.Errorf("remove %s from the room: %w", identity, explain(s.opts.URL, err))

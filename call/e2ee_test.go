@@ -266,7 +266,9 @@ func TestBadFramesAreDroppedAndCounted(t *testing.T) {
 	}
 	// The same key at index 5, which the box does not have.
 	atIndex5 := e2ee.NewExternalKeyProvider()
-	atIndex5.SetKeyFromPassphrase(testPassphrase, 5)
+	if err := atIndex5.SetKeyFromPassphrase(testPassphrase, 5); err != nil {
+		t.Fatal(err)
+	}
 	enc5, _ := e2ee.NewGCMFrameEncryptor(atIndex5, encryptH264)
 	wrongIndex, _ := enc5.EncryptFrame(bytes.Clone([]byte{0, 0, 0, 1, 0x41, 0x9a, 1, 2, 3, 4, 5, 6, 7, 8}))
 	sif := []byte("LKROCKS")

@@ -41,7 +41,12 @@ type Frame struct {
 type Handlers struct {
 	Video func(Frame)
 	Audio func(Frame)
+	// Paused, when set and true, drops what arrives (a line's callers
+	// before the answer); video starts again at a keyframe.
+	Paused func() bool
 }
+
+func (h Handlers) paused() bool { return h.Paused != nil && h.Paused() }
 
 // Watcher is a participant that receives and sends nothing.
 type Watcher struct {
@@ -202,6 +207,9 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 			if err != nil {
 				return
 			}
+			if h.paused() {
+				continue
+			}
 			data, ok := dec.open(pkt.Payload)
 			if !ok {
 				continue
@@ -210,10 +218,10 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 				Timestamp: pkt.Timestamp, Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, h.Video,
+		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, h,
 			decryption.forTrack(ctx, media.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, h.Video,
+		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, h,
 			decryption.forTrack(ctx, media.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
@@ -222,7 +230,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 }
 
 func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock,
-	codec media.Codec, depacketizer rtp.Depacketizer, handle func(Frame), dec *trackDecryption) {
+	codec media.Codec, depacketizer rtp.Depacketizer, h Handlers, dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	waitingForKeyframe := true
@@ -236,6 +244,10 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 		for sample := builder.Pop(); sample != nil; sample = builder.Pop() {
 			if sample.PrevDroppedPackets > 0 {
 				waitingForKeyframe = true
+			}
+			if h.paused() {
+				waitingForKeyframe = true // what comes after the pause starts at a keyframe
+				continue
 			}
 			data, ok := dec.open(sample.Data)
 			if !ok {
@@ -259,7 +271,7 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 				}
 				waitingForKeyframe = false
 			}
-			handle(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
+			h.Video(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
 				Timestamp: sample.PacketTimestamp, Captured: clock.at(sample.PacketTimestamp)})
 		}
 	}

@@ -51,6 +51,10 @@ type Options struct {
 	Simulcast []VideoLayer
 	// StartIdle makes Run wait for Join instead of joining Room at once.
 	StartIdle bool
+	// Line, when set, keeps the session in Room, its line, while no call
+	// is wanted: reachable, sending nothing, ringing when someone comes
+	// (line.go). It needs APIKey and APISecret: the box makes its tokens.
+	Line *LineOptions
 	// RoomKey, when set, end-to-end encrypts every frame sent and decrypts
 	// every frame received with one shared key (e2ee.go); Group, when set,
 	// with a key per member (e2ee_group.go). Neither: not encrypted.
@@ -92,6 +96,7 @@ type Session struct {
 	state  stateMachine
 	desire desire    // whether to be in a call, and in which room (control.go)
 	remote remoteSet // the other participants (subscribe.go)
+	line   *line     // the box's line (line.go); nil without one
 
 	congestion *congestion          // the video's bitrate from the network's (congestion.go)
 	keyframes  keyframeLimiter[int] // receivers' keyframe requests, at most so often
@@ -130,7 +135,13 @@ func New(opts Options) *Session {
 		}
 	}
 	s.congestion = newCongestion(maxBitrates, opts.Encoder.SetLayerBitrate)
-	s.desire.init(opts.Room, !opts.StartIdle)
+	startInCall := !opts.StartIdle && opts.Line == nil
+	s.desire.init(opts.Room, startInCall)
+	s.state.status.CallWanted = startInCall
+	if opts.Line != nil {
+		s.line = newLine(*opts.Line, log)
+		s.state.status.DoNotDisturb = opts.Line.DoNotDisturb
+	}
 	return s
 }
 
@@ -191,8 +202,7 @@ func (s *Session) Run(ctx context.Context) error {
 			continue
 		}
 		retry, lastJoinErr = firstRetry, ""
-		s.state.set(Status{State: InCall})
-		s.log.Info("in the call", "room", roomName, "identity", s.opts.Identity)
+		s.line.entered(s, roomName, s.sending(room)) // line.go: in the call, in the line, or calling
 
 		select {
 		case <-ctx.Done():
@@ -233,8 +243,12 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
 		return nil, err
 	}
-	s.remote.hook(callbacks, s.opts.Remote, s.mediaKeys(), s.log)
+	_, publish, _ := s.desire.get() // else in the line: present, sending nothing
+	remote := s.opts.Remote
+	remote.Paused = s.line.paused
+	s.remote.hook(callbacks, remote, s.mediaKeys(), s.log)
 	s.hookGroup(callbacks)
+	s.line.hook(s, callbacks)
 	estimation, err := s.congestion.interceptors()
 	if err != nil {
 		return nil, fmt.Errorf("bandwidth estimation: %w", err)
@@ -244,16 +258,12 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true)}
 	room := lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
-	if s.opts.Token != "" {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, s.opts.Token, connect...)
-	} else {
-		err = room.JoinWithContext(ctx, s.opts.URL, lksdk.ConnectInfo{
-			APIKey:              s.opts.APIKey,
-			APISecret:           s.opts.APISecret,
-			RoomName:            roomName,
-			ParticipantIdentity: s.opts.Identity,
-			ParticipantName:     s.opts.Name,
-		}, connect...)
+	token := s.opts.Token
+	if token == "" {
+		token, err = s.token(roomName, publish) // line.go
+	}
+	if err == nil {
+		err = room.JoinWithContextAndToken(ctx, s.opts.URL, token, connect...)
 	}
 	if err != nil {
 		s.leave(room) // what the half-made join started ends, its goroutines too
@@ -261,20 +271,38 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	}
 	s.remote.joined()
 	s.groupJoined(room, roomName)
-	video, audio, err := s.publish(room)
+	if publish {
+		if err := s.publish(room); err != nil {
+			s.leave(room)
+			return nil, err
+		}
+		s.tellPrivacy()
+		s.keyframeWanted() // the first frame anyone sees must be decodable
+	}
+	s.line.joined(s, room, roomName, publish) // line.go
+	return room, nil
+}
+
+// sending reports whether the session publishes in room.
+func (s *Session) sending(*lksdk.Room) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.audio != nil
+}
+
+// publish sends the camera and the microphone in room.
+func (s *Session) publish(room *lksdk.Room) error {
+	video, audio, err := s.publishTracks(room)
 	if err != nil {
-		s.leave(room)
-		return nil, err
+		return err
 	}
 	s.mu.Lock()
 	s.video, s.audio = video, audio
 	s.mu.Unlock()
-	s.tellPrivacy()
-	s.keyframeWanted() // the first frame anyone sees must be decodable
-	return room, nil
+	return nil
 }
 
-func (s *Session) publish(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
+func (s *Session) publishTracks(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
 	var layers []*lksdk.LocalTrack
 	var videoPub *lksdk.LocalTrackPublication
 	if len(s.opts.Simulcast) > 1 {
@@ -400,6 +428,7 @@ func (s *Session) keyframeWanted() {
 }
 
 func (s *Session) leave(room *lksdk.Room) {
+	s.line.left() // line.go
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()

@@ -1,6 +1,10 @@
 package call
 
-import "sync"
+import (
+	"reflect"
+	"sync"
+	"time"
+)
 
 // State is where the box is in a call. The call state machine is the one
 // place that decides it; the screen, the LEDs and the page only watch it.
@@ -12,6 +16,8 @@ const (
 	InCall                    // joined and sending
 	Reconnecting              // the connection dropped; getting it back
 	Failed                    // the last attempt failed; Err says why, a retry follows
+	Ringing                   // someone calls the box's line; nothing is sent until answered (line.go)
+	Calling                   // in another's line, sending, waiting for it to answer (line.go)
 )
 
 func (s State) String() string {
@@ -26,6 +32,10 @@ func (s State) String() string {
 		return "reconnecting"
 	case Failed:
 		return "failed"
+	case Ringing:
+		return "ringing"
+	case Calling:
+		return "calling"
 	}
 	return "unknown"
 }
@@ -39,6 +49,41 @@ type Status struct {
 	// SetCameraOff): while set, no sound or no pictures leave the box. They
 	// outlast every change of State.
 	Muted, CameraOff bool
+
+	// CallWanted: the person wants a call (Join, an answer): camera and
+	// microphone are open only while it is set. With a line, a box that is
+	// not in a call is in its line, wanting none.
+	CallWanted bool
+	// Line: the box is in its own line, reachable (Idle or Ringing).
+	Line bool
+	// Callers ring the box (Ringing), the first to ring first.
+	Callers []Caller
+	// Callee is the line the box calls (Calling) or is in a call in,
+	// when it is another's; Heard is what it heard from there while
+	// calling: "" (nothing yet) or RingRinging.
+	Callee, Heard string
+	// Outcome is how the box's last call out ended when nobody answered
+	// it: the callee and RingDeclined, RingNoAnswer or RingNotAvailable;
+	// zero once another call starts.
+	Outcome Outcome
+	// DoNotDisturb: calls are declined as not available and listed as
+	// missed (Session.SetDoNotDisturb).
+	DoNotDisturb bool
+	// AutoAnswerIn counts down, in whole seconds, to the box answering a
+	// ringing call by itself (LineOptions.AutoAnswer); 0: it will not.
+	AutoAnswerIn int
+	// Missed are the calls that rang the line unanswered, newest first
+	// (the last 20); LastCallAt is when the box was last in a call, so a
+	// screen can show those missed since.
+	Missed     []MissedCall
+	LastCallAt time.Time
+}
+
+// Outcome is how a call out ended.
+type Outcome struct {
+	Callee string
+	State  string
+	At     time.Time
 }
 
 // stateMachine holds the current status and tells watchers of every change.
@@ -65,6 +110,9 @@ func (m *stateMachine) update(change func(*Status)) {
 	defer m.mu.Unlock()
 	s := m.status
 	change(&s)
+	if reflect.DeepEqual(s, m.status) {
+		return // nothing new to tell
+	}
 	m.status = s
 	for w := range m.watchers {
 		// A watcher keeps only the newest status: a slow watcher sees the

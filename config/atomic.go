@@ -77,7 +77,7 @@ func WriteFileAtomic(fsys FileSystem, path string, data []byte) error {
 	renamed := false
 	defer func() {
 		if !renamed {
-			fsys.Remove(tmp.Name())
+			_ = fsys.Remove(tmp.Name()) // the save's own error is the one to report
 		}
 	}()
 	if _, err := tmp.Write(data); err != nil {

@@ -24,6 +24,8 @@ type Config struct {
 	// Display and Speaker: the others on the screen and in the speaker (receive.go).
 	Display Display `toml:"display"`
 	Speaker Speaker `toml:"speaker"`
+	// Ring: the box's line and ringing (ring.go).
+	Ring Ring `toml:"ring"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -169,6 +171,7 @@ func Default() Config {
 		Controls: Controls{StartInCall: true},
 		Display:  defaultDisplay(),
 		Speaker:  defaultSpeaker(),
+		Ring:     defaultRing(),
 	}
 }
 
@@ -295,6 +298,7 @@ func (c Config) Validate() error {
 	c.Controls.validate(c.Call, bad)
 	c.Display.validate(bad)
 	c.Speaker.validate(bad)
+	c.Ring.validate(c, bad)
 	return errors.Join(errs...)
 }
 

@@ -49,6 +49,13 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},
 		{"audio bitrate", func(c *Config) { c.Audio.BitrateKbps = 1000 }, "audio.bitrate_kbps", "6 to 510"},
 		{"log level", func(c *Config) { c.Log.Level = "loud" }, "log.level", "debug, info"},
+		{"ringing and joining at start", func(c *Config) { c.Ring.Enabled = true }, "ring.enabled", "start_in_call = false"},
+		{"ringing with a token", func(c *Config) {
+			c.Ring.Enabled, c.Controls.StartInCall, c.Call.Token, c.Call.APIKey, c.Call.APISecret = true, false, "a.b.c", "", ""
+		}, "ring.enabled", "call.api_key"},
+		{"ringing for ever", func(c *Config) { c.Ring.TimeoutS = 3600 }, "ring.timeout_s", "5 to 600"},
+		{"answering after the ring ends", func(c *Config) { c.Ring.AutoAnswerAfterS = 45 }, "ring.auto_answer_after_s", "under ring.timeout_s (45)"},
+		{"answering a stranger", func(c *Config) { c.Ring.AutoAnswer = []string{"neighbours"} }, "ring.auto_answer", `"neighbours" is not one of controls.contacts`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -21,7 +21,7 @@ type Controls struct {
 	ContactNames map[string]string `toml:"contact_names,omitempty"`
 	// Buttons maps an action to the GPIO line of its button.
 	Buttons map[string]Button `toml:"buttons,omitempty"`
-	// LEDs maps "status", "mute" or "camera" to the GPIO line of its LED.
+	// LEDs maps "status", "mute", "camera" or "call" to the GPIO line of its LED.
 	LEDs map[string]LED `toml:"leds,omitempty"`
 	// Keys maps a key name (KEY_VOLUMEUP) to an action, for the keys of
 	// the input devices in KeyDevices.
@@ -51,6 +51,7 @@ const (
 	LEDStatus = "status" // a pattern per call state
 	LEDMute   = "mute"   // lit while the microphone is muted
 	LEDCamera = "camera" // lit while the camera is off
+	LEDCall   = "call"   // blinks while a call rings, lit while the box sends
 )
 
 // Configured reports whether any control is set.
@@ -112,8 +113,8 @@ func (c Controls) validate(callSettings Call, bad func(field, format string, arg
 	for _, name := range sortedKeys(c.LEDs) {
 		l := c.LEDs[name]
 		field := "controls.leds." + name
-		if !oneOf(name, LEDStatus, LEDMute, LEDCamera) {
-			bad(field, "unknown LED %q: use %s, %s or %s", name, LEDStatus, LEDMute, LEDCamera)
+		if !oneOf(name, LEDStatus, LEDMute, LEDCamera, LEDCall) {
+			bad(field, "unknown LED %q: use %s, %s, %s or %s", name, LEDStatus, LEDMute, LEDCamera, LEDCall)
 		}
 		useLine(field+".line", l.Line, name+" LED")
 		if l.Brightness < 0 || l.Brightness > 1 {
@@ -151,7 +152,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // the factory reset (callboxd's controls). A test in cmd/callboxd keeps the
 // lists in step; config does not import call. Speed dial is
 // SpeedDialPrefix and a contact's number.
-var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "volume_up", "volume_down", "factory_reset"}
+var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "do_not_disturb", "volume_up", "volume_down", "factory_reset"}
 
 // SpeedDialPrefix, with a number N from 1, calls contact N.
 const SpeedDialPrefix = "speed_dial_"

@@ -42,7 +42,7 @@ func TestControlsValidate(t *testing.T) {
 		{"bad pull", func(c *Controls) { c.Buttons["mute"] = Button{Line: "GPIO5", Pull: "sideways"} }, "controls.buttons.mute.pull", "up, down, none"},
 		{"bad hold action", func(c *Controls) { c.Buttons["mute"] = Button{Line: "GPIO5", HoldAction: "explode"} }, "controls.buttons.mute.hold_action", `"explode"`},
 		{"speed dial without the contact", func(c *Controls) { c.Buttons["speed_dial_3"] = Button{Line: "GPIO5"} }, "controls.buttons.speed_dial_3", "no contact 3"},
-		{"unknown LED", func(c *Controls) { c.LEDs["disco"] = LED{Line: "GPIO6"} }, "controls.leds.disco", "status, mute or camera"},
+		{"unknown LED", func(c *Controls) { c.LEDs["disco"] = LED{Line: "GPIO6"} }, "controls.leds.disco", "status, mute, camera or call"},
 		{"brightness", func(c *Controls) { c.LEDs["mute"] = LED{Line: "GPIO23", Brightness: 2} }, "controls.leds.mute.brightness", "0 to 1"},
 		{"unknown key name", func(c *Controls) { c.Keys["KEY_VOLUME_UP"] = "volume_up" }, "controls.keys.KEY_VOLUME_UP", `unknown key name "KEY_VOLUME_UP"`},
 		{"unknown key action", func(c *Controls) { c.Keys["KEY_A"] = "jump" }, "controls.keys.KEY_A", `unknown action "jump"`},

@@ -291,6 +291,7 @@ func toYUYV(img *image.YCbCr) []byte {
 }
 
 func toJPEG(t *testing.T, img *image.YCbCr) []byte {
+	t.Helper()
 	var buf bytes.Buffer
 	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: 80}); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func (e *fallbackEncoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	e.switched = true
 	sw, swErr := e.software()
 	if swErr != nil {
-		return coded, fmt.Errorf("hardware encoder failed (%w), and the software one did not start: %v", err, swErr)
+		return coded, fmt.Errorf("hardware encoder failed (%w), and the software one did not start: %w", err, swErr)
 	}
 	reason := fmt.Sprintf("the hardware encoder %s (%s) failed mid-call: %v", e.choice.Device, e.choice.Card, err)
 	e.log.Warn("video encoder: going on in software", "codec", e.codec, "why", reason)

@@ -19,13 +19,16 @@ import (
 )
 
 // Bits per pixel of each frame at which the picture changes size: below
-// ladderDown it halves (720p30 under 550 kbit/s, 360p under 140), above
-// ladderUp for the size above (720p30: 970 kbit/s, 360p: 240) for
-// ladderUpAfter it goes back up.
+// ladderDown for ladderDownAfter (or at once below half of it) it halves
+// (720p30 under 550 kbit/s, 360p under 140), above ladderUp for the size
+// above (720p30: 970 kbit/s, 360p: 240) for ladderUpAfter it goes back
+// up. The wait down lets a short cut, while a queue on the uplink empties
+// (call's congestion control), pass without the keyframe of a new size.
 const (
-	ladderDown    = 0.02
-	ladderUp      = 0.035
-	ladderUpAfter = 3 * time.Second
+	ladderDown      = 0.02
+	ladderDownAfter = time.Second
+	ladderUp        = 0.035
+	ladderUpAfter   = 3 * time.Second
 )
 
 // ladder is the sizes one stream may take, largest first (the camera's
@@ -41,6 +44,9 @@ type ladder struct {
 	keyframe bool       // the next frame sent must be a keyframe
 	bitrate  int
 	upSince  time.Time // since when the bitrate would allow the size above; zero when not
+	// downSince is since when the bitrate has been under the size's
+	// ladderDown; zero when not.
+	downSince time.Time
 }
 
 func newLadder(layers []SimulcastLayer, fps int, bitrate int, log *slog.Logger) *ladder {
@@ -65,8 +71,17 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		layer.Encoder.SetBitrate(bits)
 	}
 	rung := l.rung
-	for rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
-		rung++
+	if rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
+		if l.downSince.IsZero() {
+			l.downSince = now
+		}
+		if now.Sub(l.downSince) >= ladderDownAfter || bits < l.threshold(rung, ladderDown/2) {
+			for rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
+				rung++
+			}
+		}
+	} else {
+		l.downSince = time.Time{}
 	}
 	switch {
 	case rung != l.rung:
@@ -83,6 +98,7 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		l.upSince = time.Time{}
 	}
 	if rung != l.rung {
+		l.downSince = time.Time{}
 		l.log.Info("video size follows the network", "from", l.size(l.rung), "to", l.size(rung), "kbps", bits/1000)
 		l.rung, l.keyframe = rung, true
 	}

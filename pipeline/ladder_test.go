@@ -55,10 +55,14 @@ func TestLadderFollowsTheBitrate(t *testing.T) {
 		want string
 	}{
 		{0, 1_500_000, "1280x720"},
-		{time.Second, 600_000, "1280x720"}, // above 553 kbit/s: stays
-		{2 * time.Second, 400_000, "640x360"},
-		{3 * time.Second, 100_000, "320x180"}, // under 138 kbit/s for 360p
-		{4 * time.Second, 300_000, "320x180"}, // enough for 360p: after 3 s
+		{time.Second, 600_000, "1280x720"},     // above 553 kbit/s: stays
+		{2 * time.Second, 400_000, "1280x720"}, // under: down after a second
+		{2500 * time.Millisecond, 600_000, "1280x720"},
+		{2800 * time.Millisecond, 400_000, "1280x720"}, // a short cut passes
+		{3700 * time.Millisecond, 400_000, "1280x720"},
+		{3800 * time.Millisecond, 400_000, "640x360"},
+		{3900 * time.Millisecond, 60_000, "320x180"}, // under half of 138 kbit/s for 360p: at once
+		{4 * time.Second, 300_000, "320x180"},        // enough for 360p: after 3 s
 		{5 * time.Second, 300_000, "320x180"},
 		{6 * time.Second, 200_000, "320x180"}, // a dip starts the wait again
 		{7 * time.Second, 300_000, "320x180"},
@@ -99,9 +103,9 @@ func TestLadderSendsOneSize(t *testing.T) {
 		sent++
 		switch sent {
 		case 3:
-			l.setBitrate(400_000, time.Now())
+			l.setBitrate(250_000, time.Now()) // under half of 720p's threshold: at once
 		case 6:
-			l.setBitrate(100_000, time.Now())
+			l.setBitrate(60_000, time.Now())
 		case 9:
 			cancel()
 		}

@@ -41,7 +41,9 @@ func TestMixerShowAtFollowsTheSound(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	m.Push("bob", pipeline.JitterPacket{Seq: 1, Data: opusPackets(t, 440, 0.3, 0.2)[0]}) // no capture times: no lip sync
+	if err := m.Push("bob", pipeline.JitterPacket{Seq: 1, Data: opusPackets(t, 440, 0.3, 0.2)[0]}); err != nil { // no capture times: no lip sync
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sink := &countingSink{blocks: 5, cancel: cancel} // 5 blocks of 10 ms: sound captured at +40 ms is heard last
 	before := time.Now()

@@ -32,6 +32,7 @@ type Mixer struct {
 	one     []int16
 	blockAt map[string]time.Time // the mixed block's capture time, per sender
 	heard   map[string]heardAt   // the last block played, per sender
+	sounds  map[string]Sound     // the box's own (sounds.go), by name
 }
 
 // heardAt pairs a capture time on a sender's clock with when the box
@@ -52,7 +53,19 @@ func NewMixer(newDecoder func() (media.AudioDecoder, error), delay time.Duration
 		delay = DefaultJitterDelay
 	}
 	return &Mixer{newDecoder: newDecoder, target: int(delay * audio.SampleRate / time.Second), senders: map[string]*JitterBuffer{},
-		blockAt: map[string]time.Time{}, heard: map[string]heardAt{}, volume: 100, gain: 1}
+		blockAt: map[string]time.Time{}, heard: map[string]heardAt{}, sounds: map[string]Sound{}, volume: 100, gain: 1}
+}
+
+// SetSound plays sound under name with the call's sound, from the next
+// block on, until it ends or is replaced; nil stops what plays under name.
+func (m *Mixer) SetSound(name string, sound Sound) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if sound == nil {
+		delete(m.sounds, name)
+		return
+	}
+	m.sounds[name] = sound
 }
 
 // SetVolume sets the speaker's volume in percent (0 to 100, clamped): the
@@ -149,6 +162,14 @@ func (m *Mixer) Mix(out []int16) {
 		}
 		if !at.IsZero() {
 			m.blockAt[s] = at
+		}
+		for i, v := range one {
+			sum[i] += int32(v)
+		}
+	}
+	for name, sound := range m.sounds {
+		if !sound.Fill(one) {
+			delete(m.sounds, name)
 		}
 		for i, v := range one {
 			sum[i] += int32(v)

@@ -174,3 +174,40 @@ func TestMixerVolume(t *testing.T) {
 		}
 	}
 }
+
+// TestMixerPlaysTheBoxsOwnSounds: a ring tone set on the mixer is in what
+// the speaker is given, with a participant's sound, until it is stopped;
+// a chime plays once and ends by itself.
+func TestMixerPlaysTheBoxsOwnSounds(t *testing.T) {
+	m := pipeline.NewMixer(opusDecoder, 0)
+	defer m.Close()
+	m.SetSound("ring", pipeline.RingTone())
+	block := make([]int16, audio.SampleRate/50)
+	var played []int16
+	for range 150 { // 3 s: a whole ring
+		m.Mix(block)
+		played = append(played, block...)
+	}
+	for _, hz := range pipeline.RingToneHz {
+		if n := pipeline.WindowsAt(played, hz); n < 10 {
+			t.Errorf("the ring tone's %g Hz leads %d windows of 50 ms in 3 s, want at least 10 (0.6 s of it a ring)", hz, n)
+		}
+	}
+	m.SetSound("ring", nil)
+	m.Mix(block)
+	if rms := audio.RMS(block); rms != 0 {
+		t.Errorf("the ring tone stopped, but the speaker gets sound at RMS %.0f", rms)
+	}
+	m.SetSound("chime", pipeline.Chime())
+	var chime []int16
+	for range 100 { // 2 s
+		m.Mix(block)
+		chime = append(chime, block...)
+	}
+	if loud := audio.RMS(chime[:audio.SampleRate/2]); loud < 1000 {
+		t.Errorf("the chime's first half second is at RMS %.0f, want it heard", loud)
+	}
+	if rms := audio.RMS(chime[audio.SampleRate:]); rms != 0 {
+		t.Errorf("the chime goes on after a second (RMS %.0f), want it over", rms)
+	}
+}

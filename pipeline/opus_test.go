@@ -161,7 +161,7 @@ func TestSendAudioLeavesSilenceOut(t *testing.T) {
 		sent = append(sent, f)
 		return nil
 	})
-	if err != errScriptDone {
+	if !errors.Is(err, errScriptDone) {
 		t.Fatal(err)
 	}
 	var total, silence time.Duration

@@ -80,8 +80,12 @@ func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
 	err = pipeline.SendSimulcast(context.Background(), src, layers, func(layer int, f media.EncodedFrame) error {
 		g := got[layer]
 		pic, err := g.dec.Decode(f.Data)
-		if err != nil || pic == nil {
-			g.errs = append(g.errs, fmt.Errorf("decode: %v (picture %v)", err, pic != nil))
+		if err != nil {
+			g.errs = append(g.errs, fmt.Errorf("decode: %w", err))
+			return nil
+		}
+		if pic == nil {
+			g.errs = append(g.errs, errors.New("decode: no picture"))
 			return nil
 		}
 		g.sizes[pic.Rect.Size().String()]++
@@ -250,7 +254,9 @@ func BenchmarkSimulcastScale(b *testing.B) {
 		{Width: 640, Height: 360, Encoder: nothing}, {Width: 320, Height: 180, Encoder: nothing}}
 	frames.left = b.N
 	b.ResetTimer()
-	pipeline.SendSimulcast(context.Background(), frames, layers, func(int, media.EncodedFrame) error { return nil })
+	if err := pipeline.SendSimulcast(context.Background(), frames, layers, func(int, media.EncodedFrame) error { return nil }); !errors.Is(err, errEndOfFrames) {
+		b.Fatal(err)
+	}
 }
 
 var errEndOfFrames = errors.New("end of frames")

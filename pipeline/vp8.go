@@ -94,7 +94,9 @@ func (e *VP8Encoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 		e.appliedBPS = bps
 	}
 	if e.forceKeyframe.Swap(false) {
-		e.control.ForceKeyFrame()
+		if err := e.control.ForceKeyFrame(); err != nil {
+			return media.EncodedFrame{}, fmt.Errorf("vp8: force a key frame: %w", err)
+		}
 	}
 	e.next = img
 	data, release, err := e.enc.Read()

@@ -2,6 +2,7 @@ package provisioning
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"testing"
 
@@ -50,8 +51,8 @@ func FuzzDecodeSetup(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var req setupRequest
 		if err := decodeBody(bytes.NewReader(data), &req); err != nil {
-			re, ok := err.(*requestError)
-			if !ok || re.status < 400 || re.status > 499 || re.msg == "" {
+			var re *requestError
+			if !errors.As(err, &re) || re.status < 400 || re.status > 499 || re.msg == "" {
 				t.Fatalf("bad body %q: %v, want a 4xx with a message", data, err)
 			}
 			return

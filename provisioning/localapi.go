@@ -36,6 +36,47 @@ type LocalBox interface {
 	BoxKey() string
 }
 
+// LocalCalls is what the local API asks of a daemon that takes actions
+// (callboxctl answer, hang-up, call) and says how its call stands.
+type LocalCalls interface {
+	// Act carries out an action as a button would (answer, hang_up,
+	// call, speed_dial_N, ...) and says what it did.
+	Act(ctx context.Context, action string) (string, error)
+	// Ring is the call's state: what rings, whom the box calls.
+	Ring() RingStatus
+}
+
+// RingStatus is how the box's call stands, as callboxctl and the page
+// show it.
+type RingStatus struct {
+	State string `json:"state"` // as CallStatus.State, and "ringing", "calling"
+	// Callers ring the box (state ringing), by name.
+	Callers []string `json:"callers,omitempty"`
+	// Callee is whom the box calls (calling) or is in a call with in
+	// their line; Heard what came back: "" or "ringing".
+	Callee string `json:"callee,omitempty"`
+	Heard  string `json:"heard,omitempty"`
+	// Outcome is how the last call out ended when nobody answered:
+	// "declined", "no answer", "not available".
+	Outcome   string `json:"outcome,omitempty"`
+	OutcomeOf string `json:"outcome_of,omitempty"` // the callee it came from
+	// Missed are the calls that rang unanswered, newest first.
+	Missed []MissedCall `json:"missed"`
+}
+
+// MissedCall is a call that rang and was not answered.
+type MissedCall struct {
+	Name string    `json:"name"`
+	Line string    `json:"line,omitempty"` // theirs, to call back; "" for a guest
+	At   time.Time `json:"at"`
+	Why  string    `json:"why"` // "no answer", "not available", "gave up"
+}
+
+// ActionRequest asks for an action.
+type ActionRequest struct {
+	Action string `json:"action"`
+}
+
 // InviteRequest asks for one guest's link.
 type InviteRequest struct {
 	Name     string `json:"name,omitempty"`      // the guest's name; "Guest" when empty
@@ -112,7 +153,7 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 			return
 		}
 		w.Header().Set("Content-Type", "image/png")
-		w.Write(png)
+		_, _ = w.Write(png) // a client that went away has no one to tell
 	})
 	mux.HandleFunc("POST /invite", func(w http.ResponseWriter, r *http.Request) {
 		var req InviteRequest
@@ -156,12 +197,36 @@ func ServeLocal(ctx context.Context, path string, box LocalBox, log *slog.Logger
 		log.Info("an invite was revoked with callboxctl", "invite", req.Name)
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	})
+	if calls, ok := box.(LocalCalls); ok {
+		serveCalls(mux, calls, log)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	log.Info("local API", "socket", path)
 	if err := httpserve.Run(ctx, srv, 0, func() error { return srv.Serve(ln) }); err != nil {
 		return fmt.Errorf("local API: %w", err)
 	}
 	return nil
+}
+
+// serveCalls adds the call's actions and state to the local API.
+func serveCalls(mux *http.ServeMux, calls LocalCalls, log *slog.Logger) {
+	mux.HandleFunc("POST /action", func(w http.ResponseWriter, r *http.Request) {
+		var req ActionRequest
+		if err := decodeJSON(r, &req); err != nil {
+			writeRequestError(w, err)
+			return
+		}
+		did, err := calls.Act(r.Context(), req.Action)
+		if err != nil {
+			writeLocalError(w, err)
+			return
+		}
+		log.Info("callboxctl asked for an action", "action", req.Action, "did", did)
+		writeJSON(w, http.StatusOK, map[string]string{"did": did})
+	})
+	mux.HandleFunc("GET /ring", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, calls.Ring())
+	})
 }
 
 func writeLocalError(w http.ResponseWriter, err error) {
@@ -281,4 +346,33 @@ func (c LocalClient) BoxKey(ctx context.Context) (string, error) {
 func (c LocalClient) Revoke(ctx context.Context, name string) error {
 	_, err := c.do(ctx, http.MethodPost, "/invites/revoke", RevokeRequest{Name: name})
 	return err
+}
+
+// Act asks the box for an action (answer, hang_up, call, speed_dial_N)
+// and returns what it did.
+func (c LocalClient) Act(ctx context.Context, action string) (string, error) {
+	data, err := c.do(ctx, http.MethodPost, "/action", ActionRequest{Action: action})
+	if err != nil {
+		return "", err
+	}
+	var resp struct {
+		Did string `json:"did"`
+	}
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return "", fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return resp.Did, nil
+}
+
+// Ring is how the box's call stands.
+func (c LocalClient) Ring(ctx context.Context) (RingStatus, error) {
+	data, err := c.do(ctx, http.MethodGet, "/ring", nil)
+	if err != nil {
+		return RingStatus{}, err
+	}
+	var st RingStatus
+	if err := json.Unmarshal(data, &st); err != nil {
+		return RingStatus{}, fmt.Errorf("callboxd's answer: %w", err)
+	}
+	return st, nil
 }

@@ -56,6 +56,9 @@ type CallStatus struct {
 	// in call.boxes of the room's other boxes; public, as in every
 	// invite link.
 	BoxKey string `json:"box_key,omitempty"`
+	// Ring is who rings, whom the box calls and the calls it missed, for
+	// a box whose calls ring (ring.enabled); nil otherwise.
+	Ring *RingStatus `json:"ring,omitempty"`
 }
 
 // Invites lists and revokes the guests' invites of the box's calls.

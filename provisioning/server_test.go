@@ -347,7 +347,9 @@ func TestBadInputChangesNothing(t *testing.T) {
 	settingsJSON := func(mod func(map[string]any)) string {
 		var m map[string]any
 		data, _ := json.Marshal(goodSettings)
-		json.Unmarshal(data, &m)
+		if err := json.Unmarshal(data, &m); err != nil {
+			t.Fatal(err)
+		}
 		m["room"] = "changed"
 		mod(m)
 		out, _ := json.Marshal(m)
@@ -643,11 +645,10 @@ func TestCPUTemperature(t *testing.T) {
 		t.Errorf("a temperature without any thermal zone")
 	}
 	for zone, kind := range map[string]string{"thermal_zone0": "acpitz", "thermal_zone1": "cpu-thermal"} {
-		os.MkdirAll(filepath.Join(dir, zone), 0o755)
-		os.WriteFile(filepath.Join(dir, zone, "type"), []byte(kind+"\n"), 0o644)
+		mustWrite(t, filepath.Join(dir, zone, "type"), []byte(kind+"\n"))
 	}
-	os.WriteFile(filepath.Join(dir, "thermal_zone0", "temp"), []byte("30000\n"), 0o644)
-	os.WriteFile(filepath.Join(dir, "thermal_zone1", "temp"), []byte("51234\n"), 0o644)
+	mustWrite(t, filepath.Join(dir, "thermal_zone0", "temp"), []byte("30000\n"))
+	mustWrite(t, filepath.Join(dir, "thermal_zone1", "temp"), []byte("51234\n"))
 	if c := cpuTemperature(dir); c == nil || *c != 51.234 {
 		t.Errorf("temperature %v, want the cpu zone's 51.234", c)
 	}
@@ -739,10 +740,10 @@ func TestParallelGuessesCountInFlight(t *testing.T) {
 func TestBrokenSettingsFileShowsNoPartOfIt(t *testing.T) {
 	const secret = "Zq9Xk2Wv7JpQ"
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("family")), 0o600)
-	os.WriteFile(filepath.Join(dir, ConfigFile), []byte("[call]\nurl = \"ws://10.99.0.1:7880\"\nroom = \"family\"\napi_key = \"devkey\"\napi_secret = "+secret+"\n"), 0o600)
+	mustWrite(t, filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("family")))
+	mustWrite(t, filepath.Join(dir, ConfigFile), []byte("[call]\nurl = \"ws://10.99.0.1:7880\"\nroom = \"family\"\napi_key = \"devkey\"\napi_secret = "+secret+"\n"))
 	hash, _ := hashPassword(goodPassword, argon2Params{Memory: 64, Time: 1, Threads: 1})
-	os.WriteFile(filepath.Join(dir, AdminFile), []byte(`{"password_hash":"`+hash+`"}`), 0o600)
+	mustWrite(t, filepath.Join(dir, AdminFile), []byte(`{"password_hash":"`+hash+`"}`))
 	b := newBoxIn(t, dir)
 
 	st := b.get("/api/state").json(t)
@@ -783,8 +784,8 @@ func TestAnAdminMeansNoSetupCode(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, ConfigFile), []byte("[video]\ncodec = \"h265\"\n"), 0o600)
-			os.WriteFile(filepath.Join(dir, AdminFile), []byte(tt.admin), 0o600)
+			mustWrite(t, filepath.Join(dir, ConfigFile), []byte("[video]\ncodec = \"h265\"\n"))
+			mustWrite(t, filepath.Join(dir, AdminFile), []byte(tt.admin))
 			b := newBoxIn(t, dir)
 			if code := b.srv.SetupCode(); code != "" {
 				t.Errorf("a box with an admin has the setup code %s", code)
@@ -828,7 +829,12 @@ func TestSetupLineListsWhereThePageIs(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	served, ready := make(chan error, 1), make(chan net.Addr, 1)
 	go func() { served <- b.srv.ListenAndServe(ctx, "127.0.0.1:0", func(a net.Addr) { ready <- a }) }()
-	defer func() { cancel(); <-served }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ListenAndServe: %v", err)
+		}
+	}()
 	var addr net.Addr
 	select {
 	case addr = <-ready:

@@ -21,6 +21,17 @@ func testConfig(room string) config.Config {
 	return c
 }
 
+// mustWrite writes a test's file (mode 0600), and the folders it is in.
+func mustWrite(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func mustEncode(t *testing.T, c config.Config) []byte {
 	t.Helper()
 	data, err := config.Encode(c)
@@ -159,16 +170,16 @@ func TestBootFallsBackToTheLastGoodSettings(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			os.WriteFile(filepath.Join(dir, AdminFile), []byte(`{"password_hash":"x"}`), 0o600)
+			mustWrite(t, filepath.Join(dir, AdminFile), []byte(`{"password_hash":"x"}`))
 			if tt.good {
-				os.WriteFile(filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("first")), 0o600)
+				mustWrite(t, filepath.Join(dir, GoodConfigFile), mustEncode(t, testConfig("first")))
 			}
 			switch tt.current {
 			case "":
 			case "ok":
-				os.WriteFile(filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("second")), 0o600)
+				mustWrite(t, filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("second")))
 			default:
-				os.WriteFile(filepath.Join(dir, ConfigFile), []byte(tt.current), 0o600)
+				mustWrite(t, filepath.Join(dir, ConfigFile), []byte(tt.current))
 			}
 			s, err := OpenStore(dir)
 			if err != nil {
@@ -193,16 +204,20 @@ func TestBootFallsBackToTheLastGoodSettings(t *testing.T) {
 
 func TestFactoryResetKeepsNothing(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := OpenStore(dir)
-	s.SaveConfig(testConfig("a"))
-	s.SaveConfig(testConfig("b"))
-	s.SaveSecrets(Secrets{PasswordHash: "h"})
-	os.WriteFile(filepath.Join(dir, TLSKeyFile), []byte("key"), 0o600)
+	s, err := OpenStore(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, err := range []error{s.SaveConfig(testConfig("a")), s.SaveConfig(testConfig("b")), s.SaveSecrets(Secrets{PasswordHash: "h"})} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustWrite(t, filepath.Join(dir, TLSKeyFile), []byte("key"))
 	// What a save cut short leaves, and what else found its way in.
-	os.WriteFile(filepath.Join(dir, ".callbox-tmp-123456"), mustEncode(t, testConfig("secret-room")), 0o600)
-	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("the wifi password is ..."), 0o600)
-	os.MkdirAll(filepath.Join(dir, "old", "deeper"), 0o700)
-	os.WriteFile(filepath.Join(dir, "old", "deeper", "callbox.toml"), mustEncode(t, testConfig("older")), 0o600)
+	mustWrite(t, filepath.Join(dir, ".callbox-tmp-123456"), mustEncode(t, testConfig("secret-room")))
+	mustWrite(t, filepath.Join(dir, "notes.txt"), []byte("the wifi password is ..."))
+	mustWrite(t, filepath.Join(dir, "old", "deeper", "callbox.toml"), mustEncode(t, testConfig("older")))
 	// The running daemon's local API stays reachable.
 	local, err := net.Listen("unix", filepath.Join(dir, "control.sock"))
 	if err != nil {
@@ -231,8 +246,8 @@ func TestFactoryResetKeepsNothing(t *testing.T) {
 // data directory removes it, and nothing else.
 func TestLeftoverTemporaryFilesGoAtStart(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("kept")), 0o600)
-	os.WriteFile(filepath.Join(dir, ".callbox-tmp-4242"), mustEncode(t, testConfig("leftover")), 0o600)
+	mustWrite(t, filepath.Join(dir, ConfigFile), mustEncode(t, testConfig("kept")))
+	mustWrite(t, filepath.Join(dir, ".callbox-tmp-4242"), mustEncode(t, testConfig("leftover")))
 	if _, err := OpenStore(dir); err != nil {
 		t.Fatal(err)
 	}

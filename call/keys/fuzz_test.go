@@ -8,6 +8,7 @@ import (
 // seedMessages are real messages of each type, from a room of a box and
 // two members.
 func seedMessages(f *testing.F) [][]byte {
+	f.Helper()
 	var msgs [][]byte
 	book, _ := NewInviteBook(nil, nil)
 	boxID, _ := NewIdentity()

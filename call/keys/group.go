@@ -614,7 +614,10 @@ func (g *Group) onJoin(from string, m *message) error {
 		g.refuse(from, "its proof of the invite does not check")
 		return errForged
 	}
-	g.cfg.Invites.used(m.Invite, p.Sig)
+	if err := g.cfg.Invites.used(m.Invite, p.Sig); err != nil {
+		// Kept in memory: after a restart the invite would not know who used it.
+		g.log.Warn("the invite's use was not saved", "invite", InviteName(m.Invite), "err", err)
+	}
 	g.removeMember(from)
 	g.admitted[from] = admission{member: p.member, invite: slices.Clone(m.Invite)}
 	delete(g.refused, from)
@@ -792,7 +795,10 @@ func sameSession(a, b member) bool {
 func (g *Group) removeMember(id string) {
 	if a, ok := g.admitted[id]; ok {
 		if a.invite != nil {
-			g.cfg.Invites.ended(a.invite, a.Sig)
+			if err := g.cfg.Invites.ended(a.invite, a.Sig); err != nil {
+				// Kept in memory: after a restart the one-use invite would admit again.
+				g.log.Warn("the spent invite was not saved", "invite", InviteName(a.invite), "err", err)
+			}
 		}
 		delete(g.admitted, id)
 	}

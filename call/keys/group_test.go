@@ -3,6 +3,7 @@ package keys
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"slices"
@@ -633,6 +634,16 @@ func TestIdentityAndInvitesPersist(t *testing.T) {
 		if bytes.Contains([]byte(info.Name+info.Guest+info.State), []byte(EncodeBytes(rec.Secret))) {
 			t.Error("List shows a secret")
 		}
+	}
+	// A use or a spent one-use invite that cannot be saved is an error
+	// (the group logs it), not forgotten.
+	failing := errors.New("disk full")
+	broken, _ := NewInviteBook(saved, func([]byte) error { return failing })
+	if err := broken.used(rec.ID, id.SigKey()); !errors.Is(err, failing) {
+		t.Errorf("used with a failing save: %v, want its error", err)
+	}
+	if err := broken.ended(rec.ID, id.SigKey()); !errors.Is(err, failing) {
+		t.Errorf("ended with a failing save: %v, want its error", err)
 	}
 	if _, err := book.Add("x", "X", MaxInviteLife+time.Hour, false); err == nil {
 		t.Error("an invite for longer than the most was made")

@@ -202,25 +202,28 @@ func (b *InviteBook) secret(id []byte, identity string, sigKey []byte) ([]byte, 
 	return slices.Clone(r.Secret), nil
 }
 
-// used records that the invite admitted sigKey.
-func (b *InviteBook) used(id, sigKey []byte) {
+// used records that the invite admitted sigKey; an error when that could
+// not be saved.
+func (b *InviteBook) used(id, sigKey []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r := b.find(id); r != nil && !bytes.Equal(r.UsedBy, sigKey) {
 		r.UsedBy = slices.Clone(sigKey)
-		b.changed()
+		return b.changed()
 	}
+	return nil
 }
 
 // ended records that the visit of sigKey admitted by the invite ended: a
-// one-use invite is spent.
-func (b *InviteBook) ended(id, sigKey []byte) {
+// one-use invite is spent. An error when that could not be saved.
+func (b *InviteBook) ended(id, sigKey []byte) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if r := b.find(id); r != nil && r.Once && bytes.Equal(r.UsedBy, sigKey) && !r.Spent {
 		r.Spent = true
-		b.changed()
+		return b.changed()
 	}
+	return nil
 }
 
 // revoked reports whether the invite no longer admits anyone.

@@ -111,7 +111,7 @@ func parse(data []byte) (*message, error) {
 		return nil, fmt.Errorf("%w: more after the message", ErrMalformed)
 	}
 	if err := m.check(); err != nil {
-		return nil, fmt.Errorf("%w: %s %v", ErrMalformed, m.T, err)
+		return nil, fmt.Errorf("%w: %s %w", ErrMalformed, m.T, err)
 	}
 	return &m, nil
 }

@@ -30,6 +30,8 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl revoke [-socket SOCKET] NAME
        callboxctl box-key [-socket SOCKET]
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
+       callboxctl answer|hang-up|call [N]|do-not-disturb [-socket SOCKET]
+       callboxctl calls [-socket SOCKET]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
@@ -46,6 +48,10 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
          other share one call.
   screenshot  save what the box's screen shows as a PNG file
          (screenshot.go).
+  answer answer the call that rings; hang-up declines it, stops calling
+         out, or leaves the call; call joins the box's room, call N
+         calls contact N (speed dial); do-not-disturb turns it on or off.
+  calls  say what rings or whom the box calls, and the calls it missed.
 
   SOCKET is the running callboxd's local API (callboxd -control;
   DIR/control.sock with -data DIR). The default is the box on this
@@ -61,7 +67,16 @@ func main() {
 		}
 		return
 	}
-	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke, "box-key": boxKey} {
+	for _, name := range []string{"answer", "hang-up", "call", "do-not-disturb"} {
+		if len(os.Args) >= 2 && os.Args[1] == name {
+			if err := act(context.Background(), name, os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
+				fmt.Fprintln(os.Stderr, "callboxctl:", err)
+				os.Exit(1)
+			}
+			return
+		}
+	}
+	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke, "box-key": boxKey, "calls": calls} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)

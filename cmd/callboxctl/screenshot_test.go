@@ -34,9 +34,14 @@ func serve(t *testing.T, b box) string {
 	t.Helper()
 	socket := filepath.Join(t.TempDir(), "control.sock")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); provisioning.ServeLocal(ctx, socket, b, nil) }()
-	t.Cleanup(func() { cancel(); <-done })
+	served := make(chan error, 1)
+	go func() { served <- provisioning.ServeLocal(ctx, socket, b, nil) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeLocal: %v", err)
+		}
+	})
 	// The listener appears on another goroutine.
 	err := daemontest.Poll(5*time.Second, 5*time.Millisecond, func() error {
 		c, err := net.Dial("unix", socket)
@@ -53,7 +58,9 @@ func serve(t *testing.T, b box) string {
 
 func TestScreenshotSavesThePicture(t *testing.T) {
 	var pic bytes.Buffer
-	png.Encode(&pic, image.NewGray(image.Rect(0, 0, 32, 18)))
+	if err := png.Encode(&pic, image.NewGray(image.Rect(0, 0, 32, 18))); err != nil {
+		t.Fatal(err)
+	}
 	socket := serve(t, box{screen: pic.Bytes()})
 	file := filepath.Join(t.TempDir(), "shot.png")
 	var out bytes.Buffer

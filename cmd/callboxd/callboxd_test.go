@@ -96,8 +96,8 @@ func startDaemonCmd(t *testing.T, cmd *exec.Cmd) *runningDaemon {
 		close(d.exited)
 	}()
 	t.Cleanup(func() {
-		d.cmd.Process.Kill()
-		<-d.exited // and the goroutine that waited for it
+		_ = d.cmd.Process.Kill() // it may have exited already
+		<-d.exited               // and the goroutine that waited for it
 		if t.Failed() {
 			t.Logf("callboxd said:\n%s", d.output())
 		}
@@ -108,7 +108,9 @@ func startDaemonCmd(t *testing.T, cmd *exec.Cmd) *runningDaemon {
 // stop sends SIGTERM and checks callboxd leaves cleanly and at once.
 func (d *runningDaemon) stop(t *testing.T) {
 	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Errorf("SIGTERM to callboxd: %v", err) // it had exited already
+	}
 	select {
 	case <-d.exited:
 		if d.err != nil {
@@ -278,7 +280,9 @@ func TestBadConfigExits(t *testing.T) {
 			args := tt.args
 			if tt.file != "" {
 				path := filepath.Join(t.TempDir(), "callbox.toml")
-				os.WriteFile(path, []byte(tt.file), 0o600)
+				if err := os.WriteFile(path, []byte(tt.file), 0o600); err != nil {
+					t.Fatal(err)
+				}
 				args = append(args, "-config", path)
 			}
 			cmd := exec.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), args...)

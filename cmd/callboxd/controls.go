@@ -240,6 +240,10 @@ func statusPattern(st call.Status) gpio.Pattern {
 		return gpio.Steady
 	case call.Reconnecting:
 		return gpio.Blink(150*time.Millisecond, 150*time.Millisecond)
+	case call.Ringing:
+		return gpio.Blink(250*time.Millisecond, 250*time.Millisecond)
+	case call.Calling:
+		return gpio.Blink(time.Second, time.Second)
 	case call.Failed: // two quick blinks, then dark
 		return gpio.Pattern{{Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 150 * time.Millisecond}, {Brightness: 1, For: 150 * time.Millisecond}, {Brightness: 0, For: 1550 * time.Millisecond}}
 	}
@@ -264,8 +268,26 @@ func driveLEDs(ctx context.Context, statuses <-chan call.Status, leds map[string
 			if led := leds[config.LEDCamera]; led != nil {
 				led.Show(onWhen(st.CameraOff))
 			}
+			if led := leds[config.LEDCall]; led != nil {
+				led.Show(callPattern(st))
+			}
 		}
 	}
+}
+
+// callPattern is what the call LED shows: blinking fast while a call
+// rings, slowly while the box calls, lit while it sends, dark otherwise.
+// Lit means the camera and microphone are open.
+func callPattern(st call.Status) gpio.Pattern {
+	switch {
+	case st.State == call.Ringing:
+		return gpio.Blink(250*time.Millisecond, 250*time.Millisecond)
+	case st.State == call.Calling:
+		return gpio.Blink(time.Second, time.Second)
+	case st.CallWanted && (st.State == call.InCall || st.State == call.Joining || st.State == call.Reconnecting):
+		return gpio.Steady
+	}
+	return gpio.Off
 }
 
 func onWhen(on bool) gpio.Pattern {
@@ -282,9 +304,12 @@ func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
 	if !cfg.Configured() {
 		return nil
 	}
-	controller := call.NewController(d.session, call.ControllerOptions{Contacts: cfg.Contacts, Logger: d.log})
 	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset}
-	c, err := newControls(cfg, d.session, controller, box, gpio.Open, d.log)
+	open := d.openLine
+	if open == nil {
+		open = gpio.Open
+	}
+	c, err := newControls(cfg, d.session, d.controller, box, open, d.log)
 	if err != nil {
 		return err
 	}

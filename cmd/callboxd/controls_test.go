@@ -33,8 +33,18 @@ func TestActionNamesAgree(t *testing.T) {
 	}
 }
 
+// runLED runs led until the test ends (in a synctest bubble, which waits
+// for it), failing the test if the LED fails.
+func runLED(t *testing.T, led *gpio.LED) {
+	t.Helper()
+	if err := led.Run(t.Context()); err != nil {
+		t.Errorf("LED: %v", err)
+	}
+}
+
 // timeline samples a pattern on an LED every 100 ms for 3 s: "#" lit, "." dark.
 func timeline(t *testing.T, p gpio.Pattern) string {
+	t.Helper()
 	var s strings.Builder
 	synctest.Test(t, func(t *testing.T) {
 		pin := &gpiotest.Pin{N: "STATUS"}
@@ -42,11 +52,11 @@ func timeline(t *testing.T, p gpio.Pattern) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		go led.Run(t.Context())
+		go runLED(t, led)
 		led.Show(p)
 		start := time.Now()
 		for i := range 30 {
-			time.Sleep(start.Add(time.Duration(i)*100*time.Millisecond + 50*time.Millisecond).Sub(time.Now()))
+			time.Sleep(time.Until(start.Add(time.Duration(i)*100*time.Millisecond + 50*time.Millisecond)))
 			synctest.Wait()
 			if pin.Read() {
 				s.WriteByte('#')
@@ -246,7 +256,7 @@ func TestMuteAndCameraLEDsFollowTheStatus(t *testing.T) {
 		for _, name := range []string{config.LEDStatus, config.LEDMute, config.LEDCamera} {
 			pins[name] = &gpiotest.Pin{N: name}
 			leds[name], _ = gpio.NewLED(pins[name], gpio.LEDOptions{})
-			go leds[name].Run(t.Context())
+			go runLED(t, leds[name])
 		}
 		statuses := make(chan call.Status)
 		go driveLEDs(t.Context(), statuses, leds)

@@ -25,15 +25,19 @@ type daemon struct {
 	log     *slog.Logger
 	beats   *heartbeat // what its loops beat while they run (heartbeat.go)
 	session *call.Session
-	video   *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
-	audio   soundEncoder          // the microphone's encoder, whichever runs
-	rx      *receiver             // the others on the screen and in the speaker (receive.go)
+	// controller decides what each action does (buttons, keys, the local API).
+	controller *call.Controller
+	video      *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
+	audio      soundEncoder          // the microphone's encoder, whichever runs
+	rx         *receiver             // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
 	// (controls.go); nil with -config, where there is no data directory.
 	factoryReset func() error
 	// sendFrames codes the camera's pictures and hands them to out: the
 	// video sender's Send. Tests put a send loop with a fake encoder here.
 	sendFrames func(ctx context.Context, src camera.Source, out func(layer int, f media.EncodedFrame) error) error
+	// openLine opens the controls' GPIO lines: gpio.Open, or fake lines in tests.
+	openLine openLine
 	// invites are the box's, with per-member keys (e2ee.go); nil otherwise.
 	invites *keys.InviteBook
 	boxKey  []byte // the box's signing key, which invite links carry
@@ -68,8 +72,10 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 		Logger:          log,
 		RoomKey:         key,
 		Group:           group,
+		Line:            lineOptions(cfg), // ring.go
 	})
 	d.rx.session = d.session
+	d.controller = call.NewController(d.session, call.ControllerOptions{Contacts: cfg.Controls.Contacts, Logger: log})
 	return d, nil
 }
 
@@ -87,8 +93,13 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	wg.Go(func() { d.rx.run(ctx, d) })
-	wg.Go(func() { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
-	wg.Go(func() { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
+	// Camera and microphone are open only while a call is wanted (ring.go).
+	wg.Go(func() {
+		d.whileCallWanted(ctx, func(ctx context.Context) { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })
+	})
+	wg.Go(func() {
+		d.whileCallWanted(ctx, func(ctx context.Context) { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
+	})
 	return d.session.Run(ctx)
 }
 

@@ -34,6 +34,7 @@ type seen struct {
 }
 
 func newSeen(t *testing.T, senders ...sender) *seen {
+	t.Helper()
 	s := &seen{senders: map[string]sender{}, decoders: map[string]*avcodec.VideoDecoder{},
 		frames: map[string][]arrival{}, pictures: map[string][]time.Time{}}
 	for _, snd := range senders {

@@ -148,7 +148,7 @@ func TestLipSync(t *testing.T) {
 	rx.session = session
 	d := &daemon{cfg: cfg, log: log, session: session, rx: rx}
 	var wg sync.WaitGroup
-	wg.Go(func() { session.Run(ctx) })
+	runPart(t, ctx, &wg, "the box's call", session.Run)
 	wg.Go(func() { rx.run(ctx, d) })
 	defer rx.close()
 	defer wg.Wait()
@@ -165,9 +165,13 @@ func TestLipSync(t *testing.T) {
 	defer opus.Close()
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "flasher", APIKey: srv.APIKey, APISecret: srv.APISecret,
 		VideoCodec: media.CodecH264, Width: w, Height: h, MaxVideoBitrate: 500_000, Encoder: video, Logger: log})
-	wg.Go(func() { sender.Run(ctx) })
-	wg.Go(func() { video.Send(ctx, &flashCamera{w: w, h: h}, sender.WriteVideoLayer) })
-	wg.Go(func() { pipeline.SendAudio(ctx, &beepMicrophone{}, opus, sender.WriteAudio) })
+	runPart(t, ctx, &wg, "the flasher's call", sender.Run)
+	runPart(t, ctx, &wg, "the flasher's video", func(ctx context.Context) error {
+		return video.Send(ctx, &flashCamera{w: w, h: h}, sender.WriteVideoLayer)
+	})
+	runPart(t, ctx, &wg, "the flasher's sound", func(ctx context.Context) error {
+		return pipeline.SendAudio(ctx, &beepMicrophone{}, opus, sender.WriteAudio)
+	})
 
 	// Sender reports come every second or so; then measure for 10 s.
 	const settle, measure = 6 * time.Second, 10 * time.Second

@@ -147,6 +147,10 @@ func (s *supervisor) Status() provisioning.CallStatus {
 			st.BoxKey = keys.EncodeBytes(s.daemon.boxKey)
 		}
 		st.Participants = participantsOf(s.daemon.session.Members()) // participants.go
+		if cfg.Ring.Enabled {
+			ring := s.daemon.ringStatus() // ring.go
+			st.Ring = &ring
+		}
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()
 		}
@@ -154,18 +158,39 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	return st
 }
 
+// Call is the page's "call now", or "answer" when a call rings: a box
+// that rings does it as its call button would (ring.go).
 func (s *supervisor) Call() {
+	if d := s.ringing(); d != nil {
+		s.log.Info("the page's call button", "did", d.controller.Do(call.ActionCall))
+		return
+	}
 	s.mu.Lock()
 	s.hungUp = false
 	s.mu.Unlock()
 	s.poke()
 }
 
+// HangUp is the page's "hang up": a box that rings declines, stops calling
+// or leaves the call and stays reachable in its line; another box stops
+// its call until Call.
 func (s *supervisor) HangUp() {
+	if d := s.ringing(); d != nil {
+		s.log.Info("the page's hang-up button", "did", d.controller.Do(call.ActionHangUp))
+		return
+	}
 	s.mu.Lock()
 	s.hungUp = true
 	s.mu.Unlock()
 	s.poke()
+}
+
+// ringing is the running daemon when its calls ring (ring.enabled), else nil.
+func (s *supervisor) ringing() *daemon {
+	if d := s.current(); d != nil && d.cfg.Ring.Enabled {
+		return d
+	}
+	return nil
 }
 
 func (s *supervisor) Restart() { s.poke() }

@@ -44,10 +44,14 @@ type receiver struct {
 	lastMembers []call.Member
 	speaker     string
 	status      string
-	departed    map[string]bool
 	card        *compose.Card // an invite's QR code (screen.go)
 	cardUntil   time.Time
 	cardFor     string // the identity the card's invite admits: once a member, the card goes
+	// callCard is the ringing call, the call out, or how it ended (ring.go):
+	// shown over an invite's card.
+	callCard      *compose.Card
+	callCardUntil time.Time
+	sounds        map[string]bool // the box's own sounds playing (ring.go)
 
 	// For tests: onDrawn sees every frame drawn; openSink opens the speaker.
 	onDrawn  func(*display.Frame, compose.Layout)
@@ -208,7 +212,7 @@ func (rx *receiver) show(ctx context.Context) error {
 	screen.SetMembers(rx.members)
 	screen.SetSpeaker(rx.speaker)
 	screen.SetStatus(rx.statusLine())
-	screen.ShowCard(rx.card, rx.cardUntil)
+	screen.ShowCard(rx.shownCard())
 	rx.mu.Unlock()
 	rx.screen.Store(screen)
 	defer rx.screen.Store(nil)
@@ -262,10 +266,12 @@ func (rx *receiver) followState(ctx context.Context) {
 			return
 		case st := <-states:
 			rx.mu.Lock()
-			switch st.State {
-			case call.InCall:
+			switch text := callStatusText(rx.cfg, st); {
+			case text != "":
+				rx.status = text
+			case st.State == call.InCall:
 				rx.status = "in call"
-			case call.Idle:
+			case st.State == call.Idle:
 				rx.status = "not in a call"
 			default:
 				rx.status = st.State.String()
@@ -273,8 +279,14 @@ func (rx *receiver) followState(ctx context.Context) {
 					rx.status += ": " + st.Err.Error()
 				}
 			}
+			rx.callCard, rx.callCardUntil = callCard(rx.cfg, st) // ring.go
+			if rx.sounds == nil {
+				rx.sounds = map[string]bool{}
+			}
+			soundsFor(rx.mixer, st, rx.sounds)
 			rx.mu.Unlock()
 			rx.updateStatus()
+			rx.updateCard()
 		}
 	}
 }
@@ -309,6 +321,22 @@ func (rx *receiver) statusLine() string {
 func (rx *receiver) showCard(card *compose.Card, until time.Time, guest string) {
 	rx.mu.Lock()
 	rx.card, rx.cardUntil, rx.cardFor = card, until, guest
+	rx.mu.Unlock()
+	rx.updateCard()
+}
+
+// shownCard is the card on the screen: the call's, else an invite's.
+// rx.mu is held.
+func (rx *receiver) shownCard() (*compose.Card, time.Time) {
+	if rx.callCard != nil && (rx.callCardUntil.IsZero() || time.Now().Before(rx.callCardUntil)) {
+		return rx.callCard, rx.callCardUntil
+	}
+	return rx.card, rx.cardUntil
+}
+
+func (rx *receiver) updateCard() {
+	rx.mu.Lock()
+	card, until := rx.shownCard()
 	rx.mu.Unlock()
 	if s := rx.screen.Load(); s != nil {
 		s.ShowCard(card, until)

@@ -110,11 +110,29 @@ func startSenderSession(t *testing.T, ctx context.Context, srv *lkserver.Server,
 		defer opus.Close()
 		var sending sync.WaitGroup // ends before what it reads and codes is closed
 		defer sending.Wait()
-		sending.Go(func() { video.Send(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, session.WriteVideoLayer) })
-		sending.Go(func() { pipeline.SendAudio(ctx, tone, opus, session.WriteAudio) })
-		session.Run(ctx)
+		runPart(t, ctx, &sending, s.identity+"'s video", func(ctx context.Context) error {
+			return video.Send(ctx, &tinted{Source: src, cb: s.cb, cr: s.cr}, session.WriteVideoLayer)
+		})
+		runPart(t, ctx, &sending, s.identity+"'s sound", func(ctx context.Context) error {
+			return pipeline.SendAudio(ctx, tone, opus, session.WriteAudio)
+		})
+		if err := session.Run(ctx); err != nil {
+			t.Errorf("%s's call: %v", s.identity, err)
+		}
 	}()
 	return session, left
+}
+
+// runPart runs part of a call on wg until ctx ends, and fails the test
+// when it ends with an error before: a sender that could not join says
+// so, instead of the test finding only that no picture came.
+func runPart(t *testing.T, ctx context.Context, wg *sync.WaitGroup, part string, run func(context.Context) error) {
+	t.Helper()
+	wg.Go(func() {
+		if err := run(ctx); err != nil && ctx.Err() == nil {
+			t.Errorf("%s: %v", part, err)
+		}
+	})
 }
 
 // screenTile is what the test found in one tile of the screen.
@@ -190,7 +208,7 @@ func waitScreen(t *testing.T, path string, timeout time.Duration, ok func(map[st
 		return nil
 	})
 	if err != nil {
-		keepScreen(path)
+		keepScreen(t, path)
 		t.Fatal(err)
 	}
 	return found
@@ -270,7 +288,7 @@ device = "file:%s"
 		return true
 	})
 	t.Logf("screen: %s", describe(later))
-	keepScreen(screenPNG)
+	keepScreen(t, screenPNG)
 
 	// Everyone's tone is in the speaker's sound.
 	data, err := os.ReadFile(sound)
@@ -308,10 +326,15 @@ device = "file:%s"
 
 // keepScreen copies the screen for a person to look at, when
 // RECEIVE_TEST_PNG names a file.
-func keepScreen(path string) {
+func keepScreen(t *testing.T, path string) {
+	t.Helper()
 	if keep := os.Getenv("RECEIVE_TEST_PNG"); keep != "" {
-		if data, err := os.ReadFile(path); err == nil {
-			os.WriteFile(keep, data, 0o644)
+		data, err := os.ReadFile(path)
+		if err == nil {
+			err = os.WriteFile(keep, data, 0o644)
+		}
+		if err != nil {
+			t.Errorf("RECEIVE_TEST_PNG: %v", err)
 		}
 	}
 }

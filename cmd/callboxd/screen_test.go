@@ -93,8 +93,11 @@ func scanQR(f *display.Frame) (string, error) {
 // keepScreenshot writes a screenshot for a person to look at, when
 // SCREEN_TEST_DIR names a folder.
 func keepScreenshot(t *testing.T, name string, data []byte) {
+	t.Helper()
 	if dir := os.Getenv("SCREEN_TEST_DIR"); dir != "" {
-		os.WriteFile(filepath.Join(dir, name), data, 0o644)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Errorf("SCREEN_TEST_DIR: %v", err)
+		}
 	}
 }
 

@@ -68,3 +68,32 @@ func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
 		t.Errorf("err = %v, want one saying %q", err, want)
 	}
 }
+
+// TestPageOfABoxThatRings: the status page of a box whose calls ring says
+// it waits for calls and lists its missed calls (none yet); its hang-up
+// button leaves the box reachable in its line instead of stopping the call
+// until "call now", as it does on a box that sits in one room.
+func TestPageOfABoxThatRings(t *testing.T) {
+	cfg := config.Default()
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.APIKey, cfg.Call.APISecret = "ws://127.0.0.1:1", "line", "box", "key", "secret"
+	cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
+	s := newSupervisor(quietLog, provisioning.Boot{Config: cfg})
+	d, err := newDaemon(cfg, quietLog, nil, &boxKeyStore{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.rx.close()
+	s.daemon = d
+	st := s.Status()
+	if st.Ring == nil || st.Ring.State != call.Idle.String() || st.Ring.Missed == nil || len(st.Ring.Missed) != 0 {
+		t.Errorf("the page's call of a box that rings: %+v, want idle with no missed calls", st.Ring)
+	}
+	s.HangUp()
+	if s.hungUp {
+		t.Errorf("the page's hang-up stopped the box's line: it can no longer be called")
+	}
+	s.daemon.cfg.Ring.Enabled = false
+	if s.HangUp(); !s.hungUp {
+		t.Errorf("the page's hang-up did not stop the call of a box that does not ring")
+	}
+}

@@ -46,7 +46,9 @@ func (s *notifySocket) next() string {
 // within is the next message if one comes within d.
 func (s *notifySocket) within(d time.Duration) (string, bool) {
 	buf := make([]byte, 4096)
-	s.conn.SetReadDeadline(time.Now().Add(d))
+	if err := s.conn.SetReadDeadline(time.Now().Add(d)); err != nil {
+		return "", false
+	}
 	n, err := s.conn.Read(buf)
 	if err != nil {
 		return "", false

@@ -71,6 +71,7 @@ func startBox(t *testing.T, m mode, controlSocket string) *daemontest.Log {
 // tone, with no screen and no speaker, and wants no call; its server
 // refuses connections.
 func idleBox(t *testing.T) config.Config {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = "ws://"+refusingAddr(t), "watchdog", "devkey", "secret"
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS = 160, 90, 15
@@ -83,6 +84,7 @@ func idleBox(t *testing.T) config.Config {
 
 // refusingAddr is an address on 127.0.0.1 where nothing listens.
 func refusingAddr(t *testing.T) string {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -113,10 +115,11 @@ func TestWatchdogIsFedWhileTheBoxIdlesOrCalls(t *testing.T) {
 			return m, o.control
 		}, []string{"waiting for setup", "local API"}},
 		{"idle, no call wanted", func(t *testing.T) (mode, string) {
-			return configMode{cfg: idleBox(t)}, ""
-		}, []string{"sending video", "sending audio"}},
+			return configMode{cfg: idleBox(t)}, "" // camera and microphone closed
+		}, []string{"callboxd starting"}},
 		{"the camera missing", func(t *testing.T) (mode, string) {
 			cfg := idleBox(t)
+			cfg.Controls.StartInCall = true // the camera opens for a call
 			cfg.Video.Camera = "/dev/video-does-not-exist"
 			return configMode{cfg: cfg}, ""
 		}, []string{"camera /dev/video-does-not-exist does not work", "sending audio"}},
@@ -182,7 +185,9 @@ func TestStuckLoopStarvesTheWatchdog(t *testing.T) {
 			daemontest.CheckGoroutines(t)
 			sd := withWatchdog(t)
 			h := newHang()
-			logs := startBox(t, configMode{cfg: idleBox(t), prepare: func(d *daemon) { tt.hang(d, h) }}, "")
+			cfg := idleBox(t)
+			cfg.Controls.StartInCall = true // the camera opens only for a call; the server refuses it
+			logs := startBox(t, configMode{cfg: cfg, prepare: func(d *daemon) { tt.hang(d, h) }}, "")
 			t.Cleanup(h.end) // before the box is stopped: a hung loop does not stop
 			if got := sd.next(); got != "READY=1" {
 				t.Fatalf("first message %q, want READY=1", got)

@@ -8,6 +8,7 @@ package audio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -247,10 +248,10 @@ func openNode(loc pcmLocation) (int, error) {
 }
 
 func openError(err error) error {
-	switch err {
-	case unix.ENOENT, unix.ENODEV, unix.ENXIO:
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV), errors.Is(err, unix.ENXIO):
 		return &kindError{kind: ErrNotFound, msg: "no such device: " + err.Error(), err: err}
-	case unix.EBUSY, unix.EAGAIN:
+	case errors.Is(err, unix.EBUSY), errors.Is(err, unix.EAGAIN):
 		return &kindError{kind: ErrBusy, msg: "device busy: in use by another program", err: err}
 	}
 	return err
@@ -259,7 +260,7 @@ func openError(err error) error {
 func (k *kernelPCM) configure(dir direction, periodFrames int) (int, error) {
 	all := anyHwParams()
 	if err := ioctl(k.fd, ioctlHwRefine, unsafe.Pointer(all)); err != nil {
-		if err == unix.ENOTTY || err == unix.EINVAL {
+		if errors.Is(err, unix.ENOTTY) || errors.Is(err, unix.EINVAL) {
 			return 0, fmt.Errorf("not an ALSA PCM device: %w", err)
 		}
 		return 0, fmt.Errorf("query hardware parameters: %w", err)
@@ -365,11 +366,11 @@ func (k *kernelPCM) transfer(ctx context.Context, req uintptr, events int16, p [
 		switch {
 		case err == nil && x.result > 0:
 			return x.result, nil
-		case err == nil, err == unix.EAGAIN:
+		case err == nil, errors.Is(err, unix.EAGAIN):
 			if err := k.wait(ctx, events); err != nil {
 				return 0, err
 			}
-		case err == unix.EPIPE, err == unix.ESTRPIPE, err == unix.EBADFD:
+		case errors.Is(err, unix.EPIPE), errors.Is(err, unix.ESTRPIPE), errors.Is(err, unix.EBADFD):
 			return 0, fmt.Errorf("%w: %w", errXrun, err)
 		default:
 			return 0, err
@@ -394,7 +395,7 @@ func (k *kernelPCM) wait(ctx context.Context, events int16) error {
 	}
 	if fds[1].Revents != 0 {
 		var drain [8]byte
-		unix.Read(k.wakeFd, drain[:])
+		_, _ = unix.Read(k.wakeFd, drain[:]) // EAGAIN: another wait drained it
 	}
 	if k.closing.Load() {
 		return ErrClosed
@@ -407,7 +408,7 @@ func (k *kernelPCM) wake() {
 	defer k.wakeMu.Unlock()
 	if k.wakeFd >= 0 {
 		one := [8]byte{1}
-		unix.Write(k.wakeFd, one[:])
+		_, _ = unix.Write(k.wakeFd, one[:]) // fails only when the counter is full: a wake is pending anyway
 	}
 }
 
@@ -431,7 +432,7 @@ func (k *kernelPCM) close() error {
 	if k.fd < 0 {
 		return nil
 	}
-	ioctl(k.fd, ioctlDrop, nil) // stop now; the fd is going anyway
+	_ = ioctl(k.fd, ioctlDrop, nil) // stop now; the fd is going anyway
 	err := unix.Close(k.fd)
 	k.fd = -1
 	k.wakeMu.Lock()

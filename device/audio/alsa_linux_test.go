@@ -110,7 +110,7 @@ func TestOpenErrorKinds(t *testing.T) {
 			t.Errorf("openError(%v) = %q, want %q, matching %v and the errno", tt.errno, err, tt.prefix, tt.kind)
 		}
 	}
-	if err := openError(unix.EACCES); errors.Is(err, ErrBusy) || errors.Is(err, ErrNotFound) || err != unix.EACCES {
+	if err := openError(unix.EACCES); errors.Is(err, ErrBusy) || errors.Is(err, ErrNotFound) || !errors.Is(err, unix.EACCES) {
 		t.Errorf("openError(EACCES) = %v, want the errno as is", err)
 	}
 }
@@ -120,6 +120,7 @@ func TestOpenErrorKinds(t *testing.T) {
 // a silent PCM.
 func TestKernelWaitIsInterruptible(t *testing.T) {
 	newPCM := func(t *testing.T) *kernelPCM {
+		t.Helper()
 		var pipe [2]int
 		if err := unix.Pipe2(pipe[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 			t.Fatal(err)

@@ -45,7 +45,7 @@ func pressButton(t *testing.T, opts ButtonOptions, startLevel *gpio.Level, edges
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			b.Run(ctx, func(e Event) {
+			err := b.Run(ctx, func(e Event) {
 				mu.Lock()
 				defer mu.Unlock()
 				kind := "short"
@@ -57,12 +57,15 @@ func pressButton(t *testing.T, opts ButtonOptions, startLevel *gpio.Level, edges
 				}
 				got = append(got, fmt.Sprintf("%s %v", kind, e.At.Sub(start)))
 			})
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
 		}()
 		for _, e := range edges {
-			time.Sleep(start.Add(e.at).Sub(time.Now()))
+			time.Sleep(time.Until(start.Add(e.at)))
 			pin.EdgesChan <- e.level
 		}
-		time.Sleep(start.Add(until).Sub(time.Now()))
+		time.Sleep(time.Until(start.Add(until)))
 		cancel()
 		<-done
 	})

@@ -3,6 +3,7 @@ package gpio
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,6 +73,10 @@ func NewLED(pin gpio.PinOut, opts LEDOptions) (*LED, error) {
 // Show makes p the pattern from now on; it never waits.
 func (l *LED) Show(p Pattern) {
 	l.mu.Lock()
+	if slices.Equal(l.pattern, p) {
+		l.mu.Unlock()
+		return // the same again: it goes on, not from its start
+	}
 	l.pattern = p
 	l.mu.Unlock()
 	select {

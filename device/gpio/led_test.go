@@ -51,11 +51,11 @@ func TestLEDPlaysPatterns(t *testing.T) {
 				}
 				ctx, cancel := context.WithCancel(t.Context())
 				done := make(chan struct{})
-				go func() { defer close(done); led.Run(ctx) }()
+				go func() { defer close(done); runLED(t, ctx, led) }()
 				start := time.Now()
 				led.Show(tt.pattern)
 				for _, s := range tt.want {
-					time.Sleep(start.Add(s.at).Sub(time.Now()))
+					time.Sleep(time.Until(start.Add(s.at)))
 					synctest.Wait()
 					if got := lit(pin, tt.activeLow); got != s.lit {
 						t.Errorf("at %v the LED is lit=%v, want %v", s.at, got, s.lit)
@@ -71,11 +71,20 @@ func TestLEDPlaysPatterns(t *testing.T) {
 	}
 }
 
+// runLED runs led until ctx ends, failing the test if the LED fails. The
+// tests run it in a synctest bubble, which waits for it.
+func runLED(t *testing.T, ctx context.Context, led *LED) {
+	t.Helper()
+	if err := led.Run(ctx); err != nil {
+		t.Errorf("LED: %v", err)
+	}
+}
+
 func TestLEDChangesPatternAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pin := &gpiotest.Pin{N: "LED"}
 		led, _ := NewLED(pin, LEDOptions{})
-		go led.Run(t.Context())
+		go runLED(t, t.Context(), led)
 		led.Show(Blink(time.Second, time.Second))
 		time.Sleep(1500 * time.Millisecond) // in the off half of the blink
 		synctest.Wait()
@@ -106,7 +115,7 @@ func TestLEDDimsWithPWM(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				pin := &gpiotest.Pin{N: "LED"}
 				led, _ := NewLED(pin, LEDOptions{ActiveLow: tt.activeLow, Brightness: 0.3})
-				go led.Run(t.Context())
+				go runLED(t, t.Context(), led)
 				led.Show(Steady)
 				synctest.Wait()
 				pin.Lock()
@@ -132,7 +141,7 @@ func TestLEDWithoutPWMIsOnWhenDimmed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		pin := &noPWMPin{gpiotest.Pin{N: "LED"}}
 		led, _ := NewLED(pin, LEDOptions{Brightness: 0.3})
-		go led.Run(t.Context())
+		go runLED(t, t.Context(), led)
 		led.Show(Steady)
 		synctest.Wait()
 		if !pin.Read() {

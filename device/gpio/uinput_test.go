@@ -41,12 +41,15 @@ func TestKeysFromAUinputKeyboard(t *testing.T) {
 	ran := make(chan struct{})
 	go func() {
 		defer close(ran)
-		keys.Run(ctx, map[uint16]string{volumeUp: "volume_up"}, func(e Event) {
+		err := keys.Run(ctx, map[uint16]string{volumeUp: "volume_up"}, func(e Event) {
 			select {
 			case events <- e:
 			case <-ctx.Done():
 			}
 		})
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	}()
 	t.Cleanup(func() { cancel(); <-ran }) // before the keys are closed
 

@@ -21,7 +21,7 @@ func arm64Figure() error {
 	// The packages make arm64-test installs: as built, and at a lower
 	// version to upgrade from.
 	if out, err := exec.Command("make", "-s", "arm64-debs").CombinedOutput(); err != nil {
-		return fmt.Errorf("arm64: make arm64-debs: %v\n%s", err, lastLines(string(out), 10))
+		return fmt.Errorf("arm64: make arm64-debs: %w\n%s", err, lastLines(string(out), 10))
 	}
 	debs, err := filepath.Glob("dist/arm64-test/*.deb")
 	if err != nil || len(debs) != 2 {

@@ -47,7 +47,7 @@ func labRunFigure(figure string, env []string, runArgs ...string) error {
 		return fmt.Errorf("lab: %w", err)
 	}
 	if out, err := exec.Command(hostview, "prepare").CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: livekit-server: %v\n%s", err, out)
+		return fmt.Errorf("lab: livekit-server: %w\n%s", err, out)
 	}
 	dir, err := os.MkdirTemp("", "callbox-bench-lab-")
 	if err != nil {
@@ -58,7 +58,7 @@ func labRunFigure(figure string, env []string, runArgs ...string) error {
 	run := exec.Command("lab/run.sh", append([]string{"-o", out}, runArgs...)...)
 	run.Env = append(append(os.Environ(), env...), "LAB_HOSTVIEW="+hostview)
 	if result, err := run.CombinedOutput(); err != nil {
-		return fmt.Errorf("lab: run.sh %s: %v\n%s", strings.Join(runArgs, " "), err, lastLines(string(result), 5))
+		return fmt.Errorf("lab: run.sh %s: %w\n%s", strings.Join(runArgs, " "), err, lastLines(string(result), 5))
 	}
 	value, err := os.ReadFile(filepath.Join(out, figure))
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"slices"
 
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -54,20 +53,9 @@ func simulcastCPURatio() (float64, error) {
 	}
 	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
 		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
-	var ratios []float64
-	for range simulcastRounds {
-		three, err := cpuTime(func() error { return simulcastPath(settings, yuyv) })
-		if err != nil {
-			return 0, err
-		}
-		one, err := cpuTime(func() error { return sendPath(settings, yuyv) })
-		if err != nil {
-			return 0, err
-		}
-		ratios = append(ratios, float64(three)/float64(one))
-	}
-	slices.Sort(ratios)
-	return ratios[len(ratios)/2], nil
+	return medianCPURatio(simulcastRounds,
+		func() error { return simulcastPath(settings, yuyv) },
+		func() error { return sendPath(settings, yuyv) })
 }
 
 // simulcastPath is what callboxd runs with video.simulcast on and a
@@ -92,7 +80,7 @@ func simulcastPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 		packetizers[layer].Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})
-	if err == errEndOfReplay {
+	if errors.Is(err, errEndOfReplay) {
 		return nil
 	}
 	return err
@@ -125,11 +113,11 @@ func m2mAllocsFigure() error {
 	test := filepath.Join(dir, "v4l2m2m.test")
 	build := exec.Command("go", "test", "-c", "-tags", "dynamic", "-o", test, "./pipeline/v4l2m2m")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("m2m lab: build the v4l2m2m tests: %v\n%s", err, out)
+		return fmt.Errorf("m2m lab: build the v4l2m2m tests: %w\n%s", err, out)
 	}
 	out := filepath.Join(dir, "run")
 	if result, err := exec.Command("lab/run.sh", "-t", "300", "-o", out, "-b", test, "m2m").CombinedOutput(); err != nil {
-		return fmt.Errorf("m2m lab: run.sh m2m: %v\n%s", err, lastLines(string(result), 5))
+		return fmt.Errorf("m2m lab: run.sh m2m: %w\n%s", err, lastLines(string(result), 5))
 	}
 	console, err := os.ReadFile(filepath.Join(out, "console.log"))
 	if err != nil {

@@ -10,6 +10,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,8 +35,8 @@ import (
 )
 
 // group is CALLBOX_BENCH: "" for every figure; "call" for the call figures
-// only (start_to_first_frame_ms, glass_to_glass, rss_mb), to measure a
-// change to them in half a minute, without the lab and the CPU rounds;
+// only (start_to_first_frame_ms, glass_to_glass, rss_mb,
+// ring_to_answer_media_ms), to measure a change to them in half a minute, without the lab and the CPU rounds;
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go); "arm64" for
@@ -76,7 +77,10 @@ func main() {
 func run() error {
 	switch group {
 	case "call":
-		return callFigures()
+		if err := callFigures(); err != nil {
+			return err
+		}
+		return ringFigures() // ring.go
 	case "network":
 		return networkFigures()
 	case "e2ee":
@@ -91,6 +95,9 @@ func run() error {
 		return err
 	}
 	if err := callFigures(); err != nil {
+		return err
+	}
+	if err := ringFigures(); err != nil { // ring.go
 		return err
 	}
 	if err := e2eeFigures(); err != nil { // e2ee.go
@@ -119,18 +126,26 @@ func encodeOverheadRatio() (float64, error) {
 	}
 	settings := pipeline.VideoSettings{Width: benchWidth, Height: benchHeight, FPS: benchFPS,
 		BitsPerSecond: 1_500_000, KeyframeInterval: 120}
+	return medianCPURatio(overheadRounds,
+		func() error { return sendPath(settings, yuyv) },
+		func() error { return rawEncode(settings, i420) })
+}
 
+// medianCPURatio runs measured and baseline in turn, rounds times, so that
+// both see the same machine, and returns the median round's ratio of
+// their CPU times.
+func medianCPURatio(rounds int, measured, baseline func() error) (float64, error) {
 	var ratios []float64
-	for range overheadRounds {
-		path, err := cpuTime(func() error { return sendPath(settings, yuyv) })
+	for range rounds {
+		m, err := cpuTime(measured)
 		if err != nil {
 			return 0, err
 		}
-		raw, err := cpuTime(func() error { return rawEncode(settings, i420) })
+		b, err := cpuTime(baseline)
 		if err != nil {
 			return 0, err
 		}
-		ratios = append(ratios, float64(path)/float64(raw))
+		ratios = append(ratios, float64(m)/float64(b))
 	}
 	slices.Sort(ratios)
 	return ratios[len(ratios)/2], nil
@@ -203,7 +218,7 @@ func sendPath(s pipeline.VideoSettings, frames []camera.Frame) error {
 		packetizer.Packetize(f.Data, 90000/benchFPS)
 		return nil
 	})
-	if err == errEndOfReplay {
+	if errors.Is(err, errEndOfReplay) {
 		return nil
 	}
 	return err
@@ -233,7 +248,7 @@ func cpuTime(fn func() error) (time.Duration, error) {
 
 func processCPU() time.Duration {
 	var ru syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru) // fails only for an unknown who
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -241,15 +256,22 @@ func processCPU() time.Duration {
 
 const measureFor = 15 * time.Second
 
+// serverAndDaemon starts a LiveKit server in the bench's namespace and
+// finds callboxd, built as the tests build it.
+func serverAndDaemon(ctx context.Context) (*lkserver.Server, string, error) {
+	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	return srv, daemonPath, err
+}
+
 func callFigures() error {
 	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
-	if err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	srv, daemonPath, err := serverAndDaemon(ctx)
 	if err != nil {
 		return err
 	}
@@ -270,8 +292,9 @@ func callFigures() error {
 		return err
 	}
 	defer func() {
-		daemon.Process.Signal(syscall.SIGTERM)
-		daemon.Wait()
+		// It may have exited already; its exit status is no figure.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		_ = daemon.Wait()
 	}()
 	if err := v.WaitPictures(ctx, 1); err != nil {
 		return fmt.Errorf("first picture: %w", err)

@@ -35,6 +35,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -65,6 +66,17 @@ const (
 	netBitrate = 1_500_000
 )
 
+// netRounds is how many times each sender is measured under each profile,
+// the senders taking turns: the figures are the rounds' mean, for a
+// machine whose load moves a freeze or two from run to run
+// (CALLBOX_BENCH_ROUNDS; 1 while working on one thing).
+var netRounds = cmp.Or(atoiEnv("CALLBOX_BENCH_ROUNDS"), 2)
+
+func atoiEnv(name string) int {
+	n, _ := strconv.Atoi(os.Getenv(name))
+	return max(n, 0)
+}
+
 // senders are who publishes, in the order they run for each profile.
 var senders = []string{"box", "chromium"}
 
@@ -94,11 +106,11 @@ func networkFigures() error {
 		return err
 	}
 	defer srv.Close()
-	page, pageURL, err := servePage()
+	pageURL, stopPage, err := servePage()
 	if err != nil {
 		return err
 	}
-	defer page.Close()
+	defer stopPage()
 	peer, err := netem.NewPeer(1, netem.Profile{})
 	if err != nil {
 		return err
@@ -112,17 +124,26 @@ func networkFigures() error {
 		if only != "" && !slices.Contains(strings.Split(only, ","), profile.Name) {
 			continue
 		}
+		rounds := map[string][]netResult{}
+		for round := 1; round <= netRounds; round++ {
+			for _, sender := range senders {
+				if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
+					continue
+				}
+				r, err := b.measure(ctx, profile, sender)
+				if err != nil {
+					return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
+				}
+				fmt.Fprintf(os.Stderr, "bench: %s under %s, round %d: %+v\n", sender, profile.Name, round, r)
+				rounds[sender] = append(rounds[sender], r)
+			}
+		}
 		results := map[string]netResult{}
 		for _, sender := range senders {
-			if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
-				continue
+			if len(rounds[sender]) > 0 {
+				results[sender] = meanResult(rounds[sender])
+				results[sender].print(profile.Name, sender)
 			}
-			r, err := b.measure(ctx, profile, sender)
-			if err != nil {
-				return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
-			}
-			r.print(profile.Name, sender)
-			results[sender] = r
 		}
 		box, okBox := results["box"]
 		chromium, okChromium := results["chromium"]
@@ -167,6 +188,45 @@ func (r netResult) print(profile, sender string) {
 	if r.recovery != "" {
 		fmt.Printf("recovery_s%s: %s s\n", suffix, r.recovery)
 	}
+}
+
+// meanResult is the rounds' mean of each figure; the size most rounds
+// saw; and the worst rounds' convergence and recovery.
+func meanResult(rounds []netResult) netResult {
+	var m netResult
+	sizes := map[string]int{}
+	for _, r := range rounds {
+		m.freezeMsPerMin += r.freezeMsPerMin / float64(len(rounds))
+		m.fps += r.fps / float64(len(rounds))
+		m.concealedPct += r.concealedPct / float64(len(rounds))
+		m.uplinkKbps += r.uplinkKbps / float64(len(rounds))
+		sizes[r.resolution]++
+		if sizes[r.resolution] > sizes[m.resolution] {
+			m.resolution = r.resolution
+		}
+		m.converge = worseSeconds(m.converge, r.converge)
+		m.recovery = worseSeconds(m.recovery, r.recovery)
+	}
+	return m
+}
+
+// worseSeconds is the longer of two times as the figures write them
+// ("2", "0.31", ">29" for never within the run; "" for none).
+func worseSeconds(a, b string) string {
+	seconds := func(s string) float64 {
+		if s == "" {
+			return -1
+		}
+		v, _ := strconv.ParseFloat(strings.TrimPrefix(s, ">"), 64)
+		if strings.HasPrefix(s, ">") {
+			v += 1e6 // never is longer than any time
+		}
+		return v
+	}
+	if seconds(b) > seconds(a) {
+		return b
+	}
+	return a
 }
 
 // measure runs sender on a clean network until it has settled, then
@@ -214,6 +274,9 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 		resolution:     commonSize(pics),
 		concealedPct:   audioConcealedPct(packets, from, to),
 		uplinkKbps:     float64(up.Bytes*8) / to.Sub(from).Seconds() / 1000,
+	}
+	if os.Getenv("CALLBOX_BENCH_TIMELINE") != "" {
+		printTimeline(sender, profile.Name, pics, up.Seconds, from, to)
 	}
 	switch profile.Name {
 	case "thin":
@@ -282,8 +345,9 @@ level = %q
 		return nil, err
 	}
 	return func() {
-		daemon.Process.Signal(syscall.SIGTERM)
-		daemon.Wait()
+		// It may have exited already; its exit status is no figure.
+		_ = daemon.Process.Signal(syscall.SIGTERM)
+		_ = daemon.Wait()
 		os.RemoveAll(dir)
 	}, nil
 }
@@ -312,22 +376,28 @@ func (b *netBench) startChromium(room string) (func(), error) {
 	}
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "published" {
+		err := fmt.Errorf("chromium did not publish: %q", lines.Text())
 		stdin.Close()
-		node.Wait()
-		return nil, fmt.Errorf("chromium did not publish: %q", lines.Text())
+		if exitErr := node.Wait(); exitErr != nil {
+			err = fmt.Errorf("%w (node: %w)", err, exitErr)
+		}
+		return nil, err
 	}
 	return func() {
 		stdin.Close() // the harness leaves, and says what Chromium sent
 		if lines.Scan() && os.Getenv("CALLBOX_BENCH_CHROMIUM_STATS") != "" {
 			fmt.Fprintln(os.Stderr, "chromium sent:", lines.Text())
 		}
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout) // until node exits; the figures are taken already
 		done := make(chan struct{})
-		go func() { node.Wait(); close(done) }()
+		go func() {
+			defer close(done)
+			_ = node.Wait() // its exit status is no figure
+		}()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
-			node.Process.Kill()
+			_ = node.Process.Kill() // it may have exited since
 			<-done
 		}
 	}, nil
@@ -345,6 +415,27 @@ func freezeMsPerMin(pics []viewer.Picture, from, to time.Time) float64 {
 		prev = p.Decoded
 	}
 	return float64(frozen.Milliseconds()) / to.Sub(from).Minutes()
+}
+
+// printTimeline tells (on stderr) when each freeze started and how long
+// it lasted, when the picture's size changed, and what each second of
+// the uplink carried and dropped: CALLBOX_BENCH_TIMELINE=1, to see what
+// a figure is made of.
+func printTimeline(sender, profile string, pics []viewer.Picture, seconds []netem.Second, from, to time.Time) {
+	prev, size := from, ""
+	for _, p := range append(pics, viewer.Picture{Decoded: to}) {
+		if gap := p.Decoded.Sub(prev); gap > freezeGap {
+			fmt.Fprintf(os.Stderr, "%s %s: at %.2f s a freeze of %.2f s\n", sender, profile, prev.Sub(from).Seconds(), gap.Seconds())
+		}
+		if s := fmt.Sprintf("%dx%d", p.Width, p.Height); p.Width > 0 && s != size {
+			fmt.Fprintf(os.Stderr, "%s %s: at %.2f s pictures of %s\n", sender, profile, p.Decoded.Sub(from).Seconds(), s)
+			size = s
+		}
+		prev = p.Decoded
+	}
+	for i, s := range seconds {
+		fmt.Fprintf(os.Stderr, "%s %s: second %d up %d kbit/s, %d of %d packets dropped\n", sender, profile, i, s.Bytes*8/1000, s.Dropped, s.Packets)
+	}
 }
 
 // commonSize is the picture size most pictures had.
@@ -492,8 +583,9 @@ func writeY4M(path string, w, h, fps, frames int) error {
 			f.Close()
 			return err
 		}
-		out.WriteString("FRAME\n")
-		out.Write(fr.Data[:w*h*3/2])
+		// bufio keeps a failed write's error: Flush below returns it.
+		_, _ = out.WriteString("FRAME\n")
+		_, _ = out.Write(fr.Data[:w*h*3/2])
 	}
 	if err := out.Flush(); err != nil {
 		f.Close()
@@ -545,15 +637,26 @@ func writeToneWAV(path string, hz float64, d time.Duration) error {
 
 // servePage serves an empty page on the namespace's address: Chromium's
 // origin, which it is told to treat as secure (getUserMedia needs one).
-// Close ends it.
-func servePage() (*http.Server, string, error) {
+// stop ends it and waits for its server.
+func servePage() (url string, stop func(), err error) {
 	ln, err := net.Listen("tcp", netns.Addr+":0")
 	if err != nil {
-		return nil, "", err
+		return "", nil, err
 	}
-	page := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, "<!doctype html><title>bench</title>")
-	})}
-	go page.Serve(ln) // returns when Close closes ln
-	return page, "http://" + ln.Addr().String() + "/", nil
+	page := &http.Server{ReadHeaderTimeout: 10 * time.Second,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprint(w, "<!doctype html><title>bench</title>")
+		})}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		// http.ErrServerClosed once stop closes it; a page that did not
+		// load is Chromium's "did not publish".
+		_ = page.Serve(ln)
+	}()
+	stop = func() {
+		page.Close()
+		<-served
+	}
+	return "http://" + ln.Addr().String() + "/", stop, nil
 }

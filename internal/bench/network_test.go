@@ -111,3 +111,15 @@ func TestConvergeSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestRoundsMean: two rounds' figures are their mean, the convergence the
+// worse of the two (never within the run is worse than any time).
+func TestRoundsMean(t *testing.T) {
+	m := meanResult([]netResult{
+		{freezeMsPerMin: 600, fps: 29, resolution: "640x360", converge: "3", recovery: "0.30"},
+		{freezeMsPerMin: 1800, fps: 27, resolution: "640x360", converge: ">29", recovery: "0.05"},
+	})
+	if m.freezeMsPerMin != 1200 || m.fps != 28 || m.resolution != "640x360" || m.converge != ">29" || m.recovery != "0.30" {
+		t.Errorf("the mean of two rounds: %+v", m)
+	}
+}

@@ -176,7 +176,9 @@ func receiveGlassToGlassP95() (float64, error) {
 		Remote: call.RemoteOptions{Handlers: call.Handlers{
 			Video: func(f call.Frame) { screen.VideoAt(f.From, f.Codec, f.Data, f.Captured) },
 			Audio: func(f call.Frame) {
-				mixer.Push(f.From, pipeline.JitterPacket{Seq: f.Seq, Data: f.Data, Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured})
+				if err := mixer.Push(f.From, pipeline.JitterPacket{Seq: f.Seq, Data: f.Data, Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured}); err != nil {
+					log.Debug("sound dropped", "err", err)
+				}
 			},
 		}, OnMembers: func(ms []call.Member) {
 			var members []compose.Member
@@ -189,9 +191,19 @@ func receiveGlassToGlassP95() (float64, error) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	wg.Go(func() { box.Run(ctx) })
-	wg.Go(func() { screen.Run(ctx) })
-	wg.Go(func() { pipeline.Play(ctx, mixer, &pacedSink{}, audio.SampleRate/100, nil) })
+	// A part that ends before the measurement does says why when the
+	// figure fails: a failed join would show only as too few pictures.
+	ended := make(chan error, 6)
+	run := func(part string, f func() error) {
+		wg.Go(func() {
+			if err := f(); err != nil && ctx.Err() == nil {
+				ended <- fmt.Errorf("%s: %w", part, err)
+			}
+		})
+	}
+	run("the box's call", func() error { return box.Run(ctx) })
+	run("the box's screen", func() error { return screen.Run(ctx) })
+	run("the box's speaker", func() error { return pipeline.Play(ctx, mixer, &pacedSink{}, audio.SampleRate/100, nil) })
 
 	// The participant: the test pattern at 360p30 and a tone.
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: gridW, Height: gridH, FPS: 30})
@@ -210,17 +222,17 @@ func receiveGlassToGlassP95() (float64, error) {
 	}
 	sender := call.New(call.Options{URL: srv.URL, Room: room, Identity: "sender", APIKey: srv.APIKey, APISecret: srv.APISecret,
 		VideoCodec: media.CodecH264, Width: gridW, Height: gridH, MaxVideoBitrate: 800_000, Encoder: video, Logger: log})
-	wg.Go(func() { sender.Run(ctx) })
+	run("the sender's call", func() error { return sender.Run(ctx) })
 	// Each send path closes its own source and encoder when it ends: the
 	// deferred wg.Wait above runs after any defer here would.
-	wg.Go(func() {
+	run("the sender's video", func() error {
 		defer src.Close()
-		video.Send(ctx, src, sender.WriteVideoLayer)
+		return video.Send(ctx, src, sender.WriteVideoLayer)
 	})
-	wg.Go(func() {
+	run("the sender's sound", func() error {
 		defer tone.Close()
 		defer opus.Close()
-		pipeline.SendAudio(ctx, tone, opus, sender.WriteAudio)
+		return pipeline.SendAudio(ctx, tone, opus, sender.WriteAudio)
 	})
 
 	// Settle (the join, sender reports, the jitter buffer), then measure.
@@ -234,7 +246,13 @@ func receiveGlassToGlassP95() (float64, error) {
 	got := slices.Clone(latencies)
 	mu.Unlock()
 	if len(got) < int(measure.Seconds())*30/2 {
-		return 0, fmt.Errorf("only %d pictures with readable stamps on the screen in %v", len(got), measure)
+		err := fmt.Errorf("only %d pictures with readable stamps on the screen in %v", len(got), measure)
+		select {
+		case cause := <-ended:
+			err = fmt.Errorf("%w: %w", err, cause)
+		default:
+		}
+		return 0, err
 	}
 	slices.Sort(got)
 	fmt.Printf("receive_glass_to_glass_p50_ms: %.1f ms\n", got[len(got)/2])

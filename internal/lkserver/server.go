@@ -246,9 +246,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
-			return fmt.Errorf("server exited: %v", s.waitErr)
+			return fmt.Errorf("server exited: %w", s.waitErr)
 		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w (last check: %v)", ctx.Err(), lastErr)
+			return fmt.Errorf("not ready: %w (last check: %w)", ctx.Err(), lastErr)
 		case <-tick.C:
 		}
 	}

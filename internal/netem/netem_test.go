@@ -69,7 +69,9 @@ func flow(t *testing.T, p *netem.Peer, up bool, n, size int, gap time.Duration) 
 	}
 	defer rx.Close()
 	defer tx.Close()
-	rx.SetReadBuffer(4 << 20) // a busy machine must not lose what the link let through
+	if err := rx.SetReadBuffer(4 << 20); err != nil { // a busy machine must not lose what the link let through
+		t.Fatal(err)
+	}
 
 	got := make(chan []arrival, 1)
 	go func() {
@@ -99,7 +101,9 @@ func flow(t *testing.T, p *netem.Peer, up bool, n, size int, gap time.Duration) 
 			t.Fatal(err)
 		}
 	}
-	rx.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	if err := rx.SetReadDeadline(time.Now().Add(500 * time.Millisecond)); err != nil {
+		t.Fatal(err) // the reader would wait for ever
+	}
 	return <-got
 }
 

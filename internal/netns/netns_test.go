@@ -2,6 +2,7 @@ package netns_test
 
 import (
 	"bufio"
+	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -149,7 +150,8 @@ func TestRunPassesResultsThrough(t *testing.T) {
 			cmd.Env = append(withoutMarker(os.Environ()), helperEnv+"="+tt.mode)
 			out, err := cmd.CombinedOutput()
 			code := 0
-			if exitErr, ok := err.(*exec.ExitError); ok {
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
 				code = exitErr.ExitCode()
 			} else if err != nil {
 				t.Fatalf("run %s: %v", self, err)
@@ -234,7 +236,7 @@ func echoServer(t *testing.T, network string) string {
 				if err != nil {
 					return
 				}
-				conn.WriteTo([]byte("pong\n"), from)
+				_, _ = conn.WriteTo([]byte("pong\n"), from) // the client says when no pong comes
 			}
 		}()
 		_, port, _ := net.SplitHostPort(conn.LocalAddr().String())
@@ -251,7 +253,7 @@ func echoServer(t *testing.T, network string) string {
 			if err != nil {
 				return
 			}
-			conn.Write([]byte("pong\n"))
+			_, _ = conn.Write([]byte("pong\n")) // the client says when no pong comes
 			conn.Close()
 		}
 	}()

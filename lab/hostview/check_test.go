@@ -118,9 +118,9 @@ func TestWaitEvent(t *testing.T) {
 			switch {
 			case tt.wantErr == nil && err != nil:
 				t.Fatalf("waitEvent() = %v, want nil", err)
-			case tt.wantErr == errGuestEnded && !errors.Is(err, errGuestEnded):
+			case errors.Is(tt.wantErr, errGuestEnded) && !errors.Is(err, errGuestEnded):
 				t.Fatalf("waitEvent() = %v, want %v", err, errGuestEnded)
-			case tt.wantErr == context.DeadlineExceeded && (err == nil || errors.Is(err, errGuestEnded)):
+			case errors.Is(tt.wantErr, context.DeadlineExceeded) && (err == nil || errors.Is(err, errGuestEnded)):
 				t.Fatalf("waitEvent() = %v, want a time-out", err)
 			}
 		})

@@ -95,7 +95,10 @@ func (v *view) waitBackInCall(ctx context.Context, identity string, since time.T
 		return false, nil
 	})
 	if err != nil {
-		return nil, start, fmt.Errorf("no %d good pictures in a row from %s in %s (%d pictures came; the last wrong one: %v)", n, identity, timeout, len(got), lastWrong)
+		if lastWrong != nil {
+			err = fmt.Errorf("the last wrong one: %w", lastWrong)
+		}
+		return nil, start, fmt.Errorf("no %d good pictures in a row from %s in %s (%d pictures came): %w", n, identity, timeout, len(got), err)
 	}
 	return got, start, nil
 }

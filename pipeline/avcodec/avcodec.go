@@ -141,12 +141,12 @@ func (d *decoder) send(data []byte) error {
 // was one.
 func (d *decoder) receive() (bool, error) {
 	ret := C.avcodec_receive_frame(d.ctx, d.frame)
-	switch {
-	case ret == 0:
+	switch ret {
+	case 0:
 		return true, nil
-	case ret == C.callbox_averror_eagain:
+	case C.callbox_averror_eagain:
 		return false, nil
-	case ret == C.callbox_averror_eof:
+	case C.callbox_averror_eof:
 		// Only an empty packet ends the stream, and send never passes one;
 		// reset so that the next frame decodes anyway.
 		C.avcodec_flush_buffers(d.ctx)

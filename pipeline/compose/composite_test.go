@@ -125,6 +125,7 @@ func TestTextIsDrawn(t *testing.T) {
 
 // savePNG keeps the frame for a person to look at with -args -png DIR.
 func savePNG(t *testing.T, f *display.Frame) {
+	t.Helper()
 	dir := os.Getenv("COMPOSE_PNG_DIR")
 	if dir == "" {
 		return

@@ -90,10 +90,11 @@ type remoteVideo struct {
 	spare   []*image.YCbCr
 }
 
-// duePicture is a decoded picture held until its time.
+// duePicture is a decoded picture held until its time: due, from when it
+// was captured on the sender's clock.
 type duePicture struct {
-	due time.Time
-	pic *image.YCbCr
+	due, captured time.Time
+	pic           *image.YCbCr
 }
 
 // Pictures are held for lip sync at most this long, and at most this many:
@@ -268,7 +269,7 @@ func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captur
 	s.mu.Lock()
 	if s.remote[identity] == rv { // not left meanwhile
 		if hold {
-			rv.hold(due, pic)
+			rv.hold(due, captured, pic)
 		} else {
 			rv.waiting = rv.waiting[:0] // this one is newer than any held
 			rv.show(pic, time.Now())
@@ -280,7 +281,7 @@ func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captur
 }
 
 // hold keeps a copy of pic until due; under Screen.mu.
-func (rv *remoteVideo) hold(due time.Time, pic *image.YCbCr) {
+func (rv *remoteVideo) hold(due, captured time.Time, pic *image.YCbCr) {
 	if len(rv.waiting) == maxWaiting { // show the oldest early rather than drop it
 		rv.show(rv.waiting[0].pic, time.Now())
 		rv.spare = append(rv.spare, rv.waiting[0].pic)
@@ -290,13 +291,25 @@ func (rv *remoteVideo) hold(due time.Time, pic *image.YCbCr) {
 	if n := len(rv.spare); n > 0 {
 		buf, rv.spare = rv.spare[n-1], rv.spare[:n-1]
 	}
-	rv.waiting = append(rv.waiting, duePicture{due, copyPicture(buf, pic)})
+	rv.waiting = append(rv.waiting, duePicture{due, captured, copyPicture(buf, pic)})
 }
 
 // show makes pic (copied) the tile's picture; under Screen.mu.
 func (rv *remoteVideo) show(pic *image.YCbCr, now time.Time) {
 	rv.picture = copyPicture(rv.picture, pic)
 	rv.shownAt = now
+}
+
+// reschedule asks showAt again when each held picture is due: the sound's
+// delay moves (the jitter buffer grows at once when the network's jitter
+// does), and a picture must follow the sound it goes with as it plays, not
+// as it was going to when the picture was decoded. Under Screen.mu.
+func (rv *remoteVideo) reschedule(identity string, showAt func(string, time.Time) (time.Time, bool)) {
+	for i, w := range rv.waiting {
+		if due, ok := showAt(identity, w.captured); ok && time.Until(due) < maxHold {
+			rv.waiting[i].due = due
+		}
+	}
 }
 
 // release shows the newest held picture that is due by now; under Screen.mu.
@@ -402,6 +415,9 @@ func (s *Screen) sceneLocked(now time.Time) Scene {
 		p := Participant{Identity: m.Identity, Name: m.Name, Muted: m.Muted}
 		rv := s.remote[m.Identity]
 		if rv != nil {
+			if s.opts.ShowAt != nil {
+				rv.reschedule(m.Identity, s.opts.ShowAt)
+			}
 			rv.release(now.Add(halfFrame))
 		}
 		switch {

@@ -109,12 +109,16 @@ func TestScreenDropsLeavers(t *testing.T) {
 		OnTileSizes: func(m map[string]image.Point) { sizes = m }})
 	defer s.Close()
 	s.SetMembers([]Member{{Identity: "a", VideoCodec: "H264"}, {Identity: "b", VideoCodec: "H264"}})
-	s.DrawOnce(context.Background())
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if len(layout.Tiles) != 2 || len(sizes) != 2 {
 		t.Fatalf("%d tiles, %d sizes told, want 2", len(layout.Tiles), len(sizes))
 	}
 	s.SetMembers([]Member{{Identity: "b", VideoCodec: "H264"}})
-	s.DrawOnce(context.Background())
+	if err := s.DrawOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := layout.Tile("a"); ok || len(layout.Tiles) != 1 {
 		t.Errorf("a left but still has a tile: %+v", layout.Tiles)
 	}
@@ -203,5 +207,50 @@ func TestScreenClosesEveryDecoder(t *testing.T) {
 	s.Video("b", media.CodecH264, frames[0]) // late, after Close
 	if opened.Load() == 0 || opened.Load() != closed.Load() {
 		t.Errorf("%d decoders made, %d closed", opened.Load(), closed.Load())
+	}
+}
+
+// A held picture follows its sound's delay as it changes: when the sound
+// is put back (the jitter buffer grew), the picture waits longer too
+// rather than coming before its sound.
+func TestScreenHeldPictureFollowsTheSound(t *testing.T) {
+	frames := pipelinetest.EncodedPattern(t, media.CodecH264, 320, 180, 1)
+	r, err := display.NewOffscreen(display.OffscreenOptions{Width: 640, Height: 360})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layout Layout
+	var soundDelay atomic.Int64 // from capture to the sound's playing
+	soundDelay.Store(int64(150 * time.Millisecond))
+	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder, FPS: 30,
+		OnDrawn: func(_ *display.Frame, l Layout) { layout = l },
+		ShowAt: func(_ string, captured time.Time) (time.Time, bool) {
+			return captured.Add(time.Duration(soundDelay.Load())), true
+		}})
+	defer s.Close()
+	s.SetMembers([]Member{{Identity: "p", Name: "P", VideoCodec: "H264"}})
+	shown := func() bool {
+		t.Helper()
+		if err := s.DrawOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		frame, _ := r.Snapshot()
+		tile, _ := layout.Tile("p")
+		_, err := ReadTileStamp(frame, Fit(image.Pt(320, 180), tile.Rect), image.Pt(320, 180))
+		return err == nil
+	}
+	captured := time.Now()
+	s.VideoAt("p", media.CodecH264, frames[0], captured)
+	if shown() {
+		t.Fatal("the picture was shown before its sound")
+	}
+	soundDelay.Store(int64(500 * time.Millisecond)) // the sound is put back
+	time.Sleep(time.Until(captured.Add(250 * time.Millisecond)))
+	if shown() {
+		t.Error("the picture was shown at the sound's old time, 250 ms before its sound")
+	}
+	time.Sleep(time.Until(captured.Add(550 * time.Millisecond)))
+	if !shown() {
+		t.Error("the picture was not shown once its sound played")
 	}
 }

@@ -20,7 +20,6 @@ type queue struct {
 	typ       uint32
 	name      string // "OUTPUT" or "CAPTURE", as the spec calls them
 	memory    uint32
-	format    queueFormat
 	bufs      [][][]byte // per buffer, per plane: the mapped memory (nil for DMABUF)
 	queued    []bool
 	streaming bool
@@ -58,7 +57,7 @@ func (q *queue) allocate(count int, memory uint32) (int, error) {
 	for i := range q.bufs {
 		q.prepare(uint32(i))
 		if err := ioctl(q.d.fd, vidiocQueryBuf, unsafe.Pointer(&q.vb)); err != nil {
-			q.release()
+			_ = q.release() // QUERYBUF's error is the one to report
 			return 0, q.wrap(fmt.Sprintf("VIDIOC_QUERYBUF %d", i), err)
 		}
 		type span struct{ offset, length uint32 }
@@ -73,7 +72,7 @@ func (q *queue) allocate(count int, memory uint32) (int, error) {
 		for _, s := range spans {
 			mem, err := unix.Mmap(q.d.fd, int64(s.offset), int(s.length), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
 			if err != nil {
-				q.release()
+				_ = q.release() // mmap's error is the one to report
 				return 0, q.wrap(fmt.Sprintf("mmap buffer %d", i), err)
 			}
 			q.bufs[i] = append(q.bufs[i], mem)
@@ -87,7 +86,7 @@ func (q *queue) allocate(count int, memory uint32) (int, error) {
 func (q *queue) release() error {
 	for _, planes := range q.bufs {
 		for _, mem := range planes {
-			unix.Munmap(mem)
+			_ = unix.Munmap(mem) // fails only for memory that mmap did not give
 		}
 	}
 	had := q.bufs != nil

@@ -167,6 +167,9 @@ func TestClassify(t *testing.T) {
 	if !pi.CanDecode(media.CodecH264) || pi.CanDecode(media.CodecVP8) {
 		t.Errorf("Pi decoder classified as %+v", pi)
 	}
+	if pi := probed("/dev/video11", "bcm2835-codec-encode", piEncoder); !pi.CanEncode(media.CodecH264) || pi.CanDecode(media.CodecH264) || pi.Converts {
+		t.Errorf("Pi encoder classified as %+v", pi)
+	}
 	if s := probed("/dev/video5", "vim2m", scaler); !s.Converts || len(s.EncodeFormats)+len(s.DecodeFormats) != 0 {
 		t.Errorf("vim2m classified as %+v", s)
 	}

@@ -73,8 +73,8 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		daemon.Process.Kill()
-		daemon.Wait()
+		_ = daemon.Process.Kill()
+		_ = daemon.Wait() // killed: its status says only that
 		if t.Failed() {
 			t.Logf("callboxd said:\n%s", log.String())
 		}
@@ -86,7 +86,9 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	if shots == "" {
 		shots = t.ArtifactDir()
 	}
-	os.MkdirAll(shots, 0o755)
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	const password = "a long admin password"
 	const wifiPassphrase = "wifi passphrase 42"
 	node := exec.CommandContext(ctx, "node", "setup.mjs")

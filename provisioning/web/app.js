@@ -314,7 +314,7 @@ async function refreshStatus() {
   $('title').textContent = st.name || 'Callbox';
   setNotice(st.notice);
   const state = st.call.state;
-  $('call-state').textContent = 'The box is ' + (state === 'in call' ? 'in the call' : state);
+  $('call-state').textContent = describeCall(state, st.call.ring);
   $('call-state').dataset.state = state;
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
@@ -329,8 +329,36 @@ async function refreshStatus() {
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
   $('st-addresses').textContent = (st.addresses || []).join(', ') || '—';
   $('st-fingerprint').textContent = st.fingerprint || '';
-  $('btn-call').disabled = state !== 'idle';
+  // A call that rings: the call button answers it, hang up declines it.
+  $('btn-call').textContent = state === 'ringing' ? 'Answer' : 'Call now';
+  $('btn-call').disabled = state !== 'idle' && state !== 'ringing';
+  $('btn-hangup').textContent = state === 'ringing' ? 'Decline' : 'Hang up';
   $('btn-hangup').disabled = state === 'idle';
+  showMissed(st.call.ring);
+}
+
+// describeCall says how the call stands, with who calls or is called on a
+// box whose calls ring.
+function describeCall(state, ring) {
+  if (ring && state === 'ringing') return `${ring.callers.join(', ')} ${ring.callers.length > 1 ? 'are' : 'is'} calling the box`;
+  if (ring && state === 'calling') return `The box is calling ${ring.callee}${ring.heard === 'ringing' ? ': it rings' : ''}`;
+  if (ring && state === 'idle') return 'The box is waiting for calls';
+  return 'The box is ' + (state === 'in call' ? 'in the call' : state);
+}
+
+// showMissed lists the calls that rang unanswered, on a box whose calls ring.
+function showMissed(ring) {
+  $('st-missed-dt').hidden = $('st-missed').hidden = !ring;
+  if (!ring) return;
+  const list = ring.missed || [];
+  if (!list.length) { $('st-missed').textContent = 'none'; return; }
+  const ul = document.createElement('ul');
+  for (const m of list) {
+    const li = document.createElement('li');
+    li.textContent = `${m.name}, ${new Date(m.at).toLocaleString()} (${m.why})`;
+    ul.append(li);
+  }
+  $('st-missed').replaceChildren(ul);
 }
 
 // describeEncryption says what the box's screen says: the mode, and what

@@ -248,7 +248,9 @@ func (f *Fallback) accessPoint(ctx context.Context) {
 		f.log.Info("opening the box's own Wi-Fi network: join it and open the setup page", "ssid", f.opts.SSID)
 		closeIt := func() {
 			closeAP()
-			<-stopped
+			if err := <-stopped; err != nil && !errors.Is(err, context.Canceled) {
+				f.log.Debug("the setup access point closed", "err", err)
+			}
 		}
 
 		reopen := false

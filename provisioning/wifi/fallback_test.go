@@ -143,6 +143,7 @@ func (w *syncBuffer) String() string {
 
 // startFallback runs a fallback in the bubble until the test's end.
 func startFallback(t *testing.T, st *fakeStation, hs *fakeHotspot, wired func() bool) (*Fallback, *syncBuffer) {
+	t.Helper()
 	logs := &syncBuffer{}
 	f := NewFallback(FallbackOptions{Station: st, Hotspot: hs, SSID: "Callbox-1A2B", Wired: wired,
 		Logger: slog.New(slog.NewTextHandler(logs, nil))})

@@ -126,9 +126,11 @@ func TestSetupPageOnAccessPoint(t *testing.T) {
 
 func TestWirelessInterfaceAndNetworkStatus(t *testing.T) {
 	sys := t.TempDir()
-	os.MkdirAll(filepath.Join(sys, "wlan0", "wireless"), 0o755)
-	os.MkdirAll(filepath.Join(sys, "wlp2s0", "phy80211"), 0o755)
-	os.MkdirAll(filepath.Join(sys, "eth0"), 0o755)
+	for _, dir := range []string{"wlan0/wireless", "wlp2s0/phy80211", "eth0"} {
+		if err := os.MkdirAll(filepath.Join(sys, dir), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for iface, want := range map[string]bool{"wlan0": true, "wlp2s0": true, "eth0": false, "nothing": false} {
 		if got := isWireless(sys, iface); got != want {
 			t.Errorf("isWireless(%s) = %v", iface, got)

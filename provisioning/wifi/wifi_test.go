@@ -80,6 +80,12 @@ func TestConnectOpenNetworkAndFailures(t *testing.T) {
 	if s := f.Sent(); s[len(s)-1] != "REMOVE_NETWORK 1" {
 		t.Errorf("the half-added network was not removed: %q", s)
 	}
+	// When the removal fails too, the error says that the network stays.
+	_, c = startFake(t, map[string]string{"ADD_NETWORK": "1\n", "SAVE_CONFIG": "FAIL\n", "REMOVE_NETWORK": "FAIL\n"})
+	err = c.Connect(context.Background(), "home", "passphrase-123")
+	if err == nil || !strings.Contains(err.Error(), `SAVE_CONFIG answered "FAIL"`) || !strings.Contains(err.Error(), "network 1 stays") {
+		t.Errorf("a refused save and a refused removal: %v", err)
+	}
 	for _, tt := range []struct{ ssid, pass string }{{"", "passphrase"}, {strings.Repeat("x", 33), ""}, {"home", "short"}} {
 		if err := c.Connect(context.Background(), tt.ssid, tt.pass); err == nil {
 			t.Errorf("Connect(%q, %q) accepted", tt.ssid, tt.pass)

@@ -66,7 +66,9 @@ func (c *Client) Command(ctx context.Context, cmd string) (string, error) {
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	conn.SetDeadline(deadline)
+	if err := conn.SetDeadline(deadline); err != nil {
+		return "", fmt.Errorf("wpa_supplicant %s: %w", c.Socket, err)
+	}
 	if _, err := conn.Write([]byte(cmd)); err != nil {
 		return "", fmt.Errorf("wpa_supplicant %s: send %s: %w", c.Socket, verb(cmd), err)
 	}
@@ -232,7 +234,9 @@ func (c *Client) Connect(ctx context.Context, ssid, passphrase string) error {
 	cmds = append(cmds, fmt.Sprintf("ENABLE_NETWORK %d", id), fmt.Sprintf("SELECT_NETWORK %d", id), "SAVE_CONFIG")
 	for _, cmd := range cmds {
 		if err := c.expectOK(ctx, cmd); err != nil {
-			c.Command(ctx, fmt.Sprintf("REMOVE_NETWORK %d", id))
+			if rmErr := c.expectOK(ctx, fmt.Sprintf("REMOVE_NETWORK %d", id)); rmErr != nil {
+				return fmt.Errorf("%w; and the half-made network %d stays: %w", err, id, rmErr)
+			}
 			return err
 		}
 	}

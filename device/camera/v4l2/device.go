@@ -113,7 +113,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 	}
 	d := &Device{info: info, log: log.With("camera", path), fd: fd, held: -1, wakeFD: -1}
 	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
-		d.teardown()
+		_ = d.teardown() // the eventfd's error is the one to report
 		return nil, fmt.Errorf("open %s: eventfd: %w", path, err)
 	}
 	want := Want{Width: opts.Width, Height: opts.Height, FPS: opts.FPS, Pixel: opts.Pixel}.withDefaults()
@@ -122,7 +122,7 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 		buffers = 4
 	}
 	if err := d.start(want, buffers, opts.ExportDMABUF); err != nil {
-		d.teardown()
+		_ = d.teardown() // start's error is the one to report
 		return nil, err
 	}
 	d.log.Info("camera streaming", "card", info.Card, "driver", info.Driver, "format", d.format.String(), "stride", d.format.Stride,
@@ -318,7 +318,7 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed.Load() {
-		d.release() // the last frame is given back now: see stopForContext
+		_ = d.release() // the last frame is given back now (see stopForContext); Close returns its error
 		return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 	}
 	if d.gone != nil {
@@ -338,7 +338,11 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 		buf, err := go4vl.DequeueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture)
 		switch {
 		case err == nil:
-			if f, ok := d.frameFrom(buf); ok {
+			f, ok, err := d.frameFrom(buf)
+			if err != nil {
+				return camera.Frame{}, err
+			}
+			if ok {
 				return f, nil
 			}
 			deviceError = false
@@ -358,9 +362,9 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 		}
 		if fds[1].Revents != 0 {
 			var b [8]byte
-			unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
+			_, _ = unix.Read(d.wakeFD, b[:]) // drain; the reason is checked below
 			if d.closed.Load() {
-				d.release()
+				_ = d.release() // Close returns its error
 				return camera.Frame{}, fmt.Errorf("read %s: %w", d.info.Path, camera.ErrClosed)
 			}
 			if err := ctx.Err(); err != nil {
@@ -375,19 +379,23 @@ func (d *Device) ReadFrame(ctx context.Context) (camera.Frame, error) {
 }
 
 // frameFrom turns a dequeued buffer into a Frame; false (buffer requeued)
-// when it holds nothing usable.
-func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool) {
+// when it holds nothing usable. A buffer the driver does not take back is
+// an error as in ReadFrame's own requeue: left out, the queue would shrink
+// with every damaged frame until capture stalls.
+func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool, error) {
 	var mono unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono)
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &mono) // fails only for an unknown clock
 	nowWall := time.Now()
 	if int(buf.Index) >= len(d.buffers) {
 		d.log.Warn("camera returned an unknown buffer", "index", buf.Index)
-		return camera.Frame{}, false
+		return camera.Frame{}, false, nil
 	}
 	if buf.Flags&go4vl.BufFlagError != 0 || buf.BytesUsed == 0 {
 		d.log.Debug("camera frame dropped", "seq", buf.Sequence, "flags", fmt.Sprintf("%#x", buf.Flags), "bytes", buf.BytesUsed)
-		go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, buf.Index)
-		return camera.Frame{}, false
+		if _, err := go4vl.QueueBuffer(uintptr(d.fd), go4vl.IOTypeMMAP, go4vl.BufTypeVideoCapture, buf.Index); err != nil {
+			return camera.Frame{}, false, d.streamError("queue buffer", err)
+		}
+		return camera.Frame{}, false, nil
 	}
 	if buf.Sequence < d.lastSeq {
 		d.seqHigh += 1 << 32
@@ -406,7 +414,7 @@ func (d *Device) frameFrom(buf go4vl.Buffer) (camera.Frame, bool) {
 		Seq:    d.seqHigh + uint64(buf.Sequence),
 		Time:   captureTime(buf.Flags, int64(buf.Timestamp.Sec), int64(buf.Timestamp.Usec), nowWall, time.Duration(mono.Nano())),
 		DMABuf: exported,
-	}, true
+	}, true, nil
 }
 
 // captureTime converts a V4L2 buffer timestamp to wall time. Drivers stamp
@@ -444,7 +452,7 @@ func (d *Device) wake() {
 	if d.wakeFD >= 0 {
 		var one [8]byte // eventfd takes a host-order uint64 to add
 		binary.NativeEndian.PutUint64(one[:], 1)
-		unix.Write(d.wakeFD, one[:])
+		_, _ = unix.Write(d.wakeFD, one[:]) // fails only when the counter is full: a wake is pending anyway
 	}
 }
 
@@ -474,7 +482,7 @@ func (d *Device) stopForContext() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.held < 0 {
-		d.release()
+		_ = d.release() // Close returns its error
 	}
 }
 
@@ -502,10 +510,10 @@ func (d *Device) teardown() error {
 	closeExports(d.exports)
 	d.exports = nil
 	for _, b := range d.buffers {
-		unix.Munmap(b)
+		_ = unix.Munmap(b) // fails only for memory that mmap did not give
 	}
 	if len(d.buffers) > 0 {
-		go4vl.ResetBuffers(h) // free driver buffers now, not at close
+		_, _ = go4vl.ResetBuffers(h) // free driver buffers now, not at close; a gone device has freed them
 	}
 	d.buffers, d.held = nil, -1
 	if d.fd >= 0 {

@@ -85,8 +85,13 @@ func TestOpenCancelledContext(t *testing.T) {
 func TestOpenDoesNotLeakFDs(t *testing.T) {
 	before := openFDs(t)
 	for range 20 {
-		Open(t.Context(), OpenOptions{Device: "/dev/null"})
-		Open(t.Context(), OpenOptions{Device: "vivid", DevDir: "/dev"})
+		for _, opts := range []OpenOptions{{Device: "/dev/null"}, {Device: "vivid", DevDir: "/dev"}} {
+			// Failed opens are what this is about; a vivid that is there
+			// (the lab VM) opens and is closed again.
+			if d, err := Open(t.Context(), opts); err == nil {
+				d.Close()
+			}
+		}
 	}
 	if after := openFDs(t); after != before {
 		t.Errorf("open file descriptors went from %d to %d", before, after)
@@ -94,6 +99,7 @@ func TestOpenDoesNotLeakFDs(t *testing.T) {
 }
 
 func openFDs(t *testing.T) int {
+	t.Helper()
 	entries, err := os.ReadDir("/proc/self/fd")
 	if err != nil {
 		t.Skip("no /proc/self/fd:", err)
@@ -221,6 +227,18 @@ func TestCaptureTime(t *testing.T) {
 
 func quietDevice(path string) *Device {
 	return &Device{info: DeviceInfo{Path: path}, log: slog.New(slog.NewTextHandler(io.Discard, nil)), fd: -1, held: -1, wakeFD: -1}
+}
+
+// A damaged frame's buffer goes back to the driver; one the driver does
+// not take back (here: no device behind the descriptor) ends the read
+// with ErrGone, instead of capturing on with a buffer fewer each time.
+func TestDroppedFrameNotRequeuedIsAnError(t *testing.T) {
+	d := quietDevice("/dev/video0")
+	d.buffers = [][]byte{make([]byte, 100)}
+	_, ok, err := d.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 0})
+	if ok || !errors.Is(err, camera.ErrGone) {
+		t.Errorf("an empty buffer the driver did not take back: ok %v, err %v; want a dropped frame and ErrGone", ok, err)
+	}
 }
 
 func TestStreamErrors(t *testing.T) {

@@ -95,8 +95,8 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	d := quietDevice("/dev/video0")
 	fakeExports(t, d, 3)
 	t.Cleanup(func() { d.exports, d.buffers = nil, nil })
-	f, ok := d.frameFrom(go4vl.Buffer{Index: 1, BytesUsed: 600})
-	if !ok {
+	f, ok, err := d.frameFrom(go4vl.Buffer{Index: 1, BytesUsed: 600})
+	if !ok || err != nil {
 		t.Fatal("frameFrom dropped a good buffer")
 	}
 	if f.DMABuf != &d.exports[1] {
@@ -105,14 +105,14 @@ func TestFrameCarriesItsBuffersExport(t *testing.T) {
 	if f.DMABuf.Length != 1001 || !f.DMABuf.Holds(f.Data) || len(f.Data) != 600 {
 		t.Errorf("export %v with %d bytes of data: want length 1001, holding the frame's data", f.DMABuf, len(f.Data))
 	}
-	allocs := testing.AllocsPerRun(50, func() { d.frameFrom(go4vl.Buffer{Index: 2, BytesUsed: 600}) })
+	allocs := testing.AllocsPerRun(50, func() { _, _, _ = d.frameFrom(go4vl.Buffer{Index: 2, BytesUsed: 600}) })
 	if allocs != 0 {
 		t.Errorf("a frame with its export costs %.1f allocations, want 0", allocs)
 	}
 
 	plain := quietDevice("/dev/video0")
 	plain.buffers = [][]byte{make([]byte, 100)}
-	if f, _ := plain.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
+	if f, _, _ := plain.frameFrom(go4vl.Buffer{Index: 0, BytesUsed: 100}); f.DMABuf != nil {
 		t.Errorf("a device without exports gave a frame with %v", f.DMABuf)
 	}
 }

@@ -23,7 +23,8 @@ func Run(ctx context.Context, srv *http.Server, grace time.Duration, serve func(
 	case <-ctx.Done():
 	}
 	if grace > 0 {
-		shut, cancel := context.WithTimeout(context.Background(), grace)
+		// ctx has ended; the grace period is a new deadline on its values.
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 		defer cancel()
 		if srv.Shutdown(shut) != nil {
 			srv.Close() // what did not finish in time

@@ -35,6 +35,11 @@ try {
   await page.waitForFunction(() => window.callboxGuest && window.callboxGuest.mode !== '', null, { timeout: 20000 });
   const joinClicked = Date.now();
   await page.getByRole('button', { name: 'Join' }).click();
+  if (process.env.RING) {
+    // A box that rings: the page says so until the box answers.
+    await page.waitForFunction(() => window.callboxGuest.rings.includes('ringing'), null, { timeout: 30000 });
+    result.ringingStatus = await page.locator('#status').textContent();
+  }
   await page.waitForFunction(() => window.callboxGuest.joined, null, { timeout: 30000 });
   // Admitted by the box, with everyone's keys: the check is the members'.
   const members = Number(process.env.MEMBERS || '3');
@@ -76,6 +81,7 @@ try {
     await page.waitForTimeout(sampleGapMs);
   }
   const st = await page.evaluate(() => ({
+    rings: window.callboxGuest.rings,
     encrypted: window.callboxGuest.encrypted,
     decryptErrors: window.callboxGuest.decryptErrors,
     publishing: [...window.callboxGuest.room.localParticipant.trackPublications.values()].map((p) => ({

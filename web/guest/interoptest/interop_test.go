@@ -12,6 +12,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -138,24 +139,28 @@ type pageResult struct {
 		Encrypted any    `json:"encrypted"`
 		Mime      string `json:"mime"`
 	} `json:"publishing"`
-	Pictures []struct {
+	RingingStatus string   `json:"ringingStatus"`
+	Rings         []string `json:"rings"`
+	Pictures      []struct {
 		Width  int    `json:"width"`
 		Height int    `json:"height"`
 		Luma   string `json:"luma"`
 	} `json:"pictures"`
 }
 
-// TestGuestJoinsFromChromium: the guest's page shows the box's fingerprint,
-// joins encrypted, shows the box's pictures (their frame numbers read back
-// off the page), and the box's side decodes the browser's changing video.
-// rig is one test's LiveKit server, the real callboxd in its room (with
-// the settings of [call] and more given), and the guest page served.
+// rig is one test's LiveKit server, the real callboxd in its room, and the
+// guest page served.
 type rig struct {
 	srv                         *lkserver.Server
 	socket, callboxctl, pageURL string
 }
 
-func startRig(t *testing.T, ctx context.Context, room, callSettings string) *rig {
+// rigSettings are what a test adds to callboxd's settings: lines of [call]
+// and sections of their own; ready is callboxd's log line to wait for
+// ("in the call" when empty).
+type rigSettings struct{ call, sections, ready string }
+
+func startRig(t *testing.T, ctx context.Context, room string, settings rigSettings) *rig {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
 		t.Skip("no /usr/bin/chromium: make test installs it (scripts/deps.sh)")
@@ -194,7 +199,7 @@ fps = 10
 
 [speaker]
 device = "none"
-`, srv.URL, room, srv.APIKey, srv.APISecret, callSettings), 0o600); err != nil {
+%s`, srv.URL, room, srv.APIKey, srv.APISecret, settings.call, settings.sections), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	socket := filepath.Join(dir, "control.sock")
@@ -205,8 +210,19 @@ device = "none"
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { daemon.Process.Kill(); daemon.Wait() })
-	daemonLog.Wait(t, regexp.MustCompile(regexp.QuoteMeta("in the call")), 30*time.Second)
+	t.Cleanup(func() {
+		_ = daemon.Process.Kill()
+		_ = daemon.Wait() // killed: its status says only that
+	})
+	if settings.ready == "" {
+		settings.ready = "in the call"
+	}
+	// Within the rig's ctx: a test that is out of time stops waiting.
+	ready, cancelReady := context.WithTimeout(ctx, 30*time.Second)
+	defer cancelReady()
+	if daemonLog.Match(ready, regexp.MustCompile(regexp.QuoteMeta(settings.ready))) == nil {
+		t.Fatalf("callboxd did not say %q within 30 s:\n%s", settings.ready, daemonLog.String())
+	}
 
 	// The guest page, over plain http on the namespace's address (the
 	// browser is told to treat it as secure; the box serves it over HTTPS).
@@ -218,7 +234,12 @@ device = "none"
 	mux.Handle("GET /guest/", http.StripPrefix("/guest", guest.Handler()))
 	page := &http.Server{Handler: mux}
 	served := make(chan struct{})
-	go func() { defer close(served); page.Serve(ln) }()
+	go func() {
+		defer close(served)
+		if err := page.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			t.Errorf("the guest page's server: %v", err)
+		}
+	}()
 	t.Cleanup(func() { page.Close(); <-served })
 	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, pageURL: "http://" + ln.Addr().String() + "/guest/"}
 }
@@ -244,11 +265,14 @@ func openInPage(t *testing.T, ctx context.Context, link string, env ...string) p
 	return r
 }
 
+// TestGuestJoinsFromChromium: the guest's page shows the box's fingerprint,
+// joins encrypted, shows the box's pictures (their frame numbers read back
+// off the page), and the box's side decodes the browser's changing video.
 func TestGuestJoinsFromChromium(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	const room = "guests"
-	rig := startRig(t, ctx, room, "")
+	rig := startRig(t, ctx, room, rigSettings{})
 	socket, callboxctl, pageURL := rig.socket, rig.callboxctl, rig.pageURL
 
 	// The box's receiving side: a Go participant with an invite of its
@@ -329,30 +353,7 @@ func TestGuestJoinsFromChromium(t *testing.T) {
 		t.Errorf("after the guest left the Go participant sees %+v", after)
 	}
 
-	// The box's pictures as the page shows them: frame numbers, increasing.
-	var frames []uint32
-	for _, p := range r.Pictures {
-		y, err := base64.StdEncoding.DecodeString(p.Luma)
-		if err != nil || len(y) != p.Width*p.Height {
-			t.Fatalf("a picture of %dx%d with %d bytes of luma: %v", p.Width, p.Height, len(y), err)
-		}
-		if s, err := camera.ReadStamp(y, p.Width, p.Width, p.Height); err == nil {
-			frames = append(frames, s.Frame)
-		}
-	}
-	t.Logf("frame numbers read off the page: %v", frames)
-	distinctFrames := 0
-	for i, f := range frames {
-		if i > 0 && f < frames[i-1] {
-			t.Errorf("the page showed frame %d after %d", f, frames[i-1])
-		}
-		if i == 0 || f != frames[i-1] {
-			distinctFrames++
-		}
-	}
-	if distinctFrames < 5 {
-		t.Errorf("%d distinct frame numbers read off the page, want at least 5", distinctFrames)
-	}
+	checkBoxPictures(t, r)
 
 	// The guest's video as the box decodes it: many pictures, changing.
 	got.mu.Lock()
@@ -385,7 +386,7 @@ func TestGuestInARoomOfTwoBoxes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rig := startRig(t, ctx, room, fmt.Sprintf("boxes = [%q]\n", keys.EncodeBytes(other.SigKey())))
+	rig := startRig(t, ctx, room, rigSettings{call: fmt.Sprintf("boxes = [%q]\n", keys.EncodeBytes(other.SigKey()))})
 	out, err := exec.Command(rig.callboxctl, "box-key", "-socket", rig.socket).Output()
 	if err != nil {
 		t.Fatalf("callboxctl box-key: %v", err)
@@ -478,4 +479,158 @@ func frameOf(img image.Image) *display.Frame {
 		}
 	}
 	return f
+}
+
+// checkBoxPictures: the box's pictures as the page showed them carry frame
+// numbers, increasing, at least 5 of them.
+func checkBoxPictures(t *testing.T, r pageResult) {
+	t.Helper()
+	var frames []uint32
+	for _, p := range r.Pictures {
+		y, err := base64.StdEncoding.DecodeString(p.Luma)
+		if err != nil || len(y) != p.Width*p.Height {
+			t.Fatalf("a picture of %dx%d with %d bytes of luma: %v", p.Width, p.Height, len(y), err)
+		}
+		if s, err := camera.ReadStamp(y, p.Width, p.Width, p.Height); err == nil {
+			frames = append(frames, s.Frame)
+		}
+	}
+	t.Logf("frame numbers read off the page: %v", frames)
+	distinctFrames := 0
+	for i, f := range frames {
+		if i > 0 && f < frames[i-1] {
+			t.Errorf("the page showed frame %d after %d", f, frames[i-1])
+		}
+		if i == 0 || f != frames[i-1] {
+			distinctFrames++
+		}
+	}
+	if distinctFrames < 5 {
+		t.Errorf("%d distinct frame numbers read off the page, want at least 5", distinctFrames)
+	}
+}
+
+// TestGuestRingsTheBox: a box that rings (ring.enabled) waits in its line;
+// a guest opens its invite link in Chromium and joins: the page says it
+// rings the box, the box rings with the guest's name on its screen. The
+// box answers (callboxctl answer): the page shows the box's pictures,
+// advancing, and the box's screen the guest's, moving.
+func TestGuestRingsTheBox(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	box := startRig(t, ctx, "line", rigSettings{sections: "\n[controls]\nstart_in_call = false\n\n[ring]\nenabled = true\n", ready: "in the line, waiting for calls"})
+	out, err := exec.Command(box.callboxctl, "invite", "-socket", box.socket, "-page", box.pageURL, "-name", "Grandchild").Output()
+	if err != nil {
+		t.Fatalf("callboxctl invite: %v", err)
+	}
+	link := strings.SplitN(string(out), "\n", 2)[0]
+
+	// The box's side while the page runs: answer once it rings with the
+	// guest's name on the screen, then watch the guest's tile move.
+	api := provisioning.LocalClient{Socket: box.socket}
+	answered := make(chan error, 1)
+	go func() { answered <- answerAndWatch(ctx, api, box.callboxctl, box.socket, "Grandchild") }()
+
+	r := openInPage(t, ctx, link, "BOX_IDENTITY=box", "SAMPLES=15", "SAMPLE_GAP_MS=400", "MEMBERS=2", "RING=1", "STAY_MS=6000")
+	t.Logf("page: while ringing %q, then %q; the box said %q", r.RingingStatus, r.Status, r.Rings)
+	if err := <-answered; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.RingingStatus, "Ringing") {
+		t.Errorf("the page said %q while the box rang, want Ringing", r.RingingStatus)
+	}
+	if len(r.Rings) < 2 || r.Rings[0] != call.RingRinging || r.Rings[1] != call.RingAnswered {
+		t.Errorf("the box told the page %q, want ringing, then answered", r.Rings)
+	}
+	checkBoxPictures(t, r)
+}
+
+// answerAndWatch waits until the box rings for name and its screen says
+// so, answers with callboxctl, and waits until the caller's tile on the
+// box's screen moves (Chromium's fake camera draws a turning arc) from
+// one screenshot to the next, three times running.
+func answerAndWatch(ctx context.Context, api provisioning.LocalClient, callboxctl, socket, name string) error {
+	err := daemontest.Poll(60*time.Second, 200*time.Millisecond, func() error {
+		st, err := api.Ring(ctx)
+		if err != nil {
+			return err
+		}
+		if st.State != call.Ringing.String() || !slices.Contains(st.Callers, name) {
+			return fmt.Errorf("the box's call: %+v", st)
+		}
+		f, err := screen(ctx, api)
+		if err != nil {
+			return err
+		}
+		if _, ok := compose.FindText(f, f.Bounds(), name); !ok {
+			return fmt.Errorf("the box rings, but its screen does not name %s", name)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for the box to ring: %w", err)
+	}
+	if out, err := exec.Command(callboxctl, "answer", "-socket", socket).CombinedOutput(); err != nil {
+		return fmt.Errorf("callboxctl answer: %w: %s", err, out)
+	}
+	var last *display.Frame
+	moved := 0
+	err = daemontest.Poll(20*time.Second, 500*time.Millisecond, func() error {
+		f, err := screen(ctx, api)
+		if err != nil {
+			return err
+		}
+		layout := compose.Arrange(f.Bounds().Size(), []string{name}, "", true)
+		prev := last
+		last = f
+		if prev == nil {
+			return errors.New("one screenshot so far")
+		}
+		if n := changedPixels(prev, f, layout.Tiles[0].Rect, layout.Self); n < 1000 {
+			moved = 0
+			return fmt.Errorf("%d pixels of the caller's tile changed in 0.5 s", n)
+		}
+		if moved++; moved < 3 {
+			return fmt.Errorf("the caller's tile moved %d times running", moved)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("the box's screen does not show the guest's moving picture after the answer: %w", err)
+	}
+	return nil
+}
+
+func screen(ctx context.Context, api provisioning.LocalClient) (*display.Frame, error) {
+	data, err := api.Screenshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	return frameOf(img), nil
+}
+
+// changedPixels counts the pixels of r, but for those of not (the self
+// view drawn over it), that differ between a and b by more than a little
+// in any colour.
+func changedPixels(a, b *display.Frame, r, not image.Rectangle) int {
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if image.Pt(x, y).In(not) {
+				continue
+			}
+			i := y*a.Stride + 4*x
+			for c := range 3 {
+				if d := int(a.Pix[i+c]) - int(b.Pix[i+c]); d > 16 || d < -16 {
+					n++
+					break
+				}
+			}
+		}
+	}
+	return n
 }

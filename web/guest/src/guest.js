@@ -57,8 +57,45 @@ class MemberKeyProvider extends BaseKeyProvider {
 }
 
 // state is for people reading the page's code and for the interop test.
-const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null };
+// rings lists what a box that rings (its line) said of this call, in order.
+const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null, ring: '', rings: [] };
 window.callboxGuest = state;
+
+// RING_TOPIC carries what a box that rings says to those who call it
+// (call/line.go): {"ring": "ringing" | "answered" | "declined" |
+// "no answer" | "not available" | "ended"}.
+const RING_TOPIC = 'callbox.ring';
+
+const ringWords = {
+  ringing: 'Ringing the box…',
+  declined: 'The box declined the call.',
+  'no answer': 'Nobody answered.',
+  'not available': 'The box is not available now.',
+  ended: 'The box hung up.',
+};
+
+// heardRing takes what the box said of the call: a call that did not
+// happen is left, and the page says why.
+function heardRing(room, payload) {
+  let ring;
+  try {
+    ring = JSON.parse(new TextDecoder().decode(payload)).ring;
+  } catch {
+    return;
+  }
+  if (typeof ring !== 'string' || !(ring in ringWords || ring === 'answered')) return;
+  state.ring = ring;
+  state.rings.push(ring);
+  if (ring === 'answered') {
+    say(state.admitted ? admittedText() : 'Answered.');
+    return;
+  }
+  say(ringWords[ring], ring !== 'ringing');
+  if (ring !== 'ringing') {
+    state.ended = ring;
+    room.disconnect();
+  }
+}
 
 function showCheck(emoji) {
   state.fingerprint = emoji;
@@ -70,6 +107,7 @@ function showCheck(emoji) {
 async function join(invite) {
   $('join').disabled = true;
   say('Joining…');
+  Object.assign(state, { ring: '', rings: [], ended: '' });
   const keyProvider = invite.member ? new MemberKeyProvider() : new ExternalE2EEKeyProvider();
   if (!invite.member) await keyProvider.setKey(invite.key);
   const room = new Room({
@@ -95,6 +133,9 @@ async function join(invite) {
       }
     })
     .on(RoomEvent.TrackUnsubscribed, (track) => track.detach().forEach((el) => el.remove()))
+    .on(RoomEvent.DataReceived, (payload, _participant, _kind, topic) => {
+      if (topic === RING_TOPIC) heardRing(room, payload);
+    })
     .on(RoomEvent.EncryptionError, () => {
       state.decryptErrors++;
       // With a key per member, frames from one whose key has not come yet
@@ -106,7 +147,7 @@ async function join(invite) {
     })
     .on(RoomEvent.Disconnected, () => {
       state.joined = false;
-      say('The call has ended.');
+      if (!state.ended) say('The call has ended.');
       $('join').disabled = false;
     });
   await room.setE2EEEnabled(true);
@@ -116,7 +157,9 @@ async function join(invite) {
   await room.localParticipant.enableCameraAndMicrophone();
   state.joined = true;
   state.encrypted = room.isE2EEEnabled;
-  if (member) {
+  if (state.ring) {
+    // The box rings (or has answered) already: its words stand.
+  } else if (member) {
     say(state.admitted ? admittedText() : 'In the call; waiting for the box to admit you…', !state.encrypted);
   } else {
     say(state.encrypted ? 'In the call, shared-key encryption.' : 'In the call, NOT end-to-end encrypted.', !state.encrypted);
@@ -148,7 +191,7 @@ async function startMember(room, keyProvider, invite) {
       state.admitted = st.admitted;
       state.members = st.members;
       showCheck(st.verification ? Array.from(st.verification, (b) => emojiTable[b]).join(' ') : '');
-      if (st.admitted) say(admittedText());
+      if (st.admitted && state.ring !== 'ringing') say(admittedText());
       else if (was) say('The box no longer admits you: you get no keys (was the invite revoked?).', true);
     },
     log: (text) => console.debug(text),
