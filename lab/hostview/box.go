@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -42,11 +41,11 @@ func newBox(addr, fingerprint string) (*box, error) {
 		// The box's certificate is self-signed: it is checked by its
 		// fingerprint below instead of by a chain.
 		InsecureSkipVerify: true,
-		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
 				return errors.New("the box sent no certificate")
 			}
-			if got := certFingerprint(raw[0]); got != want {
+			if got := certFingerprint(cs.PeerCertificates[0].Raw); got != want {
 				return fmt.Errorf("the box's certificate has the fingerprint %s, its log said %s", got, want)
 			}
 			return nil

@@ -107,7 +107,7 @@ func (c *ctlConn) readAnswer(name string, timeout time.Duration) (string, error)
 	if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
 		return "", err
 	}
-	defer c.conn.SetReadDeadline(time.Time{})
+	defer func() { _ = c.conn.SetReadDeadline(time.Time{}) }() // a broken channel shows at the next read
 	for {
 		line, err := c.in.ReadString('\n')
 		if err != nil {

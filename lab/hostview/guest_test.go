@@ -32,7 +32,9 @@ func guestEnd(t *testing.T, answer ...string) *ctlConn {
 			return
 		}
 		for _, line := range answer {
-			conn.Write([]byte(line))
+			if _, err := conn.Write([]byte(line)); err != nil {
+				return
+			}
 		}
 		time.Sleep(time.Second) // open while the host reads
 	}()
