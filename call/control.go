@@ -38,12 +38,13 @@ func (d *desire) set(room string, inCall bool) {
 	d.changed = make(chan struct{})
 }
 
-// answerHere makes the call wanted in the room the session is in, without
-// telling Run to leave it: the line answers in place (line.go).
-func (d *desire) answerHere() {
+// answerHere makes the call wanted in room, the one the session is in,
+// without telling Run to leave it: the line answers in place (line.go).
+// Should the call drop, Run gets back into room.
+func (d *desire) answerHere(room string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.inCall = true
+	d.room, d.inCall = room, true
 }
 
 // Join makes Run join room (leaving another first), now if Run is waiting.

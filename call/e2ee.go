@@ -205,6 +205,13 @@ func normalizeStartCodes(frame []byte) []byte {
 // publishOptions are what an encrypted track of codec is published with: the
 // frame encryptor, and the GCM flag in the publication that tells
 // livekit-client to decrypt it. Nil keys give neither.
+// TrackOptions make a local track of codec encrypted with k, and say the
+// encryption to publish it with: for a Go participant that publishes a
+// track of its own (shared content, in tests) in a room with this key.
+func (k *RoomKey) TrackOptions(codec media.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
+	return publishOptions(k, codec)
+}
+
 func publishOptions(k mediaKeys, codec media.Codec) ([]lksdk.LocalTrackOptions, livekit.Encryption_Type, error) {
 	if k == nil {
 		return nil, livekit.Encryption_NONE, nil

@@ -115,6 +115,7 @@ type line struct {
 	mu   sync.Mutex
 	told map[string]string // a caller's participant session (SID): what it was told; it rings no more
 	cur  *lineJoin         // the room the session is in; nil between joins
+	last *lineJoin         // the room the session was in before, once left
 	// early is what the owner of the line being joined said before the
 	// join was looked after (joined): a decline can come that soon.
 	early string
@@ -263,16 +264,25 @@ func (j *lineJoin) poke() {
 	}
 }
 
-// joined starts looking after the room the session joined.
-func (l *line) joined(s *Session, room *lksdk.Room, roomName string, sending bool) {
-	if l == nil {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
+// newJoin is the stay in the room the session has just joined. A session
+// back after a dropout (back) is still in the call or still calling it
+// was in before: what had happened there carries over.
+func (l *line) newJoin(s *Session, room *lksdk.Room, roomName string, sending, back bool) *lineJoin {
 	j := &lineJoin{room: room, name: roomName, own: roomName == s.opts.Room, sending: sending, since: time.Now(),
-		removals: map[string]removal{}, kick: make(chan struct{}, 1), cancel: cancel, done: make(chan struct{})}
+		removals: map[string]removal{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
 	l.mu.Lock()
-	l.cur = j
+	defer l.mu.Unlock()
+	if last := l.last; back && last != nil && last.name == roomName && last.sending == sending {
+		j.since, j.answered, j.hadOthers = last.since, last.answered, last.hadOthers
+	}
+	return j
+}
+
+// start starts looking after the room of j.
+func (l *line) start(s *Session, j *lineJoin) {
+	ctx, cancel := context.WithCancel(context.Background())
+	l.mu.Lock()
+	l.cur, j.cancel = j, cancel
 	if !j.own {
 		j.heard, l.early = l.early, ""
 	}
@@ -295,32 +305,60 @@ func (l *line) left() {
 	if j != nil {
 		j.cancel()
 		<-j.done
+		l.mu.Lock()
+		l.last = j // its goroutine has ended: its fields are read here alone
+		l.mu.Unlock()
 	}
 }
 
-// entered is the status of a session that has just joined roomName.
-func (l *line) entered(s *Session, roomName string, sending bool) {
+// entered is the status of a session that has just joined roomName, back
+// after a dropout when back: in the call, in the line, or calling. Then
+// the line starts looking after the room.
+func (l *line) entered(s *Session, room *lksdk.Room, roomName string, sending, back bool) {
+	var j *lineJoin
+	if l != nil {
+		j = l.newJoin(s, room, roomName, sending, back)
+	}
+	again := ""
+	if back {
+		again = "back "
+	}
 	switch {
-	case l == nil || sending && roomName == s.opts.Room:
-		s.state.update(func(st *Status) { *st = inCall(*st, "") })
-		s.log.Info("in the call", "room", roomName, "identity", s.opts.Identity)
+	case j == nil || sending && (j.own || j.answered):
+		callee := ""
+		if j != nil && !j.own {
+			callee = roomName
+		}
+		s.state.update(func(st *Status) {
+			*st = inCall(*st, callee)
+			st.Back = back
+		})
+		s.log.Info(again+"in the call", "room", roomName, "identity", s.opts.Identity)
 	case !sending:
 		s.state.update(func(st *Status) {
 			st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = Idle, nil, true, nil, "", ""
+			st.Since, st.Back = time.Now(), false
 		})
-		s.log.Info("in the line, waiting for calls", "room", roomName)
+		s.log.Info(again+"in the line, waiting for calls", "room", roomName)
 	default:
 		s.state.update(func(st *Status) {
 			st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = Calling, nil, false, nil, roomName, ""
+			st.Since, st.Back = time.Now(), false
 			st.Outcome = Outcome{}
 		})
-		s.log.Info("calling", "line", roomName)
+		s.log.Info(again+"calling", "line", roomName)
+	}
+	if j != nil {
+		l.start(s, j)
 	}
 }
 
+// inCall is st in a call, since now; callee is the line it is in when
+// another's.
 func inCall(st Status, callee string) Status {
 	st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = InCall, nil, false, nil, callee, ""
 	st.CallWanted, st.AutoAnswerIn, st.LastCallAt = true, 0, time.Now()
+	st.Since, st.Back = st.LastCallAt, false
 	return st
 }
 
@@ -518,7 +556,7 @@ func (l *line) removeTold(ctx context.Context, s *Session, j *lineJoin) {
 func (l *line) answerInPlace(ctx context.Context, s *Session, j *lineJoin) error {
 	// The camera and microphone open now, while the box is made a publisher.
 	s.state.update(func(st *Status) { st.CallWanted = true })
-	s.desire.answerHere()
+	s.desire.answerHere(j.name)
 	askCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)

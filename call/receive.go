@@ -21,7 +21,10 @@ import (
 
 // Frame is one coded frame from another participant.
 type Frame struct {
-	From    string // the sender's identity
+	From string // the sender's identity
+	// Content: the frame is of what they share (a SCREEN_SHARE or
+	// SCREEN_SHARE_AUDIO track), not of their camera or microphone.
+	Content bool
 	Codec   media.Codec
 	Data    []byte // H.264 access unit (Annex-B), VP8 frame or Opus packet
 	Arrived time.Time
@@ -196,8 +199,10 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 	mime := strings.ToLower(track.Codec().MimeType)
 	from := rp.Identity()
 	clock := newSenderClock(track.Codec().ClockRate)
+	content := false
 	if pub != nil {
 		pub.OnRTCP(clock.onRTCP) // the SDK reads the track's RTCP and hands it here
+		content = isContent(pub.Source())
 	}
 	switch {
 	case mime == strings.ToLower(webrtc.MimeTypeOpus) && h.Audio != nil:
@@ -214,14 +219,14 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 			if !ok {
 				continue
 			}
-			h.Audio(Frame{From: from, Codec: media.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
+			h.Audio(Frame{From: from, Content: content, Codec: media.CodecOpus, Data: data, Arrived: time.Now(), Seq: pkt.SequenceNumber,
 				Timestamp: pkt.Timestamp, Captured: clock.at(pkt.Timestamp)})
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecH264, &codecs.H264Packet{}, h,
+		receiveVideo(ctx, track, rp, clock, content, media.CodecH264, &codecs.H264Packet{}, h,
 			decryption.forTrack(ctx, media.CodecH264, from))
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
-		receiveVideo(ctx, track, rp, clock, media.CodecVP8, &codecs.VP8Packet{}, h,
+		receiveVideo(ctx, track, rp, clock, content, media.CodecVP8, &codecs.VP8Packet{}, h,
 			decryption.forTrack(ctx, media.CodecVP8, from))
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
@@ -229,7 +234,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 	}
 }
 
-func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock,
+func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock, content bool,
 	codec media.Codec, depacketizer rtp.Depacketizer, h Handlers, dec *trackDecryption) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
@@ -271,7 +276,7 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 				}
 				waitingForKeyframe = false
 			}
-			h.Video(Frame{From: rp.Identity(), Codec: codec, Data: sample.Data, Arrived: time.Now(),
+			h.Video(Frame{From: rp.Identity(), Content: content, Codec: codec, Data: sample.Data, Arrived: time.Now(),
 				Timestamp: sample.PacketTimestamp, Captured: clock.at(sample.PacketTimestamp)})
 		}
 	}

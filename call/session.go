@@ -13,6 +13,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -98,8 +99,10 @@ type Session struct {
 	remote remoteSet // the other participants (subscribe.go)
 	line   *line     // the box's line (line.go); nil without one
 
-	congestion *congestion          // the video's bitrate from the network's (congestion.go)
-	keyframes  keyframeLimiter[int] // receivers' keyframe requests, at most so often
+	congestion *congestion // the video's bitrate from the network's (congestion.go)
+	// keyframes sends the keyframes receivers ask for, at most so often,
+	// with follow-ups (keyframe.go).
+	keyframes keyframes
 
 	mu    sync.Mutex
 	video *lksdk.LocalTrack // nil while not in the call
@@ -112,6 +115,11 @@ type Session struct {
 	group      *groupSession
 	audioClock audioClock
 	audioLoss  float64 // percent, smoothed from the server's reports
+
+	// heard is when the call server last reported on the box's tracks
+	// (RTCP, about once a second), sent when the box last sent a frame,
+	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
+	heard, sent atomic.Int64
 	// heldBefore are the keys the joins before this one held
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
@@ -152,38 +160,53 @@ func (s *Session) Status() Status { return s.state.get() }
 // and a function to stop watching.
 func (s *Session) Watch() (<-chan Status, func()) { return s.state.watch() }
 
-// The waits between join attempts while the server cannot be reached.
+// The waits between join attempts that failed for another reason than an
+// unreachable server (which is probed instead: reconnect.go).
 const (
 	firstRetry = time.Second
 	lastRetry  = 30 * time.Second
 )
 
 // Run joins the room and stays in it until ctx ends, then leaves cleanly.
-// While the server cannot be reached it keeps trying, with growing waits.
-// Leave and Join (control.go) make it leave, and join again or elsewhere.
+// While the server cannot be reached it keeps trying, and joins as soon as
+// the server answers again. A call that drops is joined afresh (see
+// reconnect.go for how and why). Leave and Join (control.go) make it
+// leave, and join again or elsewhere.
 func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
 	lastJoinErr := ""
+	var lost time.Time // when the call in progress dropped; zero when joining anew
 	for {
 		roomName, changed, ok := s.waitForCall(ctx)
 		if !ok {
 			return nil
 		}
-		s.state.set(Status{State: Joining})
-		disconnected := make(chan error, 1)
-		joinCtx, stopJoin := cancelOnChange(ctx, changed)
-		room, err := s.join(joinCtx, roomName, disconnected)
-		stopJoin()
+		wish, stopWish := cancelOnChange(ctx, changed)
+		if lost.IsZero() {
+			s.state.set(Status{State: Joining})
+		} else {
+			s.waitForServer(wish, lost)         // reconnect.go
+			s.removeLostSession(wish, roomName) // reconnect.go
+		}
+		dropped := make(chan error, 1)
+		room, err := s.join(wish, roomName, dropped)
 		if err != nil {
 			if ctx.Err() != nil {
+				stopWish()
 				s.state.set(Status{State: Idle})
 				return nil
 			}
 			if wishChanged(changed) {
+				stopWish()
+				lost = time.Time{}
 				continue // hung up, or another room chosen, while joining
 			}
 			err = explain(s.opts.URL, err)
-			s.state.set(Status{State: Failed, Err: err})
+			if lost.IsZero() {
+				s.state.set(Status{State: Failed, Err: err})
+			} else {
+				s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
+			}
 			// Say it once; the same failure again is news only when debugging.
 			level := slog.LevelError
 			if err.Error() == lastJoinErr {
@@ -191,53 +214,73 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			lastJoinErr = err.Error()
 			s.log.Log(ctx, level, "cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
-			select {
-			case <-ctx.Done():
+			s.waitRetry(wish, retry, err) // reconnect.go
+			stopWish()
+			if ctx.Err() != nil {
 				s.state.set(Status{State: Idle})
 				return nil
-			case <-time.After(retry):
-			case <-changed:
+			}
+			if wishChanged(changed) {
+				lost = time.Time{} // the next join is a new call, not the lost one
 			}
 			retry = min(2*retry, lastRetry)
 			continue
 		}
 		retry, lastJoinErr = firstRetry, ""
-		s.line.entered(s, roomName, s.sending(room)) // line.go: in the call, in the line, or calling
-
-		select {
-		case <-ctx.Done():
-			s.leave(room)
+		s.enterCall(room, roomName, !lost.IsZero())
+		err = s.stay(wish, room, dropped) // reconnect.go
+		stopWish()
+		lost = s.droppedAt()
+		s.leave(room)
+		switch {
+		case ctx.Err() != nil:
 			s.state.set(Status{State: Idle})
 			s.log.Info("left the call")
 			return nil
-		case err := <-disconnected:
-			s.leave(room)
-			err = explain(s.opts.URL, err)
-			s.state.set(Status{State: Reconnecting, Err: err})
-			s.log.Warn("lost the call; joining again", "err", err)
-		case <-changed:
-			s.leave(room)
+		case wishChanged(changed):
+			lost = time.Time{}
 			s.log.Info("left the call", "room", roomName)
+		default:
+			err = explain(s.opts.URL, err)
+			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
+			s.log.Warn("lost the call; joining again as soon as the call server answers",
+				"err", err, "silent_for", time.Since(lost).Round(100*time.Millisecond))
 		}
 	}
 }
 
-func (s *Session) join(ctx context.Context, roomName string, disconnected chan<- error) (*lksdk.Room, error) {
+// enterCall says the box is in the call, in its line or calling (line.go),
+// back after a dropout when back, and which way its sound and pictures go
+// once that is known.
+func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
+	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
+	s.line.entered(s, room, roomName, s.sending(room), back)
+	s.notePath(room)
+}
+
+func (s *Session) join(ctx context.Context, roomName string, dropped chan<- error) (*lksdk.Room, error) {
+	drop := func(err error) {
+		select {
+		case dropped <- err:
+		default: // one is enough: the call is left on the first
+		}
+	}
+	var room *lksdk.Room
 	callbacks := &lksdk.RoomCallback{
 		OnDisconnectedWithReason: func(reason lksdk.DisconnectionReason) {
-			select {
-			case disconnected <- fmt.Errorf("disconnected: %s", reason):
-			default:
-			}
+			drop(fmt.Errorf("disconnected: %s", reason))
 		},
+		// The SDK's own recovery (resume, then rejoin with waits of up to
+		// 24 s between tries) is cut short: the box joins afresh itself
+		// as soon as the server answers (reconnect.go). The room is closed
+		// here, before the SDK's first try, which it starts when this
+		// returns and which then finds the room closed: a try under way
+		// would reach the server when the network comes back, and the
+		// server, which resumes by identity, would hand it the box's new
+		// session, cutting that one off.
 		OnReconnecting: func() {
-			s.state.set(Status{State: Reconnecting, Err: errors.New("connection interrupted")})
-			s.log.Warn("connection to the call server interrupted; reconnecting")
-		},
-		OnReconnected: func() {
-			s.state.set(Status{State: InCall})
-			s.keyframeWanted()
-			s.log.Info("reconnected")
+			room.Disconnect()
+			drop(errInterrupted)
 		},
 	}
 	if err := s.startGroup(roomName); err != nil { // e2ee_group.go
@@ -256,8 +299,9 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	// The SDK's own interceptors too: NACK answers and requests, RTCP
 	// reports, transport-wide feedback on what the box receives.
 	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true)}
-	room := lksdk.NewRoom(callbacks)
+	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
+	relays := watchRelays(room) // path.go: what the server offers, should the media path fail
 	token := s.opts.Token
 	if token == "" {
 		token, err = s.token(roomName, publish) // line.go
@@ -265,7 +309,11 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 	if err == nil {
 		err = room.JoinWithContextAndToken(ctx, s.opts.URL, token, connect...)
 	}
+	offered, answered := relays.result()
 	if err != nil {
+		if answered && errors.Is(err, lksdk.ErrConnectionTimeout) {
+			err = noMediaPath(ctx, s.opts.URL, offered, err)
+		}
 		s.leave(room) // what the half-made join started ends, its goroutines too
 		return nil, err
 	}
@@ -279,7 +327,6 @@ func (s *Session) join(ctx context.Context, roomName string, disconnected chan<-
 		s.tellPrivacy()
 		s.keyframeWanted() // the first frame anyone sees must be decodable
 	}
-	s.line.joined(s, room, roomName, publish) // line.go
 	return room, nil
 }
 
@@ -290,55 +337,53 @@ func (s *Session) sending(*lksdk.Room) bool {
 	return s.audio != nil
 }
 
-// publish sends the camera and the microphone in room.
+// publish sends the microphone first and then the camera: after a
+// reconnection the sound comes back without waiting for the pictures'
+// publication and first keyframe. Each is sent from the moment it is
+// published.
 func (s *Session) publish(room *lksdk.Room) error {
-	video, audio, err := s.publishTracks(room)
-	if err != nil {
-		return err
-	}
-	s.mu.Lock()
-	s.video, s.audio = video, audio
-	s.mu.Unlock()
-	return nil
-}
-
-func (s *Session) publishTracks(room *lksdk.Room) (video, audio *lksdk.LocalTrack, err error) {
-	var layers []*lksdk.LocalTrack
-	var videoPub *lksdk.LocalTrackPublication
-	if len(s.opts.Simulcast) > 1 {
-		layers, videoPub, err = s.publishSimulcastVideo(room) // simulcast.go
-		if err != nil {
-			return nil, nil, err
-		}
-		video = layers[0]
-	} else if video, videoPub, err = s.publishVideo(room); err != nil {
-		return nil, nil, err
-	}
+	s.keyframes.start()
 	audioOpts, audioEncryption, err := publishOptions(s.mediaKeys(), media.CodecOpus)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audio track: %w", err)
+		return fmt.Errorf("audio track: %w", err)
 	}
 	audioOpts = append(audioOpts, lksdk.WithRTCPHandler(s.onAudioRTCP))
-	audio, err = lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
+	audio, err := lksdk.NewLocalSampleTrack(webrtc.RTPCodecCapability{
 		MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2,
 		SDPFmtpLine: "minptime=10;useinbandfec=1;usedtx=1",
 	}, audioOpts...)
 	if err != nil {
-		return nil, nil, fmt.Errorf("audio track: %w", err)
+		return fmt.Errorf("audio track: %w", err)
 	}
 	audioPub, err := room.LocalParticipant.PublishTrack(audio, &lksdk.TrackPublicationOptions{
 		Name: "microphone", Source: livekit.TrackSource_MICROPHONE, Encryption: audioEncryption,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("publish audio: %w", err)
+		return fmt.Errorf("publish audio: %w", err)
 	}
 	s.mu.Lock()
-	s.videoPub, s.audioPub, s.layers = videoPub, audioPub, layers
+	s.audio, s.audioPub = audio, audioPub
+	s.mu.Unlock()
+
+	var video *lksdk.LocalTrack
+	var layers []*lksdk.LocalTrack
+	var videoPub *lksdk.LocalTrackPublication
+	if len(s.opts.Simulcast) > 1 {
+		layers, videoPub, err = s.publishSimulcastVideo(room) // simulcast.go
+		if err != nil {
+			return err
+		}
+		video = layers[0]
+	} else if video, videoPub, err = s.publishVideo(room); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.video, s.videoPub, s.layers = video, videoPub, layers
 	s.mu.Unlock()
 	if s.opts.RoomKey != nil {
 		s.log.Info("sending with the shared room key", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
-	return video, audio, nil
+	return nil
 }
 
 func (s *Session) publishVideo(room *lksdk.Room) (*lksdk.LocalTrack, *lksdk.LocalTrackPublication, error) {
@@ -375,14 +420,15 @@ func videoCapability(c media.Codec) webrtc.RTPCodecCapability {
 
 // onVideoRTCP takes what receivers say about a video layer (0 without
 // simulcast): a keyframe request makes that layer's encoder send one, at
-// most every keyframeLimit; the server's REMB caps the bitrate and its
-// receiver reports' loss moves it (congestion.go).
+// most every keyframeLimit and with follow-ups after a quiet while
+// (keyframe.go); the server's REMB caps the bitrate and its receiver
+// reports' loss moves it (congestion.go). Any report says the server
+// hears the box (reconnect.go).
 func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
+	s.heardFromServer()
 	switch p := p.(type) {
 	case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-		if s.keyframes.allow(layer, time.Now()) {
-			s.opts.Encoder.ForceLayerKeyFrame(layer)
-		}
+		s.keyframes.request(s.opts.Encoder, layer)
 	case *rtcp.ReceiverEstimatedMaximumBitrate:
 		s.congestion.onREMB(int(p.Bitrate))
 	case *rtcp.ReceiverReport:
@@ -402,8 +448,9 @@ func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 
 // onAudioRTCP passes the loss the server reports of the box's sound to
 // the encoder, which puts that much more of each packet into the next
-// one's FEC.
+// one's FEC. Any report says the server hears the box.
 func (s *Session) onAudioRTCP(p rtcp.Packet) {
+	s.heardFromServer() // reconnect.go
 	rr, ok := p.(*rtcp.ReceiverReport)
 	if !ok || s.opts.AudioEncoder == nil {
 		return
@@ -429,6 +476,7 @@ func (s *Session) keyframeWanted() {
 
 func (s *Session) leave(room *lksdk.Room) {
 	s.line.left() // line.go
+	s.keyframes.stop()
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()
@@ -446,7 +494,7 @@ func (s *Session) WriteVideo(f media.EncodedFrame) error {
 	s.mu.Lock()
 	track := s.video
 	s.mu.Unlock()
-	return writeSample(track, f)
+	return s.writeSample(track, f)
 }
 
 // WriteAudio sends one coded block of sound; outside a call, or while the
@@ -466,6 +514,7 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
+	s.sent.Store(time.Now().UnixNano())
 	// The sound's own clock, not the time of writing (which jitters), and
 	// moved on over the silence not sent (DTX) without skipping sequence
 	// numbers, which receivers would take for loss.
@@ -483,10 +532,12 @@ type audioClock struct {
 // sample timestamps.
 var audioEpoch = time.Unix(1<<30, 0)
 
-func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
+// writeSample sends one coded picture on track, when there is one.
+func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
+	s.sent.Store(time.Now().UnixNano())
 	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration}, nil)
 }
 
@@ -494,6 +545,8 @@ func writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 func explain(url string, err error) error {
 	var dnsErr *net.DNSError
 	switch {
+	case errors.As(err, new(*noMediaPathError)):
+		return err // says it all already
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Errorf("the call server at %s refuses connections (is it running?): %w", url, err)
 	case errors.As(err, &dnsErr):

@@ -93,7 +93,7 @@ func (s *Session) WriteVideoLayer(layer int, f media.EncodedFrame) error {
 		track = s.video
 	}
 	s.mu.Unlock()
-	return writeSample(track, f)
+	return s.writeSample(track, f)
 }
 
 // SetVideoQuality asks the SFU to forward, of every simulcast video the

@@ -1,8 +1,11 @@
 package call
 
 import (
+	"errors"
+	"fmt"
 	"reflect"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -45,6 +48,13 @@ type Status struct {
 	State State
 	// Err says what went wrong, in Failed and Reconnecting.
 	Err error
+	// Since is when the state began; in Reconnecting, when the box last
+	// heard from the call server: when the network dropped.
+	Since time.Time
+	// Back: in the call again after it was lost (InCall after Reconnecting).
+	Back bool
+	// Path is how the call's sound and pictures travel, in InCall.
+	Path Path
 	// Muted and CameraOff are the person's privacy choices (SetMuted,
 	// SetCameraOff): while set, no sound or no pictures leave the box. They
 	// outlast every change of State.
@@ -86,6 +96,64 @@ type Outcome struct {
 	At     time.Time
 }
 
+// backFor is how long the box says "back in the call" after it got back.
+const backFor = 10 * time.Second
+
+// Summary says the status in plain words for the screen and the status
+// page, at now: "in the call", "reconnecting: the network dropped 12 s
+// ago", "back in the call", "waiting for calls" (in the line). Err and
+// Path are told apart from it.
+func (s Status) Summary(now time.Time) string {
+	switch s.State {
+	case Idle:
+		if s.Line {
+			return "waiting for calls"
+		}
+		return "not in a call"
+	case Joining:
+		return "joining the call"
+	case InCall:
+		if s.Back && now.Sub(s.Since) < backFor {
+			return "back in the call"
+		}
+		return "in the call"
+	case Reconnecting:
+		what := "the network dropped"
+		if errors.Is(s.Err, syscall.ECONNREFUSED) {
+			what = "the call server went away"
+		}
+		return fmt.Sprintf("reconnecting: %s %s ago", what, ago(now.Sub(s.Since)))
+	case Failed:
+		return "not in the call"
+	}
+	return s.State.String()
+}
+
+// Text is the status as one line for the screen: Summary, the reason for
+// it, and the path when it is not the direct one.
+func (s Status) Text(now time.Time) string {
+	line := s.Summary(now)
+	if s.Err != nil && s.State != InCall {
+		line += " — " + s.Err.Error()
+	}
+	if s.State == InCall && s.Path.Why != "" {
+		line += ", " + s.Path.String()
+	}
+	return line
+}
+
+// ago writes a duration as people say it: "12 s", "3 min 5 s".
+func ago(d time.Duration) string {
+	sec := int(max(d, 0).Round(time.Second) / time.Second)
+	if sec < 60 {
+		return fmt.Sprintf("%d s", sec)
+	}
+	if sec < 3600 {
+		return fmt.Sprintf("%d min %d s", sec/60, sec%60)
+	}
+	return fmt.Sprintf("%d h %d min", sec/3600, sec%3600/60)
+}
+
 // stateMachine holds the current status and tells watchers of every change.
 type stateMachine struct {
 	mu       sync.Mutex
@@ -99,9 +167,16 @@ func (m *stateMachine) get() Status {
 	return m.status
 }
 
-// set changes the state and its reason; the privacy choices stay.
+// set changes the state, its reason, time, path and whether it is a
+// return (Since is now unless given); the rest stays: the privacy
+// choices, and what the line keeps (line.go).
 func (m *stateMachine) set(s Status) {
-	m.update(func(cur *Status) { cur.State, cur.Err = s.State, s.Err })
+	if s.Since.IsZero() {
+		s.Since = time.Now()
+	}
+	m.update(func(cur *Status) {
+		cur.State, cur.Err, cur.Since, cur.Back, cur.Path = s.State, s.Err, s.Since, s.Back, s.Path
+	})
 }
 
 // update changes the status under the lock and tells the watchers.

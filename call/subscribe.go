@@ -21,6 +21,20 @@ type Member struct {
 	// VideoCodec is their camera's codec as WebRTC names it ("H264",
 	// "VP8", "AV1"...), "" when they publish no camera.
 	VideoCodec string
+	// ContentCodec is the codec of what they share (their SCREEN_SHARE
+	// track), "" when they share nothing.
+	ContentCodec string
+}
+
+// isContent says whether a track is shared content rather than a camera
+// or microphone.
+func isContent(source livekit.TrackSource) bool {
+	return source == livekit.TrackSource_SCREEN_SHARE || source == livekit.TrackSource_SCREEN_SHARE_AUDIO
+}
+
+// videoCodec is a video publication's codec as WebRTC names it.
+func videoCodec(pub lksdk.TrackPublication) string {
+	return strings.ToUpper(strings.TrimPrefix(strings.ToLower(pub.MimeType()), "video/"))
 }
 
 // RemoteOptions say what the box does with the other participants: their
@@ -158,15 +172,17 @@ func (r *remoteSet) members() []Member {
 		for _, pub := range rp.TrackPublications() {
 			switch pub.Source() {
 			case livekit.TrackSource_CAMERA:
-				m.VideoCodec = strings.ToUpper(strings.TrimPrefix(strings.ToLower(pub.MimeType()), "video/"))
+				m.VideoCodec = videoCodec(pub)
+			case livekit.TrackSource_SCREEN_SHARE:
+				m.ContentCodec = videoCodec(pub)
 			case livekit.TrackSource_MICROPHONE:
 				m.AudioMuted = pub.IsMuted()
 			}
 		}
 		if m.VideoCodec == "" { // a camera not marked as one still counts
 			for _, pub := range rp.TrackPublications() {
-				if pub.Kind() == lksdk.TrackKindVideo {
-					m.VideoCodec = strings.ToUpper(strings.TrimPrefix(strings.ToLower(pub.MimeType()), "video/"))
+				if pub.Kind() == lksdk.TrackKindVideo && !isContent(pub.Source()) {
+					m.VideoCodec = videoCodec(pub)
 				}
 			}
 		}
@@ -209,7 +225,8 @@ func requestKeyframe(room *lksdk.Room, identity string) {
 
 // SetVideoSize asks the call server to send identity's camera in the
 // layer that best fits width x height pixels on the screen, so that nine
-// small tiles do not pull nine full-size streams.
+// small tiles do not pull nine full-size streams. What they share is left
+// at its best: its tile size says nothing of it.
 func (s *Session) SetVideoSize(identity string, width, height int) {
 	s.remote.mu.Lock()
 	room := s.remote.room
@@ -223,7 +240,7 @@ func (s *Session) SetVideoSize(identity string, width, height int) {
 	}
 	for _, pub := range rp.TrackPublications() {
 		remote, ok := pub.(*lksdk.RemoteTrackPublication)
-		if !ok || pub.Kind() != lksdk.TrackKindVideo {
+		if !ok || pub.Kind() != lksdk.TrackKindVideo || isContent(pub.Source()) {
 			continue
 		}
 		remote.SetVideoDimensions(uint32(width), uint32(height))

@@ -120,8 +120,8 @@ func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
 		if len(g.frames) != frames || !slices.IsSorted(g.frames) || g.frames[0]+frames-1 != g.frames[frames-1] {
 			t.Errorf("layer %d %s: frame numbers %v, want %d consecutive", i, want, g.frames, frames)
 		}
-		if len(g.psnr) != frames || slices.Min(g.psnr) < minLayerPSNR[i] {
-			t.Errorf("layer %d %s: PSNR against the halved camera picture %.1f, want %d pictures, all >= %.0f dB",
+		if len(g.psnr) != frames || median(g.psnr) < minLayerPSNR[i] {
+			t.Errorf("layer %d %s: PSNR against the halved camera picture %.1f, want %d pictures, their median >= %.0f dB",
 				i, want, g.psnr, frames, minLayerPSNR[i])
 		} else {
 			t.Logf("layer %d %s: PSNR %.1f to %.1f dB", i, want, slices.Min(g.psnr), slices.Max(g.psnr))
@@ -129,12 +129,22 @@ func TestSendSimulcastLayersCarryTheirNumbers(t *testing.T) {
 	}
 }
 
-// minLayerPSNR is the least each layer's pictures must have against the
-// camera's picture halved, a few dB below the worst picture measured
-// (720p 48 dB, 360p 41.5, 180p 42.5; with the preset's subpel search on
-// the small layers 41.5 and 39.5): a scaler that shifts or filters
-// otherwise (libswscale's bilinear: 37 and 33) falls below.
+// minLayerPSNR is the least median each layer's pictures must have
+// against the camera's picture halved, a few dB below the worst picture
+// measured (720p 48 dB, 360p 41.5, 180p 42.5; with the preset's subpel
+// search on the small layers 41.5 and 39.5): a scaler that shifts or
+// filters otherwise (libswscale's bilinear: 37 and 33) falls below on
+// every picture. The median, not the worst: since x264 keeps to its VBV
+// for the network (net-adapt), the first picture after a keyframe may dip
+// a few dB at the smallest layer (35.8 once), which says nothing of the
+// scaler.
 var minLayerPSNR = []float64{44, 38, 36}
+
+// median is the middle of xs (the upper of the two middles).
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	return s[len(s)/2]
+}
 
 // halveImage is the 2x2 average of an I420 picture, written out here so the
 // test does not check the scaler against itself.

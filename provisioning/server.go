@@ -34,8 +34,15 @@ type Controller interface {
 
 // CallStatus is what the status page shows about the call.
 type CallStatus struct {
-	State        string        `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed, settings needed
-	Error        string        `json:"error,omitempty"`
+	State string `json:"state"` // idle, joining, in call, reconnecting, failed, setup needed, settings needed
+	// Summary says State in plain words, as the screen does: "in the
+	// call", "reconnecting: the network dropped 12 s ago", "back in the call".
+	Summary string `json:"summary,omitempty"`
+	Error   string `json:"error,omitempty"`
+	// Path is how the call's sound and pictures travel, and why when not
+	// the direct way: "relayed over TURN/TLS: UDP seems blocked on this
+	// network". Empty when not in the call.
+	Path         string        `json:"path,omitempty"`
 	Room         string        `json:"room"`
 	Codec        string        `json:"codec"`
 	CodecReason  string        `json:"codec_reason"`

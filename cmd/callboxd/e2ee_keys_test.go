@@ -26,6 +26,7 @@ import (
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
+	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/pipeline/avcodec"
 	"github.com/callbox/callbox/pipeline/compose"
@@ -101,6 +102,22 @@ func member(t *testing.T, link string) (*call.Watcher, *recorded) {
 	}
 	t.Cleanup(func() { w.Leave(); r.mu.Lock(); r.dec.Close(); r.dec = nil; r.mu.Unlock() })
 	return w, r
+}
+
+// memberViewer joins the box's call as a member with an invite of the box,
+// a viewer that reads the test pattern's stamps, for the rest of the test.
+func memberViewer(t *testing.T, box provisioning.LocalClient, name string) *viewer.Viewer {
+	t.Helper()
+	opts, err := guest.MemberOptions(inviteLink(t, box, name).Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := viewer.Start(opts, viewer.ReadStamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Leave)
+	return v
 }
 
 // outsider joins with a token from the server alone: no invite, no keys.

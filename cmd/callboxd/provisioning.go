@@ -139,7 +139,10 @@ func (s *supervisor) Status() provisioning.CallStatus {
 			st.CodecReason = choice.String()
 		}
 		cs := s.daemon.session.Status()
-		st.State = cs.State.String()
+		st.State, st.Summary = cs.State.String(), cs.Summary(time.Now())
+		if cs.State == call.InCall {
+			st.Path = cs.Path.String()
+		}
 		e := s.daemon.session.Encryption()
 		st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
 		st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders

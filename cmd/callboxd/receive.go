@@ -79,11 +79,11 @@ func (rx *receiver) remote() call.RemoteOptions {
 		Handlers: call.Handlers{
 			Video: func(f call.Frame) {
 				if s := rx.screen.Load(); s != nil {
-					s.VideoAt(f.From, f.Codec, f.Data, f.Captured)
+					s.VideoAt(senderKey(f), f.Codec, f.Data, f.Captured)
 				}
 			},
 			Audio: func(f call.Frame) {
-				if err := rx.mixer.Push(f.From, pipeline.JitterPacket{Seq: f.Seq, Data: f.Data,
+				if err := rx.mixer.Push(senderKey(f), pipeline.JitterPacket{Seq: f.Seq, Data: f.Data,
 					Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured}); err != nil {
 					rx.log.Debug("sound dropped", "err", err)
 				}
@@ -92,6 +92,17 @@ func (rx *receiver) remote() call.RemoteOptions {
 		OnMembers:  rx.setMembers,
 		OnSpeakers: rx.setSpeakers,
 	}
+}
+
+// senderKey is who a frame is from as the screen and the mixer know them:
+// a participant's shared content (its video and its sound) is apart from
+// their camera and microphone, so that each keeps its own decoder and
+// lip sync pairs the content's video with the content's sound.
+func senderKey(f call.Frame) string {
+	if f.Content {
+		return compose.ContentKey(f.From)
+	}
+	return f.From
 }
 
 func (rx *receiver) setMembers(ms []call.Member) {
@@ -110,7 +121,8 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	here := map[string]bool{}
 	for i, m := range ms {
 		// Identity stays as it came: it is the key the call and the mixer know them by.
-		members[i] = compose.Member{Identity: m.Identity, Name: shownName(m), Muted: m.AudioMuted, VideoCodec: m.VideoCodec}
+		members[i] = compose.Member{Identity: m.Identity, Name: shownName(m), Muted: m.AudioMuted,
+			VideoCodec: m.VideoCodec, ContentCodec: m.ContentCodec}
 		if slices.Contains(outsiders, m.Identity) {
 			members[i].Name += noKeysMark
 		}
@@ -118,17 +130,26 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	}
 	rx.mu.Lock()
 	rx.lastMembers = ms
-	before := map[string]bool{}
+	before := map[string]compose.Member{}
 	for _, old := range rx.members {
-		before[old.Identity] = true
+		before[old.Identity] = old
 		if !here[old.Identity] {
 			rx.mixer.Remove(old.Identity)
+			rx.mixer.Remove(compose.ContentKey(old.Identity))
 			rx.log.Info("a participant left", "participant", shownIdentity(old.Identity))
 		}
 	}
 	for _, m := range members {
-		if !before[m.Identity] {
+		old, was := before[m.Identity]
+		if !was {
 			rx.log.Info("a participant joined", "participant", shownIdentity(m.Identity), "name", m.Name, "video", m.VideoCodec)
+		}
+		switch {
+		case m.ContentCodec != "" && old.ContentCodec == "":
+			rx.log.Info("a participant shares their screen", "participant", shownIdentity(m.Identity), "video", m.ContentCodec)
+		case m.ContentCodec == "" && old.ContentCodec != "":
+			rx.mixer.Remove(compose.ContentKey(m.Identity))
+			rx.log.Info("a participant stopped sharing their screen", "participant", shownIdentity(m.Identity))
 		}
 	}
 	rx.members = members
@@ -198,7 +219,7 @@ func (rx *receiver) show(ctx context.Context) error {
 		// heard. Both capture times come from the sender's RTCP sender
 		// reports; the mixer knows when each sound was played.
 		ShowAt:    rx.mixer.ShowAt,
-		OnDamaged: rx.session.RequestKeyframe,
+		OnDamaged: func(key string) { rx.session.RequestKeyframe(compose.KeyOwner(key)) },
 		OnDrawn: func(f *display.Frame, l compose.Layout) {
 			moving.beat()
 			if rx.onDrawn != nil {
@@ -256,37 +277,37 @@ func openSpeaker(ctx context.Context, cfg config.Config, log *slog.Logger) (audi
 	})
 }
 
-// followState writes the call's state on the status line.
+// followState writes the call's state on the status line, again every
+// second: "the network dropped 12 s ago" counts, and "back in the call"
+// turns into "in the call".
 func (rx *receiver) followState(ctx context.Context) {
 	states, stop := rx.session.Watch()
 	defer stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	var st call.Status
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case st := <-states:
+		case st = <-states:
 			rx.mu.Lock()
-			switch text := callStatusText(rx.cfg, st); {
-			case text != "":
-				rx.status = text
-			case st.State == call.InCall:
-				rx.status = "in call"
-			case st.State == call.Idle:
-				rx.status = "not in a call"
-			default:
-				rx.status = st.State.String()
-				if st.Err != nil {
-					rx.status += ": " + st.Err.Error()
-				}
-			}
 			rx.callCard, rx.callCardUntil = callCard(rx.cfg, st) // ring.go
 			if rx.sounds == nil {
 				rx.sounds = map[string]bool{}
 			}
 			soundsFor(rx.mixer, st, rx.sounds)
 			rx.mu.Unlock()
-			rx.updateStatus()
 			rx.updateCard()
+		case <-tick.C:
+		}
+		text := callStatusText(rx.cfg, st, time.Now()) // ring.go
+		rx.mu.Lock()
+		changed := text != rx.status
+		rx.status = text
+		rx.mu.Unlock()
+		if changed {
+			rx.updateStatus()
 		}
 	}
 }

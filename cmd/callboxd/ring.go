@@ -11,6 +11,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/callbox/callbox/call"
@@ -100,8 +101,9 @@ func outcomeWords(state string) string {
 	return state
 }
 
-// callStatusText is the status line's word for st with a line.
-func callStatusText(cfg config.Config, st call.Status) string {
+// callStatusText is the status line's words for st at now: with a line,
+// who rings and whom the box calls; else the call's own (Status.Text).
+func callStatusText(cfg config.Config, st call.Status, now time.Time) string {
 	switch {
 	case st.State == call.Ringing && len(st.Callers) > 0:
 		return "ringing: " + callerName(st.Callers[0]) + " is calling"
@@ -109,12 +111,12 @@ func callStatusText(cfg config.Config, st call.Status) string {
 		return "calling " + contactName(cfg, st.Callee)
 	case st.State == call.Idle && st.Line && st.DoNotDisturb:
 		return "do not disturb: calls are declined"
-	case st.State == call.Idle && st.Line:
-		return "waiting for calls"
 	case st.State == call.InCall && st.Callee != "":
-		return "in call with " + contactName(cfg, st.Callee)
+		// "back in the call with Grandma, relayed over …"
+		summary := st.Summary(now)
+		return summary + " with " + contactName(cfg, st.Callee) + strings.TrimPrefix(st.Text(now), summary)
 	}
-	return ""
+	return st.Text(now)
 }
 
 // soundsFor sets the box's own sounds on the mixer for st: the ring tone

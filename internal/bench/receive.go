@@ -5,6 +5,9 @@ package main
 //   - decode_composite_ms_per_frame: four participants' 640x360 H.264
 //     decoded and drawn in a grid on a 1920x1080 frame, per frame
 //     (compose.DecodeCompositeGrid, as BenchmarkDecodeComposite1080p).
+//   - content_decode_composite_ms_per_frame: the same with the first of
+//     them also sharing 1920x1080 content, decoded and drawn large beside
+//     the four (as BenchmarkContentDecodeComposite1080p).
 //   - receive_glass_to_glass_p95_ms: a synthetic participant's test
 //     pattern, from the time drawn into each picture (its capture) to the
 //     frame the box's screen presents with it, through the real LiveKit
@@ -37,11 +40,15 @@ import (
 )
 
 func receiveFigures() error {
-	ms, err := decodeCompositeMs()
+	ms, err := decodeCompositeMs(false)
 	if err != nil {
 		return fmt.Errorf("decode_composite_ms_per_frame: %w", err)
 	}
 	fmt.Printf("decode_composite_ms_per_frame: %.2f ms\n", ms)
+	if ms, err = decodeCompositeMs(true); err != nil {
+		return fmt.Errorf("content_decode_composite_ms_per_frame: %w", err)
+	}
+	fmt.Printf("content_decode_composite_ms_per_frame: %.2f ms\n", ms)
 	p95, err := receiveGlassToGlassP95()
 	if err != nil {
 		return fmt.Errorf("receive_glass_to_glass_p95_ms: %w", err)
@@ -56,8 +63,9 @@ func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
 
 const gridW, gridH = 640, 360
 
-// decodeCompositeMs is the median of five rounds of 60 frames.
-func decodeCompositeMs() (float64, error) {
+// decodeCompositeMs is the median of five rounds of 60 frames, per frame;
+// with content, the first participant also shares 1920x1080 content.
+func decodeCompositeMs(content bool) (float64, error) {
 	coded, err := encodePattern(gridW, gridH, 60)
 	if err != nil {
 		return 0, err
@@ -67,6 +75,15 @@ func decodeCompositeMs() (float64, error) {
 		return 0, err
 	}
 	defer g.Close()
+	if content {
+		shared, err := encodePattern(1920, 1080, len(coded))
+		if err != nil {
+			return 0, err
+		}
+		if err := g.ShareContent(shared); err != nil {
+			return 0, err
+		}
+	}
 	var rounds []float64
 	for range 5 {
 		start := time.Now()

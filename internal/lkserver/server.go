@@ -42,7 +42,18 @@ type Options struct {
 	// LogFile receives the server's output (appended). "" puts it in the
 	// server's temporary directory, which Close removes.
 	LogFile string
+	// TURN turns on the server's own TURN over TLS on port 443 of Addr,
+	// which it offers to every participant as turns:Addr:443 (the port
+	// LiveKit always announces), with a certificate for Addr signed by a
+	// certificate authority made for this server alone (Server.CAFile).
+	// Port 443 needs the namespace's root, which netns gives.
+	TURN bool
 }
+
+// turnTLSPort is where the server's TURN over TLS listens: LiveKit always
+// tells clients port 443, whatever turn.tls_port says (a load balancer in
+// front is expected to map it).
+const turnTLSPort = 443
 
 // Server is a running livekit-server process.
 type Server struct {
@@ -53,11 +64,16 @@ type Server struct {
 	APISecret string
 	// LogFile holds the server's output, across restarts.
 	LogFile string
+	// CAFile, with Options.TURN, is the PEM certificate of the authority
+	// that signed the TURN server's certificate: a client that trusts it
+	// (SSL_CERT_FILE for Go) can use TURN over TLS. "" without TURN.
+	CAFile string
 
 	binary     string
 	configFile string
 	tempDir    string
 	healthURL  string
+	stun       *stunServer // the STUN server the server names, from Start to Close
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -108,17 +124,35 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
-	tempDir, err := os.MkdirTemp("", "lkserver-")
+	stun, err := startSTUN(opts.Addr)
 	if err != nil {
 		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	tempDir, err := os.MkdirTemp("", "lkserver-")
+	if err != nil {
+		_ = stun.close()
+		return nil, fmt.Errorf("lkserver: %w", err)
+	}
+	// What Start made, undone when it fails.
+	undo := func() {
+		_ = os.RemoveAll(tempDir)
+		_ = stun.close()
 	}
 	logFile := opts.LogFile
 	if logFile == "" {
 		logFile = filepath.Join(tempDir, "livekit-server.log")
 	}
 	configFile := filepath.Join(tempDir, "livekit.yaml")
-	if err := writeConfig(configFile, opts.Addr, ports, secret); err != nil {
-		_ = os.RemoveAll(tempDir)
+	var turn *turnConfig
+	caFile := ""
+	if opts.TURN {
+		if turn, caFile, err = writeTURNCertificates(tempDir, opts.Addr); err != nil {
+			undo()
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
+	}
+	if err := writeConfig(configFile, opts.Addr, ports, stun.addr(), secret, turn); err != nil {
+		undo()
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
 
@@ -128,13 +162,15 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		APIKey:     apiKey,
 		APISecret:  secret,
 		LogFile:    logFile,
+		CAFile:     caFile,
 		binary:     binary,
 		configFile: configFile,
 		tempDir:    tempDir,
 		healthURL:  "http://" + hostPort + "/",
+		stun:       stun,
 	}
 	if err := s.start(ctx); err != nil {
-		_ = os.RemoveAll(tempDir)
+		undo()
 		return nil, err
 	}
 	return s, nil
@@ -175,10 +211,10 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.start(ctx)
 }
 
-// Close stops the server and removes its temporary directory: the config,
-// and the log unless Options.LogFile put it elsewhere.
+// Close stops the server and its STUN server and removes its temporary
+// directory: the config, and the log unless Options.LogFile put it elsewhere.
 func (s *Server) Close() error {
-	return errors.Join(s.Stop(), os.RemoveAll(s.tempDir))
+	return errors.Join(s.Stop(), s.stun.close(), os.RemoveAll(s.tempDir))
 }
 
 func (s *Server) start(ctx context.Context) error {
@@ -366,13 +402,24 @@ type config struct {
 	RTC           rtcConfig         `json:"rtc"`
 	Keys          map[string]string `json:"keys"`
 	Logging       loggingConfig     `json:"logging"`
+	TURN          *turnConfig       `json:"turn,omitempty"`
+}
+
+type turnConfig struct {
+	Enabled       bool     `json:"enabled"`
+	Domain        string   `json:"domain"`
+	TLSPort       int      `json:"tls_port"`
+	CertFile      string   `json:"cert_file"`
+	KeyFile       string   `json:"key_file"`
+	BindAddresses []string `json:"bind_addresses"`
 }
 
 type rtcConfig struct {
-	TCPPort       int    `json:"tcp_port"`
-	UDPPort       string `json:"udp_port"`
-	NodeIP        string `json:"node_ip"`
-	UseExternalIP bool   `json:"use_external_ip"`
+	TCPPort       int      `json:"tcp_port"`
+	UDPPort       string   `json:"udp_port"`
+	NodeIP        string   `json:"node_ip"`
+	UseExternalIP bool     `json:"use_external_ip"`
+	STUNServers   []string `json:"stun_servers"`
 }
 
 type loggingConfig struct {
@@ -380,7 +427,7 @@ type loggingConfig struct {
 	PionLevel string `json:"pion_level"`
 }
 
-func writeConfig(path, addr string, ports serverPorts, secret string) error {
+func writeConfig(path, addr string, ports serverPorts, stunAddr, secret string, turn *turnConfig) error {
 	data, err := json.MarshalIndent(config{
 		Port:          ports.http,
 		BindAddresses: []string{addr},
@@ -389,9 +436,13 @@ func writeConfig(path, addr string, ports serverPorts, secret string) error {
 			UDPPort:       strconv.Itoa(ports.rtcUDP),
 			NodeIP:        addr,
 			UseExternalIP: false,
+			// Without one (or TURN over UDP) the server names Google's
+			// and Twilio's to its participants (stun.go).
+			STUNServers: []string{stunAddr},
 		},
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},
+		TURN:    turn,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)

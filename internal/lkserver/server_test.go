@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/livekit/protocol/auth"
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
+	"github.com/pion/stun/v4"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
@@ -47,12 +49,13 @@ const (
 	room        = "lobby"
 )
 
-// startServer starts a server on netns.Addr whose log lands in the test's
-// temp dir and is shown if the test fails.
-func startServer(t *testing.T, ctx context.Context) *lkserver.Server {
+// startServer starts a server on netns.Addr, with opts' other settings,
+// whose log lands in the test's temp dir and is shown if the test fails.
+func startServer(t *testing.T, ctx context.Context, opts lkserver.Options) *lkserver.Server {
 	t.Helper()
 	logFile := filepath.Join(t.TempDir(), "livekit-server.log")
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr, LogFile: logFile})
+	opts.Addr, opts.LogFile = netns.Addr, logFile
+	srv, err := lkserver.Start(ctx, opts)
 	if err != nil {
 		t.Fatalf("start server: %v", err)
 	}
@@ -72,7 +75,7 @@ func startServer(t *testing.T, ctx context.Context) *lkserver.Server {
 func TestCallThroughRealServerSurvivesRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	srv := startServer(t, ctx)
+	srv := startServer(t, ctx, lkserver.Options{})
 	if want := "ws://" + netns.Addr + ":"; !strings.HasPrefix(srv.URL, want) {
 		t.Errorf("URL = %q, want prefix %q", srv.URL, want)
 	}
@@ -219,10 +222,80 @@ func join(srv *lkserver.Server, identity string, callback *lksdk.RoomCallback) (
 	return lksdk.ConnectToRoomWithToken(srv.URL, token, callback, lksdk.WithConnectTimeout(10*time.Second))
 }
 
+// TestParticipantsAreToldOnlyTheServersAddress: the STUN and TURN servers
+// the server hands a participant are all on its own address, none out on
+// the internet (LiveKit's default is Google's and Twilio's STUN servers):
+// a test's participants must reach nothing but the namespace. The STUN
+// server answers, as a real one does: a participant does not wait for it.
+func TestParticipantsAreToldOnlyTheServersAddress(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	srv := startServer(t, ctx, lkserver.Options{TURN: true})
+	participant, err := join(srv, "looker", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer participant.Disconnect()
+	pc := participant.LocalParticipant.GetPublisherPeerConnection()
+	if pc == nil {
+		t.Fatal("no peer connection after joining")
+	}
+	var urls []string
+	for _, s := range pc.GetConfiguration().ICEServers {
+		urls = append(urls, s.URLs...)
+	}
+	if len(urls) == 0 {
+		t.Fatal("the server offered no STUN or TURN server at all")
+	}
+	for _, u := range urls {
+		_, hostPort, _ := strings.Cut(u, ":") // stun:host:port, turns:host:port?transport=tcp
+		hostPort, _, _ = strings.Cut(hostPort, "?")
+		if host, _, err := net.SplitHostPort(hostPort); err != nil || host != netns.Addr {
+			t.Errorf("the server offers %s; want only servers on %s", u, netns.Addr)
+		}
+		if strings.HasPrefix(u, "stun:") {
+			if err := askSTUN(hostPort); err != nil {
+				t.Errorf("the server offers %s: %v", u, err)
+			}
+		}
+	}
+}
+
+// askSTUN sends a STUN binding request to hostPort and waits a second for
+// the answer.
+func askSTUN(hostPort string) error {
+	conn, err := net.Dial("udp4", hostPort)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	req := stun.MustBuild(stun.TransactionID, stun.BindingRequest)
+	if _, err := conn.Write(req.Raw); err != nil {
+		return err
+	}
+	if err := conn.SetReadDeadline(time.Now().Add(time.Second)); err != nil {
+		return err
+	}
+	buf := make([]byte, 1500)
+	n, err := conn.Read(buf)
+	if err != nil {
+		return fmt.Errorf("no answer to a binding request: %w", err)
+	}
+	resp := &stun.Message{Raw: buf[:n]}
+	var mapped stun.XORMappedAddress
+	if err := resp.Decode(); err != nil || resp.Type != stun.BindingSuccess || mapped.GetFrom(resp) != nil {
+		return fmt.Errorf("the answer to a binding request is not a success with an address: %v", resp)
+	}
+	if mapped.String() != conn.LocalAddr().String() {
+		return fmt.Errorf("the answer names %v; the request came from %v", mapped, conn.LocalAddr())
+	}
+	return nil
+}
+
 func TestToken(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	srv := startServer(t, ctx)
+	srv := startServer(t, ctx, lkserver.Options{})
 
 	tests := []struct {
 		name, room, identity string

@@ -3,6 +3,7 @@ package netns_test
 import (
 	"bufio"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -218,18 +219,22 @@ func TestPeerFilter(t *testing.T) {
 	}
 }
 
-// echoServer answers "pong" to every line or datagram on netns.Addr and
-// returns its port.
+// echoServer answers "pong" to every line or datagram on netns.Addr, until
+// the test ends, and returns its port.
 func echoServer(t *testing.T, network string) string {
 	t.Helper()
 	addr := net.JoinHostPort(netns.Addr, "0")
+	answered := make(chan struct{})
+	var closer io.Closer
+	var local net.Addr
 	if network == "udp" {
 		conn, err := net.ListenPacket("udp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { conn.Close() })
+		closer, local = conn, conn.LocalAddr()
 		go func() {
+			defer close(answered)
 			buf := make([]byte, 1500)
 			for {
 				_, from, err := conn.ReadFrom(buf)
@@ -239,25 +244,29 @@ func echoServer(t *testing.T, network string) string {
 				_, _ = conn.WriteTo([]byte("pong\n"), from) // the client says when no pong comes
 			}
 		}()
-		_, port, _ := net.SplitHostPort(conn.LocalAddr().String())
-		return port
-	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			_, _ = conn.Write([]byte("pong\n")) // the client says when no pong comes
-			conn.Close()
+	} else {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}()
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+		closer, local = ln, ln.Addr()
+		go func() {
+			defer close(answered)
+			for {
+				conn, err := ln.Accept()
+				if err != nil {
+					return
+				}
+				_, _ = conn.Write([]byte("pong\n")) // the client says when no pong comes
+				conn.Close()
+			}
+		}()
+	}
+	t.Cleanup(func() {
+		closer.Close()
+		<-answered
+	})
+	_, port, _ := net.SplitHostPort(local.String())
 	return port
 }
 

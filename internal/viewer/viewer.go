@@ -87,10 +87,21 @@ type sender struct {
 	packets []AudioPacket // every packet of sound, as it arrived
 	// lastVideo and lastAudio are when a frame of each last arrived.
 	lastVideo, lastAudio time.Time
+	// soundAt is when blocks of sound (not a server's silence) arrived, at
+	// least the newest keptSoundTimes.
+	soundAt []time.Time
 }
 
 // keptAudio is how much sound a viewer keeps of each sender: the newest 10 s.
 const keptAudio = 10 * audio.SampleRate
+
+// keptSoundTimes is how many arrival times of sound a viewer keeps of each
+// sender at least: 10 s of 10 ms blocks, 20 s of 20 ms ones.
+const keptSoundTimes = 1000
+
+// silentRMS is the loudest block that is still silence (about -50 dBFS):
+// what a server sends in a gap, or a muted microphone.
+const silentRMS = 100
 
 // Start joins the room described by opts and collects until Leave; check
 // looks at every picture (ReadStamp for the test pattern).
@@ -218,6 +229,12 @@ func (v *Viewer) onAudio(f call.Frame) {
 	s.audio = append(s.audio, pcm[:n]...)
 	if len(s.audio) > 2*keptAudio {
 		s.audio = append(s.audio[:0], s.audio[len(s.audio)-keptAudio:]...)
+	}
+	if audio.RMS(pcm[:n]) > silentRMS {
+		s.soundAt = append(s.soundAt, f.Arrived)
+		if len(s.soundAt) > 2*keptSoundTimes {
+			s.soundAt = append(s.soundAt[:0], s.soundAt[len(s.soundAt)-keptSoundTimes:]...)
+		}
 	}
 	v.notify()
 }
@@ -355,6 +372,26 @@ func (v *Viewer) LastArrived(identity string) (video, sound time.Time) {
 	}
 	return time.Time{}, time.Time{}
 }
+
+// FirstSoundAfter is when the first block of identity's sound (not
+// silence) arrived after t, among the newest 1000 blocks; ok is false when
+// none has.
+func (v *Viewer) FirstSoundAfter(identity string, t time.Time) (at time.Time, ok bool) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if s, found := v.senders[identity]; found {
+		for _, at := range s.soundAt {
+			if at.After(t) {
+				return at, true
+			}
+		}
+	}
+	return time.Time{}, false
+}
+
+// Encryption is how the call's media reaches the viewer encrypted, and,
+// with per-member keys, the members' check it sees.
+func (v *Viewer) Encryption() call.EncryptionStatus { return v.watcher.Encryption() }
 
 // Errors returns the decoding problems seen so far.
 func (v *Viewer) Errors() []error {

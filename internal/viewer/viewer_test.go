@@ -13,6 +13,7 @@ import (
 	"github.com/callbox/callbox/device/audio"
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
+	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/pipeline/pipelinetest"
 )
 
@@ -84,5 +85,52 @@ func TestCheckSeesEachSendersPictures(t *testing.T) {
 	}
 	if errs := v.Errors(); len(errs) > 0 {
 		t.Errorf("decoding errors: %v", errs)
+	}
+}
+
+// TestFirstSoundAfter: the viewer tells when a sender's sound, not the
+// silence a server sends in a gap, came after a moment.
+func TestFirstSoundAfter(t *testing.T) {
+	enc, err := pipeline.NewOpusEncoder(32000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	tone, err := audio.NewTone(audio.ToneOptions{Frequency: 440, Amplitude: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tone.Close()
+	block := make([]int16, enc.FrameSamples())
+	code := func(loud bool) []byte {
+		clear(block)
+		if loud {
+			if err := tone.Read(t.Context(), block); err != nil {
+				t.Fatal(err)
+			}
+		}
+		data, err := enc.Encode(block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	v := newViewer(ReadStamp)
+	defer v.Leave()
+	start := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	at := func(ms int) time.Time { return start.Add(time.Duration(ms) * time.Millisecond) }
+	// Sound, a gap of silence (whose first block still rings with the
+	// decoder's overlap), sound again.
+	for i, loud := range []bool{true, false, false, false, false, true, true} {
+		v.onAudio(call.Frame{From: "box", Codec: media.CodecOpus, Data: code(loud), Arrived: at(20 * i)})
+	}
+	if got, ok := v.FirstSoundAfter("box", at(50)); !ok || !got.Equal(at(100)) {
+		t.Errorf("first sound after the gap began: %v (%v), want %v", got, ok, at(100))
+	}
+	if _, ok := v.FirstSoundAfter("box", at(120)); ok {
+		t.Errorf("sound after the last block, want none")
+	}
+	if _, ok := v.FirstSoundAfter("nobody", start); ok {
+		t.Errorf("sound from a sender never heard, want none")
 	}
 }

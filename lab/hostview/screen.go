@@ -244,8 +244,8 @@ func checkScreen(f *display.Frame, sent *sentPictures) (tileSeen, error) {
 	if _, ok := compose.FindText(f, l.Tiles[0].Rect, remoteName); !ok {
 		return seen, fmt.Errorf("the remote's tile has no label %q", remoteName)
 	}
-	if _, ok := compose.FindText(f, l.Status, "in call"); !ok {
-		return seen, errors.New(`the status line does not say "in call"`)
+	if _, ok := compose.FindText(f, l.Status, "in the call"); !ok {
+		return seen, errors.New(`the status line does not say "in the call"`)
 	}
 	seen.self = "no readable stamp"
 	if self, err := compose.ReadTileStamp(f, compose.Fit(picture, l.Self), picture); err == nil {

@@ -11,12 +11,15 @@ import (
 // DecodeCompositeGrid is the receive side's work for one screen frame of
 // a call with several participants: decode one coded frame of each and
 // draw the grid. BenchmarkDecodeComposite1080p and make bench
-// (decode_composite_ms_per_frame) measure it.
+// (decode_composite_ms_per_frame) measure it; with ShareContent, the first
+// participant also shares content, drawn large beside the others
+// (content_decode_composite_ms_per_frame).
 type DecodeCompositeGrid struct {
 	r       *display.Offscreen
 	screen  *Screen
 	codec   media.Codec
 	coded   [][]byte
+	content [][]byte // the first participant's shared content; nil for none
 	members []Member
 	next    int
 }
@@ -40,8 +43,21 @@ func NewDecodeCompositeGrid(coded [][]byte, codec media.Codec, participants int,
 	return g, nil
 }
 
-// Frame decodes the next coded frame of every participant and draws the
-// grid into the back buffer (Present, a copy or a page flip, is left out).
+// ShareContent makes the first participant share content coded as coded
+// (as many frames as their camera's, a keyframe first).
+func (g *DecodeCompositeGrid) ShareContent(coded [][]byte) error {
+	if len(coded) != len(g.coded) {
+		return fmt.Errorf("decode-composite grid: %d frames of content for %d of camera", len(coded), len(g.coded))
+	}
+	g.content = coded
+	g.members[0].ContentCodec = string(g.codec)
+	g.screen.SetMembers(g.members)
+	return nil
+}
+
+// Frame decodes the next coded frame of every participant (and of the
+// content) and draws the screen into the back buffer (Present, a copy or a
+// page flip, is left out).
 func (g *DecodeCompositeGrid) Frame() {
 	if g.next == len(g.coded) { // start again at the keyframe with fresh decoders
 		g.screen.SetMembers(nil)
@@ -50,6 +66,9 @@ func (g *DecodeCompositeGrid) Frame() {
 	}
 	for _, m := range g.members {
 		g.screen.Video(m.Identity, g.codec, g.coded[g.next])
+	}
+	if g.content != nil {
+		g.screen.Video(ContentKey(g.members[0].Identity), g.codec, g.content[g.next])
 	}
 	g.next++
 	s := g.screen

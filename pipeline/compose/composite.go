@@ -20,11 +20,14 @@ type Participant struct {
 // Scene is everything one frame shows.
 type Scene struct {
 	Participants []Participant // in join order
-	Speaker      string        // the active speaker's identity, "" for none
-	Self         *image.YCbCr  // the box's own camera, nil for no self view
-	ShowSelf     bool          // draw the self view's place even without a picture
-	Status       string        // the call status line
-	Card         *Card         // a panel over the stage (card.go); nil for none
+	// Content is shared content (the newest screen share) shown large
+	// beside the people; nil for the grid. Its Name is whose it is.
+	Content  *Participant
+	Speaker  string       // the active speaker's identity, "" for none
+	Self     *image.YCbCr // the box's own camera, nil for no self view
+	ShowSelf bool         // draw the self view's place even without a picture
+	Status   string       // the call status line
+	Card     *Card        // a panel over the stage (card.go); nil for none
 }
 
 // Compositor draws scenes into frames. It keeps scaler state between
@@ -44,14 +47,22 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 		byID[p.Identity] = p
 	}
 	selfView := s.Self != nil || s.ShowSelf
-	l := Arrange(image.Pt(dst.Width, dst.Height), ids, s.Speaker, selfView)
+	arrange := Arrange
+	if s.Content != nil {
+		arrange = ArrangeContent
+	}
+	l := arrange(image.Pt(dst.Width, dst.Height), ids, s.Speaker, selfView)
 	scale := textScale(dst.Height)
 
 	// The background shows only in the gaps: paint around the stage's tiles.
 	fillRect(dst, image.Rect(0, 0, dst.Width, l.Status.Min.Y), colorBackground)
+	if s.Content != nil {
+		c.drawTile(dst, l.Content, s.Content.Picture, s.Content.Problem, scale, FitContent)
+		drawLabel(dst, l.Content, s.Content.Name+"'s screen", false, scale)
+	}
 	for _, t := range l.Tiles {
 		p := byID[t.Identity]
-		c.drawTile(dst, t.Rect, p.Picture, p.Problem, scale)
+		c.drawTile(dst, t.Rect, p.Picture, p.Problem, scale, Fit)
 		name := p.Name
 		if name == "" {
 			name = p.Identity
@@ -62,7 +73,7 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 		}
 	}
 	if !l.Self.Empty() {
-		c.drawTile(dst, l.Self, s.Self, "camera off", scale)
+		c.drawTile(dst, l.Self, s.Self, "camera off", scale, Fit)
 		drawLabel(dst, l.Self, "You", false, scale)
 	}
 	fillRect(dst, l.Status, colorStatus)
@@ -81,11 +92,13 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	return l
 }
 
-// drawTile draws a picture fitted into r, or the placeholder with its
-// reason when there is no picture or it cannot be drawn.
-func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.YCbCr, problem string, scale int) {
+// drawTile draws a picture placed in r by fit (Fit for people,
+// FitContent for content), or the placeholder with its reason when there
+// is no picture or it cannot be drawn.
+func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.YCbCr, problem string, scale int,
+	fit func(picture image.Point, r image.Rectangle) image.Rectangle) {
 	if pic != nil {
-		inner := Fit(pic.Rect.Size(), r)
+		inner := fit(pic.Rect.Size(), r)
 		if !inner.Empty() && c.scale.draw(dst, inner, pic) == nil {
 			fillAround(dst, r, inner, colorTile)
 			return

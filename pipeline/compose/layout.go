@@ -28,10 +28,13 @@ type Tile struct {
 
 // Layout is where everything goes on a screen.
 type Layout struct {
-	Tiles  []Tile          // remote participants, in the order given
-	Self   image.Rectangle // the box's own camera; empty without a self view
-	Status image.Rectangle // the call status line along the bottom
-	Card   CardLayout      // where Scene.Card was drawn, if there was one
+	Tiles []Tile // remote participants, in the order given
+	// Content is where shared content (a screen share) goes; empty when
+	// nobody shares.
+	Content image.Rectangle
+	Self    image.Rectangle // the box's own camera; empty without a self view
+	Status  image.Rectangle // the call status line along the bottom
+	Card    CardLayout      // where Scene.Card was drawn, if there was one
 }
 
 // Tile returns the tile of identity, if it is shown.
@@ -69,6 +72,42 @@ func Arrange(screen image.Point, remotes []string, speaker string, selfView bool
 		l.arrangeSpeaker(stage, gap, shown, speaker, selfView)
 	default:
 		l.arrangeGrid(stage, gap, shown, selfView)
+	}
+	return l
+}
+
+// ArrangeContent places shared content large on the left of the stage and
+// the people (up to MaxTiles remote participants, then the self view) in a
+// strip down the right, one above the other, so that the content is cut
+// the least: on a 16:9 screen it loses only the strip's width.
+func ArrangeContent(screen image.Point, remotes []string, speaker string, selfView bool) Layout {
+	statusH := even(max(16, screen.Y/24))
+	l := Layout{Status: image.Rect(0, screen.Y-statusH, screen.X, screen.Y)}
+	stage := image.Rect(0, 0, screen.X, screen.Y-statusH)
+	gap := even(max(4, screen.X/160))
+	stripW := even(screen.X / 6)
+	l.Content = image.Rect(stage.Min.X+gap, stage.Min.Y+gap, even(stage.Max.X-stripW-gap), stage.Max.Y-gap)
+	shown := pickShown(remotes, speaker)
+	n := len(shown)
+	if selfView {
+		n++
+	}
+	if n == 0 {
+		return l
+	}
+	x0, x1 := l.Content.Max.X+gap, stage.Max.X-gap
+	cellH := min((x1-x0)*9/16, (stage.Dy()-gap*(n+1))/n)
+	y := stage.Min.Y + gap
+	next := func() image.Rectangle {
+		r := image.Rect(even(x0), even(y), even(x1), even(y)+even(cellH))
+		y += cellH + gap
+		return r
+	}
+	for _, id := range shown {
+		l.Tiles = append(l.Tiles, Tile{Identity: id, Rect: next()})
+	}
+	if selfView {
+		l.Self = next()
 	}
 	return l
 }
@@ -166,6 +205,22 @@ func Fit(picture image.Point, r image.Rectangle) image.Rectangle {
 		w, h = r.Dy()*picture.X/picture.Y, r.Dy()
 	}
 	w, h = even(w), even(h)
+	x0 := even(r.Min.X + (r.Dx()-w)/2)
+	y0 := even(r.Min.Y + (r.Dy()-h)/2)
+	return image.Rect(x0, y0, x0+w, y0+h)
+}
+
+// FitContent is where content of the given size goes in r: at its own
+// size, centred, when it fits (text stays as sharp as it was sent), and
+// otherwise scaled down to fit, never up.
+func FitContent(picture image.Point, r image.Rectangle) image.Rectangle {
+	if picture.X <= 0 || picture.Y <= 0 || r.Empty() {
+		return image.Rectangle{}
+	}
+	if picture.X > r.Dx() || picture.Y > r.Dy() {
+		return Fit(picture, r)
+	}
+	w, h := even(picture.X), even(picture.Y)
 	x0 := even(r.Min.X + (r.Dx()-w)/2)
 	y0 := even(r.Min.Y + (r.Dy()-h)/2)
 	return image.Rect(x0, y0, x0+w, y0+h)

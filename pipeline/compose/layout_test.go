@@ -152,3 +152,60 @@ func TestFit(t *testing.T) {
 		}
 	}
 }
+
+// TestArrangeContent: shared content takes most of the stage and the
+// people are a strip beside it, each tile inside the stage and clear of
+// the content and of one another.
+func TestArrangeContent(t *testing.T) {
+	screen := image.Pt(1920, 1080)
+	for _, tt := range []struct {
+		remotes int
+		self    bool
+	}{{0, false}, {1, true}, {4, true}, {9, true}, {12, false}} {
+		t.Run(fmt.Sprintf("%d remotes self %v", tt.remotes, tt.self), func(t *testing.T) {
+			l := ArrangeContent(screen, names(tt.remotes), "p1", tt.self)
+			stage := image.Rect(0, 0, screen.X, l.Status.Min.Y)
+			if !l.Content.In(stage) || l.Content.Dx() < screen.X*3/4 || l.Content.Dy() < stage.Dy()*9/10 {
+				t.Errorf("content %v, want most of the stage %v", l.Content, stage)
+			}
+			rects := []image.Rectangle{l.Content}
+			for _, tile := range l.Tiles {
+				rects = append(rects, tile.Rect)
+			}
+			if tt.self {
+				rects = append(rects, l.Self)
+			}
+			if want := 1 + min(tt.remotes, MaxTiles); len(l.Tiles)+1 != want {
+				t.Errorf("%d tiles, want %d", len(l.Tiles), want-1)
+			}
+			for i, r := range rects[1:] {
+				if r.Empty() || !r.In(stage) || r.Min.X < l.Content.Max.X {
+					t.Errorf("strip cell %d %v: want it in the stage, right of the content %v", i, r, l.Content)
+				}
+				for j, other := range rects[:i+1] {
+					if r.Overlaps(other) {
+						t.Errorf("strip cell %d %v overlaps %d %v", i, r, j, other)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestFitContent: content is never scaled up, and scaled down only to fit.
+func TestFitContent(t *testing.T) {
+	area := image.Rect(12, 12, 1588, 1024)
+	for _, tt := range []struct {
+		picture, want image.Point
+	}{
+		{image.Pt(1280, 720), image.Pt(1280, 720)}, // fits: its own size
+		{image.Pt(640, 480), image.Pt(640, 480)},
+		{image.Pt(1920, 1080), image.Pt(1576, 886)}, // too wide: down to the width
+		{image.Pt(1080, 1920), image.Pt(568, 1012)}, // too tall: down to the height
+	} {
+		got := FitContent(tt.picture, area)
+		if got.Size() != tt.want || !got.In(area) {
+			t.Errorf("%v content in %v: %v, want %v inside", tt.picture, area, got, tt.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -22,7 +23,19 @@ type Member struct {
 	// VideoCodec is the codec of the participant's camera track ("H264",
 	// "VP8", or what else they send); "" when they send no video.
 	VideoCodec string
+	// ContentCodec is the codec of the participant's screen share; "" when
+	// they share nothing. Its frames come to VideoAt as ContentKey(Identity).
+	ContentCodec string
 }
+
+// ContentKey is the key a participant's shared content (screen share)
+// goes to VideoAt under, beside their camera's under their identity.
+func ContentKey(identity string) string { return identity + contentSuffix }
+
+// KeyOwner is the identity whose video key is (a camera's or ContentKey's).
+func KeyOwner(key string) string { return strings.TrimSuffix(key, contentSuffix) }
+
+const contentSuffix = "/screen"
 
 // ScreenOptions configure a Screen.
 type ScreenOptions struct {
@@ -58,7 +71,8 @@ type Screen struct {
 
 	mu      sync.Mutex
 	members []Member
-	remote  map[string]*remoteVideo
+	sharing []string                // identities sharing content, the latest last
+	remote  map[string]*remoteVideo // by identity, and ContentKey(identity)
 	speaker string
 	status  string
 	self    *image.YCbCr
@@ -120,13 +134,25 @@ func NewScreen(r display.Renderer, opts ScreenOptions) *Screen {
 }
 
 // SetMembers says who else is in the call, in join order. Those gone lose
-// their tile and decoder.
+// their tile and decoder, and so does content no longer shared. The
+// latest to start sharing is shown large.
 func (s *Screen) SetMembers(ms []Member) {
 	s.mu.Lock()
 	s.members = slices.Clone(ms)
+	keep := map[string]bool{}
+	for _, m := range ms {
+		keep[m.Identity] = true
+		if m.ContentCodec != "" {
+			keep[ContentKey(m.Identity)] = true
+			if !slices.Contains(s.sharing, m.Identity) {
+				s.sharing = append(s.sharing, m.Identity)
+			}
+		}
+	}
+	s.sharing = slices.DeleteFunc(s.sharing, func(id string) bool { return !keep[ContentKey(id)] })
 	var gone []*remoteVideo
 	for id, rv := range s.remote {
-		if !slices.ContainsFunc(ms, func(m Member) bool { return m.Identity == id }) {
+		if !keep[id] {
 			gone = append(gone, rv)
 			delete(s.remote, id)
 		}
@@ -412,29 +438,45 @@ func (s *Screen) sceneLocked(now time.Time) Scene {
 	// average it is neither early nor late.
 	halfFrame := time.Second / time.Duration(2*s.opts.FPS)
 	for _, m := range s.members {
-		p := Participant{Identity: m.Identity, Name: m.Name, Muted: m.Muted}
-		rv := s.remote[m.Identity]
-		if rv != nil {
-			if s.opts.ShowAt != nil {
-				rv.reschedule(m.Identity, s.opts.ShowAt)
-			}
-			rv.release(now.Add(halfFrame))
-		}
-		switch {
-		case m.VideoCodec == "":
-			p.Problem = "no video"
-		case m.VideoCodec != string(media.CodecH264) && m.VideoCodec != string(media.CodecVP8):
-			p.Problem = fmt.Sprintf("cannot show %s video", m.VideoCodec)
-		case rv == nil:
-			p.Problem = "waiting for video"
-		case rv.picture != nil && now.Sub(rv.shownAt) > staleAfter:
-			p.Problem = "video paused"
-		default:
-			p.Picture, p.Problem = rv.picture, rv.problem
-		}
+		p := s.participantLocked(m.Identity, m.Name, m.VideoCodec, now.Add(halfFrame), now)
+		p.Muted = m.Muted
 		scene.Participants = append(scene.Participants, p)
+		if n := len(s.sharing); n > 0 && s.sharing[n-1] == m.Identity {
+			c := s.participantLocked(ContentKey(m.Identity), m.Name, m.ContentCodec, now.Add(halfFrame), now)
+			if c.Name == "" {
+				c.Name = m.Identity
+			}
+			scene.Content = &c
+		}
 	}
 	return scene
+}
+
+// participantLocked is what the video under key (a camera, or content)
+// shows now: its picture, or why there is none. Held pictures due by
+// release are let out first.
+func (s *Screen) participantLocked(key, name, codec string, release, now time.Time) Participant {
+	p := Participant{Identity: key, Name: name}
+	rv := s.remote[key]
+	if rv != nil {
+		if s.opts.ShowAt != nil {
+			rv.reschedule(key, s.opts.ShowAt)
+		}
+		rv.release(release)
+	}
+	switch {
+	case codec == "":
+		p.Problem = "no video"
+	case codec != string(media.CodecH264) && codec != string(media.CodecVP8):
+		p.Problem = fmt.Sprintf("cannot show %s video", codec)
+	case rv == nil:
+		p.Problem = "waiting for video"
+	case rv.picture != nil && now.Sub(rv.shownAt) > staleAfter:
+		p.Problem = "video paused"
+	default:
+		p.Picture, p.Problem = rv.picture, rv.problem
+	}
+	return p
 }
 
 // Close frees the decoders; frames that come after it are dropped.

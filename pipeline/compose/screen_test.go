@@ -4,6 +4,7 @@ import (
 	"context"
 	"image"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,5 +253,84 @@ func TestScreenHeldPictureFollowsTheSound(t *testing.T) {
 	time.Sleep(time.Until(captured.Add(550 * time.Millisecond)))
 	if !shown() {
 		t.Error("the picture was not shown once its sound played")
+	}
+}
+
+// TestScreenShowsContentLarge: a participant's shared content is drawn
+// large at its own size (its stamps readable) beside the people; the
+// latest share is the one shown; when the shares end the grid comes back.
+func TestScreenShowsContentLarge(t *testing.T) {
+	r, err := display.NewOffscreen(display.OffscreenOptions{Width: 1920, Height: 1080})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var layout Layout
+	s := NewScreen(r, ScreenOptions{NewDecoder: softwareDecoder, OnDrawn: func(_ *display.Frame, l Layout) { layout = l }})
+	defer s.Close()
+	camera := pipelinetest.EncodedPattern(t, media.CodecH264, 320, 180, 1)
+	content := pipelinetest.EncodedPattern(t, media.CodecH264, 1280, 720, 4)
+	people := []Member{{Identity: "a", VideoCodec: "H264"}, {Identity: "b", VideoCodec: "H264"}}
+	draw := func(members []Member, frames map[string][]byte) *display.Frame {
+		t.Helper()
+		s.SetMembers(members)
+		for key, f := range frames {
+			s.Video(key, media.CodecH264, f)
+		}
+		if err := s.DrawOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		frame, _ := r.Snapshot()
+		return frame
+	}
+	readContent := func(frame *display.Frame) (uint32, error) {
+		t.Helper()
+		at := FitContent(image.Pt(1280, 720), layout.Content)
+		if at.Size() != image.Pt(1280, 720) {
+			t.Fatalf("content drawn at %v, want its own 1280x720", at)
+		}
+		stamp, err := ReadTileStamp(frame, at, image.Pt(1280, 720))
+		return stamp.Frame, err
+	}
+	draw(people, map[string][]byte{"a": camera[0], "b": camera[0]})
+	if !layout.Content.Empty() || len(layout.Tiles) != 2 {
+		t.Fatalf("nobody shares: content at %v, %d tiles; want the grid", layout.Content, len(layout.Tiles))
+	}
+
+	aShares := slices.Clone(people)
+	aShares[0].ContentCodec = "H264"
+	frame := draw(aShares, map[string][]byte{ContentKey("a"): content[0]})
+	if layout.Content.Empty() || len(layout.Tiles) != 2 {
+		t.Fatalf("a shares: content at %v, %d tiles; want content and the two in the strip", layout.Content, len(layout.Tiles))
+	}
+	if got, err := readContent(frame); err != nil || got != 0 {
+		t.Fatalf("a's content shows frame %d (%v), want 0", got, err)
+	}
+	for _, tile := range layout.Tiles {
+		if _, err := ReadTileStamp(frame, Fit(image.Pt(320, 180), tile.Rect), image.Pt(320, 180)); err != nil {
+			t.Errorf("%s's camera in the strip: %v", tile.Identity, err)
+		}
+	}
+
+	bothShare := slices.Clone(aShares)
+	bothShare[1].ContentCodec = "H264"
+	s.Video(ContentKey("a"), media.CodecH264, content[1]) // a's goes on, but b shared last
+	frame = draw(bothShare, map[string][]byte{ContentKey("b"): content[0]})
+	if got, err := readContent(frame); err != nil || got != 0 {
+		t.Fatalf("b shared last: content shows frame %d (%v), want b's frame 0", got, err)
+	}
+	frame = draw(aShares, map[string][]byte{ContentKey("a"): content[2]})
+	if got, err := readContent(frame); err != nil || got != 2 {
+		t.Fatalf("b stopped: content shows frame %d (%v), want a's frame 2", got, err)
+	}
+
+	draw(people, nil)
+	if !layout.Content.Empty() || len(layout.Tiles) != 2 {
+		t.Errorf("shares ended: content at %v, %d tiles; want the grid back", layout.Content, len(layout.Tiles))
+	}
+	s.mu.Lock()
+	_, kept := s.remote[ContentKey("a")]
+	s.mu.Unlock()
+	if kept {
+		t.Errorf("a's content decoder is kept after the share ended")
 	}
 }

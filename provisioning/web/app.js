@@ -314,7 +314,7 @@ async function refreshStatus() {
   $('title').textContent = st.name || 'Callbox';
   setNotice(st.notice);
   const state = st.call.state;
-  $('call-state').textContent = describeCall(state, st.call.ring);
+  $('call-state').textContent = describeCall(state, st.call.ring, st.call.summary);
   $('call-state').dataset.state = state;
   $('call-error').textContent = st.call.error || '';
   $('st-room').textContent = st.call.room || '—';
@@ -325,6 +325,7 @@ async function refreshStatus() {
   network = st.network || {};
   $('st-network').textContent = describeNetwork(network);
   $('st-codec').textContent = st.call.codec ? `${st.call.codec} (${st.call.codec_reason})` : '—';
+  $('st-path').textContent = st.call.path || '—';
   $('st-uptime').textContent = duration(st.uptime_s);
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
   $('st-addresses').textContent = (st.addresses || []).join(', ') || '—';
@@ -338,12 +339,13 @@ async function refreshStatus() {
 }
 
 // describeCall says how the call stands, with who calls or is called on a
-// box whose calls ring.
-function describeCall(state, ring) {
+// box whose calls ring; else in the box's own words (summary:
+// "reconnecting: the network dropped 12 s ago").
+function describeCall(state, ring, summary) {
   if (ring && state === 'ringing') return `${ring.callers.join(', ')} ${ring.callers.length > 1 ? 'are' : 'is'} calling the box`;
   if (ring && state === 'calling') return `The box is calling ${ring.callee}${ring.heard === 'ringing' ? ': it rings' : ''}`;
   if (ring && state === 'idle') return 'The box is waiting for calls';
-  return 'The box is ' + (state === 'in call' ? 'in the call' : state);
+  return 'The box is ' + (summary || state);
 }
 
 // showMissed lists the calls that rang unanswered, on a box whose calls ring.

@@ -1,7 +1,15 @@
 // Debian's chromium, headless, with a fake camera and microphone, for the
-// harnesses here (interop.mjs, publish.mjs): a page on origin (plain http
-// on the test's address) is treated as secure, for getUserMedia and E2EE.
+// harnesses here (interop.mjs, freeze.mjs, publish.mjs): a page on origin
+// (plain http on the test's address) is treated as secure, for
+// getUserMedia and E2EE. And their settings from the environment.
 import { chromium } from 'playwright-core';
+
+// env is the variable name's value; it must be set.
+export function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
 
 export function launchChromium(origin, extraArgs = []) {
   return chromium.launch({

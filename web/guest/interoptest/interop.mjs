@@ -5,13 +5,8 @@
 // one JSON object: the page's fingerprint and state, and the luma planes of
 // some of the box's pictures as the page shows them, for Go's
 // camera.ReadStamp.
-import { launchChromium } from './chromium.mjs';
+import { env, launchChromium } from './chromium.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
 const invite = env('INVITE');
 const boxIdentity = env('BOX_IDENTITY');
 const samples = Number(process.env.SAMPLES || '20');

@@ -7,13 +7,7 @@
 // statistics say it sent, and leaves.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { launchChromium } from './chromium.mjs';
-
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-};
+import { env, launchChromium } from './chromium.mjs';
 const page = env('PAGE'); // any page on the bench's address: a secure origin for getUserMedia
 const options = {
   url: env('LIVEKIT_URL'),
