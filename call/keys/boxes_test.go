@@ -34,25 +34,42 @@ func boxIdentities(t *testing.T, n int) []*Identity {
 // addBox adds a box that lists the boxes others.
 func (h *hub) addBox(t *testing.T, name string, id *Identity, others ...*Identity) *box {
 	t.Helper()
-	book, err := NewInviteBook(nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	return h.addBoxWith(t, name, id, newInviteBook(t), Timing{}, others...)
+}
+
+// addBoxWith adds a box with its invite book and timing.
+func (h *hub) addBoxWith(t *testing.T, name string, id *Identity, book *InviteBook, timing Timing, others ...*Identity) *box {
+	t.Helper()
 	var keys [][]byte
 	for _, o := range others {
 		keys = append(keys, o.SigKey())
 	}
-	return &box{peer: h.add(t, name, Config{Identity: id, Invites: book, Boxes: keys}), book: book, id: id}
+	return &box{peer: h.add(t, name, Config{Identity: id, Invites: book, Boxes: keys, Timing: timing}), book: book, id: id}
+}
+
+func newInviteBook(t *testing.T) *InviteBook {
+	t.Helper()
+	book, err := NewInviteBook(nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return book
+}
+
+// inviteOf is a new invite in book, of the box with identity boxID.
+func inviteOf(t *testing.T, book *InviteBook, name string, boxID *Identity) *Invite {
+	t.Helper()
+	rec, err := book.Add(name, name, time.Hour, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: boxID.SigKey()}
 }
 
 // guestOf adds a member with an invite of b.
 func (h *hub) guestOf(t *testing.T, name string, b *box) *peer {
 	t.Helper()
-	rec, err := b.book.Add(name, name, time.Hour, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return h.add(t, name, Config{Invite: &Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: b.id.SigKey()}})
+	return h.add(t, name, Config{Invite: inviteOf(t, b.book, name, b.id)})
 }
 
 // pairedRoom is a room of two boxes that list each other (box-a, the
@@ -254,5 +271,81 @@ func TestForgedVouches(t *testing.T) {
 		if st := a.group.Status(); slices.Contains(st.Members, "eve") {
 			t.Errorf("a forged vouch admitted eve: %+v", st)
 		}
+	})
+}
+
+// TestLostMessagesAreSentAgain: LiveKit drops a data message for a
+// participant whose data channel is not open yet. Whichever kind of
+// message is lost, and for whom, the room still ends in one call: the
+// first two of that kind to each recipient are lost, for each join order.
+func TestLostMessagesAreSentAgain(t *testing.T) {
+	kinds := []string{typeHello, typeChallenge, typeJoin, typeRoster, typeVouch, typeKey, typeAck}
+	for _, kind := range kinds {
+		for _, guestsFirst := range []bool{false, true} {
+			name := kind + map[bool]string{false: ", boxes first", true: ", guests first"}[guestsFirst]
+			t.Run(name, func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					h := newHub()
+					lost := map[string]int{}
+					h.lose = func(d delivery, to string) bool {
+						m, err := parse(d.msg)
+						if err != nil || m.T != kind || lost[to] >= 2 {
+							return false
+						}
+						lost[to]++
+						return true
+					}
+					ids := boxIdentities(t, 2)
+					var a, b *box
+					var ga, gb *peer
+					if guestsFirst {
+						// Guests before their boxes: their hellos find nobody.
+						bookA, bookB := newInviteBook(t), newInviteBook(t)
+						ga = h.add(t, "anna", Config{Invite: inviteOf(t, bookA, "anna", ids[0])})
+						gb = h.add(t, "bert", Config{Invite: inviteOf(t, bookB, "bert", ids[1])})
+						h.settle(time.Second)
+						b = h.addBoxWith(t, "box-b", ids[1], bookB, Timing{}, ids[0])
+						a = h.addBoxWith(t, "box-a", ids[0], bookA, Timing{}, ids[1])
+					} else {
+						a = h.addBox(t, "box-a", ids[0], ids[1])
+						b = h.addBox(t, "box-b", ids[1], ids[0])
+						ga = h.guestOf(t, "anna", a)
+						gb = h.guestOf(t, "bert", b)
+					}
+					h.settle(4 * DefaultRepairEvery)
+					if len(lost) == 0 {
+						t.Fatalf("no %s message was lost: the test lost nothing", kind)
+					}
+					checkOneCall(t, "box-a", a.peer, b.peer, ga, gb)
+				})
+			})
+		}
+	}
+}
+
+// TestLeaderListsAMemberOnceItIsPresent: the leader comes and takes the
+// other box's vouch for a member before the server shows it that member
+// (and before any of the member's messages reach it); the member is
+// listed once it is present, without any message sent again.
+func TestLeaderListsAMemberOnceItIsPresent(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ids := boxIdentities(t, 2)
+		h := newHub()
+		noRepair := Timing{RepairEvery: time.Hour}
+		b := h.addBoxWith(t, "box-b", ids[1], newInviteBook(t), noRepair, ids[0])
+		gb := h.add(t, "bert", Config{Invite: inviteOf(t, b.book, "bert", b.id), Timing: noRepair})
+		h.settle(time.Second)
+		late := true
+		h.lose = func(d delivery, to string) bool { return late && d.from == "bert" && to == "box-a" }
+		a := h.addBoxWith(t, "box-a", ids[0], newInviteBook(t), noRepair, ids[1])
+		a.group.Present([]string{"box-b"}) // the server's list at box-a lags
+		h.settle(time.Second)
+		if st := a.group.Status(); slices.Contains(st.Members, "bert") || !slices.Contains(st.Members, "box-b") {
+			t.Fatalf("box-a lists %v before bert is present; want box-b, not bert", st.Members)
+		}
+		late = false
+		a.group.ParticipantJoined("bert")
+		h.settle(time.Second)
+		checkOneCall(t, "box-a", a.peer, b.peer, gb)
 	})
 }

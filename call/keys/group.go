@@ -35,6 +35,9 @@ type Timing struct {
 	SwitchDeadline time.Duration
 	// RotateEvery is the longest a key is used.
 	RotateEvery time.Duration
+	// RepairEvery is how often what a lost message left undone is sent
+	// again (see repair).
+	RepairEvery time.Duration
 }
 
 // The defaults of Timing.
@@ -42,6 +45,7 @@ const (
 	DefaultLeaveBatch     = 250 * time.Millisecond
 	DefaultSwitchDeadline = 4 * time.Second
 	DefaultRotateEvery    = 15 * time.Minute
+	DefaultRepairEvery    = 2 * time.Second
 )
 
 // Config makes a Group: one participant's part in one room.
@@ -107,6 +111,7 @@ type Group struct {
 
 	mu     sync.Mutex
 	closed bool
+	joined bool // Joined was called: there is a room to send to
 	self   member
 	time   int64 // of this session's hello
 
@@ -155,7 +160,12 @@ type Group struct {
 	pending  *pendingKey
 	// leaveAt is when the first leave of an unfinished rotation came.
 	leaveAt                 time.Time
-	batch, switchAt, rotate *time.Timer
+	batch, switchAt, rotate, repairs *time.Timer
+	// unheard counts the hellos a box sent to a participant present whose
+	// own hello it has not heard (see repair).
+	unheard map[string]int
+	// answered is when a box last answered a participant's hello.
+	answered map[string]time.Time
 
 	remote map[string]*remoteKeys
 	// newcomers have not yet acked the key the participant sends with.
@@ -236,6 +246,9 @@ func NewGroup(cfg Config) (*Group, error) {
 	if cfg.RotateEvery == 0 {
 		cfg.RotateEvery = DefaultRotateEvery
 	}
+	if cfg.RepairEvery == 0 {
+		cfg.RepairEvery = DefaultRepairEvery
+	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -246,7 +259,7 @@ func NewGroup(cfg Config) (*Group, error) {
 		present: map[string]bool{}, hellos: map[string]*hello{}, newest: map[string]int64{}, challenges: map[string]challenge{},
 		admitted: map[string]admission{}, refused: map[string]string{}, vouchEpoch: map[string]uint64{},
 		rosters: map[string]*message{}, sendTo: map[string]member{},
-		remote: map[string]*remoteKeys{}, newcomers: map[string]bool{},
+		remote: map[string]*remoteKeys{}, newcomers: map[string]bool{}, unheard: map[string]int{}, answered: map[string]time.Time{},
 		gen: 1, material: random(materialSize),
 	}
 	g.mu.Lock()
@@ -256,6 +269,7 @@ func NewGroup(cfg Config) (*Group, error) {
 		g.publishRoster()
 	}
 	g.rotate = time.AfterFunc(cfg.RotateEvery, func() { g.do(g.periodicRotation) })
+	g.repairs = time.AfterFunc(cfg.RepairEvery, func() { g.do(g.repair) })
 	g.outbox = nil // nobody to send to before Joined
 	g.mu.Unlock()
 	return g, nil
@@ -283,6 +297,7 @@ func (g *Group) do(f func()) {
 	}
 	f()
 	g.follow()
+	g.refreshRoster()
 	g.vouch()
 	out := g.outbox
 	g.outbox = nil
@@ -315,6 +330,7 @@ func (g *Group) Joined(present []string) {
 				g.present[id] = true
 			}
 		}
+		g.joined = true
 		g.send(nil, g.hello())
 		g.forgetAbsent()
 		if g.leading {
@@ -406,7 +422,7 @@ func (g *Group) Close() {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.closed = true
-	for _, t := range []*time.Timer{g.batch, g.switchAt, g.rotate} {
+	for _, t := range []*time.Timer{g.batch, g.switchAt, g.rotate, g.repairs} {
 		if t != nil {
 			t.Stop()
 		}
@@ -538,11 +554,19 @@ func (g *Group) onHello(from string, m *message) error {
 			g.myBox = h
 			g.log.Info("the box is here", "box", from)
 			g.send([]string{from}, g.hello()) // so it challenges us
+		} else if newSession && g.trusted(h) {
+			g.send([]string{from}, g.hello()) // another box of the room: it may lead
 		}
 		return nil
 	}
-	if newSession {
-		g.send([]string{from}, g.hello()) // every box knows every other: one may lead later
+	// Every box knows every other (one may lead later). A member hears
+	// the box back when it says hello again, so one that missed the box's
+	// hello (lost, see repair) learns it and takes the challenge; at most
+	// once in half a repair period, or a box this one does not list (it
+	// answers hellos as this one does) would answer back forever.
+	if newSession || !g.peerBox(h) && time.Since(g.answered[from]) >= g.cfg.RepairEvery/2 {
+		g.answered[from] = time.Now()
+		g.send([]string{from}, g.hello())
 	}
 	a, admitted := g.admitted[from]
 	switch {
@@ -556,6 +580,8 @@ func (g *Group) onHello(from string, m *message) error {
 			g.send([]string{from}, g.rosterMessage()) // it missed the roster
 		}
 		return nil
+	case admitted && !a.box && sameSession(a.member, h.member):
+		return nil // admitted already: the leader lists it once this box's vouch reaches it
 	}
 	if admitted && !sameSession(a.member, h.member) {
 		g.removeMember(from) // a new session of that identity: prove again
@@ -826,20 +852,36 @@ func (g *Group) forgetAbsent() {
 	if dropped && g.leading {
 		g.publishRoster()
 	}
+	maps.DeleteFunc(g.unheard, func(id string, _ int) bool { return !g.present[id] })
+	maps.DeleteFunc(g.answered, func(id string, _ time.Time) bool { return !g.present[id] })
+}
+
+// refreshRoster: the leader's roster lists the members present, so one
+// admitted before the server showed it present (on another box's vouch)
+// is listed once it is.
+func (g *Group) refreshRoster() {
+	if g.leading && !slices.EqualFunc(g.rosterMembers(), g.roster, sameSession) {
+		g.publishRoster()
+		g.membersChanged()
+	}
 }
 
 // publishRoster makes the leader's next roster, itself and every member it
 // admitted that is present, and sends it to all.
 func (g *Group) publishRoster() {
+	g.roster, g.rosterNonce = g.rosterMembers(), g.self.Nonce
+	g.rosterEpoch++
+	g.send(nil, g.rosterMessage())
+}
+
+func (g *Group) rosterMembers() []member {
 	roster := []member{g.self}
 	for _, id := range slices.Sorted(maps.Keys(g.admitted)) {
 		if g.present[id] {
 			roster = append(roster, g.admitted[id].member)
 		}
 	}
-	g.roster, g.rosterNonce = roster, g.self.Nonce
-	g.rosterEpoch++
-	g.send(nil, g.rosterMessage())
+	return roster
 }
 
 func (g *Group) rosterMessage() *message {
@@ -1172,4 +1214,81 @@ func (g *Group) periodicRotation() {
 	g.log.Info("the key is due for a change")
 	g.startRotation(false)
 	g.rotate.Reset(g.cfg.RotateEvery)
+}
+
+// repair sends again what a lost message left undone. LiveKit drops a
+// data message for a participant whose data channel is not open yet, so
+// around a join a hello, a challenge, a roster, a vouch or a key can be
+// lost; the exchange must not wait for a hello that never comes.
+func (g *Group) repair() {
+	defer g.repairs.Reset(g.cfg.RepairEvery)
+	if !g.joined {
+		return
+	}
+	if !g.inRoster {
+		g.send(nil, g.hello()) // whoever missed it answers: its box with a challenge, the leader with its roster
+	}
+	if g.isBox() {
+		// A participant present that never said hello may have missed
+		// this box's: a box answers with its own. A few tries only: a
+		// participant without end-to-end encryption never answers.
+		for _, id := range slices.Sorted(maps.Keys(g.present)) {
+			if g.hellos[id] == nil && g.unheard[id] < maxUnheardHellos {
+				g.unheard[id]++
+				g.send([]string{id}, g.hello())
+			}
+		}
+	}
+	if g.leading {
+		// Another box of the room that follows but was not admitted may
+		// have missed this box's hello: it leads by itself meanwhile.
+		for _, id := range slices.Sorted(maps.Keys(g.hellos)) {
+			h := g.hellos[id]
+			if a, ok := g.admitted[id]; g.present[id] && g.peerBox(h) && !(ok && a.box && sameSession(a.member, h.member)) {
+				g.send([]string{id}, g.hello())
+			}
+		}
+	}
+	if g.vouchC != nil && !g.leading && g.lead != nil && !g.leaderLists(g.vouched) {
+		g.sendVouch() // the leader has not taken what this box vouched
+	}
+	switch {
+	case g.pending != nil:
+		for _, id := range slices.Sorted(maps.Keys(g.sendTo)) {
+			if !g.pending.acked[id] {
+				g.sendKey(g.sendTo[id], g.pending.gen, g.pending.material)
+			}
+		}
+	case g.leaveAt.IsZero():
+		// Not while a leave's new key is being made: the key in use
+		// then was used before the newcomer came.
+		for _, id := range slices.Sorted(maps.Keys(g.newcomers)) {
+			if m, ok := g.sendTo[id]; ok {
+				g.sendKey(m, g.gen, g.material)
+			}
+		}
+	}
+}
+
+// maxUnheardHellos is how many hellos a box sends to a participant it has
+// not heard from.
+const maxUnheardHellos = 3
+
+// leaderLists: the roster of the box that leads lists this box and the
+// members it vouched for that are present.
+func (g *Group) leaderLists(vouched []member) bool {
+	r := g.rosters[g.lead.ID]
+	if r == nil {
+		return false
+	}
+	listed := func(m member) bool { return slices.ContainsFunc(r.Members, func(e member) bool { return sameSession(e, m) }) }
+	if !listed(g.self) {
+		return false
+	}
+	for _, m := range vouched {
+		if g.present[m.ID] && !listed(m) {
+			return false
+		}
+	}
+	return true
 }

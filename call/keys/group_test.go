@@ -21,6 +21,9 @@ type hub struct {
 	queue   []delivery
 	log     []delivery // everything sent, for replays
 	tamper  func(d *delivery) bool
+	// lose, when set, says whether a delivery is lost for one recipient
+	// (a data channel not open yet).
+	lose func(d delivery, to string) bool
 }
 
 type delivery struct {
@@ -172,7 +175,7 @@ func (h *hub) flush() {
 		tamper := h.tamper
 		var to []*peer
 		for id, p := range h.members {
-			if id != d.from && (d.to == nil || slices.Contains(d.to, id)) {
+			if id != d.from && (d.to == nil || slices.Contains(d.to, id)) && (h.lose == nil || !h.lose(d, id)) {
 				to = append(to, p)
 			}
 		}

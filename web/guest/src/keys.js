@@ -12,6 +12,7 @@ const LOOKAHEAD = 3;
 export const LEAVE_BATCH_MS = 250;
 export const SWITCH_DEADLINE_MS = 4000;
 export const ROTATE_EVERY_MS = 15 * 60 * 1000;
+export const REPAIR_EVERY_MS = 2000;
 const MAX_MESSAGE = 64 << 10;
 const MAX_BOXES = 16;
 
@@ -180,6 +181,9 @@ export class Member {
     this.rosterEpoch = 0;
     this.inRoster = false;
     this.sendTo = new Map();
+    // newcomers have not acked the key this page sends with.
+    this.newcomers = new Set();
+    this.inRoom = false; // joined was called: there is a room to send to
     this.remote = new Map();
     this.pending = null;
     this.leaveAt = 0;
@@ -203,6 +207,7 @@ export class Member {
     this.material = random(32);
     await this.keys.setOwnKey(this.gen % RING, this.material);
     this.timers.rotate = setTimeout(() => this.run(() => this.periodic()), ROTATE_EVERY_MS);
+    this.timers.repair = setTimeout(() => this.run(() => this.repair()), REPAIR_EVERY_MS);
   }
 
   close() {
@@ -234,6 +239,7 @@ export class Member {
   joined(present) {
     return this.run(async () => {
       this.present = new Set(present.filter((id) => id !== this.selfID));
+      this.inRoom = true;
       this.forgetAbsent();
       this.send(null, encode(await this.hello()));
       await this.membersChanged();
@@ -300,6 +306,8 @@ export class Member {
     if (equal(h.sig, this.invite.boxKey) && !(this.myBox && equal(this.myBox.nonce, h.nonce))) {
       this.myBox = h;
       this.send([from], encode(await this.hello())); // so it challenges us
+    } else if (old !== this.hellos.get(from) && this.trusted(h)) {
+      this.send([from], encode(await this.hello())); // another box of the room: it may lead
     }
     return null;
   }
@@ -422,6 +430,7 @@ export class Member {
     if (!sender || !equal(sender.nonce, m.from_nonce)) return 'an ack from one who is not a member';
     const ok = await verify(sender.sig, transcript(D.ack, this.room, m.from, m.from_nonce, m.to, m.to_nonce, new Uint8Array([m.index]), u32(m.gen)), m.s);
     if (!ok) return 'forged';
+    if (m.gen === this.gen) this.newcomers.delete(from);
     if (!this.pending || m.gen !== this.pending.gen) return null;
     this.pending.acked.add(from);
     await this.switchIfAcked();
@@ -439,6 +448,8 @@ export class Member {
     const removed = [...this.sendTo.keys()].filter((id) => !same(this.sendTo.get(id), now.get(id)));
     this.sendTo = now;
     for (const id of removed) if (!now.has(id)) { this.remote.delete(id); }
+    for (const id of removed) this.newcomers.delete(id);
+    for (const id of added) this.newcomers.add(id);
     if (removed.length) {
       this.log(`members left (${removed.join(', ')}): a new key follows`);
       await this.startRotation(true);
@@ -506,6 +517,7 @@ export class Member {
     if (!this.pending) return;
     this.gen = this.pending.gen;
     this.material = this.pending.material;
+    for (const id of this.pending.acked) this.newcomers.delete(id);
     this.pending = null;
     await this.keys.setOwnKey(this.gen % RING, this.material);
     this.leaveAt = 0;
@@ -519,6 +531,22 @@ export class Member {
 
   async periodic() {
     await this.startRotation(false);
+  }
+
+  // repair sends again what a lost message left undone (group.go's repair):
+  // a hello while not admitted, a key not acked.
+  async repair() {
+    this.timers.repair = setTimeout(() => this.run(() => this.repair()), REPAIR_EVERY_MS);
+    if (!this.inRoom) return;
+    if (!this.inRoster) this.send(null, encode(await this.hello()));
+    if (this.pending) {
+      for (const id of [...this.sendTo.keys()].sort()) {
+        if (!this.pending.acked.has(id)) await this.sendKey(this.sendTo.get(id), this.pending.gen, this.pending.material);
+      }
+    } else if (!this.leaveAt) {
+      // Not while a leave's new key is being made: the key in use was used before the newcomer came.
+      for (const id of [...this.newcomers].sort()) if (this.sendTo.has(id)) await this.sendKey(this.sendTo.get(id), this.gen, this.material);
+    }
   }
 
   // status: admitted or not, the members and their check (five bytes).
