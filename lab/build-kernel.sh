@@ -1,21 +1,38 @@
 #!/bin/bash
 # build-kernel.sh builds the lab VM's kernel from Debian's linux-source-6.1:
-# `make tinyconfig`, merge lab/kernel.config, `make olddefconfig`, check that
-# every option of the fragment survived, `make bzImage`.
+# `make tinyconfig`, merge lab/kernel.config and the machine's part
+# (lab/kernel-ARCH.config), `make olddefconfig`, check that every option of
+# the fragments survived, `make bzImage` (x86_64) or `make Image` (arm64,
+# cross-built with Debian's gcc-aarch64-linux-gnu).
 #
-# The image is cached as <cache>/bzImage-<key>, where the key hashes the
-# fragment, this script and the source package's version; a run with a known
-# key returns at once. Progress goes to stderr; the image's path to stdout.
+# The image is cached as <cache>/bzImage-<key> (arm64: Image-arm64-<key>),
+# where the key hashes the fragments, this script, the architecture and the
+# source package's version; a run with a known key returns at once. Progress
+# goes to stderr; the image's path to stdout.
 #
 # Usage: lab/build-kernel.sh
-# Env:   CALLBOX_LAB_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/callbox/lab)
+# Env:   ARCH (x86_64, the default, or arm64)
+#        CALLBOX_LAB_CACHE (default ${XDG_CACHE_HOME:-$HOME/.cache}/callbox/lab)
 set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-fragment=$lab_dir/kernel.config
+arch=$(lab_arch)
+fragments=("$lab_dir/kernel.config" "$lab_dir/kernel-$arch.config")
 source_pkg=linux-source-6.1
+# What differs between the architectures: the image's name in the cache
+# and in the build tree, the build tree, and the compiler.
+case $arch in
+x86_64)
+	cached_name=bzImage config_name=config build_dir=build target=bzImage cross=
+	tools=(build-essential)
+	;;
+arm64)
+	cached_name=Image-arm64 config_name=config-arm64 build_dir=build-arm64 target=Image cross=aarch64-linux-gnu-
+	tools=(build-essential gcc-aarch64-linux-gnu)
+	;;
+esac
 
 # Fast path, without installing anything: the image for this key exists. The
 # version is the installed one, or the one apt would install, so a CI run that
@@ -24,19 +41,19 @@ source_version=$(dpkg-query -W -f='${Version}' "$source_pkg" 2>/dev/null || true
 [ -n "$source_version" ] ||
 	source_version=$(apt-cache show --no-all-versions "$source_pkg" 2>/dev/null | sed -n 's/^Version: //p' || true)
 kernel_key() {
-	{ cat "$fragment" "$lab_dir/build-kernel.sh"; echo "$source_pkg $source_version"; } |
+	{ cat "${fragments[@]}" "$lab_dir/build-kernel.sh"; echo "$arch $source_pkg $source_version"; } |
 		sha256sum | cut -c1-16
 }
-image=$lab_cache/bzImage-$(kernel_key)
+image=$lab_cache/$cached_name-$(kernel_key)
 if [ -n "$source_version" ] && [ -s "$image" ]; then
 	echo "$image"
 	exit 0
 fi
 
-lab_need_packages "$source_pkg" build-essential bc bison flex libelf-dev libssl-dev xz-utils
+lab_need_packages "$source_pkg" "${tools[@]}" bc bison flex libelf-dev libssl-dev xz-utils
 source_version=$(dpkg-query -W -f='${Version}' "$source_pkg")
 key=$(kernel_key)
-image=$lab_cache/bzImage-$key
+image=$lab_cache/$cached_name-$key
 
 mkdir -p "$lab_cache"
 # One build at a time per cache: a second caller waits, then finds the image.
@@ -59,17 +76,17 @@ fi
 
 # The build tree is kept between keys so a changed fragment rebuilds only
 # what it touches.
-build=$lab_cache/build
+build=$lab_cache/$build_dir
 mkdir -p "$build"
 kmake() {
-	make -C "$src" O="$build" ARCH=x86_64 "$@"
+	nice -n 10 make -C "$src" O="$build" ARCH="$arch" ${cross:+CROSS_COMPILE=$cross} "$@"
 }
 
-lab_log "configuring: tinyconfig + $(basename "$fragment")"
+lab_log "configuring $arch: tinyconfig + $(basename -a "${fragments[@]}" | paste -sd+)"
 # The three steps are chatty; their output is shown only when one fails.
 {
 	kmake tinyconfig &&
-		(cd "$src" && scripts/kconfig/merge_config.sh -m -O "$build" "$build/.config" "$fragment") &&
+		(cd "$src" && scripts/kconfig/merge_config.sh -m -O "$build" "$build/.config" "${fragments[@]}") &&
 		kmake olddefconfig
 } >"$build/config.log" 2>&1 || {
 	cat "$build/config.log" >&2
@@ -90,30 +107,31 @@ while IFS= read -r line; do
 		! grep -q "^$opt=" "$build/.config" || dropped+=("$line (got: $(grep "^$opt=" "$build/.config"))")
 		;;
 	esac
-done <"$fragment"
+done < <(cat "${fragments[@]}")
 if [ ${#dropped[@]} -gt 0 ]; then
 	printf '  %s\n' "${dropped[@]}" >&2
-	lab_die "${#dropped[@]} option(s) of $(basename "$fragment") did not survive olddefconfig; add their dependencies"
+	lab_die "${#dropped[@]} option(s) of $(basename -a "${fragments[@]}" | paste -sd' ') did not survive olddefconfig; add their dependencies"
 fi
 
 jobs=$(nproc)
-lab_log "building bzImage with -j$jobs (a few minutes on 2 cores; log: $build/build.log)"
+lab_log "building $target for $arch with -j$jobs (a few minutes on 2 cores; log: $build/build.log)"
 # Print a line every 200 build steps so a CI log shows it is alive.
 set +e
-kmake -j"$jobs" bzImage 2>&1 | awk -v logfile="$build/build.log" '
+kmake -j"$jobs" "$target" 2>&1 | awk -v logfile="$build/build.log" '
 	{ print > logfile; n++ }
 	n % 200 == 0 { printf "build-kernel.sh: %d steps, at %s\n", n, $NF > "/dev/stderr"; fflush("/dev/stderr") }'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then
 	tail -n 40 "$build/build.log" >&2
-	lab_die "make bzImage failed (exit $status); full log: $build/build.log"
+	lab_die "make $target failed (exit $status); full log: $build/build.log"
 fi
 
-cp "$build/arch/x86/boot/bzImage" "$image.tmp"
-cp "$build/.config" "$lab_cache/config-$key"
+cp "$build/arch/${arch%_64}/boot/$target" "$image.tmp"
+cp "$build/.config" "$lab_cache/$config_name-$key"
 mv "$image.tmp" "$image"
-# Keep only the current image; old keys are never used again.
-find "$lab_cache" -maxdepth 1 \( -name 'bzImage-*' -o -name 'config-*' \) ! -name "*-$key" -delete
+# Keep only this architecture's current image; old keys are never used again.
+find "$lab_cache" -maxdepth 1 -regextype posix-extended \
+	-regex ".*/($cached_name|$config_name)-[0-9a-f]{16}" ! -name "*-$key" -delete
 lab_log "built $image ($(stat -c %s "$image") bytes) in $((SECONDS - started))s"
 echo "$image"

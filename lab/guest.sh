@@ -40,6 +40,13 @@ wait_host() {
 	done
 }
 
+# tell_host NAME VALUE... answers the host side on the control channel
+# (lab-hostview's ask), for what must stay out of the console log, such
+# as an invite link.
+tell_host() {
+	echo "$*" >&3
+}
+
 # wait_for SECONDS COMMAND... retries COMMAND every 0.1s until it succeeds or
 # SECONDS pass, then returns 1.
 wait_for() {

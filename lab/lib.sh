@@ -7,6 +7,16 @@ lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # lab_cache holds the kernel source, build tree, bzImage and initramfs images.
 lab_cache=${CALLBOX_LAB_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/callbox/lab}
 
+# lab_arch prints the architecture the lab runs as: $ARCH, x86_64 (the
+# default) or arm64.
+lab_arch() {
+	case ${ARCH:-x86_64} in
+	x86_64 | x86 | amd64) echo x86_64 ;;
+	arm64 | aarch64) echo arm64 ;;
+	*) lab_die "ARCH=$ARCH: the lab runs as x86_64 or arm64" ;;
+	esac
+}
+
 # lab_log prints a progress line on stderr, prefixed with the script's name,
 # so stdout stays free for the one path a build script returns.
 lab_log() {
@@ -34,6 +44,24 @@ lab_need_packages() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2 ||
 		{ apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >&2; } ||
 		lab_die "apt-get install ${missing[*]} failed"
+}
+
+# lab_unpack_deb PACKAGE ARCH DIR unpacks Debian's PACKAGE of architecture
+# ARCH (e.g. busybox-static arm64) into DIR, adding ARCH to dpkg's foreign
+# architectures first if apt does not know it yet. Nothing is installed.
+lab_unpack_deb() {
+	local pkg=$1 arch=$2 dir=$3 tmp
+	if ! apt-cache show "$pkg:$arch" >/dev/null 2>&1; then
+		[ "$(id -u)" -eq 0 ] || lab_die "apt knows no $pkg:$arch: run as root, or dpkg --add-architecture $arch && apt-get update"
+		lab_log "adding $arch to dpkg's architectures for $pkg:$arch"
+		dpkg --add-architecture "$arch"
+		apt-get update -q >&2 || lab_die "apt-get update failed"
+	fi
+	tmp=$(mktemp -d "${TMPDIR:-/tmp}/callbox-deb.XXXXXX")
+	(cd "$tmp" && apt-get download -q "$pkg:$arch" >&2) || { rm -rf "$tmp"; lab_die "apt-get download $pkg:$arch failed"; }
+	mkdir -p "$dir"
+	dpkg-deb -x "$tmp"/*.deb "$dir" || { rm -rf "$tmp"; lab_die "cannot unpack $pkg:$arch"; }
+	rm -rf "$tmp"
 }
 
 # --- For host-side scenario parts (lab/scenarios/NAME.host.sh), which run.sh

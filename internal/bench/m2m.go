@@ -21,7 +21,7 @@ import (
 // the lab's need root on the host, which the namespace does not have. One
 // failing does not keep the others from being measured.
 func hostFigures() error {
-	return errors.Join(labFigure(), m2mFigures())
+	return errors.Join(labFigure(), m2mFigures(), arm64Figure()) // lab.go, arm64.go
 }
 
 // m2mFigures prints simulcast_sw_cpu_ratio and m2m_allocs_per_frame. The

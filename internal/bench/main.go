@@ -43,20 +43,28 @@ import (
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go); "receive"
-// for the receive side's (receive.go).
+// for the receive side's (receive.go); "arm64" for
+// arm64_boot_to_in_call_s only (arm64.go; needs root, several minutes).
 // CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of a call (its
 // join, ICE and DTLS step by step) on stderr.
 var group = os.Getenv("CALLBOX_BENCH")
 
 func main() {
-	// The lab needs root on the host: measure it before the re-exec into
-	// the bench's own namespace (the re-executed bench is Inside).
-	if group != "" && group != "call" && group != "network" && group != "e2ee" && group != "receive" {
-		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, or nothing for every figure\n", group)
+	if !slices.Contains([]string{"", "call", "network", "e2ee", "receive", "arm64"}, group) {
+		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, arm64, or nothing for every figure\n", group)
 		os.Exit(2)
 	}
+	if group == "arm64" {
+		if err := arm64Figure(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	// The lab needs root on the host: measure it before the re-exec into
+	// the bench's own namespace (the re-executed bench is Inside).
 	if !netns.Inside() && group == "" {
-		if err := hostFigures(); err != nil { // lab.go, m2m.go
+		if err := hostFigures(); err != nil { // lab.go, m2m.go, arm64.go
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}

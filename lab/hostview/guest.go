@@ -65,12 +65,14 @@ func scanConsole(path, want string) (found bool, verdict string, err error) {
 }
 
 // ctlConn is the host's end of the guest's control channel (run.sh's
-// ctl.sock, the guest's ttyS1). One connection serves the whole run: qemu
-// takes one client at a time.
+// ctl.sock, the guest's ttyS1 or hvc0). One connection serves the whole
+// run: qemu takes one client at a time. The guest answers on it too
+// (guest.sh's tell_host), for what must not go to the console log.
 type ctlConn struct {
 	path string
 	mu   sync.Mutex
-	conn net.Conn
+	conn net.Conn      // guarded by mu
+	in   *bufio.Reader // conn's lines from the guest; guarded by mu
 }
 
 func (c *ctlConn) writeLine(line string) error {
@@ -85,11 +87,39 @@ func (c *ctlConn) writeLine(line string) error {
 		if err != nil {
 			return fmt.Errorf("control channel %s: %w", c.path, err)
 		}
+		c.in = bufio.NewReader(c.conn)
 	}
 	if _, err := c.conn.Write([]byte(line + "\n")); err != nil {
 		return fmt.Errorf("control channel %s: %w", c.path, err)
 	}
 	return nil
+}
+
+// readAnswer waits for the guest's line "name VALUE" (guest.sh's
+// tell_host name VALUE) and returns VALUE; other lines are skipped. The
+// channel must be open: the host speaks first.
+func (c *ctlConn) readAnswer(name string, timeout time.Duration) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.conn == nil {
+		return "", fmt.Errorf("control channel %s: waiting for %q before telling the guest anything", c.path, name)
+	}
+	if err := c.conn.SetReadDeadline(time.Now().Add(timeout)); err != nil {
+		return "", err
+	}
+	defer func() { _ = c.conn.SetReadDeadline(time.Time{}) }() // a broken channel shows at the next read
+	for {
+		line, err := c.in.ReadString('\n')
+		if err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return "", fmt.Errorf("the guest did not answer %q within %s (see console.log)", name, timeout)
+			}
+			return "", fmt.Errorf("control channel %s, waiting for %q: %w", c.path, name, err)
+		}
+		if value, ok := strings.CutPrefix(strings.TrimRight(line, "\r\n"), name+" "); ok {
+			return value, nil
+		}
+	}
 }
 
 func (c *ctlConn) close() {

@@ -16,6 +16,7 @@
 //	lab-hostview keys       the same with a uinput keyboard's keys, through evdev
 //	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
 //	lab-hostview systemd    callboxd under lab-notifyd with the unit's watchdog and restarts ($LAB_UNIT)
+//	lab-hostview deb        the Debian package on Debian arm64: setup over HTTPS, the call, upgrade, remove, purge
 //
 // It reads run.sh's environment: LAB_OUT, LAB_CONSOLE, LAB_CTL, LAB_HOST_IP,
 // LAB_STARTED_NS and, for screen, LAB_QMP. On failure it writes the reason to
@@ -44,7 +45,7 @@ const room = "lab"
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|screen|systemd")
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|screen|systemd|deb")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -71,6 +72,7 @@ func main() {
 		"keys":    keysScenario,
 		"screen":  screenScenario,
 		"systemd": systemdScenario,
+		"deb":     debScenario,
 	}
 	scenario, ok := scenarios[os.Args[1]]
 	if !ok {
@@ -331,15 +333,12 @@ func newLab(log *slog.Logger) (*lab, error) {
 	return l, nil
 }
 
-// startCall starts the LiveKit server, gives the guest its address and
-// keys once the guest asks, and joins the room as the viewer.
+// startCall starts the LiveKit server and the viewer, and gives the guest
+// the server's address and keys once the guest asks.
 func (l *lab) startCall(ctx context.Context) error {
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: l.hostIP, LogFile: filepath.Join(l.out, "livekit-server.log")})
-	if err != nil {
+	if err := l.startServer(ctx); err != nil {
 		return err
 	}
-	l.srv = srv
-	l.log.Info("LiveKit server up", "url", srv.URL)
 	if err := l.joinView(); err != nil {
 		return err
 	}
@@ -348,9 +347,23 @@ func (l *lab) startCall(ctx context.Context) error {
 	if err := l.waitEvent(ctx, "want-call-server", 120*time.Second); err != nil {
 		return err
 	}
-	return l.tell(fmt.Sprintf("call-server %s %s %s", srv.URL, srv.APIKey, srv.APISecret))
+	return l.tell(fmt.Sprintf("call-server %s %s %s", l.srv.URL, l.srv.APIKey, l.srv.APISecret))
 }
 
+// startServer starts the LiveKit server.
+func (l *lab) startServer(ctx context.Context) error {
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: l.hostIP, LogFile: filepath.Join(l.out, "livekit-server.log")})
+	if err != nil {
+		return err
+	}
+	l.srv = srv
+	l.log.Info("LiveKit server up", "url", srv.URL)
+	return nil
+}
+
+// joinView joins the room as the viewer, with the server's keys: the
+// boxes of the scenarios that start callboxd themselves send unencrypted
+// (callboxd_config's encryption = "none").
 func (l *lab) joinView() error {
 	v, err := startView(call.Options{URL: l.srv.URL, Room: room, Identity: "lab-viewer",
 		APIKey: l.srv.APIKey, APISecret: l.srv.APISecret})
@@ -388,6 +401,20 @@ func (l *lab) tell(line string) error {
 	}
 	l.log.Info("told the guest", "line", strings.SplitN(line, " ", 2)[0])
 	return nil
+}
+
+// ask tells the guest line and returns the value of its answer "answer
+// VALUE" on the control channel, which the logs never show.
+func (l *lab) ask(line, answer string, timeout time.Duration) (string, error) {
+	if err := l.tell(line); err != nil {
+		return "", err
+	}
+	value, err := l.ctlConn.readAnswer(answer, timeout)
+	if err != nil {
+		return "", err
+	}
+	l.log.Info("the guest answered", "answer", answer)
+	return value, nil
 }
 
 // errGuestEnded: the guest printed its verdict, so no event will come.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"strings"
 	"time"
 
 	"github.com/callbox/callbox/call"
@@ -83,6 +84,35 @@ func (v *view) waitAdvancing(ctx context.Context, identity string, since time.Ti
 		return nil, err
 	}
 	return got[:n], nil
+}
+
+// waitIdentity waits for a picture from a participant whose identity
+// starts with prefix, and returns that identity.
+func (v *view) waitIdentity(ctx context.Context, prefix string, timeout time.Duration) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var identity string
+	err := v.Wait(ctx, func() (bool, error) {
+		for _, p := range v.Pictures() {
+			if strings.HasPrefix(p.From, prefix) {
+				identity = p.From
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	if err != nil && ctx.Err() != nil {
+		return "", fmt.Errorf("no picture arrived from a participant %s… in %s", prefix, timeout)
+	}
+	return identity, err
+}
+
+// waitTone waits until identity's newest second of sound is a tone of want
+// Hz (within Hz), and returns the frequency found.
+func (v *view) waitTone(ctx context.Context, identity string, want, within float64, timeout time.Duration) (float64, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	return v.WaitTone(ctx, identity, want, within)
 }
 
 // waitQuiet waits until nothing of kind ("video" or "audio") has arrived
