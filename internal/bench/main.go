@@ -43,15 +43,16 @@ import (
 // "network" for the figures under emulated networks (network.go; about
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go); "receive"
-// for the receive side's (receive.go); "arm64" for
+// for the receive side's (receive.go); "kiosk" for the box against a
+// browser kiosk (kiosk.go); "arm64" for
 // arm64_boot_to_in_call_s only (arm64.go; needs root, several minutes).
 // CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of a call (its
 // join, ICE and DTLS step by step) on stderr.
 var group = os.Getenv("CALLBOX_BENCH")
 
 func main() {
-	if !slices.Contains([]string{"", "call", "network", "e2ee", "receive", "arm64"}, group) {
-		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, arm64, or nothing for every figure\n", group)
+	if !slices.Contains([]string{"", "call", "network", "e2ee", "receive", "kiosk", "arm64"}, group) {
+		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, kiosk, arm64, or nothing for every figure\n", group)
 		os.Exit(2)
 	}
 	if group == "arm64" {
@@ -91,6 +92,8 @@ func run() error {
 		return e2eeFigures()
 	case "receive":
 		return receiveFigures()
+	case "kiosk":
+		return kioskFigures()
 	}
 	ratio, err := encodeOverheadRatio()
 	if err != nil {
@@ -107,6 +110,9 @@ func run() error {
 		return err
 	}
 	if err := e2eeFigures(); err != nil { // e2ee.go
+		return err
+	}
+	if err := kioskFigures(); err != nil { // kiosk.go
 		return err
 	}
 	return networkFigures()

@@ -85,40 +85,11 @@ func networkFigures() error {
 	started := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
+	b, err := newNetBench(ctx)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "callbox-bench-net-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	video, wav := filepath.Join(dir, "pattern.y4m"), filepath.Join(dir, "tone.wav")
-	if err := writeY4M(video, benchWidth, benchHeight, benchFPS, 5*benchFPS); err != nil {
-		return err
-	}
-	if err := writeToneWAV(wav, 440, 10*time.Second); err != nil {
-		return err
-	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-	pageURL, stopPage, err := servePage()
-	if err != nil {
-		return err
-	}
-	defer stopPage()
-	peer, err := netem.NewPeer(1, netem.Profile{})
-	if err != nil {
-		return err
-	}
-	defer peer.Close()
-
-	b := &netBench{srv: srv, peer: peer, daemon: daemonPath, video: video, wav: wav,
-		page: pageURL}
+	defer b.close()
 	only := os.Getenv("CALLBOX_BENCH_PROFILES") // e.g. "thin,drop": a few profiles while working on them
 	for _, profile := range netem.Profiles() {
 		if only != "" && !slices.Contains(strings.Split(only, ","), profile.Name) {
@@ -157,12 +128,60 @@ func networkFigures() error {
 	return nil
 }
 
+// netBench is where the box and Chromium take turns: the LiveKit server
+// in the bench's namespace, a peer namespace behind an emulated network,
+// callboxd, and Chromium's fake camera and microphone files.
 type netBench struct {
 	srv                *lkserver.Server
 	peer               *netem.Peer
 	daemon, video, wav string
 	page               string
 	runs               int
+	close              func()
+}
+
+func newNetBench(ctx context.Context) (b *netBench, err error) {
+	b = &netBench{}
+	var undo []func()
+	b.close = func() {
+		for _, f := range slices.Backward(undo) {
+			f()
+		}
+	}
+	defer func() {
+		if err != nil {
+			b.close()
+		}
+	}()
+	if b.daemon, err = daemontest.Binary("github.com/callbox/callbox/cmd/callboxd"); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "callbox-bench-net-")
+	if err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { os.RemoveAll(dir) })
+	b.video, b.wav = filepath.Join(dir, "pattern.y4m"), filepath.Join(dir, "tone.wav")
+	if err := writeY4M(ctx, b.video, benchWidth, benchHeight, benchFPS, 5*benchFPS); err != nil {
+		return nil, err
+	}
+	if err := writeToneWAV(ctx, b.wav, 440, 10*time.Second); err != nil {
+		return nil, err
+	}
+	if b.srv, err = lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr}); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { b.srv.Close() })
+	var stopPage func()
+	if b.page, stopPage, err = servePage(); err != nil {
+		return nil, err
+	}
+	undo = append(undo, stopPage)
+	if b.peer, err = netem.NewPeer(1, netem.Profile{}); err != nil {
+		return nil, err
+	}
+	undo = append(undo, func() { b.peer.Close() })
+	return b, nil
 }
 
 // netResult is what one sender's run under one profile measured.
@@ -232,28 +251,11 @@ func worseSeconds(a, b string) string {
 // measure runs sender on a clean network until it has settled, then
 // under profile for its measuring time, and works out the figures.
 func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender string) (netResult, error) {
-	b.runs++
-	room := fmt.Sprintf("net-%d-%s-%s", b.runs, profile.Name, sender)
-	b.peer.Set(netem.Profile{Name: "clean"})
-	v, err := viewer.Start(call.Options{URL: b.srv.URL, Room: room, Identity: "viewer",
-		APIKey: b.srv.APIKey, APISecret: b.srv.APISecret}, viewer.ReadStamp)
-	if err != nil {
-		return netResult{}, err
-	}
-	defer v.Leave()
-	stop, err := b.start(room, sender)
+	v, _, stop, err := b.watch(ctx, "net-"+profile.Name, sender)
 	if err != nil {
 		return netResult{}, err
 	}
 	defer stop()
-	firstCtx, cancelFirst := context.WithTimeout(ctx, time.Minute)
-	err = v.WaitPictures(firstCtx, 1)
-	cancelFirst()
-	if err != nil {
-		return netResult{}, fmt.Errorf("first picture: %w", err)
-	}
-	time.Sleep(settle)
-
 	length := measureNetwork[profile.Name]
 	b.peer.Set(profile)
 	from := time.Now()
@@ -294,19 +296,51 @@ func (b *netBench) measure(ctx context.Context, profile netem.Profile, sender st
 	return r, nil
 }
 
+// watch starts sender on a clean network in a room of its own, with the
+// viewer decoding it, and returns once it has settled; stop ends both.
+func (b *netBench) watch(ctx context.Context, run, sender string) (v *viewer.Viewer, pid int, stop func(), err error) {
+	b.runs++
+	room := fmt.Sprintf("%s-%d-%s", run, b.runs, sender)
+	b.peer.Set(netem.Profile{Name: "clean"})
+	v, err = viewer.Start(call.Options{URL: b.srv.URL, Room: room, Identity: "viewer",
+		APIKey: b.srv.APIKey, APISecret: b.srv.APISecret}, viewer.ReadStamp)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	stopSender, pid, err := b.start(room, sender)
+	if err != nil {
+		v.Leave()
+		return nil, 0, nil, err
+	}
+	stop = func() {
+		stopSender()
+		v.Leave()
+	}
+	firstCtx, cancelFirst := context.WithTimeout(ctx, time.Minute)
+	err = v.WaitPictures(firstCtx, 1)
+	cancelFirst()
+	if err != nil {
+		stop()
+		return nil, 0, nil, fmt.Errorf("first picture: %w", err)
+	}
+	time.Sleep(settle)
+	return v, pid, stop, nil
+}
+
 // start starts sender in the peer's namespace, publishing into room, and
-// returns how to stop it.
-func (b *netBench) start(room, sender string) (stop func(), err error) {
+// returns how to stop it and its process (callboxd, or node driving
+// Chromium).
+func (b *netBench) start(room, sender string) (stop func(), pid int, err error) {
 	if sender == "box" {
 		return b.startBox(room)
 	}
 	return b.startChromium(room)
 }
 
-func (b *netBench) startBox(room string) (func(), error) {
+func (b *netBench) startBox(room string) (func(), int, error) {
 	dir, err := os.MkdirTemp("", "callbox-bench-box-")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	cfg := filepath.Join(dir, "callbox.toml")
 	err = os.WriteFile(cfg, fmt.Appendf(nil, `[call]
@@ -336,26 +370,26 @@ level = %q
 		cmp.Or(os.Getenv("CALLBOX_BENCH_DAEMON_LOG"), "warn")), 0o600)
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, 0, err
 	}
 	daemon := b.peer.Command(b.daemon, "-config", cfg)
 	daemon.Stderr = os.Stderr
 	if err := daemon.Start(); err != nil {
 		os.RemoveAll(dir)
-		return nil, err
+		return nil, 0, err
 	}
 	return func() {
 		// It may have exited already; its exit status is no figure.
 		_ = daemon.Process.Signal(syscall.SIGTERM)
 		_ = daemon.Wait()
 		os.RemoveAll(dir)
-	}, nil
+	}, daemon.Process.Pid, nil
 }
 
-func (b *netBench) startChromium(room string) (func(), error) {
+func (b *netBench) startChromium(room string) (func(), int, error) {
 	token, err := b.srv.Token(room, "chromium")
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	node := b.peer.Command("node", "web/guest/interoptest/publish.mjs")
 	node.Env = append(os.Environ(), "PAGE="+b.page, "LIVEKIT_URL="+b.srv.URL, "TOKEN="+token,
@@ -365,14 +399,14 @@ func (b *netBench) startChromium(room string) (func(), error) {
 	node.Stderr = os.Stderr
 	stdin, err := node.StdinPipe()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	stdout, err := node.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if err := node.Start(); err != nil {
-		return nil, fmt.Errorf("chromium (node web/guest/interoptest/publish.mjs; run make web): %w", err)
+		return nil, 0, fmt.Errorf("chromium (node web/guest/interoptest/publish.mjs; run make web): %w", err)
 	}
 	lines := bufio.NewScanner(stdout)
 	if !lines.Scan() || lines.Text() != "published" {
@@ -381,7 +415,7 @@ func (b *netBench) startChromium(room string) (func(), error) {
 		if exitErr := node.Wait(); exitErr != nil {
 			err = fmt.Errorf("%w (node: %w)", err, exitErr)
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	return func() {
 		stdin.Close() // the harness leaves, and says what Chromium sent
@@ -400,7 +434,7 @@ func (b *netBench) startChromium(room string) (func(), error) {
 			_ = node.Process.Kill() // it may have exited since
 			<-done
 		}
-	}, nil
+	}, node.Process.Pid, nil
 }
 
 // freezeMsPerMin sums every gap over freezeGap between pictures decoded
@@ -565,7 +599,7 @@ func convergeSeconds(seconds []netem.Second, rate int, maxLoss float64) string {
 // writeY4M writes frames of the test pattern (its stamps readable, their
 // times those of the writing) as a y4m file for Chromium's fake camera,
 // which plays it in a loop.
-func writeY4M(path string, w, h, fps, frames int) error {
+func writeY4M(ctx context.Context, path string, w, h, fps, frames int) error {
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
 	if err != nil {
 		return err
@@ -578,7 +612,7 @@ func writeY4M(path string, w, h, fps, frames int) error {
 	out := bufio.NewWriterSize(f, 1<<20)
 	fmt.Fprintf(out, "YUV4MPEG2 W%d H%d F%d:1 Ip A1:1 C420jpeg\n", w, h, fps)
 	for range frames {
-		fr, err := src.ReadFrame(context.Background())
+		fr, err := src.ReadFrame(ctx)
 		if err != nil {
 			f.Close()
 			return err
@@ -596,14 +630,14 @@ func writeY4M(path string, w, h, fps, frames int) error {
 
 // writeToneWAV writes a 48 kHz mono tone for Chromium's fake microphone,
 // which plays it in a loop: a whole number of cycles, so the loop is seamless.
-func writeToneWAV(path string, hz float64, d time.Duration) error {
+func writeToneWAV(ctx context.Context, path string, hz float64, d time.Duration) error {
 	tone, err := audio.NewTone(audio.ToneOptions{Frequency: hz, Amplitude: 0.5, Unpaced: true})
 	if err != nil {
 		return err
 	}
 	defer tone.Close()
 	pcm := make([]int16, int(d.Seconds()*audio.SampleRate))
-	if err := tone.Read(context.Background(), pcm); err != nil {
+	if err := tone.Read(ctx, pcm); err != nil {
 		return err
 	}
 	data := len(pcm) * 2

@@ -26,14 +26,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"image"
 	"log/slog"
 	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -410,26 +407,4 @@ func sendLoop(ctx context.Context, s *call.Session, coded [][]byte) {
 			_ = s.WriteVideo(f) // outside a call it is dropped; the tile's count shows it
 		}
 	}
-}
-
-// processCPUOf is the CPU time process pid used so far, from /proc.
-func processCPUOf(pid int) (time.Duration, error) {
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	// The fields after the command's name (in parentheses, which may hold
-	// spaces): utime and stime are the 12th and 13th, in clock ticks.
-	_, rest, ok := strings.Cut(string(stat), ") ")
-	fields := strings.Fields(rest)
-	if !ok || len(fields) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: unexpected %q", pid, stat)
-	}
-	utime, err1 := strconv.ParseInt(fields[11], 10, 64)
-	stime, err2 := strconv.ParseInt(fields[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
-	}
-	const ticksPerSecond = 100 // USER_HZ on Linux
-	return time.Duration(utime+stime) * time.Second / ticksPerSecond, nil
 }
