@@ -11,13 +11,16 @@ export function env(name) {
   return v;
 }
 
-export function launchChromium(origin, extraArgs = []) {
+// launchChromium starts Chromium for pages on origin. Without fakeDevices
+// it has no camera or microphone, and a screen share captures a real tab
+// (the fake devices would stand in for the screen too).
+export function launchChromium(origin, extraArgs = [], { fakeDevices = true } = {}) {
+  const devices = fakeDevices ? ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] : [];
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      `--unsafely-treat-insecure-origin-as-secure=${origin}`, ...extraArgs],
+      ...devices, `--unsafely-treat-insecure-origin-as-secure=${origin}`, ...extraArgs],
   });
 }

@@ -7,6 +7,7 @@
 package interoptest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -678,4 +679,131 @@ func changedPixels(a, b *display.Frame, r, not image.Rectangle) int {
 		}
 	}
 	return n
+}
+
+// TestGuestSharesAScreen: a guest in Chromium (no camera: it joins to see
+// and share) shares its tab from the guest page, end-to-end encrypted; the
+// box's screen shows it large, its colours changing as the tab's do; the
+// page's "Stop sharing" brings the grid back. A browser that cannot share
+// (a phone's) offers no button.
+func TestGuestSharesAScreen(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	rig := startRig(t, ctx, "share", rigSettings{})
+	link, _ := rig.invite(t, "-name", "Presenter")
+	api := provisioning.LocalClient{Socket: rig.socket}
+
+	node := exec.CommandContext(ctx, "node", "share.mjs")
+	node.Env = append(os.Environ(), "INVITE="+link)
+	var nodeErr bytes.Buffer
+	node.Stderr = &nodeErr
+	stdin, err := node.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := node.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		stdin.Close()
+		_ = node.Wait() // what it printed is checked below; a kill says only that
+	}()
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "sharing" {
+		first := lines.Text()
+		stdin.Close()
+		lines.Scan()
+		t.Fatalf("share.mjs did not share: %q %q\n%s", first, lines.Text(), nodeErr.String())
+	}
+
+	// The tab on the box's screen: large, and its colours changing.
+	magenta := func(r, g, b byte) bool { return r > 180 && g < 90 && b > 180 }
+	cyan := func(r, g, b byte) bool { return r < 90 && g > 180 && b > 180 }
+	seen := map[string]image.Rectangle{}
+	err = daemontest.Poll(40*time.Second, 300*time.Millisecond, func() error {
+		f, err := screen(ctx, api)
+		if err != nil {
+			return err
+		}
+		for name, match := range map[string]func(r, g, b byte) bool{"magenta": magenta, "cyan": cyan} {
+			if r, n := colourBounds(f, match); n > 600*400 {
+				seen[name] = r
+			}
+		}
+		if len(seen) < 2 {
+			return fmt.Errorf("the shared tab's colours seen large on the screen: %v", seen)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range seen {
+		// The tab is 1280x720: drawn at its own size, never squeezed into a tile.
+		if r.Dx() < 1200 || r.Dy() < 650 {
+			t.Errorf("the shared tab (%s) is drawn at %v; want about 1280x720", name, r.Size())
+		}
+	}
+
+	// Stop sharing: the grid comes back.
+	stdin.Close()
+	err = daemontest.Poll(20*time.Second, 300*time.Millisecond, func() error {
+		f, err := screen(ctx, api)
+		if err != nil {
+			return err
+		}
+		// The self view's colour bars have some magenta and cyan: about
+		// 9,000 pixels of them; the tab had 900,000.
+		_, m := colourBounds(f, magenta)
+		_, c := colourBounds(f, cyan)
+		if m+c > 50_000 {
+			return fmt.Errorf("%d pixels of the shared tab's colours still on the screen", m+c)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Error("after Stop sharing: ", err)
+	}
+	var r struct {
+		Problems                    []string
+		CanShare, PhoneCanShare     bool
+		Devices, ButtonWhileSharing string
+		Stopped                     bool
+		ButtonAfter                 string
+	}
+	if !lines.Scan() || json.Unmarshal(lines.Bytes(), &r) != nil {
+		t.Fatalf("share.mjs said %q\n%s", lines.Text(), nodeErr.String())
+	}
+	for _, p := range r.Problems {
+		t.Errorf("page: %s", p)
+	}
+	if !r.CanShare || r.PhoneCanShare {
+		t.Errorf("the page says a laptop can share: %v, a phone: %v; want true, false", r.CanShare, r.PhoneCanShare)
+	}
+	if r.ButtonWhileSharing != "Stop sharing" || !r.Stopped || r.ButtonAfter != "Share screen" {
+		t.Errorf("the button said %q while sharing and %q after (stopped: %v)", r.ButtonWhileSharing, r.ButtonAfter, r.Stopped)
+	}
+	if !strings.Contains(r.Devices, "camera and microphone are not in the call") {
+		t.Errorf("the page without a camera says %q", r.Devices)
+	}
+}
+
+// colourBounds is the bounding box of f's pixels that match, and how many.
+func colourBounds(f *display.Frame, match func(r, g, b byte) bool) (image.Rectangle, int) {
+	var box image.Rectangle
+	n := 0
+	for y := range f.Height {
+		for x := range f.Width {
+			i := y*f.Stride + 4*x
+			if match(f.Pix[i+2], f.Pix[i+1], f.Pix[i]) {
+				box = box.Union(image.Rect(x, y, x+1, y+1))
+				n++
+			}
+		}
+	}
+	return box, n
 }

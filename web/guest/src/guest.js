@@ -58,7 +58,9 @@ class MemberKeyProvider extends BaseKeyProvider {
 
 // state is for people reading the page's code and for the interop test.
 // rings lists what a box that rings (its line) said of this call, in order.
-const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null, ring: '', rings: [] };
+const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null, ring: '', rings: [],
+  // canShare: this browser can share a screen (phones mostly cannot); sharing: it does.
+  canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false };
 window.callboxGuest = state;
 
 // RING_TOPIC carries what a box that rings says to those who call it
@@ -154,7 +156,13 @@ async function join(invite) {
   await room.connect(invite.url, invite.token);
   let member = null;
   if (invite.member) member = await startMember(room, keyProvider, invite.member);
-  await room.localParticipant.enableCameraAndMicrophone();
+  try {
+    await room.localParticipant.enableCameraAndMicrophone();
+  } catch (e) {
+    // Still in the call, to see and hear the others, and to share a screen.
+    $('devices').hidden = false;
+    $('devices').textContent = 'Your camera and microphone are not in the call: ' + e.message;
+  }
   state.joined = true;
   state.encrypted = room.isE2EEEnabled;
   if (state.ring) {
@@ -166,6 +174,34 @@ async function join(invite) {
   }
   $('leave').hidden = false;
   $('leave').onclick = () => room.disconnect();
+  if (state.canShare) offerShare(room);
+}
+
+// offerShare shows the button that shares a screen, a window or a tab
+// (end-to-end encrypted as the camera is), and stops sharing.
+function offerShare(room) {
+  const button = $('share');
+  const show = () => {
+    state.sharing = room.localParticipant.isScreenShareEnabled;
+    button.textContent = state.sharing ? 'Stop sharing' : 'Share screen';
+    button.hidden = !state.joined;
+  };
+  button.onclick = async () => {
+    button.disabled = true;
+    try {
+      // Content: sharp text rather than motion, sent at up to 1080p.
+      await room.localParticipant.setScreenShareEnabled(!state.sharing, {
+        audio: true, contentHint: 'detail', resolution: { width: 1920, height: 1080, frameRate: 15 },
+      });
+    } catch (e) {
+      say(e.name === 'NotAllowedError' ? 'The screen was not shared.' : 'Could not share the screen: ' + e.message, e.name !== 'NotAllowedError');
+    }
+    button.disabled = false;
+    show();
+  };
+  // The browser's own "Stop sharing" ends it too.
+  room.on(RoomEvent.LocalTrackPublished, show).on(RoomEvent.LocalTrackUnpublished, show).on(RoomEvent.Disconnected, show);
+  show();
 }
 
 function admittedText() {
