@@ -1,10 +1,7 @@
 package pipeline
 
 import (
-	"bytes"
 	"fmt"
-	"image"
-	"image/jpeg"
 
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/media"
@@ -44,15 +41,20 @@ func yuvPlanes(f camera.Frame, width, height int) (planes, error) {
 }
 
 // Converter turns captured frames of any format the cameras give into I420,
-// reusing one buffer, so the steady state allocates nothing (MJPEG aside).
-// The zero Converter is ready to use; Close frees it.
+// reusing one buffer, so the steady state allocates nothing. A JPEG frame
+// that does not decode is an ErrBrokenFrame. The zero Converter is ready
+// to use; Close frees it.
 type Converter struct {
-	buf []byte
-	sws swsConverter
+	buf   []byte
+	sws   swsConverter
+	mjpeg mjpegDecoder
 }
 
 // Close frees what the converter holds.
-func (c *Converter) Close() { c.sws.close() }
+func (c *Converter) Close() {
+	c.sws.close()
+	c.mjpeg.close()
+}
 
 // ToI420 returns f converted to tightly packed I420. The result's Data is
 // valid until the next call. An I420 frame is returned as it is.
@@ -80,7 +82,7 @@ func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
 	case camera.PixelFormatNV12, camera.PixelFormatYUYV:
 		err = c.sws.toI420(f, y, u, v)
 	case camera.PixelFormatMJPEG:
-		err = mjpegToI420(f, y, u, v)
+		err = c.mjpeg.toI420(f, y, u, v)
 	default:
 		err = fmt.Errorf("pixel format %s is not supported", f.Format.Pixel)
 	}
@@ -88,27 +90,4 @@ func (c *Converter) ToI420(f camera.Frame) (camera.Frame, error) {
 		return camera.Frame{}, fmt.Errorf("convert frame %d: %w", f.Seq, err)
 	}
 	return out, nil
-}
-
-func mjpegToI420(f camera.Frame, y, u, v []byte) error {
-	img, err := jpeg.Decode(bytes.NewReader(f.Data))
-	if err != nil {
-		return fmt.Errorf("MJPEG: %w", err)
-	}
-	w, h := f.Format.Width, f.Format.Height
-	yc, ok := img.(*image.YCbCr)
-	if !ok || img.Bounds().Dx() != w || img.Bounds().Dy() != h {
-		return fmt.Errorf("MJPEG: picture is %T %v, want YCbCr %dx%d", img, img.Bounds(), w, h)
-	}
-	for row := range h {
-		copy(y[row*w:(row+1)*w], yc.Y[yc.YOffset(0, row):])
-	}
-	cw := w / 2
-	for row := range h / 2 {
-		for col := range cw {
-			ci := yc.COffset(2*col, 2*row)
-			u[row*cw+col], v[row*cw+col] = yc.Cb[ci], yc.Cr[ci]
-		}
-	}
-	return nil
 }

@@ -52,6 +52,9 @@ type VideoSender struct {
 	log  *slog.Logger
 	m2m  m2mDevices
 	set  atomic.Pointer[layerSet] // the encoders of the Send running, nil between
+	// brokenFrames counts the camera's frames dropped because they did
+	// not decode (ErrBrokenFrame), over every Send.
+	brokenFrames atomic.Int64
 
 	mu     sync.Mutex
 	choice EncoderChoice // guarded by mu
@@ -109,11 +112,23 @@ func (s *VideoSender) SetLayerBitrate(layer, bitsPerSecond int) {
 	}
 }
 
+// BrokenFrames is how many of the camera's frames were dropped because
+// they did not decode (a truncated JPEG), over every Send. Safe from any
+// goroutine.
+func (s *VideoSender) BrokenFrames() int64 { return s.brokenFrames.Load() }
+
 // Send opens the encoders for src's pictures, then reads, converts,
 // scales and codes them, handing each coded frame to out with its layer
 // (0 the full size), until ctx ends or a part fails; it closes the
-// encoders when it returns. One Send at a time.
+// encoders when it returns. An MJPEG camera's frames are decoded once,
+// before any encoder sees them, and those that do not decode are dropped
+// (BrokenFrames). One Send at a time.
 func (s *VideoSender) Send(ctx context.Context, src camera.Source, out func(layer int, f media.EncodedFrame) error) error {
+	if src.Format().Pixel == camera.PixelFormatMJPEG {
+		decoded := &mjpegSource{Source: src, broken: &s.brokenFrames, log: s.log}
+		defer decoded.Close()
+		src = decoded
+	}
 	f := src.Format()
 	set, err := s.open(f)
 	if err != nil {
