@@ -89,6 +89,7 @@ test: deps web lint
 	$(GO) test -run='^$$' -fuzz=FuzzCheckName -fuzztime=20000x ./config/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=20000x ./call/keys/
 	$(GO) test -run='^$$' -fuzz=FuzzReceive -fuzztime=20000x ./call/keys/
+	$(GO) test -run='^$$' -fuzz=FuzzMJPEG -fuzztime=20000x ./pipeline/
 
 # golangci-lint with .golangci.yml (its linters, and the reason for each
 # exclusion), a version pinned here that knows Go 1.26. go install builds

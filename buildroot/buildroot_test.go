@@ -276,6 +276,9 @@ var buildrootLibraries = map[string]struct{ pkg, option string }{
 	"libavcodec": {"ffmpeg", "BR2_PACKAGE_FFMPEG"},
 	"libavutil":  {"ffmpeg", "BR2_PACKAGE_FFMPEG"},
 	"libswscale": {"ffmpeg", "BR2_PACKAGE_FFMPEG_SWSCALE"},
+	// TurboJPEG is jpeg-turbo's alone; Config.in selects jpeg, and the
+	// defconfigs choose jpeg-turbo for it.
+	"libturbojpeg": {"jpeg-turbo", "BR2_PACKAGE_JPEG"},
 }
 
 // imageBuildProblems compares the image's build of callboxd (the .mk and

@@ -401,8 +401,9 @@ Comment: Made by debian/copyright_test.go from the Go modules that callboxd
  version 2 of the GPL does not accept but version 3 does, so x264 is taken
  under its "or later" and the whole is GPL-3+. Each part keeps its own
  licence, listed below: these parts are linked into the programs. libvpx,
- Opus and speexdsp (BSD-3-clause) and the C library are shared libraries of
- their own Debian packages, with their own copyright files.
+ Opus and speexdsp (BSD-3-clause), libjpeg-turbo's TurboJPEG (BSD-3-clause,
+ IJG, Zlib) and the C library are shared libraries of their own Debian
+ packages, with their own copyright files.
 
 `)
 	paragraphs := []paragraph{

@@ -11,14 +11,15 @@
 set -euo pipefail
 
 # What cgo links besides FFmpeg: the `#cgo pkg-config:` names in the tree
-# (x264, speexdsp) and in pion/mediadevices with -tags dynamic (vpx, opus).
+# (x264, speexdsp, libturbojpeg) and in pion/mediadevices with -tags
+# dynamic (vpx, opus).
 # FFmpeg itself is the lean one (below), built from the source of the
 # host's libavcodec-dev.
-cgo_dev=(libx264-dev libvpx-dev libopus-dev libspeexdsp-dev)
+cgo_dev=(libx264-dev libvpx-dev libopus-dev libspeexdsp-dev libturbojpeg0-dev)
 
 packages=(
 	gcc pkg-config            # cgo
-	"${cgo_dev[@]}"           # encoders; echo cancellation, noise suppression, gain (pipeline/aec.go)
+	"${cgo_dev[@]}"           # encoders; echo cancellation, noise suppression, gain (pipeline/aec.go); MJPEG cameras (pipeline/mjpeg.go)
 	libavcodec-dev libavutil-dev libswscale-dev  # decoders, pixel conversion
 	nasm xz-utils             # the lean FFmpeg built from Debian's source (scripts/ffmpeg-lean.sh)
 	libdrm-dev                # <drm_mode.h> for the display ABI test (device/display)

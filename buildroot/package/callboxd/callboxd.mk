@@ -22,9 +22,9 @@ CALLBOXD_BUILD_TARGETS = cmd/callboxd cmd/callboxctl
 # pion/mediadevices links the system's libopus and libvpx rather than
 # copies of its own.
 CALLBOXD_TAGS = dynamic
-CALLBOXD_DEPENDENCIES = ffmpeg host-pkgconf libvpx opus speexdsp x264
-# cgo: x264, libvpx, opus, speexdsp, libswscale and libavcodec are C
-# libraries.
+CALLBOXD_DEPENDENCIES = ffmpeg host-pkgconf jpeg-turbo libvpx opus speexdsp x264
+# cgo: x264, libvpx, opus, speexdsp, libswscale, libavcodec and
+# libturbojpeg are C libraries.
 CALLBOXD_GO_ENV = \
 	CGO_ENABLED=1 \
 	PKG_CONFIG="$(PKG_CONFIG_HOST_BINARY)"
