@@ -207,6 +207,35 @@ func TestH264IsConstrainedBaseline(t *testing.T) {
 	}
 }
 
+// TestH264LevelGoesWithTheSize reads the SPS's level_idc: the level a
+// receiver's decoder must handle is the one the size, rate and bitrate
+// need (media.H264LevelFor), 3.1 for 720p30 and 4.0 for 1080p30.
+func TestH264LevelGoesWithTheSize(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, kbps int
+		want       byte
+	}{{1280, 720, 1500, 31}, {1920, 1080, 3000, 40}} {
+		s := testSettings(tc.w, tc.h)
+		s.BitsPerSecond = tc.kbps * 1000
+		enc := newEncoder(t, media.CodecH264, s)
+		f, err := newPattern(t, tc.w, tc.h).ReadFrame(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		coded, err := enc.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sps := bytes.Index(coded.Data, []byte{0, 0, 1, 0x67})
+		if sps < 0 {
+			t.Fatal("the keyframe carries no SPS")
+		}
+		if level := coded.Data[sps+6]; level != tc.want {
+			t.Errorf("%dx%d at %d kbit/s: level_idc %d, want %d", tc.w, tc.h, tc.kbps, level, tc.want)
+		}
+	}
+}
+
 func TestEncoderRejectsWrongFrames(t *testing.T) {
 	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		enc := newEncoder(t, codec, testSettings(320, 180))

@@ -17,8 +17,8 @@ typedef struct {
 } cbx_x264;
 
 // cbx_x264_open opens an encoder; threads 0 is x264's own choice, subme
-// -1 the preset's.
-static int cbx_x264_open(cbx_x264 *e, int threads, int subme, int width, int height, int fps, int kbps, int keyint) {
+// -1 the preset's; level is level_idc (media.H264LevelFor).
+static int cbx_x264_open(cbx_x264 *e, int threads, int subme, int width, int height, int fps, int kbps, int keyint, int level) {
 	if (x264_param_default_preset(&e->param, "superfast", "zerolatency") < 0) return -1;
 	e->param.i_log_level = X264_LOG_ERROR;
 	e->param.i_threads = threads;
@@ -36,6 +36,7 @@ static int cbx_x264_open(cbx_x264 *e, int threads, int subme, int width, int hei
 	e->param.rc.i_vbv_buffer_size = kbps / 2; // half a second: low delay, some room for keyframes
 	e->param.b_repeat_headers = 1;            // SPS/PPS with every keyframe, so any keyframe starts decoding
 	e->param.b_annexb = 1;
+	e->param.i_level_idc = level;
 	if (x264_param_apply_profile(&e->param, "baseline") < 0) return -2;
 	e->h = x264_encoder_open(&e->param);
 	return e->h ? 0 : -3;
@@ -149,10 +150,14 @@ func NewH264Encoder(s VideoSettings) (*H264Encoder, error) {
 		return nil, fmt.Errorf("x264: fps %d, bitrate %d and keyframe interval %d must be positive",
 			s.FPS, s.BitsPerSecond, s.KeyframeInterval)
 	}
-	enc := (*C.cbx_x264)(C.calloc(1, C.size_t(unsafe.Sizeof(C.cbx_x264{}))))
 	kbps := s.BitsPerSecond / 1000
+	level, ok := media.H264LevelFor(s.Width, s.Height, s.FPS, kbps)
+	if !ok {
+		return nil, fmt.Errorf("x264: %dx%d at %d fps and %d kbit/s is beyond H.264 level %v", s.Width, s.Height, s.FPS, kbps, media.MaxH264Level)
+	}
+	enc := (*C.cbx_x264)(C.calloc(1, C.size_t(unsafe.Sizeof(C.cbx_x264{}))))
 	tuning := x264TuningFor(s)
-	if rc := C.cbx_x264_open(enc, C.int(tuning.threads), C.int(tuning.subme), C.int(s.Width), C.int(s.Height), C.int(s.FPS), C.int(kbps), C.int(s.KeyframeInterval)); rc != 0 {
+	if rc := C.cbx_x264_open(enc, C.int(tuning.threads), C.int(tuning.subme), C.int(s.Width), C.int(s.Height), C.int(s.FPS), C.int(kbps), C.int(s.KeyframeInterval), C.int(level)); rc != 0 {
 		C.cbx_x264_close(enc)
 		C.free(unsafe.Pointer(enc))
 		return nil, fmt.Errorf("x264: open %dx%d@%d: error %d", s.Width, s.Height, s.FPS, rc)

@@ -279,11 +279,13 @@ func (e *Encoder) setControls() {
 	if o.Codec == media.CodecH264 {
 		try(cidH264IPeriod, int32(o.KeyframeInterval), "H.264 I-frame period")
 		try(cidH264Profile, h264ProfileConstrainedBaseline, "H.264 profile constrained baseline")
-		level := int32(h264Level31)
-		if o.Width*o.Height > 1280*720 {
-			level = h264Level40
+		// The level x264 writes for the same settings; a driver whose
+		// range stops below it is given its highest (try clamps).
+		level, ok := media.H264LevelFor(o.Width, o.Height, o.FPS, o.BitsPerSecond/1000)
+		if !ok {
+			level = media.MaxH264Level
 		}
-		try(cidH264Level, level, "H.264 level")
+		try(cidH264Level, v4l2H264Level[level], "H.264 level "+level.String())
 		// Every keyframe must carry SPS and PPS: a receiver that joins late
 		// or asks for a keyframe starts from it.
 		if !try(cidRepeatSeqHeader, 1, "repeat sequence header") {

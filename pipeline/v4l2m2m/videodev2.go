@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/callbox/callbox/media"
 )
 
 // Buffer types (enum v4l2_buf_type).
@@ -84,7 +86,12 @@ const (
 
 	h264ProfileConstrainedBaseline = 1
 	h264Level31                    = 9
+	h264Level32                    = 10
 	h264Level40                    = 11
+	h264Level41                    = 12
+	h264Level42                    = 13
+	h264Level50                    = 14
+	h264Level51                    = 15
 
 	ctrlFlagDisabled = 0x0001
 )
@@ -354,4 +361,11 @@ func cString(b []byte) string {
 		}
 	}
 	return string(b)
+}
+
+// v4l2H264Level is V4L2's value of each H.264 level the box sends
+// (media.H264LevelFor).
+var v4l2H264Level = map[media.H264Level]int32{
+	31: h264Level31, 32: h264Level32, 40: h264Level40, 41: h264Level41,
+	42: h264Level42, 50: h264Level50, 51: h264Level51,
 }
