@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"slices"
@@ -77,13 +78,15 @@ const (
 type Video struct {
 	// Camera is a device path (/dev/video0), a V4L2 card name, or
 	// "testpattern" for the synthetic source.
-	Camera           string `toml:"camera"`
-	Width            int    `toml:"width"`
-	Height           int    `toml:"height"`
-	FPS              int    `toml:"fps"`
-	Codec            string `toml:"codec"`
-	BitrateKbps      int    `toml:"bitrate_kbps"`
-	KeyframeInterval int    `toml:"keyframe_interval"`
+	Camera string `toml:"camera"`
+	Width  int    `toml:"width"`
+	Height int    `toml:"height"`
+	FPS    int    `toml:"fps"`
+	Codec  string `toml:"codec"`
+	// BitrateKbps is the most the full-size picture sends; 0 takes the
+	// bitrate that goes with the size and rate (BitsPerSecond).
+	BitrateKbps      int `toml:"bitrate_kbps"`
+	KeyframeInterval int `toml:"keyframe_interval"`
 	// PixelFormat forces the camera's pixel format ("YUYV", "NV12",
 	// "I420", "MJPEG"); "" takes the best the camera offers.
 	PixelFormat string `toml:"pixel_format"`
@@ -163,7 +166,7 @@ func Default() Config {
 		Call: Call{Identity: "callbox", Name: "Callbox", Encryption: EncryptionEndToEnd},
 		Video: Video{
 			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
-			Codec: CodecH264, BitrateKbps: 1500, KeyframeInterval: 120, Encoder: EncoderAuto,
+			Codec: CodecH264, KeyframeInterval: 120, Encoder: EncoderAuto,
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
 		Log:   Log{Level: "info"},
@@ -266,8 +269,12 @@ func (c Config) Validate() error {
 	if !oneOf(c.Video.Codec, CodecH264, CodecVP8) {
 		bad("video.codec", "%q is not one of %s, %s", c.Video.Codec, CodecH264, CodecVP8)
 	}
-	if c.Video.BitrateKbps < 50 || c.Video.BitrateKbps > 20000 {
-		bad("video.bitrate_kbps", "%d is not from 50 to 20000", c.Video.BitrateKbps)
+	if c.Video.BitrateKbps != 0 && (c.Video.BitrateKbps < 50 || c.Video.BitrateKbps > 20000) {
+		bad("video.bitrate_kbps", "%d is not from 50 to 20000, or 0 for the bitrate that goes with the size", c.Video.BitrateKbps)
+	}
+	if mbps := macroblocks(c.Video.Width) * macroblocks(c.Video.Height) * c.Video.FPS; c.Video.Codec == CodecH264 && mbps > maxH264MacroblocksPerSecond {
+		bad("video.fps", "%dx%d at %d fps is more than H.264 level 5.1 carries (%d macroblocks of 16x16 a second, e.g. 3840x2160 at 30): lower the size or the rate",
+			c.Video.Width, c.Video.Height, c.Video.FPS, maxH264MacroblocksPerSecond)
 	}
 	if c.Video.KeyframeInterval < 1 || c.Video.KeyframeInterval > 600 {
 		bad("video.keyframe_interval", "%d is not from 1 to 600 frames", c.Video.KeyframeInterval)
@@ -316,3 +323,24 @@ func Save(path string, cfg Config) error {
 }
 
 func oneOf[T comparable](v T, allowed ...T) bool { return slices.Contains(allowed, v) }
+
+// maxH264MacroblocksPerSecond is H.264 level 5.1's limit, the highest level
+// the box sends (media.MaxH264Level; config_test holds the two together).
+const maxH264MacroblocksPerSecond = 983040
+
+// macroblocks is how many 16-pixel macroblocks cover n pixels.
+func macroblocks(n int) int { return (n + 15) / 16 }
+
+// BitsPerSecond is the most the full-size picture sends: BitrateKbps, or
+// when that is 0 the bitrate that goes with the size and rate. That one
+// grows with the pixels a second to the power 0.85, as LiveKit's presets
+// do: 1500 kbit/s at 1280x720@30, 3000 at 1920x1080@30, 450 at
+// 640x360@30; in steps of 50 kbit/s, from 50 to 20000.
+func (v Video) BitsPerSecond() int {
+	if v.BitrateKbps != 0 {
+		return v.BitrateKbps * 1000
+	}
+	share := float64(v.Width) * float64(v.Height) * float64(v.FPS) / (1280 * 720 * 30)
+	kbps := 50 * math.Round(1500*math.Pow(share, 0.85)/50)
+	return int(min(max(kbps, 50), 20000)) * 1000
+}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/callbox/callbox/media"
 )
 
 func validConfig() Config {
@@ -41,6 +43,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"unknown encryption", func(c *Config) { c.Call.Encryption = "aes" }, "call.encryption", "end-to-end, shared-key, none"},
 		{"unknown codec", func(c *Config) { c.Video.Codec = "h265" }, "video.codec", "h264, vp8"},
 		{"tiny bitrate", func(c *Config) { c.Video.BitrateKbps = 1 }, "video.bitrate_kbps", "50 to 20000"},
+		{"4K at 60 fps", func(c *Config) { c.Video.Width, c.Video.Height, c.Video.FPS = 3840, 2160, 60 }, "video.fps", "3840x2160 at 60 fps is more than H.264 level 5.1"},
 		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
 		{"unknown pixel format", func(c *Config) { c.Video.PixelFormat = "RGB3" }, "video.pixel_format", "YUYV, NV12"},
 		{"unknown encoder mode", func(c *Config) { c.Video.Encoder = "gpu" }, "video.encoder", `"gpu" is not one of auto, hardware, software`},
@@ -281,5 +284,51 @@ func TestBoxesSetting(t *testing.T) {
 				t.Fatalf("got %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestVideoBitrateGoesWithTheSize: with bitrate_kbps unset, each size and
+// rate gets its own bitrate; one that is set is kept; 1080p30 is a valid
+// setting.
+func TestVideoBitrateGoesWithTheSize(t *testing.T) {
+	for _, tc := range []struct {
+		w, h, fps, kbps int
+		want            int
+	}{
+		{1280, 720, 30, 0, 1_500_000},
+		{1920, 1080, 30, 0, 3_000_000},
+		{640, 360, 30, 0, 450_000},
+		{1920, 1080, 60, 0, 5_400_000},
+		{3840, 2160, 30, 0, 9_700_000},
+		{16, 16, 1, 0, 50_000},
+		{1920, 1080, 30, 2500, 2_500_000},
+	} {
+		c := validConfig()
+		c.Video.Width, c.Video.Height, c.Video.FPS, c.Video.BitrateKbps = tc.w, tc.h, tc.fps, tc.kbps
+		if err := c.Validate(); err != nil {
+			t.Errorf("%dx%d@%d: %v", tc.w, tc.h, tc.fps, err)
+		}
+		if got := c.Video.BitsPerSecond(); got != tc.want {
+			t.Errorf("%dx%d@%d, bitrate_kbps %d: %d bit/s, want %d", tc.w, tc.h, tc.fps, tc.kbps, got, tc.want)
+		}
+	}
+}
+
+// TestVideoLimitIsH264Level51: what validation lets through is what the
+// encoders' level table carries (media.H264LevelFor), and no more.
+func TestVideoLimitIsH264Level51(t *testing.T) {
+	for _, s := range []struct{ w, h, fps int }{
+		{3840, 2160, 30}, {3840, 2160, 31}, {1920, 1080, 60}, {2560, 1440, 60}, {3200, 1800, 60},
+	} {
+		c := validConfig()
+		c.Video.Width, c.Video.Height, c.Video.FPS = s.w, s.h, s.fps
+		valid := c.Validate() == nil
+		_, carried := media.H264LevelFor(s.w, s.h, s.fps, c.Video.BitsPerSecond()/1000)
+		if valid != carried {
+			t.Errorf("%dx%d@%d: valid %v, but H.264 level 5.1 carries it: %v", s.w, s.h, s.fps, valid, carried)
+		}
+	}
+	if media.MaxH264Level != 51 {
+		t.Errorf("the encoders go up to level %v, validation to 5.1", media.MaxH264Level)
 	}
 }

@@ -63,7 +63,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
-		MaxVideoBitrate: cfg.Video.BitrateKbps * 1000,
+		MaxVideoBitrate: cfg.Video.BitsPerSecond(),
 		Encoder:         d.video,
 		AudioEncoder:    &d.audio,
 		Simulcast:       simulcastLayers(cfg),
@@ -113,7 +113,7 @@ func videoCodec(cfg config.Config) media.Codec {
 // newVideoSender makes the camera's encoders as cfg says.
 func newVideoSender(cfg config.Config, log *slog.Logger) *pipeline.VideoSender {
 	return pipeline.NewVideoSender(pipeline.VideoSenderOptions{
-		Codec: videoCodec(cfg), BitsPerSecond: cfg.Video.BitrateKbps * 1000, KeyframeInterval: cfg.Video.KeyframeInterval,
+		Codec: videoCodec(cfg), BitsPerSecond: cfg.Video.BitsPerSecond(), KeyframeInterval: cfg.Video.KeyframeInterval,
 		Layers: len(simulcastLayers(cfg)), Mode: cfg.Video.Encoder,
 		// The camera's buffers go to a hardware encoder without a copy
 		// where the formats match; the test pattern has none to give.
@@ -130,7 +130,7 @@ func simulcastLayers(cfg config.Config) []call.VideoLayer {
 		return nil
 	}
 	var layers []call.VideoLayer
-	for _, l := range pipeline.PlanSimulcast(cfg.Video.Width&^1, cfg.Video.Height&^1, cfg.Video.BitrateKbps*1000) {
+	for _, l := range pipeline.PlanSimulcast(cfg.Video.Width&^1, cfg.Video.Height&^1, cfg.Video.BitsPerSecond()) {
 		layers = append(layers, call.VideoLayer{Width: l.Width, Height: l.Height, MaxBitrate: l.BitsPerSecond})
 	}
 	if len(layers) < 2 {

@@ -137,7 +137,7 @@ func bindFlags(fs *flag.FlagSet, c *config.Config) {
 	fs.IntVar(&c.Video.FPS, "fps", c.Video.FPS, "frames per second (video.fps)")
 	fs.StringVar(&c.Video.Codec, "codec", c.Video.Codec, "h264 or vp8 (video.codec)")
 	fs.StringVar(&c.Video.PixelFormat, "pixel-format", c.Video.PixelFormat, `camera pixel format: YUYV, NV12, I420, MJPEG, or "" for the best (video.pixel_format)`)
-	fs.IntVar(&c.Video.BitrateKbps, "bitrate", c.Video.BitrateKbps, "most video kbit/s (video.bitrate_kbps)")
+	fs.IntVar(&c.Video.BitrateKbps, "bitrate", c.Video.BitrateKbps, "most video kbit/s, 0 for the size's (video.bitrate_kbps)")
 	fs.BoolVar(&c.Video.Simulcast, "simulcast", c.Video.Simulcast, "send up to three sizes of the camera (video.simulcast)")
 	fs.StringVar(&c.Audio.Microphone, "microphone", c.Audio.Microphone, `ALSA device or "tone" (audio.microphone)`)
 	fs.IntVar(&c.Audio.ToneHz, "tone-hz", c.Audio.ToneHz, "tone frequency (audio.tone_hz)")
