@@ -100,6 +100,9 @@ func run() error {
 		return err
 	}
 	fmt.Printf("encode_overhead_ratio: %.3f\n", ratio)
+	if err := mjpegFigures(); err != nil { // mjpeg.go
+		return err
+	}
 	if err := receiveFigures(); err != nil { // receive.go
 		return err
 	}
