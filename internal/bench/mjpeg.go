@@ -18,7 +18,7 @@ const sendRounds = 5
 // mjpegFigures prints mjpeg_decode_ms_720p, mjpeg_encode_overhead_ratio
 // and send_1080p_cpu_ratio.
 func mjpegFigures() error {
-	mjpeg, _, err := webcamFrames(benchWidth, benchHeight, overheadFrames)
+	mjpeg, err := webcamFrames(benchWidth, benchHeight, overheadFrames)
 	if err != nil {
 		return err
 	}
@@ -51,30 +51,27 @@ func mjpegFigures() error {
 }
 
 // webcamFrames makes n test pattern pictures of w x h as an MJPEG webcam
-// hands them over (4:2:2 at a webcam's quality, coded by libjpeg-turbo),
-// and the same pictures in I420.
-func webcamFrames(w, h, n int) (mjpeg, i420 []camera.Frame, err error) {
+// hands them over: 4:2:2 at a webcam's quality, coded by libjpeg-turbo.
+func webcamFrames(w, h, n int) ([]camera.Frame, error) {
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	defer src.Close()
+	var mjpeg []camera.Frame
 	for range n {
 		f, err := src.ReadFrame(context.Background())
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		f.Data = slices.Clone(f.Data)
-		i420 = append(i420, f)
 		data, err := jpegenc.Encode(f, jpegenc.Subsampling422, jpegenc.WebcamQuality)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		m := f
-		m.Format.Pixel, m.Format.Stride, m.Data = camera.PixelFormatMJPEG, 0, data
-		mjpeg = append(mjpeg, m)
+		f.Format.Pixel, f.Format.Stride, f.Data = camera.PixelFormatMJPEG, 0, data
+		mjpeg = append(mjpeg, f)
 	}
-	return mjpeg, i420, nil
+	return mjpeg, nil
 }
 
 // decodedFrames are the MJPEG frames decoded into I420, each with its
@@ -129,7 +126,7 @@ func sendSettings(w, h int) pipeline.VideoSettings {
 // webcam over that from a 720p one (frames720), per frame, each at the
 // bitrate that goes with its size.
 func send1080pCPURatio(frames720 []camera.Frame) (float64, error) {
-	frames1080, _, err := webcamFrames(1920, 1080, overheadFrames)
+	frames1080, err := webcamFrames(1920, 1080, overheadFrames)
 	if err != nil {
 		return 0, err
 	}
