@@ -66,6 +66,10 @@ type CallStatus struct {
 	// Ring is who rings, whom the box calls and the calls it missed, for
 	// a box whose calls ring (ring.enabled); nil otherwise.
 	Ring *RingStatus `json:"ring,omitempty"`
+	// BrokenCameraFrames counts the camera's frames dropped because they
+	// did not decode (an MJPEG webcam's truncated JPEGs): a few are
+	// normal, many mean a bad cable or USB port.
+	BrokenCameraFrames int64 `json:"broken_camera_frames,omitempty"`
 }
 
 // Invites lists and revokes the guests' invites of the box's calls.

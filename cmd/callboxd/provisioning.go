@@ -138,6 +138,7 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		if choice := s.daemon.video.Choice(); choice.Reason != "" {
 			st.CodecReason = choice.String()
 		}
+		st.BrokenCameraFrames = s.daemon.video.BrokenFrames()
 		cs := s.daemon.session.Status()
 		st.State, st.Summary = cs.State.String(), cs.Summary(time.Now())
 		if cs.State == call.InCall {

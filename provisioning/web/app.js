@@ -325,6 +325,9 @@ async function refreshStatus() {
   network = st.network || {};
   $('st-network').textContent = describeNetwork(network);
   $('st-codec').textContent = st.call.codec ? `${st.call.codec} (${st.call.codec_reason})` : '—';
+  if (st.call.broken_camera_frames) {
+    $('st-codec').textContent += `; ${st.call.broken_camera_frames} broken camera frames dropped`;
+  }
   $('st-path').textContent = st.call.path || '—';
   $('st-uptime').textContent = duration(st.uptime_s);
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
