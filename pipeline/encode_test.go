@@ -187,24 +187,34 @@ func TestSetBitrateChangesSize(t *testing.T) {
 // TestH264IsConstrainedBaseline reads the SPS: profile_idc 66 with
 // constraint_set1, what WebRTC's profile-level-id 42e0xx promises.
 func TestH264IsConstrainedBaseline(t *testing.T) {
-	src := newPattern(t, 320, 180)
-	enc := newEncoder(t, media.CodecH264, testSettings(320, 180))
-	f, _ := src.ReadFrame(context.Background())
+	keyframe, sps := firstKeyframe(t, testSettings(320, 180))
+	profile, constraints := sps[1], sps[2]
+	if profile != 66 || constraints&0x40 == 0 {
+		t.Errorf("profile_idc %d constraints %08b, want 66 with constraint_set1 (constrained baseline)", profile, constraints)
+	}
+	if bytes.Contains(keyframe, []byte{0, 0, 1, 0x68}) == false {
+		t.Error("the keyframe carries no PPS")
+	}
+}
+
+// firstKeyframe codes the test pattern's first picture with x264 set up
+// as s says, and returns it and its SPS from the NAL header on.
+func firstKeyframe(t *testing.T, s pipeline.VideoSettings) (keyframe, sps []byte) {
+	t.Helper()
+	enc := newEncoder(t, media.CodecH264, s)
+	f, err := newPattern(t, s.Width, s.Height).ReadFrame(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
 	coded, err := enc.Encode(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sps := bytes.Index(coded.Data, []byte{0, 0, 1, 0x67})
-	if sps < 0 {
+	at := bytes.Index(coded.Data, []byte{0, 0, 1, 0x67})
+	if at < 0 {
 		t.Fatal("the keyframe carries no SPS")
 	}
-	profile, constraints := coded.Data[sps+4], coded.Data[sps+5]
-	if profile != 66 || constraints&0x40 == 0 {
-		t.Errorf("profile_idc %d constraints %08b, want 66 with constraint_set1 (constrained baseline)", profile, constraints)
-	}
-	if bytes.Contains(coded.Data, []byte{0, 0, 1, 0x68}) == false {
-		t.Error("the keyframe carries no PPS")
-	}
+	return coded.Data, coded.Data[at+3:]
 }
 
 // TestH264LevelGoesWithTheSize reads the SPS's level_idc: the level a
@@ -217,20 +227,8 @@ func TestH264LevelGoesWithTheSize(t *testing.T) {
 	}{{1280, 720, 1500, 31}, {1920, 1080, 3000, 40}} {
 		s := testSettings(tc.w, tc.h)
 		s.BitsPerSecond = tc.kbps * 1000
-		enc := newEncoder(t, media.CodecH264, s)
-		f, err := newPattern(t, tc.w, tc.h).ReadFrame(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		coded, err := enc.Encode(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sps := bytes.Index(coded.Data, []byte{0, 0, 1, 0x67})
-		if sps < 0 {
-			t.Fatal("the keyframe carries no SPS")
-		}
-		if level := coded.Data[sps+6]; level != tc.want {
+		_, sps := firstKeyframe(t, s)
+		if level := sps[3]; level != tc.want {
 			t.Errorf("%dx%d at %d kbit/s: level_idc %d, want %d", tc.w, tc.h, tc.kbps, level, tc.want)
 		}
 	}
