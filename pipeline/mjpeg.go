@@ -218,7 +218,7 @@ func (s *mjpegSource) dropped(err error) {
 	s.broken.Add(1)
 	s.since++
 	if now := time.Now(); now.Sub(s.logged) >= brokenFrameLogEvery {
-		s.log.Warn("camera frame dropped", "err", err, "broken_since_last_said", s.since)
+		s.log.Warn("camera frames dropped: they do not decode", "last", err, "since_last_said", s.since, "total", s.broken.Load())
 		s.logged, s.since = now, 0
 	}
 }
