@@ -113,9 +113,14 @@ func (s *VideoSender) SetLayerBitrate(layer, bitsPerSecond int) {
 }
 
 // BrokenFrames is how many of the camera's frames were dropped because
-// they did not decode (a truncated JPEG), over every Send. Safe from any
-// goroutine.
-func (s *VideoSender) BrokenFrames() int64 { return s.brokenFrames.Load() }
+// they did not decode (a truncated JPEG), over every Send; 0 on a nil
+// sender (a daemon that sends no video). Safe from any goroutine.
+func (s *VideoSender) BrokenFrames() int64 {
+	if s == nil {
+		return 0
+	}
+	return s.brokenFrames.Load()
+}
 
 // Send opens the encoders for src's pictures, then reads, converts,
 // scales and codes them, handing each coded frame to out with its layer
