@@ -64,6 +64,7 @@ func (m *dataMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(co
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { network.Run(ctx) })
+		page.Provision(ctx, m.o.provision) // before the page announces a setup code it would spend
 		var pageErr error
 		wg.Go(func() {
 			pageErr = page.ListenAndServe(ctx, m.o.listen, func(addr net.Addr) {
