@@ -105,11 +105,22 @@ func EncodeProvisionFile(pf ProvisionFile) ([]byte, error) {
 }
 
 // ProvisionProblem is why the provisioning file was not taken, for the
-// screen's setup card and the page; "" when there is none.
+// screen's setup card: what is wrong, by line and setting; "" when
+// nothing is.
 func (s *Server) ProvisionProblem() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.provisionProblem
+}
+
+// provisionNotice is the page's word on a provisioning file not taken.
+func (s *Server) provisionNotice() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.provisionProblem == "" {
+		return ""
+	}
+	return fmt.Sprintf("The provisioning file %s was not used: %s. Correct it and restart the box, or set the box up here.", s.provisionFile, s.provisionProblem)
 }
 
 // Provision sets the box up from the provisioning file at path, if there
@@ -142,9 +153,8 @@ func (s *Server) Provision(ctx context.Context, path string) {
 		err = s.finishSetup(withOwnIdentity(pf.Config), pf.AdminPassword, "the provisioning file "+path)
 	}
 	if err != nil {
-		problem := fmt.Sprintf("The provisioning file %s was not used: %s. Correct it and restart the box, or set the box up here.", path, oneLine(err))
 		s.mu.Lock()
-		s.provisionProblem = problem
+		s.provisionProblem, s.provisionFile = oneLine(err), path
 		s.mu.Unlock()
 		s.log.Error("the provisioning file was not used; the box waits for setup", "file", path, "err", oneLine(err))
 		return

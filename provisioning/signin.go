@@ -39,7 +39,7 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 		network := s.network(r.Context())
 		v.Network = &network
 	}
-	if problem := s.ProvisionProblem(); problem != "" && boot.SetupNeeded {
+	if problem := s.provisionNotice(); problem != "" && boot.SetupNeeded {
 		// For whoever sets the box up, signed in or not: it names
 		// settings and lines, never their values.
 		v.Notice = strings.TrimSpace(problem + " " + v.Notice)

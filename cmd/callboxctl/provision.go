@@ -50,8 +50,9 @@ func provisionFile(args []string, stdout io.Writer) error {
 	}
 	if *from != "" {
 		loaded, err := config.Load(*from)
-		if err != nil {
-			return err
+		var fieldErr *config.FieldError
+		if err != nil && !errors.As(err, &fieldErr) {
+			return err // not settings; values the flags may still set are checked below
 		}
 		cfg = loaded
 	}

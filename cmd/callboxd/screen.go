@@ -55,7 +55,7 @@ func inviteCard(name, link string, expires time.Time) *compose.Card {
 func setupCard(links []string, code, certFingerprint, problem string) *compose.Card {
 	c := &compose.Card{Title: "Set up this Callbox"}
 	if problem != "" {
-		c.Lines = append(c.Lines, problem)
+		c.Lines = append(c.Lines, "The provisioning file was not used: "+problem)
 	}
 	if len(links) == 0 {
 		c.Lines = append(c.Lines, "The box has no network address yet: plug in Ethernet, or wait for Wi-Fi setup.")
