@@ -111,6 +111,8 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+	// room is the room the session is in, for MediaStats; nil outside.
+	room *lksdk.Room
 	// group is this join's key exchange (e2ee_group.go), nil without one.
 	group      *groupSession
 	audioClock audioClock
@@ -120,6 +122,8 @@ type Session struct {
 	// (RTCP, about once a second), sent when the box last sent a frame,
 	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
 	heard, sent atomic.Int64
+	// framesSent counts the camera's pictures sent (MediaStats).
+	framesSent atomic.Uint64
 	// heldBefore are the keys the joins before this one held
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
@@ -254,6 +258,7 @@ func (s *Session) Run(ctx context.Context) error {
 // once that is known.
 func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
 	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
+	s.inRoom(room)
 	s.line.entered(s, room, roomName, s.sending(room), back)
 	s.notePath(room)
 }
@@ -478,7 +483,7 @@ func (s *Session) leave(room *lksdk.Room) {
 	s.line.left() // line.go
 	s.keyframes.stop()
 	s.mu.Lock()
-	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
+	s.video, s.audio, s.videoPub, s.audioPub, s.layers, s.room = nil, nil, nil, nil, nil, nil
 	s.mu.Unlock()
 	room.Disconnect()
 	s.remote.stop()
@@ -494,7 +499,7 @@ func (s *Session) WriteVideo(f media.EncodedFrame) error {
 	s.mu.Lock()
 	track := s.video
 	s.mu.Unlock()
-	return s.writeSample(track, f)
+	return s.writeVideoSample(track, f)
 }
 
 // WriteAudio sends one coded block of sound; outside a call, or while the
@@ -533,6 +538,15 @@ type audioClock struct {
 var audioEpoch = time.Unix(1<<30, 0)
 
 // writeSample sends one coded picture on track, when there is one.
+// writeVideoSample is writeSample for the largest layer, whose pictures
+// MediaStats counts.
+func (s *Session) writeVideoSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
+	if track != nil && len(f.Data) > 0 {
+		s.framesSent.Add(1)
+	}
+	return s.writeSample(track, f)
+}
+
 func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
