@@ -86,4 +86,3 @@ func (s *Session) inRoom(room *lksdk.Room) {
 	s.room = room
 	s.mu.Unlock()
 }
-

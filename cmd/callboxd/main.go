@@ -113,7 +113,7 @@ type configMode struct {
 
 func (m configMode) logLevel() string                 { return m.cfg.Log.Level }
 func (m configMode) logTo(stderr io.Writer) io.Writer { return stderr }
-func (m configMode) metrics() config.Metrics           { return m.cfg.Metrics }
+func (m configMode) metrics() config.Metrics          { return m.cfg.Metrics }
 
 func (m configMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(context.Context) error) {
 	var running atomic.Pointer[daemon]

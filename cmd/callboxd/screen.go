@@ -141,7 +141,7 @@ type localBox struct {
 	current func() *daemon // the call running now, nil when none
 	// status is what the status page says of the call (metrics.go reads it).
 	status func() provisioning.CallStatus
-	setup   *setupScreen   // nil without -data
+	setup  *setupScreen // nil without -data
 	// invites answers for the invites when set (the supervisor, which
 	// outlives each call); else the running call's.
 	invites provisioning.Invites
