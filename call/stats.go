@@ -3,86 +3,71 @@ package call
 import (
 	"time"
 
-	lksdk "github.com/livekit/server-sdk-go/v2"
-	"github.com/pion/webrtc/v4"
+	"github.com/pion/rtcp"
 )
 
-// MediaStats are the call's numbers as the WebRTC stack counts them (pion's
-// GetStats on the room's two peer connections), for the box's metrics.
-// Counters start again at each join (new connections).
+// MediaStats are the session's numbers for the box's metrics: what it
+// hands to the network, and what the call server's receiver reports say
+// of the camera's largest layer. (pion's GetStats stays empty here: the
+// SDK's connections have no stats interceptor.)
 type MediaStats struct {
-	// Sent and Received are by kind, "audio" and "video".
-	Sent, Received map[string]StreamStats
-	// RoundTrip is the round trip to the call server, from its reports
-	// on what the box sends; 0 before the first.
-	RoundTrip time.Duration
-	// FractionLost is the part of the box's packets the server last
-	// reported lost, 0 to 1.
-	FractionLost float64
-	// FramesSent counts the camera's pictures sent (the largest layer's),
-	// since the session began.
+	// SentBytes are the coded frames' bytes sent, by kind ("audio",
+	// "video": every layer), since the session began.
+	SentBytes map[string]uint64
+	// FramesSent counts the camera's pictures sent (the largest layer).
 	FramesSent uint64
+	// FractionLost is the part of the camera's packets the server last
+	// reported lost (0 to 1); PacketsLost the lost packets it counts in
+	// this join.
+	FractionLost float64
+	PacketsLost  uint64
+	// RoundTrip is the round trip to the call server as its last report
+	// on the camera's packets gives it; 0 before one.
+	RoundTrip time.Duration
 }
 
-// StreamStats are one direction of one kind of media, over all its tracks.
-type StreamStats struct {
-	Bytes, Packets uint64
-	// PacketsLost: received, those that never came; sent, those the
-	// server reported lost.
-	PacketsLost int64
-	NACKs, PLIs uint64
+// reportStats is what the server's receiver reports said; guarded by
+// Session.mu.
+type reportStats struct {
+	fractionLost float64
+	packetsLost  uint64
+	roundTrip    time.Duration
 }
 
-// MediaStats reads the numbers of the room the session is in; outside a
-// call, only FramesSent.
+// MediaStats reads the session's numbers now.
 func (s *Session) MediaStats() MediaStats {
-	st := MediaStats{Sent: map[string]StreamStats{}, Received: map[string]StreamStats{}, FramesSent: s.framesSent.Load()}
 	s.mu.Lock()
-	room := s.room
+	rs := s.reports
 	s.mu.Unlock()
-	if room == nil {
-		return st
+	return MediaStats{
+		SentBytes:    map[string]uint64{"audio": s.sentAudioBytes.Load(), "video": s.sentVideoBytes.Load()},
+		FramesSent:   s.framesSent.Load(),
+		FractionLost: rs.fractionLost, PacketsLost: rs.packetsLost, RoundTrip: rs.roundTrip,
 	}
-	var pcs []*webrtc.PeerConnection
-	if pc := room.LocalParticipant.GetPublisherPeerConnection(); pc != nil {
-		pcs = append(pcs, pc)
-	}
-	if pc := room.LocalParticipant.GetSubscriberPeerConnection(); pc != nil {
-		pcs = append(pcs, pc)
-	}
-	for _, pc := range pcs {
-		for _, v := range pc.GetStats() {
-			switch v := v.(type) {
-			case webrtc.OutboundRTPStreamStats:
-				add(st.Sent, v.Kind, StreamStats{Bytes: v.BytesSent, Packets: uint64(v.PacketsSent), NACKs: uint64(v.NACKCount), PLIs: uint64(v.PLICount)})
-			case webrtc.InboundRTPStreamStats:
-				add(st.Received, v.Kind, StreamStats{Bytes: v.BytesReceived, Packets: uint64(v.PacketsReceived),
-					PacketsLost: int64(v.PacketsLost), NACKs: uint64(v.NACKCount), PLIs: uint64(v.PLICount)})
-			case webrtc.RemoteInboundRTPStreamStats:
-				add(st.Sent, v.Kind, StreamStats{PacketsLost: int64(v.PacketsLost)})
-				if v.RoundTripTime > 0 {
-					st.RoundTrip = max(st.RoundTrip, time.Duration(v.RoundTripTime*float64(time.Second)))
-				}
-				st.FractionLost = max(st.FractionLost, v.FractionLost)
-			}
+}
+
+// noteReport keeps what a receiver report says of the camera's packets.
+// The round trip is the report's arrival less the sender report it
+// answers (LSR) and the time the server held it (DLSR), in the NTP
+// clock's middle 32 bits as RFC 3550 section 6.4.1 has it.
+func (s *Session) noteReport(r rtcp.ReceptionReport, arrived time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.reports.fractionLost = float64(r.FractionLost) / 256
+	s.reports.packetsLost = uint64(r.TotalLost)
+	if r.LastSenderReport != 0 {
+		rtt := ntpMiddle(arrived) - r.LastSenderReport - r.Delay
+		if rtt < 1<<31 { // not a clock gone backwards
+			s.reports.roundTrip = time.Duration(uint64(rtt) * uint64(time.Second) >> 16)
 		}
 	}
-	return st
 }
 
-func add(m map[string]StreamStats, kind string, s StreamStats) {
-	t := m[kind]
-	t.Bytes += s.Bytes
-	t.Packets += s.Packets
-	t.PacketsLost += s.PacketsLost
-	t.NACKs += s.NACKs
-	t.PLIs += s.PLIs
-	m[kind] = t
-}
-
-// inRoom notes the room whose numbers MediaStats reads; nil when left.
-func (s *Session) inRoom(room *lksdk.Room) {
-	s.mu.Lock()
-	s.room = room
-	s.mu.Unlock()
+// ntpMiddle is t in NTP's format (seconds since 1900 in 32.32 fixed
+// point), its middle 32 bits.
+func ntpMiddle(t time.Time) uint32 {
+	const ntpEpochOffset = 2208988800 // 1900 to 1970, in seconds
+	secs := uint64(t.Unix()) + ntpEpochOffset
+	frac := uint64(t.Nanosecond()) << 32 / uint64(time.Second)
+	return uint32((secs<<32 | frac) >> 16)
 }

@@ -3,8 +3,9 @@ package main
 // The box's Prometheus metrics (metrics.listen, metrics.token): what the
 // status page and the call already know, read at each scrape, never
 // measured a second time. The call's state and participants are the status
-// page's (provisioning.CallStatus); bytes, packets, loss and round trip the
-// WebRTC stack's own counters (call.MediaStats); the encoder, its
+// page's (provisioning.CallStatus); bytes sent, loss and round trip the
+// call's (call.MediaStats: what it sends, what the server's receiver
+// reports say); bytes and pictures received the receiver's; the encoder, its
 // fallbacks and the picture size the video sender's; received sound the
 // mixer's jitter buffers'; the CPU's temperature the page's reading. The
 // rest is the machine's (/proc, /sys) and the client library's process and
@@ -49,15 +50,13 @@ var (
 	descCallDuration  = desc("call_duration_seconds", "How long the box has been in the call; 0 when not in one.")
 	descParticipants  = desc("participants", "The others in the call.")
 	descReconnects    = desc("reconnects_total", "The times the call was lost and the box reconnected, since the call started.")
-	descSentBytes     = desc("sent_bytes_total", "Media bytes sent, by kind (audio, video), in this join.", "kind")
-	descReceivedBytes = desc("received_bytes_total", "Media bytes received, by kind, in this join.", "kind")
-	descSentPackets   = desc("sent_packets_total", "Media packets sent, by kind, in this join.", "kind")
-	descReceivedPkts  = desc("received_packets_total", "Media packets received, by kind, in this join.", "kind")
-	descSentLost      = desc("sent_packets_lost_total", "Packets sent that the call server reported lost, by kind.", "kind")
-	descReceivedLost  = desc("received_packets_lost_total", "Packets from the call server that never came, by kind.", "kind")
-	descLossRatio     = desc("sent_loss_ratio", "The part of the box's packets the call server last reported lost (0 to 1).")
-	descRoundTrip     = desc("round_trip_seconds", "The round trip to the call server, from its last receiver report.")
+	descSentBytes     = desc("sent_bytes_total", "Coded media bytes sent, by kind (audio, video: every simulcast layer), since the call started.", "kind")
+	descReceivedBytes = desc("received_bytes_total", "Coded media bytes received from the others, by kind.", "kind")
+	descSentLost      = desc("sent_packets_lost_total", "The camera's packets (largest layer) the call server reports lost, in this join.")
+	descLossRatio     = desc("sent_loss_ratio", "The part of the camera's packets the call server last reported lost (0 to 1).")
+	descRoundTrip     = desc("round_trip_seconds", "The round trip to the call server, from its last receiver report; 0 before one.")
 	descFramesSent    = desc("video_frames_sent_total", "The camera's pictures sent (the largest layer).")
+	descFramesGot     = desc("video_frames_received_total", "The others' pictures received, all of them together.")
 	descVideoSize     = desc("video_sent_pixels", "The camera's picture as the encoder codes it (the largest layer), by dimension (width, height).", "dimension")
 	descEncoder       = desc("video_encoder_info", "1 for the video encoder in use: kind (hardware, software), codec, device.", "kind", "codec", "device")
 	descFallbacks     = desc("video_encoder_fallbacks_total", "The times software took over from a failing hardware encoder.")
@@ -97,8 +96,7 @@ func newBoxCollector(box *localBox) *boxCollector {
 
 func (c *boxCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCallState, descCallDuration, descParticipants, descReconnects, descSentBytes,
-		descReceivedBytes, descSentPackets, descReceivedPkts, descSentLost, descReceivedLost, descLossRatio, descRoundTrip,
-		descFramesSent, descVideoSize, descEncoder, descFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
+		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descVideoSize, descEncoder, descFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
 		descMemTotal, descThrottled, descUptime, descBuild} {
 		ch <- d
 	}
@@ -133,18 +131,17 @@ func (c *boxCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCallDuration, inCall)
 	counter(descReconnects, float64(cs.Reconnects))
 	ms := d.session.MediaStats()
-	for _, kind := range []string{"audio", "video"} {
-		sent, got := ms.Sent[kind], ms.Received[kind]
-		counter(descSentBytes, float64(sent.Bytes), kind)
-		counter(descReceivedBytes, float64(got.Bytes), kind)
-		counter(descSentPackets, float64(sent.Packets), kind)
-		counter(descReceivedPkts, float64(got.Packets), kind)
-		counter(descSentLost, float64(max(sent.PacketsLost, 0)), kind)
-		counter(descReceivedLost, float64(max(got.PacketsLost, 0)), kind)
-	}
+	counter(descSentBytes, float64(ms.SentBytes["audio"]), "audio")
+	counter(descSentBytes, float64(ms.SentBytes["video"]), "video")
+	counter(descSentLost, float64(ms.PacketsLost))
 	gauge(descLossRatio, ms.FractionLost)
 	gauge(descRoundTrip, ms.RoundTrip.Seconds())
 	counter(descFramesSent, float64(ms.FramesSent))
+	if d.rx != nil {
+		counter(descReceivedBytes, float64(d.rx.audioBytesGot.Load()), "audio")
+		counter(descReceivedBytes, float64(d.rx.videoBytesGot.Load()), "video")
+		counter(descFramesGot, float64(d.rx.picturesGot.Load()))
+	}
 	if w, h := d.video.Size(); w > 0 {
 		gauge(descVideoSize, float64(w), "width")
 		gauge(descVideoSize, float64(h), "height")
