@@ -232,8 +232,12 @@ func metricsHandler(reg *prometheus.Registry, token string) http.Handler {
 // runtime collectors.
 func newMetricsRegistry(box *localBox) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(newBoxCollector(box), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector())
+	reg.MustRegister(metricsCollectors(box)...)
 	return reg
+}
+
+func metricsCollectors(box *localBox) []prometheus.Collector {
+	return []prometheus.Collector{newBoxCollector(box), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), collectors.NewGoCollector()}
 }
 
 // serveMetrics serves the metrics as mc says, until ctx ends; off when
