@@ -70,7 +70,7 @@ type mode interface {
 	// setup page's copy too.
 	logTo(stderr io.Writer) io.Writer
 	// metrics says whether and where the metrics are served (metrics.go),
-	// as the settings said at start.
+	// as the settings say once start has returned.
 	metrics() config.Metrics
 	// start makes what the mode runs with the shared parts; the local API
 	// answers from the box it returns until run returns.

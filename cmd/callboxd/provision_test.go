@@ -5,11 +5,13 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -32,8 +34,14 @@ const (
 // with no screen.
 func writeFleetFile(t *testing.T, srv *lkserver.Server, args ...string) string {
 	t.Helper()
+	return writeFleetFileWith(t, srv, "", args...)
+}
+
+// writeFleetFileWith is writeFleetFile with more settings (TOML tables).
+func writeFleetFileWith(t *testing.T, srv *lkserver.Server, more string, args ...string) string {
+	t.Helper()
 	base := filepath.Join(t.TempDir(), "base.toml")
-	if err := os.WriteFile(base, []byte("[video]\nwidth = 320\nheight = 180\n[display]\noutput = \"none\"\n"), 0o600); err != nil {
+	if err := os.WriteFile(base, []byte("[video]\nwidth = 320\nheight = 180\n[display]\noutput = \"none\"\n"+more), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "callbox-provision.toml")
@@ -64,7 +72,10 @@ func TestProvisionFileStartsTheCall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	v := startViewer(t, srv, "fleet")
-	path := writeFleetFile(t, srv, "-room", "fleet", "-encryption", "none")
+	// With the metrics on, as a fleet's admin would have them.
+	metricsAddr := net.JoinHostPort(netns.Addr, strconv.Itoa(freePort(t, netns.Addr)))
+	path := writeFleetFileWith(t, srv, fmt.Sprintf("[metrics]\nlisten = %q\ntoken = %q\n", metricsAddr, metricsToken),
+		"-room", "fleet", "-encryption", "none")
 	dir := filepath.Join(t.TempDir(), "data")
 	d := startDaemon(t, "-data", dir, "-listen", netns.Addr+":0", "-provision", path)
 	d.waitLog(t, "in the call", 30*time.Second)
@@ -72,6 +83,9 @@ func TestProvisionFileStartsTheCall(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkPictures(t, v, 30)
+	if m := scrape(t, metricsAddr); !strings.Contains(m, `callbox_call_state{state="in call"} 1`) {
+		t.Errorf("the provisioned box's metrics do not say it is in the call:\n%.300s", m)
+	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {
 		t.Errorf("the provisioning file is still there (stat: %v)", err)
 	}
@@ -79,7 +93,7 @@ func TestProvisionFileStartsTheCall(t *testing.T) {
 		t.Errorf("the box announced a setup code though it was set up from the file")
 	}
 	d.stop(t)
-	checkLogHasNoSecret(t, d, fleetAdminPassword, srv.APISecret)
+	checkLogHasNoSecret(t, d, fleetAdminPassword, srv.APISecret, metricsToken)
 }
 
 // TestBrokenProvisionFileKeepsSetup: a file the box cannot take in full

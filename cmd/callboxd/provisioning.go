@@ -49,8 +49,9 @@ func (m *dataMode) logLevel() string {
 
 func (m *dataMode) logTo(stderr io.Writer) io.Writer { return io.MultiWriter(stderr, m.logs) }
 
-// metrics are the saved settings' at start: a change takes a restart.
-func (m *dataMode) metrics() config.Metrics { return m.boot.Config.Metrics }
+// metrics are the settings' once the mode has started (a provisioning
+// file taken): a later change takes a restart.
+func (m *dataMode) metrics() config.Metrics { return m.store.Boot().Config.Metrics }
 
 // start makes the supervisor of the call, the setup page and the Wi-Fi;
 // run serves the page and keeps the call going as the page says. A page
@@ -64,11 +65,16 @@ func (m *dataMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(co
 		WiFi: network.Chooser(), Network: network.Status, Invites: sup})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
 	sup.factoryReset = page.FactoryReset
+	// Before anything reads the settings (the metrics, the call) or the
+	// page announces a setup code it would spend. Its Wi-Fi is chosen
+	// before the access point can open (after a grace period).
+	provisionCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	page.Provision(provisionCtx, m.o.provision)
+	cancel()
 	return &localBox{current: sup.current, status: sup.Status, setup: sup.setup, invites: sup}, func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { network.Run(ctx) })
-		page.Provision(ctx, m.o.provision) // before the page announces a setup code it would spend
 		var pageErr error
 		wg.Go(func() {
 			pageErr = page.ListenAndServe(ctx, m.o.listen, func(addr net.Addr) {
