@@ -5,7 +5,8 @@ package main
 // measured a second time. The call's state and participants are the status
 // page's (provisioning.CallStatus); bytes sent, loss and round trip the
 // call's (call.MediaStats: what it sends, what the server's receiver
-// reports say); bytes and pictures received the receiver's; the encoder, its
+// reports say); bytes and pictures received the receiver's, freezes the
+// screen's; the encoder, its
 // fallbacks and the picture size the video sender's; received sound the
 // mixer's jitter buffers'; the CPU's temperature the page's reading. The
 // rest is the machine's (/proc, /sys) and the client library's process and
@@ -57,6 +58,7 @@ var (
 	descRoundTrip     = desc("round_trip_seconds", "The round trip to the call server, from its last receiver report; 0 before one.")
 	descFramesSent    = desc("video_frames_sent_total", "The camera's pictures sent (the largest layer).")
 	descFramesGot     = desc("video_frames_received_total", "The others' pictures received, all of them together.")
+	descFreezes       = desc("video_freezes_total", "The times another's picture stopped on the screen at a frame that did not decode, until the next keyframe (with a screen).")
 	descVideoSize     = desc("video_sent_pixels", "The camera's picture as the encoder codes it (the largest layer), by dimension (width, height).", "dimension")
 	descEncoder       = desc("video_encoder_info", "1 for the video encoder in use: kind (hardware, software), codec, device.", "kind", "codec", "device")
 	descFallbacks     = desc("video_encoder_fallbacks_total", "The times software took over from a failing hardware encoder.")
@@ -96,7 +98,7 @@ func newBoxCollector(box *localBox) *boxCollector {
 
 func (c *boxCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCallState, descCallDuration, descParticipants, descReconnects, descSentBytes,
-		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descVideoSize, descEncoder, descFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
+		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descFreezes, descVideoSize, descEncoder, descFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
 		descMemTotal, descThrottled, descUptime, descBuild} {
 		ch <- d
 	}
@@ -141,6 +143,9 @@ func (c *boxCollector) Collect(ch chan<- prometheus.Metric) {
 		counter(descReceivedBytes, float64(d.rx.audioBytesGot.Load()), "audio")
 		counter(descReceivedBytes, float64(d.rx.videoBytesGot.Load()), "video")
 		counter(descFramesGot, float64(d.rx.picturesGot.Load()))
+		if screen := d.rx.screen.Load(); screen != nil {
+			counter(descFreezes, float64(screen.Freezes()))
+		}
 	}
 	if w, h := d.video.Size(); w > 0 {
 		gauge(descVideoSize, float64(w), "width")
