@@ -142,20 +142,8 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(freePort(t, "127.0.0.1")))
-	var log daemontest.Log
-	cmd := exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"), "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr, "--log.level=warn")
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait() // killed: its exit status says so
-		if t.Failed() {
-			t.Logf("prometheus said:\n%s", log.String())
-		}
-	})
+	log := daemontest.Start(t, "prometheus", exec.Command(bin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+addr, "--log.level=warn"))
 	p := promServer{api: "http://" + addr}
 	if err := daemontest.Poll(20*time.Second, 100*time.Millisecond, func() error {
 		res, err := http.Get(p.api + "/-/ready")
