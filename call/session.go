@@ -111,6 +111,8 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+	// reports are what the server's receiver reports said (stats.go).
+	reports reportStats
 	// group is this join's key exchange (e2ee_group.go), nil without one.
 	group      *groupSession
 	audioClock audioClock
@@ -120,6 +122,10 @@ type Session struct {
 	// (RTCP, about once a second), sent when the box last sent a frame,
 	// in Unix nanoseconds: the silence watch (reconnect.go) compares them.
 	heard, sent atomic.Int64
+	// framesSent counts the camera's pictures sent, sent...Bytes the
+	// coded bytes of each kind (MediaStats).
+	framesSent                     atomic.Uint64
+	sentAudioBytes, sentVideoBytes atomic.Uint64
 	// heldBefore are the keys the joins before this one held
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
@@ -441,6 +447,7 @@ func (s *Session) onVideoRTCP(layer int, p rtcp.Packet) {
 		for _, r := range p.Reports {
 			if track != nil && r.SSRC == uint32(track.SSRC()) { // not its retransmissions'
 				s.congestion.onLoss(r.FractionLost)
+				s.noteReport(r, time.Now()) // stats.go
 			}
 		}
 	}
@@ -494,7 +501,7 @@ func (s *Session) WriteVideo(f media.EncodedFrame) error {
 	s.mu.Lock()
 	track := s.video
 	s.mu.Unlock()
-	return s.writeSample(track, f)
+	return s.writeVideoSample(track, f)
 }
 
 // WriteAudio sends one coded block of sound; outside a call, or while the
@@ -515,6 +522,7 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 		return nil
 	}
 	s.sent.Store(time.Now().UnixNano())
+	s.sentAudioBytes.Add(uint64(len(f.Data)))
 	// The sound's own clock, not the time of writing (which jitters), and
 	// moved on over the silence not sent (DTX) without skipping sequence
 	// numbers, which receivers would take for loss.
@@ -532,12 +540,22 @@ type audioClock struct {
 // sample timestamps.
 var audioEpoch = time.Unix(1<<30, 0)
 
+// writeVideoSample is writeSample for the largest layer, whose pictures
+// MediaStats counts.
+func (s *Session) writeVideoSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
+	if track != nil && len(f.Data) > 0 {
+		s.framesSent.Add(1)
+	}
+	return s.writeSample(track, f)
+}
+
 // writeSample sends one coded picture on track, when there is one.
 func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
 	s.sent.Store(time.Now().UnixNano())
+	s.sentVideoBytes.Add(uint64(len(f.Data)))
 	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration}, nil)
 }
 

@@ -93,6 +93,9 @@ func (s *Session) WriteVideoLayer(layer int, f media.EncodedFrame) error {
 		track = s.video
 	}
 	s.mu.Unlock()
+	if layer == 0 {
+		return s.writeVideoSample(track, f)
+	}
 	return s.writeSample(track, f)
 }
 

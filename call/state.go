@@ -53,6 +53,9 @@ type Status struct {
 	Since time.Time
 	// Back: in the call again after it was lost (InCall after Reconnecting).
 	Back bool
+	// Reconnects counts the times the call was lost (Reconnecting
+	// entered) since the session began, for the box's metrics.
+	Reconnects int
 	// Path is how the call's sound and pictures travel, in InCall.
 	Path Path
 	// Muted and CameraOff are the person's privacy choices (SetMuted,
@@ -175,6 +178,9 @@ func (m *stateMachine) set(s Status) {
 		s.Since = time.Now()
 	}
 	m.update(func(cur *Status) {
+		if s.State == Reconnecting && cur.State != Reconnecting {
+			cur.Reconnects++
+		}
 		cur.State, cur.Err, cur.Since, cur.Back, cur.Path = s.State, s.Err, s.Since, s.Back, s.Path
 	})
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -133,13 +134,41 @@ func Encode(cfg Config) ([]byte, error) {
 // setting is an error, so a typo is never silently ignored. An error about
 // the file itself is a *FileError: it says where, never what the file
 // says there, since a broken line may hold a secret.
-func Parse(data []byte) (Config, error) {
+func Parse(data []byte) (Config, error) { return ParseWith(data, nil) }
+
+// ParseWith reads, as Parse does, a file that holds the settings and more
+// tables: each key of extra names a table, decoded into its value (a
+// pointer to a struct). A key the struct does not have is an error, as an
+// unknown setting is. A provisioning file is the settings with its
+// [admin] and [wifi].
+func ParseWith(data []byte, extra map[string]any) (Config, error) {
 	cfg := Default()
 	meta, err := toml.Decode(string(data), &cfg)
 	if err != nil {
 		return cfg, fileError(err)
 	}
-	if undecoded := meta.Undecoded(); len(undecoded) > 0 {
+	undecoded := meta.Undecoded()
+	if len(extra) > 0 {
+		var tables map[string]toml.Primitive
+		tableMeta, err := toml.Decode(string(data), &tables)
+		if err != nil {
+			return cfg, fileError(err)
+		}
+		for name, v := range extra {
+			if p, ok := tables[name]; ok {
+				if err := tableMeta.PrimitiveDecode(p, v); err != nil {
+					return cfg, fileError(err)
+				}
+			}
+		}
+		undecoded = slices.DeleteFunc(undecoded, func(k toml.Key) bool { return extra[k[0]] != nil })
+		for _, k := range tableMeta.Undecoded() {
+			if len(k) > 1 && extra[k[0]] != nil {
+				undecoded = append(undecoded, k)
+			}
+		}
+	}
+	if len(undecoded) > 0 {
 		return cfg, &FileError{Setting: plainName(undecoded[0].String()), Reason: "is not a setting the box knows"}
 	}
 	// Settings from before call.encryption existed: a room key was the

@@ -27,6 +27,8 @@ type Config struct {
 	Speaker Speaker `toml:"speaker"`
 	// Ring: the box's line and ringing (ring.go).
 	Ring Ring `toml:"ring"`
+	// Metrics: Prometheus metrics, off by default (metrics.go).
+	Metrics Metrics `toml:"metrics"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -306,6 +308,7 @@ func (c Config) Validate() error {
 	c.Display.validate(bad)
 	c.Speaker.validate(bad)
 	c.Ring.validate(c, bad)
+	c.Metrics.validate(bad)
 	return errors.Join(errs...)
 }
 

@@ -58,6 +58,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "ring.enabled", "call.api_key"},
 		{"ringing for ever", func(c *Config) { c.Ring.TimeoutS = 3600 }, "ring.timeout_s", "5 to 600"},
 		{"answering after the ring ends", func(c *Config) { c.Ring.AutoAnswerAfterS = 45 }, "ring.auto_answer_after_s", "under ring.timeout_s (45)"},
+		{"metrics without a token", func(c *Config) { c.Metrics.Listen = ":9464" }, "metrics.token", "at least 16"},
+		{"metrics on a name", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "box.local:9464", "0123456789abcdef" }, "metrics.listen", "an IP address"},
+		{"metrics on no port", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "9464", "0123456789abcdef" }, "metrics.listen", ":PORT"},
 		{"answering a stranger", func(c *Config) { c.Ring.AutoAnswer = []string{"neighbours"} }, "ring.auto_answer", `"neighbours" is not one of controls.contacts`},
 	}
 	for _, tt := range tests {

@@ -254,6 +254,11 @@ func TestInstallUpgradeRemovePurge(t *testing.T) {
 	if target, err := os.Readlink(enabled); err != nil || target != "/lib/systemd/system/callboxd.service" {
 		t.Errorf("callboxd.service is not enabled after install: %s -> %q (%v)", enabled, target, err)
 	}
+	// Where an admin puts a provisioning file, for callboxd (user
+	// callbox) to read and delete.
+	if got := strings.TrimSpace(in("stat", "-c", "%a %U %G", "/etc/callbox")); got != "700 callbox callbox" {
+		t.Errorf("/etc/callbox after install: %q, want 700 callbox callbox", got)
+	}
 	// The settings the daemon would have written.
 	settings := filepath.Join(root, "var/lib/callbox/callbox.toml")
 	if err := os.MkdirAll(filepath.Dir(settings), 0o700); err != nil {
@@ -280,8 +285,10 @@ func TestInstallUpgradeRemovePurge(t *testing.T) {
 	in("getent", "passwd", "callbox")
 
 	in("dpkg", "-P", "callbox")
-	if _, err := os.Stat(filepath.Join(root, "var/lib/callbox")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("/var/lib/callbox is still there after purge (%v)", err)
+	for _, dir := range []string{"var/lib/callbox", "etc/callbox"} {
+		if _, err := os.Stat(filepath.Join(root, dir)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("/%s is still there after purge (%v)", dir, err)
+		}
 	}
 	if out, err := exec.Command("chroot", root, "getent", "passwd", "callbox").Output(); err == nil {
 		t.Errorf("user callbox is still there after purge: %s", out)

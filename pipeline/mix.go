@@ -105,6 +105,24 @@ func (m *Mixer) Push(sender string, p JitterPacket) error {
 	return nil
 }
 
+// Stats sums what the jitter buffers of the senders heard now have
+// decoded and concealed: the box's metrics of received sound. A sender
+// that leaves takes its numbers with it.
+func (m *Mixer) Stats() JitterStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var sum JitterStats
+	for _, j := range m.senders {
+		st := j.Stats()
+		sum.Decoded += st.Decoded
+		sum.FromFEC += st.FromFEC
+		sum.Concealed += st.Concealed
+		sum.Late += st.Late
+		sum.Corrupt += st.Corrupt
+	}
+	return sum
+}
+
 // Remove forgets sender (they left) and closes their decoder.
 func (m *Mixer) Remove(sender string) {
 	m.mu.Lock()

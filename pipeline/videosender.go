@@ -58,6 +58,12 @@ type VideoSender struct {
 
 	mu     sync.Mutex
 	choice EncoderChoice // guarded by mu
+	// fallbacks counts the times the hardware encoder failed and software
+	// took over; guarded by mu.
+	fallbacks int
+	// width and height are the camera's pictures as the encoders were
+	// opened for them (the largest layer); guarded by mu.
+	width, height int
 }
 
 // NewVideoSender makes a sender; nothing is opened until Send.
@@ -83,8 +89,34 @@ func (s *VideoSender) Choice() EncoderChoice {
 
 func (s *VideoSender) setChoice(c EncoderChoice) {
 	s.mu.Lock()
+	if s.choice.Hardware && !c.Hardware {
+		s.fallbacks++
+	}
 	s.choice = c
 	s.mu.Unlock()
+}
+
+// Size is the picture the encoders were opened for, the largest layer's
+// before the bitrate ladder's halving (ladder.go); 0, 0 before the first
+// Send and on a nil sender.
+func (s *VideoSender) Size() (width, height int) {
+	if s == nil {
+		return 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.width, s.height
+}
+
+// Fallbacks is how often software took over from a failing hardware
+// encoder, for the box's metrics; 0 on a nil sender.
+func (s *VideoSender) Fallbacks() int {
+	if s == nil {
+		return 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.fallbacks
 }
 
 // ForceLayerKeyFrame makes layer's next frame a keyframe (0 is the full
@@ -161,6 +193,9 @@ func (s *VideoSender) Send(ctx context.Context, src camera.Source, out func(laye
 // many instances to give, else software for all of them.
 func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 	codec, mode := s.opts.Codec, s.opts.Mode
+	s.mu.Lock()
+	s.width, s.height = f.Width, f.Height
+	s.mu.Unlock()
 	settings := VideoSettings{Width: f.Width, Height: f.Height, FPS: f.FPS,
 		BitsPerSecond: s.opts.BitsPerSecond, KeyframeInterval: s.opts.KeyframeInterval}
 	plan := []LayerSpec{{Width: f.Width, Height: f.Height, BitsPerSecond: s.opts.BitsPerSecond}}

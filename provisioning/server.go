@@ -134,6 +134,9 @@ type Server struct {
 	cert        *tls.Certificate    // guarded by mu; nil until first served, and after a factory reset
 	fingerprint string              // guarded by mu; of cert, for the page
 	listen      net.Addr            // guarded by mu; where the page listens, nil before ListenAndServe
+	// provisionProblem is why the provisioning file at provisionFile was
+	// not taken (provision.go); guarded by mu.
+	provisionProblem, provisionFile string
 }
 
 // NewServer makes the page and API over a store.

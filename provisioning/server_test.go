@@ -641,7 +641,7 @@ func TestNoSecretInResponsesOrLogs(t *testing.T) {
 
 func TestCPUTemperature(t *testing.T) {
 	dir := t.TempDir()
-	if cpuTemperature(dir) != nil {
+	if CPUTemperature(dir) != nil {
 		t.Errorf("a temperature without any thermal zone")
 	}
 	for zone, kind := range map[string]string{"thermal_zone0": "acpitz", "thermal_zone1": "cpu-thermal"} {
@@ -649,7 +649,7 @@ func TestCPUTemperature(t *testing.T) {
 	}
 	mustWrite(t, filepath.Join(dir, "thermal_zone0", "temp"), []byte("30000\n"))
 	mustWrite(t, filepath.Join(dir, "thermal_zone1", "temp"), []byte("51234\n"))
-	if c := cpuTemperature(dir); c == nil || *c != 51.234 {
+	if c := CPUTemperature(dir); c == nil || *c != 51.234 {
 		t.Errorf("temperature %v, want the cpu zone's 51.234", c)
 	}
 }

@@ -64,12 +64,7 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 		writeError(w, http.StatusConflict, "the box is already set up: sign in instead")
 		return
 	}
-	cfg := boot.Config
-	if cfg.Call.Identity == config.Default().Call.Identity {
-		// Two boxes in one room need two identities.
-		cfg.Call.Identity = "callbox-" + randomToken()[:8]
-	}
-	cfg, bad := req.Settings.apply(cfg)
+	cfg, bad := req.Settings.apply(withOwnIdentity(boot.Config))
 	if err := checkPassword(req.Password); err != nil {
 		bad = append(bad, fieldError{"password", err.Error()})
 	}
@@ -81,32 +76,11 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 		writeFieldErrors(w, bad)
 		return
 	}
-	hash, err := hashPassword(req.Password, s.argon)
-	if err != nil {
-		s.log.Error("setup: cannot hash the password", "err", err)
-		writeError(w, http.StatusInternalServerError, "the box could not save the password")
+	if err := s.finishSetup(cfg, req.Password, "the setup page"); err != nil {
+		s.log.Error("setup: the box could not be set up", "err", err)
+		writeError(w, http.StatusInternalServerError, "the box could not be set up: "+oneLine(err))
 		return
 	}
-	if err := s.store.SaveConfig(cfg); err != nil {
-		s.log.Error("setup: cannot save the settings", "err", err)
-		writeError(w, http.StatusInternalServerError, "the box could not save the settings: "+oneLine(err))
-		return
-	}
-	if err := s.store.SaveSecrets(Secrets{PasswordHash: hash}); err != nil {
-		s.log.Error("setup: cannot save the password", "err", err)
-		writeError(w, http.StatusInternalServerError, "the box could not save the password")
-		return
-	}
-	s.mu.Lock()
-	s.setupCode = ""
-	for k, v := range s.sessions { // setup sessions end with setup
-		if !v.admin {
-			delete(s.sessions, k)
-		}
-	}
-	s.mu.Unlock()
-	s.log.Info("first-boot setup done", "name", cfg.Call.Name, "url", cfg.Call.URL, "room", cfg.Call.Room,
-		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone)
 	sess := s.newSession(w, true)
 	s.ctl.Apply(s.store.Boot())
 	answer := map[string]string{"csrf": sess.csrf}
@@ -121,6 +95,44 @@ func (s *Server) handleSetup(w http.ResponseWriter, r *http.Request, id string, 
 		}
 	}
 	writeJSON(w, http.StatusOK, answer)
+}
+
+// withOwnIdentity gives a box whose identity is still the default one an
+// identity of its own: two boxes in one room need two.
+func withOwnIdentity(cfg config.Config) config.Config {
+	if cfg.Call.Identity == config.Default().Call.Identity {
+		cfg.Call.Identity = "callbox-" + randomToken()[:8]
+	}
+	return cfg
+}
+
+// finishSetup is the one way first-boot setup saves, whoever set the box
+// up (from names it for the log: the page, a provisioning file): the
+// settings, checked already, and the admin password, checked already too,
+// as its argon2id hash. The setup code is spent and setup sessions end;
+// the caller then runs the call (Controller.Apply).
+func (s *Server) finishSetup(cfg config.Config, password, from string) error {
+	hash, err := hashPassword(password, s.argon)
+	if err != nil {
+		return fmt.Errorf("hash the admin password: %w", err)
+	}
+	if err := s.store.SaveConfig(cfg); err != nil {
+		return fmt.Errorf("save the settings: %w", err)
+	}
+	if err := s.store.SaveSecrets(Secrets{PasswordHash: hash}); err != nil {
+		return fmt.Errorf("save the admin password: %w", err)
+	}
+	s.mu.Lock()
+	s.setupCode = ""
+	for k, v := range s.sessions { // setup sessions end with setup
+		if !v.admin {
+			delete(s.sessions, k)
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("first-boot setup done", "by", from, "name", cfg.Call.Name, "url", cfg.Call.URL, "room", cfg.Call.Room,
+		"camera", cfg.Video.Camera, "microphone", cfg.Audio.Microphone)
+	return nil
 }
 
 // AnnounceSetup logs how to set the box up, while it needs setting up:

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -37,6 +38,11 @@ func (s *Server) handleState(w http.ResponseWriter, r *http.Request) {
 		v.SetupOpen = !sess.admin && boot.SetupNeeded
 		network := s.network(r.Context())
 		v.Network = &network
+	}
+	if problem := s.provisionNotice(); problem != "" && boot.SetupNeeded {
+		// For whoever sets the box up, signed in or not: it names
+		// settings and lines, never their values.
+		v.Notice = strings.TrimSpace(problem + " " + v.Notice)
 	}
 	writeJSON(w, http.StatusOK, v)
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 )
 
-// cpuTemperature reads the CPU's temperature in °C from the kernel's
+// CPUTemperature reads the CPU's temperature in °C from the kernel's
 // thermal zones (dir is /sys/class/thermal): the zone named like a CPU,
 // else the first. nil where there is none (many VMs).
-func cpuTemperature(dir string) *float64 {
+func CPUTemperature(dir string) *float64 {
 	zones, _ := filepath.Glob(filepath.Join(dir, "thermal_zone*"))
 	var pick string
 	for _, z := range zones {
@@ -112,7 +112,7 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request, _ string, 
 	st.Error = s.redact(st.Error)
 	writeJSON(w, http.StatusOK, StatusView{
 		Name: boot.Config.Call.Name, Call: st, UptimeS: int64(s.now().Sub(s.started) / time.Second),
-		CPUTempC: cpuTemperature(s.opts.ThermalDir), Addresses: localAddresses(),
+		CPUTempC: CPUTemperature(s.opts.ThermalDir), Addresses: localAddresses(),
 		Notice: boot.Notice, Fingerprint: s.Fingerprint(), Network: s.network(r.Context()),
 	})
 }

@@ -172,9 +172,9 @@ func (s *Store) knownSecrets() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.boot.Config.Call
-	list := []string{c.APISecret, c.Token, c.RoomKey}
+	list := []string{c.APISecret, c.Token, c.RoomKey, s.boot.Config.Metrics.Token}
 	if prev, err := s.parse(GoodConfigFile); err == nil {
-		list = append(list, prev.Call.APISecret, prev.Call.Token, prev.Call.RoomKey)
+		list = append(list, prev.Call.APISecret, prev.Call.Token, prev.Call.RoomKey, prev.Metrics.Token)
 	}
 	return list
 }

@@ -30,6 +30,7 @@ packages=(
 	systemd                   # systemd-analyze verify of the image's units (buildroot/check.sh)
 	debhelper lintian         # make deb (debian/) and its test
 	mmdebstrap                # a throwaway Debian root to install the package into (debian/deb_test.go)
+	prometheus                # scrapes the box's metrics in cmd/callboxd's TestMetricsThroughPrometheus
 )
 
 host_arch=$(dpkg --print-architecture)

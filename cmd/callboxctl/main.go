@@ -32,6 +32,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
        callboxctl answer|hang-up|call [N]|do-not-disturb [-socket SOCKET]
        callboxctl calls [-socket SOCKET]
+       callboxctl provision-file -admin-password PW -url URL -room ROOM ... [-o FILE]
 
   view   join the room of the box set up in FILE, decode what it sends,
          save the newest picture as DIR/latest.png every second and
@@ -52,6 +53,10 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
          out, or leaves the call; call joins the box's room, call N
          calls contact N (speed dial); do-not-disturb turns it on or off.
   calls  say what rings or whom the box calls, and the calls it missed.
+  provision-file  write a provisioning file (callbox-provision.toml), which
+         sets up a box without a phone on its first start: the settings
+         and admin password from the flags (-h lists them), checked as the
+         box checks them (provision.go).
 
   SOCKET is the running callboxd's local API (callboxd -control;
   DIR/control.sock with -data DIR). The default is the box on this
@@ -76,7 +81,7 @@ func main() {
 			return
 		}
 	}
-	for name, cmd := range map[string]func([]string, io.Writer) error{"invites": invites, "revoke": revoke, "box-key": boxKey, "calls": calls} {
+	for name, cmd := range map[string]func([]string, io.Writer) error{"provision-file": provisionFile, "invites": invites, "revoke": revoke, "box-key": boxKey, "calls": calls} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := cmd(os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)

@@ -21,6 +21,7 @@ type options struct {
 	dataDir   string
 	listen    string
 	wpaSocket string
+	provision string // a provisioning file to set the box up from
 	// -config FILE: a call with fixed settings, for development.
 	configFile string
 	settings   []givenFlag // the setting flags given, each winning over the file
@@ -47,6 +48,7 @@ func newFlags(o *options, output io.Writer) (*flag.FlagSet, flagGroups) {
 
 	g.data.StringVar(&o.dataDir, "data", "", "data directory: settings, admin password, TLS key; the setup page writes it")
 	g.data.StringVar(&o.listen, "listen", ":443", "address of the setup page (HTTPS)")
+	g.data.StringVar(&o.provision, "provision", "", "provisioning file: a box that needs setting up takes its settings from it at start, then deletes it (callboxctl provision-file writes one)")
 	g.data.StringVar(&o.wpaSocket, "wpa-socket", "", "wpa_supplicant's control socket (e.g. /run/wpa_supplicant/wlan0) for Wi-Fi setup; empty: no Wi-Fi")
 
 	g.config.StringVar(&o.configFile, "config", "", "settings file (TOML); see callbox.example.toml")
@@ -66,7 +68,7 @@ func newFlags(o *options, output io.Writer) (*flag.FlagSet, flagGroups) {
 func (g flagGroups) printHelp(w io.Writer) {
 	fmt.Fprint(w, `callboxd keeps the box in its video call. It starts in one of two ways:
 
-  callboxd -data DIR [-listen ADDR] [-wpa-socket SOCKET] [-control SOCKET] [-log-level LEVEL]
+  callboxd -data DIR [-listen ADDR] [-provision FILE] [-wpa-socket SOCKET] [-control SOCKET] [-log-level LEVEL]
 	the box as it ships: it serves the setup page, which writes the
 	settings into DIR, and runs the call they describe.
   callboxd [-config FILE] [SETTING FLAGS] [-control SOCKET] [-log-level LEVEL]

@@ -23,6 +23,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/provisioning"
 )
 
 func main() {
@@ -68,6 +69,9 @@ type mode interface {
 	// logTo is where the log is written: stderr, and with -data the
 	// setup page's copy too.
 	logTo(stderr io.Writer) io.Writer
+	// metrics says whether and where the metrics are served (metrics.go),
+	// as the settings say once start has returned.
+	metrics() config.Metrics
 	// start makes what the mode runs with the shared parts; the local API
 	// answers from the box it returns until run returns.
 	start(log *slog.Logger, beats *heartbeat) (box *localBox, run func(context.Context) error)
@@ -96,6 +100,7 @@ func runMode(ctx context.Context, m mode, controlSocket string, log *slog.Logger
 	defer wg.Wait()
 	defer cancel() // the local API ends with the mode
 	wg.Go(func() { serveLocalAPI(ctx, controlSocket, box, log) })
+	wg.Go(func() { serveMetrics(ctx, m.metrics(), box, log) })
 	return runIt(ctx)
 }
 
@@ -108,11 +113,19 @@ type configMode struct {
 
 func (m configMode) logLevel() string                 { return m.cfg.Log.Level }
 func (m configMode) logTo(stderr io.Writer) io.Writer { return stderr }
+func (m configMode) metrics() config.Metrics          { return m.cfg.Metrics }
 
 func (m configMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(context.Context) error) {
 	var running atomic.Pointer[daemon]
 	keyStore := &boxKeyStore{} // no data directory: the identity and invites of this run
-	return &localBox{current: running.Load}, func(ctx context.Context) error {
+	status := func() provisioning.CallStatus {
+		st := provisioning.CallStatus{State: call.Idle.String()}
+		if d := running.Load(); d != nil {
+			d.callStatus(&st) // provisioning.go
+		}
+		return st
+	}
+	return &localBox{current: running.Load, status: status}, func(ctx context.Context) error {
 		d, err := newDaemon(m.cfg, log, beats, keyStore) // daemon.go
 		if err != nil {
 			return err

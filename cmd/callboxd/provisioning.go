@@ -19,6 +19,7 @@ import (
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/call/keys"
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/provisioning/wifi"
 )
@@ -48,6 +49,10 @@ func (m *dataMode) logLevel() string {
 
 func (m *dataMode) logTo(stderr io.Writer) io.Writer { return io.MultiWriter(stderr, m.logs) }
 
+// metrics are the settings' once the mode has started (a provisioning
+// file taken): a later change takes a restart.
+func (m *dataMode) metrics() config.Metrics { return m.store.Boot().Config.Metrics }
+
 // start makes the supervisor of the call, the setup page and the Wi-Fi;
 // run serves the page and keeps the call going as the page says. A page
 // that cannot be served stops callboxd.
@@ -60,7 +65,13 @@ func (m *dataMode) start(log *slog.Logger, beats *heartbeat) (*localBox, func(co
 		WiFi: network.Chooser(), Network: network.Status, Invites: sup})
 	sup.setup = &setupScreen{page: page, log: log} // screen.go
 	sup.factoryReset = page.FactoryReset
-	return &localBox{current: sup.current, setup: sup.setup, invites: sup}, func(ctx context.Context) error {
+	// Before anything reads the settings (the metrics, the call) or the
+	// page announces a setup code it would spend. Its Wi-Fi is chosen
+	// before the access point can open (after a grace period).
+	provisionCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	page.Provision(provisionCtx, m.o.provision)
+	cancel()
+	return &localBox{current: sup.current, status: sup.Status, setup: sup.setup, invites: sup}, func(ctx context.Context) error {
 		ctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		wg.Go(func() { network.Run(ctx) })
@@ -135,31 +146,37 @@ func (s *supervisor) Status() provisioning.CallStatus {
 	case s.daemon == nil:
 		st.State = call.Idle.String()
 	default:
-		if choice := s.daemon.video.Choice(); choice.Reason != "" {
-			st.CodecReason = choice.String()
-		}
-		st.BrokenCameraFrames = s.daemon.video.BrokenFrames()
-		cs := s.daemon.session.Status()
-		st.State, st.Summary = cs.State.String(), cs.Summary(time.Now())
-		if cs.State == call.InCall {
-			st.Path = cs.Path.String()
-		}
-		e := s.daemon.session.Encryption()
-		st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
-		st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders
-		if s.daemon.boxKey != nil {
-			st.BoxKey = keys.EncodeBytes(s.daemon.boxKey)
-		}
-		st.Participants = participantsOf(s.daemon.session.Members(), s.daemon.rx.shown) // participants.go
-		if cfg.Ring.Enabled {
-			ring := s.daemon.ringStatus() // ring.go
-			st.Ring = &ring
-		}
-		if cs.Err != nil {
-			st.Error = cs.Err.Error()
-		}
+		s.daemon.callStatus(&st)
 	}
 	return st
+}
+
+// callStatus fills in what the status page (and the metrics) say of the
+// running call.
+func (d *daemon) callStatus(st *provisioning.CallStatus) {
+	if choice := d.video.Choice(); choice.Reason != "" {
+		st.CodecReason = choice.String()
+	}
+	st.BrokenCameraFrames = d.video.BrokenFrames()
+	cs := d.session.Status()
+	st.State, st.Summary = cs.State.String(), cs.Summary(time.Now())
+	if cs.State == call.InCall {
+		st.Path = cs.Path.String()
+	}
+	e := d.session.Encryption()
+	st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
+	st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders
+	if d.boxKey != nil {
+		st.BoxKey = keys.EncodeBytes(d.boxKey)
+	}
+	st.Participants = participantsOf(d.session.Members(), d.rx.shown) // participants.go
+	if d.cfg.Ring.Enabled {
+		ring := d.ringStatus() // ring.go
+		st.Ring = &ring
+	}
+	if cs.Err != nil {
+		st.Error = cs.Err.Error()
+	}
 }
 
 // Call is the page's "call now", or "answer" when a call rings: a box

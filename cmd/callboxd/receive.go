@@ -36,6 +36,9 @@ type receiver struct {
 	mixer   *pipeline.Mixer
 	echo    *pipeline.EchoCanceller // nil without echo cancellation
 	screen  atomic.Pointer[compose.Screen]
+	// What arrived from the others, for the metrics (metrics.go):
+	// pictures, and the coded bytes of pictures and sound.
+	picturesGot, videoBytesGot, audioBytesGot atomic.Uint64
 
 	mu      sync.Mutex // guards what a new screen is told
 	members []compose.Member
@@ -78,11 +81,14 @@ func (rx *receiver) remote() call.RemoteOptions {
 	return call.RemoteOptions{
 		Handlers: call.Handlers{
 			Video: func(f call.Frame) {
+				rx.picturesGot.Add(1)
+				rx.videoBytesGot.Add(uint64(len(f.Data)))
 				if s := rx.screen.Load(); s != nil {
 					s.VideoAt(senderKey(f), f.Codec, f.Data, f.Captured)
 				}
 			},
 			Audio: func(f call.Frame) {
+				rx.audioBytesGot.Add(uint64(len(f.Data)))
 				if err := rx.mixer.Push(senderKey(f), pipeline.JitterPacket{Seq: f.Seq, Data: f.Data,
 					Timestamp: f.Timestamp, Arrived: f.Arrived, Captured: f.Captured}); err != nil {
 					rx.log.Debug("sound dropped", "err", err)

@@ -50,9 +50,13 @@ func inviteCard(name, link string, expires time.Time) *compose.Card {
 	}
 }
 
-// setupCard says how to set the box up.
-func setupCard(links []string, code, certFingerprint string) *compose.Card {
+// setupCard says how to set the box up, and why a provisioning file was
+// not taken (problem; "" for none).
+func setupCard(links []string, code, certFingerprint, problem string) *compose.Card {
 	c := &compose.Card{Title: "Set up this Callbox"}
+	if problem != "" {
+		c.Lines = append(c.Lines, "The provisioning file was not used: "+problem)
+	}
 	if len(links) == 0 {
 		c.Lines = append(c.Lines, "The box has no network address yet: plug in Ethernet, or wait for Wi-Fi setup.")
 	} else {
@@ -103,7 +107,7 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) { return avcodec.NewVideoDecoder(string(c)) }})
 	defer screen.Close()
 	update := func() {
-		screen.ShowCard(setupCard(ss.links(), ss.page.SetupCode(), ss.page.Fingerprint()), time.Time{})
+		screen.ShowCard(setupCard(ss.links(), ss.page.SetupCode(), ss.page.Fingerprint(), ss.page.ProvisionProblem()), time.Time{})
 		screen.SetStatus("waiting for setup")
 	}
 	update()
@@ -135,7 +139,9 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 // localBox answers the local API for callboxd.
 type localBox struct {
 	current func() *daemon // the call running now, nil when none
-	setup   *setupScreen   // nil without -data
+	// status is what the status page says of the call (metrics.go reads it).
+	status func() provisioning.CallStatus
+	setup  *setupScreen // nil without -data
 	// invites answers for the invites when set (the supervisor, which
 	// outlives each call); else the running call's.
 	invites provisioning.Invites

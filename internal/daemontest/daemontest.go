@@ -1,9 +1,10 @@
 // Package daemontest helps tests run this module's real programs: Build
-// compiles one as the box runs it (once per test process), Log keeps what a
-// process writes and lets a test wait for a line, Poll waits for what
-// nothing announces (a file another process rewrites), CheckGoroutines
-// fails a test that leaves goroutines of this module running. It is used
-// by tests, the bench and the lab's host side.
+// compiles one as the box runs it (once per test process), Start runs one
+// for the rest of a test, Log keeps what a process writes and lets a test
+// wait for a line, Poll waits for what nothing announces (a file another
+// process rewrites), CheckGoroutines fails a test that leaves goroutines
+// of this module running. It is used by tests, the bench and the lab's
+// host side.
 package daemontest
 
 import (

@@ -86,26 +86,41 @@ func (c *Compositor) drawCard(dst *display.Frame, stage image.Rectangle, card *C
 		}
 	}
 
-	// Text larger than the labels': a card is read from across the room.
+	// Text larger than the labels': a card is read from across the room,
+	// unless all of it would not fit: smaller text then, never text cut off.
 	scale = max(scale, inner.Dy()/260)
+	for scale > 1 && layCardText(card, text, scale, nil) > text.Max.Y {
+		scale--
+	}
+	layCardText(card, text, scale, dst)
+	return l
+}
+
+// layCardText draws the card's title and lines into text at scale (on
+// dst; nil only measures) and returns where the text ends.
+func layCardText(card *Card, text image.Rectangle, scale int, dst *display.Frame) int {
 	y := text.Min.Y
 	titleScale := 2 * scale // when it fits
 	for titleScale > 1 && textSize(card.Title, titleScale).X > text.Dx() {
 		titleScale--
 	}
 	for _, line := range wrap(card.Title, text.Dx()/(glyphW*titleScale)) {
-		drawText(dst, image.Pt(text.Min.X, y), line, titleScale, colorCardTitle, text)
+		if dst != nil {
+			drawText(dst, image.Pt(text.Min.X, y), line, titleScale, colorCardTitle, text)
+		}
 		y += (glyphH + 4) * titleScale
 	}
 	y += glyphH * scale
 	for _, para := range card.Lines {
 		for _, line := range wrap(para, text.Dx()/(glyphW*scale)) {
-			drawText(dst, image.Pt(text.Min.X, y), line, scale, colorCardText, text)
+			if dst != nil {
+				drawText(dst, image.Pt(text.Min.X, y), line, scale, colorCardText, text)
+			}
 			y += (glyphH + 3) * scale
 		}
 		y += glyphH * scale / 2
 	}
-	return l
+	return y
 }
 
 func cardWithLine(card *Card, line string) *Card {

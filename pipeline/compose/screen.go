@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/callbox/callbox/device/display"
@@ -70,6 +71,9 @@ type Screen struct {
 	opts ScreenOptions
 	log  *slog.Logger
 	comp Compositor
+	// freezes counts the pictures that stopped on a frame that did not
+	// decode, each until its keyframe (Freezes).
+	freezes atomic.Int64
 
 	mu      sync.Mutex
 	members []Member
@@ -236,6 +240,11 @@ func (s *Screen) video(identity string) *remoteVideo {
 	return rv
 }
 
+// Freezes counts the times a participant's picture stopped on a frame
+// that did not decode, to stay until the next keyframe: the box's
+// metrics.
+func (s *Screen) Freezes() int64 { return s.freezes.Load() }
+
 // Video decodes one coded frame from identity. After a frame that cannot
 // be decoded the tile keeps the last good picture (a placeholder if there
 // was none) and frames are skipped until a keyframe, which decodes whole:
@@ -279,6 +288,9 @@ func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captur
 	}
 	pic, err := rv.dec.Decode(data)
 	if err != nil {
+		if !rv.needKeyframe {
+			s.freezes.Add(1) // the picture stops here, until a keyframe
+		}
 		rv.needKeyframe = true
 		s.setProblem(identity, rv, "damaged video, waiting for a new picture", err)
 		if s.opts.OnDamaged != nil {

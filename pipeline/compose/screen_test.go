@@ -201,6 +201,9 @@ func TestScreenHoldsThePictureUntilAKeyframe(t *testing.T) {
 	if n := s.Shown("p"); n != 6 {
 		t.Errorf("Shown says %d pictures, want 6 (frames 0-3, 8, 9)", n)
 	}
+	if n := s.Freezes(); n != 1 {
+		t.Errorf("the screen counts %d freezes, want the one", n)
+	}
 }
 
 // countingDecoder counts how many decoders were made and closed.

@@ -66,19 +66,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	})
 
 	data := t.TempDir()
-	log := &daemontest.Log{}
-	daemon := exec.Command(bin, "-data", data, "-listen", netns.Addr+":0", "-wpa-socket", wpa.Path)
-	daemon.Stdout, daemon.Stderr = log, log
-	if err := daemon.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = daemon.Process.Kill()
-		_ = daemon.Wait() // killed: its status says only that
-		if t.Failed() {
-			t.Logf("callboxd said:\n%s", log.String())
-		}
-	})
+	log := daemontest.Start(t, "callboxd", exec.Command(bin, "-data", data, "-listen", netns.Addr+":0", "-wpa-socket", wpa.Path))
 	pageURL := log.Wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
 	code := log.Wait(t, regexp.MustCompile(`setup_code=([A-Z2-9]{4}-[A-Z2-9]{4})`), 5*time.Second)[1]
 
