@@ -116,10 +116,6 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
 
-	ports, err := choosePorts(opts.Addr, opts.Port)
-	if err != nil {
-		return nil, fmt.Errorf("lkserver: %w", err)
-	}
 	secret, err := randomSecret()
 	if err != nil {
 		return nil, fmt.Errorf("lkserver: %w", err)
@@ -151,30 +147,45 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			return nil, fmt.Errorf("lkserver: %w", err)
 		}
 	}
-	if err := writeConfig(configFile, opts.Addr, ports, stun.addr(), secret, turn); err != nil {
-		undo()
-		return nil, fmt.Errorf("lkserver: %w", err)
+	// A free port found may be taken by another process before the
+	// server binds it: with ports of its own choosing, Start tries again.
+	for attempt := 1; ; attempt++ {
+		ports, err := choosePorts(opts.Addr, opts.Port)
+		if err != nil {
+			undo()
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
+		if err := writeConfig(configFile, opts.Addr, ports, stun.addr(), secret, turn); err != nil {
+			undo()
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
+		hostPort := net.JoinHostPort(opts.Addr, strconv.Itoa(ports.http))
+		s := &Server{
+			URL:        "ws://" + hostPort,
+			APIKey:     apiKey,
+			APISecret:  secret,
+			LogFile:    logFile,
+			CAFile:     caFile,
+			binary:     binary,
+			configFile: configFile,
+			tempDir:    tempDir,
+			healthURL:  "http://" + hostPort + "/",
+			stun:       stun,
+		}
+		err = s.start(ctx)
+		if err == nil {
+			return s, nil
+		}
+		if opts.Port != 0 || attempt == startAttempts || !strings.Contains(s.logTail(), "address already in use") {
+			undo()
+			return nil, err
+		}
 	}
-
-	hostPort := net.JoinHostPort(opts.Addr, strconv.Itoa(ports.http))
-	s := &Server{
-		URL:        "ws://" + hostPort,
-		APIKey:     apiKey,
-		APISecret:  secret,
-		LogFile:    logFile,
-		CAFile:     caFile,
-		binary:     binary,
-		configFile: configFile,
-		tempDir:    tempDir,
-		healthURL:  "http://" + hostPort + "/",
-		stun:       stun,
-	}
-	if err := s.start(ctx); err != nil {
-		undo()
-		return nil, err
-	}
-	return s, nil
 }
+
+// startAttempts is how many times Start chooses ports when one it chose
+// was taken before the server bound it.
+const startAttempts = 3
 
 // Token returns a join token for identity in room, valid for an hour, with
 // the default grants (publish, subscribe, data).
@@ -282,6 +293,9 @@ func (s *Server) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-s.exited:
+			if s.waitErr == nil {
+				return errors.New("server exited")
+			}
 			return fmt.Errorf("server exited: %w", s.waitErr)
 		case <-ctx.Done():
 			return fmt.Errorf("not ready: %w (last check: %w)", ctx.Err(), lastErr)
@@ -355,23 +369,26 @@ func choosePorts(addr string, httpPort int) (serverPorts, error) {
 	ports := serverPorts{http: httpPort}
 	var err error
 	if ports.http == 0 {
-		if ports.http, err = freePort("tcp", addr); err != nil {
+		if ports.http, err = pickPort("tcp", addr); err != nil {
 			return ports, err
 		}
 	}
 	for {
-		if ports.rtcTCP, err = freePort("tcp", addr); err != nil {
+		if ports.rtcTCP, err = pickPort("tcp", addr); err != nil {
 			return ports, err
 		}
 		if ports.rtcTCP != ports.http {
 			break
 		}
 	}
-	if ports.rtcUDP, err = freePort("udp", addr); err != nil {
+	if ports.rtcUDP, err = pickPort("udp", addr); err != nil {
 		return ports, err
 	}
 	return ports, nil
 }
+
+// pickPort is freePort; a test makes it offer a taken port.
+var pickPort = freePort
 
 // freePort asks the kernel for a free port on addr. Another process may
 // take it before the server binds; then the start fails with a clear error.
