@@ -102,7 +102,8 @@ func TestWrap(t *testing.T) {
 		{"", 10, nil},
 	}
 	for _, tt := range tests {
-		got := wrap(tt.in, tt.width)
+		// A character a column, as on a terminal.
+		got := wrap(tt.in, func(s string) bool { return len([]rune(s)) <= tt.width })
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
 		}

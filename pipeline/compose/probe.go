@@ -71,44 +71,76 @@ func Count(f *display.Frame, r image.Rectangle, c Color) int {
 	return n
 }
 
-// FindText finds s drawn by the screen's built-in font in r of f, in any
-// of the screen's text colours and at any scale up to 8, and says where
-// its top-left corner is. Tests use it to read what a person would read.
+// FindText finds s drawn in the screen's lettering in r of f, in any of
+// the screen's text colours and at any of its sizes (those of a screen
+// f.Height tall), and says where its line's top-left corner is. Tests use
+// it to read what a person would read. A substring of a drawn line is
+// found too: every glyph sits on whole pixels.
 func FindText(f *display.Frame, r image.Rectangle, s string) (image.Point, bool) {
 	r = r.Intersect(f.Bounds())
-	for scale := 1; scale <= 8; scale++ {
-		size := textSize(s, scale)
-		mask := display.NewFrame(size.X, size.Y)
-		drawText(mask, image.Point{}, s, scale, colorText, mask.Bounds())
-		var on, off []image.Point
-		for y := range size.Y {
-			for x := range size.X {
-				if mask.Pix[y*mask.Stride+4*x+3] != 0 { // drawn: fillRect sets the unused byte
-					on = append(on, image.Pt(x, y))
-				} else {
-					off = append(off, image.Pt(x, y))
+	var tc textCache
+	colors := []Color{colorText, colorCardText, colorCardTitle}
+	// nearby[i] marks the pixels of r within what antialiasing leaves of
+	// colors[i] where a glyph covers nearly all of the pixel; seeds[i]
+	// lists them, and tops[i] those of them with none above.
+	nearby := make([][]bool, len(colors))
+	seeds := make([][]image.Point, len(colors))
+	tops := make([][]image.Point, len(colors))
+	for i, c := range colors {
+		nearby[i] = make([]bool, r.Dx()*r.Dy())
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			row := f.Pix[y*f.Stride:]
+			for x := r.Min.X; x < r.Max.X; x++ {
+				d := max(absDiff(int(row[4*x]), int(c&0xff)), absDiff(int(row[4*x+1]), int(c>>8&0xff)), absDiff(int(row[4*x+2]), int(c>>16&0xff)))
+				if d > 40 {
+					continue
+				}
+				at := (y-r.Min.Y)*r.Dx() + x - r.Min.X
+				nearby[i][at] = true
+				seeds[i] = append(seeds[i], image.Pt(x, y))
+				if y == r.Min.Y || !nearby[i][at-r.Dx()] {
+					tops[i] = append(tops[i], image.Pt(x, y))
 				}
 			}
 		}
-		if len(on) == 0 {
-			return image.Point{}, false
-		}
-		for _, c := range []Color{colorText, colorCardText, colorCardTitle} {
-			pixel := func(p image.Point) Color {
-				i := p.Y*f.Stride + 4*p.X
-				return Color(f.Pix[i+2])<<16 | Color(f.Pix[i+1])<<8 | Color(f.Pix[i])
-			}
-			for y := r.Min.Y; y+size.Y <= r.Max.Y; y++ {
-			next:
-				for x := r.Min.X; x+size.X <= r.Max.X; x++ {
-					at := image.Pt(x, y)
-					for _, p := range on {
-						if pixel(at.Add(p)) != c {
-							continue next
-						}
+	}
+	for _, step := range textSteps {
+		for _, w := range []weight{medium, bold} {
+			mask := tc.render(s, styleAt(f.Height, step, w))
+			// The glyphs' pixels and the gaps', as offsets into nearby.
+			var on, off []int
+			for y := range mask.Rect.Dy() {
+				for x := range mask.Rect.Dx() {
+					switch a := mask.AlphaAt(x, y).A; {
+					case a >= 0xe8:
+						on = append(on, y*r.Dx()+x)
+					case a == 0:
+						off = append(off, y*r.Dx()+x)
 					}
-					for _, p := range off {
-						if pixel(at.Add(p)) == c {
+				}
+			}
+			if len(on) == 0 {
+				continue
+			}
+			// The first glyph pixel anchors the search: where a gap is
+			// above it, only pixels with none of the colour above can be it.
+			first := image.Pt(on[0]%r.Dx(), on[0]/r.Dx())
+			candidates := seeds
+			if first.Y > 0 && mask.AlphaAt(first.X, first.Y-1).A == 0 {
+				candidates = tops
+			}
+			for i := range colors {
+			next:
+				for _, seed := range candidates[i] {
+					at := seed.Sub(first)
+					if !mask.Rect.Add(at).In(r) {
+						continue
+					}
+					base := (at.Y-r.Min.Y)*r.Dx() + at.X - r.Min.X
+					// Glyph and gap pixels taken in turn: a plain area near
+					// the colour (a card behind white text) fails at once.
+					for k := range max(len(on), len(off)) {
+						if k < len(on) && !nearby[i][base+on[k]] || k < len(off) && nearby[i][base+off[k]] {
 							continue next
 						}
 					}
@@ -118,4 +150,11 @@ func FindText(f *display.Frame, r image.Rectangle, s string) (image.Point, bool)
 		}
 	}
 	return image.Point{}, false
+}
+
+func absDiff(a, b int) int {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }
