@@ -36,6 +36,15 @@ type Compositor struct {
 	scale scaler
 	text  textCache
 	qr    *encodedQR // the card's QR code, made once per text
+	// status is the status line wrapped, made again when it changes.
+	status wrappedStatus
+}
+
+type wrappedStatus struct {
+	text  string
+	width int
+	style textStyle
+	lines []string
 }
 
 // Draw draws s over all of dst and returns the layout it used.
@@ -96,7 +105,11 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 // the verification words), and the bar grows up over the stage.
 func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text string, st textStyle) image.Rectangle {
 	pad := textPad(dst.Height)
-	lines := wrap(text, func(s string) bool { return c.text.width(s, st) <= bar.Dx()-2*pad })
+	if c.status.text != text || c.status.width != bar.Dx() || c.status.style != st {
+		lines := wrap(text, func(s string) bool { return c.text.width(s, st) <= bar.Dx()-2*pad })
+		c.status = wrappedStatus{text, bar.Dx(), st, lines}
+	}
+	lines := c.status.lines
 	lineH := c.text.lineHeight(st)
 	if n := len(lines); n > 1 {
 		bar.Min.Y = max(0, bar.Max.Y-n*lineH-2*pad)

@@ -128,8 +128,7 @@ func frame(screen image.Point) (Layout, image.Rectangle) {
 // statusHeight is the status line's height: a line of the smallest text
 // with a margin above and below.
 func statusHeight(screenH int) int {
-	var tc textCache
-	return evenUp(tc.lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
+	return evenUp(lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
 }
 
 // textPad is the margin around text on a band of colour (the status line,

@@ -120,9 +120,21 @@ func (tc *textCache) face(st textStyle) font.Face {
 }
 
 // lineHeight is the height of a line of st: its ascent and descent.
-func (tc *textCache) lineHeight(st textStyle) int {
+func (tc *textCache) lineHeight(st textStyle) int { return lineHeight(st) }
+
+// lineHeights are lineHeight's answers, kept: the layout asks every frame.
+var lineHeights sync.Map // textStyle -> int
+
+// lineHeight is the height of a line of st: its ascent and descent.
+func lineHeight(st textStyle) int {
+	if h, ok := lineHeights.Load(st); ok {
+		return h.(int)
+	}
+	var tc textCache
 	m := tc.face(st).Metrics()
-	return m.Ascent.Ceil() + m.Descent.Ceil()
+	h := m.Ascent.Ceil() + m.Descent.Ceil()
+	lineHeights.Store(st, h)
+	return h
 }
 
 // width is how wide s is in st. Whole pixels: full hinting puts every
