@@ -2,6 +2,8 @@ package compose
 
 import (
 	"image"
+	"sort"
+	"strings"
 
 	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/device/display"
@@ -73,21 +75,36 @@ func Count(f *display.Frame, r image.Rectangle, c Color) int {
 
 // FindText finds s drawn in the screen's lettering in r of f, in any of
 // the screen's text colours and at any of its sizes (those of a screen
-// f.Height tall), and says where its line's top-left corner is. Tests use
-// it to read what a person would read. A substring of a drawn line is
-// found too: every glyph sits on whole pixels.
+// f.Height tall), and says where its first line's top-left corner is.
+// Tests use it to read what a person would read: s is found on one line,
+// or wrapped at its spaces onto the lines below (a long status line, a
+// card's paragraph), and a part of a drawn line is found too (every glyph
+// sits on whole pixels).
 func FindText(f *display.Frame, r image.Rectangle, s string) (image.Point, bool) {
-	r = r.Intersect(f.Bounds())
-	var tc textCache
-	colors := []Color{colorText, colorCardText, colorCardTitle}
-	// nearby[i] marks the pixels of r within what antialiasing leaves of
-	// colors[i] where a glyph covers nearly all of the pixel; seeds[i]
-	// lists them, and tops[i] those of them with none above.
-	nearby := make([][]bool, len(colors))
-	seeds := make([][]image.Point, len(colors))
-	tops := make([][]image.Point, len(colors))
-	for i, c := range colors {
-		nearby[i] = make([]bool, r.Dx()*r.Dy())
+	return newTextFinder(f, r.Intersect(f.Bounds())).find(s, r.Intersect(f.Bounds()), 0)
+}
+
+// textColors are the colours the screen draws text in.
+var textColors = []Color{colorText, colorCardText, colorCardTitle}
+
+// textFinder looks for text in one region of a frame.
+type textFinder struct {
+	f      *display.Frame
+	r      image.Rectangle
+	tc     textCache
+	nearby [][]bool // for each of textColors, r's pixels near it, row by row
+	seeds  [][]image.Point
+	tops   [][]image.Point
+}
+
+// newTextFinder marks the pixels of r within what antialiasing leaves of
+// each text colour where a glyph covers nearly all of the pixel; seeds
+// lists them row by row, and tops those of them with none above.
+func newTextFinder(f *display.Frame, r image.Rectangle) *textFinder {
+	fd := &textFinder{f: f, r: r}
+	for _, c := range textColors {
+		nearby := make([]bool, r.Dx()*r.Dy())
+		var seeds, tops []image.Point
 		for y := r.Min.Y; y < r.Max.Y; y++ {
 			row := f.Pix[y*f.Stride:]
 			for x := r.Min.X; x < r.Max.X; x++ {
@@ -96,57 +113,107 @@ func FindText(f *display.Frame, r image.Rectangle, s string) (image.Point, bool)
 					continue
 				}
 				at := (y-r.Min.Y)*r.Dx() + x - r.Min.X
-				nearby[i][at] = true
-				seeds[i] = append(seeds[i], image.Pt(x, y))
-				if y == r.Min.Y || !nearby[i][at-r.Dx()] {
-					tops[i] = append(tops[i], image.Pt(x, y))
+				nearby[at] = true
+				seeds = append(seeds, image.Pt(x, y))
+				if y == r.Min.Y || !nearby[at-r.Dx()] {
+					tops = append(tops, image.Pt(x, y))
 				}
 			}
 		}
+		fd.nearby = append(fd.nearby, nearby)
+		fd.seeds = append(fd.seeds, seeds)
+		fd.tops = append(fd.tops, tops)
 	}
+	return fd
+}
+
+// find finds s in in (a part of fd.r) on one line, or wrapped: its first
+// words ending a line and the rest from the line below.
+func (fd *textFinder) find(s string, in image.Rectangle, depth int) (image.Point, bool) {
+	if p, _, ok := fd.line(s, in); ok {
+		return p, true
+	}
+	words := strings.Fields(s)
+	if depth >= 3 || len(words) < 2 {
+		return image.Point{}, false
+	}
+	// Lines are filled before they break: the longest start of s that is
+	// on the screen is the one that ends its line.
+	for i := len(words) - 1; i >= 1; i-- {
+		p, st, ok := fd.line(strings.Join(words[:i], " "), in)
+		if !ok {
+			continue
+		}
+		lh := lineHeight(st)
+		next := image.Rect(in.Min.X, p.Y+lh/2, in.Max.X, p.Y+3*lh).Intersect(in)
+		if _, ok := fd.find(strings.Join(words[i:], " "), next, depth+1); ok {
+			return p, true
+		}
+		break
+	}
+	return image.Point{}, false
+}
+
+// line finds s on one line in in, and says in which style.
+func (fd *textFinder) line(s string, in image.Rectangle) (image.Point, textStyle, bool) {
 	for _, step := range textSteps {
 		for _, w := range []weight{medium, bold} {
-			mask := tc.render(s, styleAt(f.Height, step, w))
-			// The glyphs' pixels and the gaps', as offsets into nearby.
-			var on, off []int
-			for y := range mask.Rect.Dy() {
-				for x := range mask.Rect.Dx() {
-					switch a := mask.AlphaAt(x, y).A; {
-					case a >= 0xe8:
-						on = append(on, y*r.Dx()+x)
-					case a == 0:
-						off = append(off, y*r.Dx()+x)
-					}
-				}
+			st := styleAt(fd.f.Height, step, w)
+			if p, ok := fd.lineIn(s, st, in); ok {
+				return p, st, true
 			}
-			if len(on) == 0 {
+		}
+	}
+	return image.Point{}, textStyle{}, false
+}
+
+func (fd *textFinder) lineIn(s string, st textStyle, in image.Rectangle) (image.Point, bool) {
+	r := fd.r
+	mask := fd.tc.render(s, st)
+	// The glyphs' pixels and the gaps', as offsets into nearby.
+	var on, off []int
+	for y := range mask.Rect.Dy() {
+		for x := range mask.Rect.Dx() {
+			switch a := mask.AlphaAt(x, y).A; {
+			case a >= 0xe8:
+				on = append(on, y*r.Dx()+x)
+			case a == 0:
+				off = append(off, y*r.Dx()+x)
+			}
+		}
+	}
+	if len(on) == 0 || mask.Rect.Dx() > r.Dx() {
+		return image.Point{}, false
+	}
+	// The first glyph pixel anchors the search: where a gap is above it,
+	// only pixels with none of the colour above can be it.
+	first := image.Pt(on[0]%r.Dx(), on[0]/r.Dx())
+	candidates := fd.seeds
+	if first.Y > 0 && mask.AlphaAt(first.X, first.Y-1).A == 0 {
+		candidates = fd.tops
+	}
+	for i := range textColors {
+		seeds := candidates[i]
+		// Seeds are row by row: start at in's first row.
+		from := sort.Search(len(seeds), func(k int) bool { return seeds[k].Y >= in.Min.Y+first.Y })
+	next:
+		for _, seed := range seeds[from:] {
+			if seed.Y >= in.Max.Y {
+				break
+			}
+			at := seed.Sub(first)
+			if !mask.Rect.Add(at).In(in) {
 				continue
 			}
-			// The first glyph pixel anchors the search: where a gap is
-			// above it, only pixels with none of the colour above can be it.
-			first := image.Pt(on[0]%r.Dx(), on[0]/r.Dx())
-			candidates := seeds
-			if first.Y > 0 && mask.AlphaAt(first.X, first.Y-1).A == 0 {
-				candidates = tops
-			}
-			for i := range colors {
-			next:
-				for _, seed := range candidates[i] {
-					at := seed.Sub(first)
-					if !mask.Rect.Add(at).In(r) {
-						continue
-					}
-					base := (at.Y-r.Min.Y)*r.Dx() + at.X - r.Min.X
-					// Glyph and gap pixels taken in turn: a plain area near
-					// the colour (a card behind white text) fails at once.
-					for k := range max(len(on), len(off)) {
-						if k < len(on) && !nearby[i][base+on[k]] || k < len(off) && nearby[i][base+off[k]] {
-							continue next
-						}
-					}
-					return at, true
+			base := (at.Y-r.Min.Y)*r.Dx() + at.X - r.Min.X
+			// Glyph and gap pixels taken in turn: a plain area near the
+			// colour (a card behind white text) fails at once.
+			for k := range max(len(on), len(off)) {
+				if k < len(on) && !fd.nearby[i][base+on[k]] || k < len(off) && fd.nearby[i][base+off[k]] {
+					continue next
 				}
 			}
+			return at, true
 		}
 	}
 	return image.Point{}, false

@@ -108,3 +108,24 @@ func glyphHeight(t *testing.T, f *display.Frame, r image.Rectangle, text string,
 	}
 	return tallest
 }
+
+// TestLongStatusWraps: a status line too long for the screen at the
+// smallest size is wrapped, whole, onto a taller bar (it holds the words
+// people compare), and FindText reads it across the break.
+func TestLongStatusWraps(t *testing.T) {
+	const status = "in the call, room family; end-to-end encrypted, check japanese castle / balloon / palm tree / helicopter"
+	frame := display.NewFrame(1280, 720)
+	var c Compositor
+	defer c.Close()
+	l := c.Draw(frame, Scene{Status: status})
+	savePNG(t, frame)
+	if one := Arrange(image.Pt(1280, 720), nil, "", false).Status; l.Status.Dy() < 2*one.Dy()*3/4 || l.Status.Max != one.Max {
+		t.Errorf("the status line's bar is %v for one line of %v: want it grown up for two lines", l.Status, one)
+	}
+	if _, ok := FindText(frame, l.Status, status); !ok {
+		t.Error("the wrapped status line does not read as the whole")
+	}
+	if _, ok := FindText(frame, l.Status, "in the call, room family; end-to-end encrypted, check japanese castle / balloon / palm tree / submarine"); ok {
+		t.Error("FindText reads words that are not on the screen")
+	}
+}
