@@ -26,6 +26,8 @@ type Config struct {
 	Speaker Speaker `toml:"speaker"`
 	// Ring: the box's line and ringing (ring.go).
 	Ring Ring `toml:"ring"`
+	// Meetings: a meeting room's calendar (meetings.go).
+	Meetings Meetings `toml:"meetings"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -172,6 +174,7 @@ func Default() Config {
 		Display:  defaultDisplay(),
 		Speaker:  defaultSpeaker(),
 		Ring:     defaultRing(),
+		Meetings: defaultMeetings(),
 	}
 }
 
@@ -299,6 +302,7 @@ func (c Config) Validate() error {
 	c.Display.validate(bad)
 	c.Speaker.validate(bad)
 	c.Ring.validate(c, bad)
+	c.Meetings.validate(c, bad)
 	return errors.Join(errs...)
 }
 

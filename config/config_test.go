@@ -55,6 +55,13 @@ func TestValidateNamesTheField(t *testing.T) {
 		}, "ring.enabled", "call.api_key"},
 		{"ringing for ever", func(c *Config) { c.Ring.TimeoutS = 3600 }, "ring.timeout_s", "5 to 600"},
 		{"answering after the ring ends", func(c *Config) { c.Ring.AutoAnswerAfterS = 45 }, "ring.auto_answer_after_s", "under ring.timeout_s (45)"},
+		{"calendar over plain http", func(c *Config) { c.Meetings.Calendar = "http://cal.example/room.ics" }, "meetings.calendar", "https://"},
+		{"calendar as a relative path", func(c *Config) { c.Meetings.Calendar = "room.ics" }, "meetings.calendar", "absolute path"},
+		{"calendar with a token", func(c *Config) {
+			c.Meetings.Calendar, c.Call.Token, c.Call.APIKey, c.Call.APISecret = "/etc/callbox/room.ics", "a.b.c", "", ""
+		}, "meetings.calendar", "call.api_key"},
+		{"joining meetings without a calendar", func(c *Config) { c.Meetings.AutoJoin = true }, "meetings.auto_join", "meetings.calendar"},
+		{"calendar read every second", func(c *Config) { c.Meetings.RefreshS = 1 }, "meetings.refresh_s", "5 to 86400"},
 		{"answering a stranger", func(c *Config) { c.Ring.AutoAnswer = []string{"neighbours"} }, "ring.auto_answer", `"neighbours" is not one of controls.contacts`},
 	}
 	for _, tt := range tests {
@@ -281,5 +288,21 @@ func TestBoxesSetting(t *testing.T) {
 				t.Fatalf("got %v, want an error with %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// A calendar's address may hold a secret (a private calendar's link): a
+// bad one is refused without being quoted.
+func TestCalendarAddressIsNeverInAnError(t *testing.T) {
+	c := validConfig()
+	c.Meetings.Calendar = "http://cal.example/private/s3cr3t-t0ken/basic.ics"
+	err := c.Validate()
+	checkFieldError(t, err, "meetings.calendar", "https://")
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error quotes the address: %v", err)
+	}
+	c.Meetings.Calendar = "https://cal.example/private/s3cr3t-t0ken/basic.ics"
+	if err := c.Validate(); err != nil {
+		t.Errorf("an https calendar is refused: %v", err)
 	}
 }
