@@ -102,7 +102,8 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 
 // drawStatus draws the status line in bar, and returns where it went: a
 // text too long for one line is wrapped (it holds what people compare,
-// the verification words), and the bar grows up over the stage.
+// the verification words), and the bar grows up over the stage when it
+// needs more lines than it holds.
 func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text string, st textStyle) image.Rectangle {
 	pad := textPad(dst.Height)
 	if c.status.text != text || c.status.width != bar.Dx() || c.status.style != st {
@@ -111,9 +112,7 @@ func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text st
 	}
 	lines := c.status.lines
 	lineH := c.text.lineHeight(st)
-	if n := len(lines); n > 1 {
-		bar.Min.Y = max(0, bar.Max.Y-n*lineH-2*pad)
-	}
+	bar.Min.Y = max(0, min(bar.Min.Y, bar.Max.Y-len(lines)*lineH-2*pad))
 	fillRect(dst, bar, colorStatus)
 	y := bar.Min.Y + (bar.Dy()-len(lines)*lineH)/2
 	for _, line := range lines {

@@ -125,10 +125,12 @@ func frame(screen image.Point) (Layout, image.Rectangle) {
 	return l, image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
 }
 
-// statusHeight is the status line's height: a line of the smallest text
-// with a margin above and below.
+// statusHeight is the status line's height: two lines of the smallest
+// text with a margin above and below. Two: the call's state and its
+// verification words take more than one line of a 16:9 screen at that
+// size, and a bar that grew would cover the tiles' labels.
 func statusHeight(screenH int) int {
-	return evenUp(lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
+	return evenUp(2*lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
 }
 
 // textPad is the margin around text on a band of colour (the status line,

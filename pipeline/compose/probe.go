@@ -145,7 +145,7 @@ func (fd *textFinder) find(s string, in image.Rectangle, depth int) (image.Point
 			continue
 		}
 		lh := lineHeight(st)
-		next := image.Rect(in.Min.X, p.Y+lh/2, in.Max.X, p.Y+3*lh).Intersect(in)
+		next := image.Rect(in.Min.X, p.Y+lh/2, in.Max.X, p.Y+3*lh).Intersect(fd.r)
 		if _, ok := fd.find(strings.Join(words[i:], " "), next, depth+1); ok {
 			return p, true
 		}

@@ -110,8 +110,9 @@ func glyphHeight(t *testing.T, f *display.Frame, r image.Rectangle, text string,
 }
 
 // TestLongStatusWraps: a status line too long for the screen at the
-// smallest size is wrapped, whole, onto a taller bar (it holds the words
-// people compare), and FindText reads it across the break.
+// smallest size is wrapped, whole, onto the bar's second line (it holds
+// the words people compare), and FindText reads it across the break; on
+// a narrow screen the bar grows for a third.
 func TestLongStatusWraps(t *testing.T) {
 	const status = "in the call, room family; end-to-end encrypted, check japanese castle / balloon / palm tree / helicopter"
 	frame := display.NewFrame(1280, 720)
@@ -119,11 +120,17 @@ func TestLongStatusWraps(t *testing.T) {
 	defer c.Close()
 	l := c.Draw(frame, Scene{Status: status})
 	savePNG(t, frame)
-	if one := Arrange(image.Pt(1280, 720), nil, "", false).Status; l.Status.Dy() < 2*one.Dy()*3/4 || l.Status.Max != one.Max {
-		t.Errorf("the status line's bar is %v for one line of %v: want it grown up for two lines", l.Status, one)
-	}
 	if _, ok := FindText(frame, l.Status, status); !ok {
 		t.Error("the wrapped status line does not read as the whole")
+	}
+	narrow := display.NewFrame(640, 720)
+	l = c.Draw(narrow, Scene{Status: status})
+	savePNG(t, narrow)
+	if two := Arrange(image.Pt(640, 720), nil, "", false).Status; l.Status.Dy() < two.Dy()*5/4 || l.Status.Max != two.Max {
+		t.Errorf("the status line's bar is %v for two lines' %v: want it grown up for more", l.Status, two)
+	}
+	if _, ok := FindText(narrow, l.Status, status); !ok {
+		t.Error("the status line wrapped on three lines does not read as the whole")
 	}
 	if _, ok := FindText(frame, l.Status, "in the call, room family; end-to-end encrypted, check japanese castle / balloon / palm tree / submarine"); ok {
 		t.Error("FindText reads words that are not on the screen")
