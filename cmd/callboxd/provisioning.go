@@ -154,6 +154,9 @@ func (s *supervisor) Status() provisioning.CallStatus {
 			ring := s.daemon.ringStatus() // ring.go
 			st.Ring = &ring
 		}
+		if s.daemon.meetings != nil {
+			st.Meetings = s.daemon.meetings.status(time.Now()) // meetings.go
+		}
 		if cs.Err != nil {
 			st.Error = cs.Err.Error()
 		}
