@@ -45,7 +45,7 @@ func Load(ctx context.Context, client *http.Client, source string, now time.Time
 	defer body.Close()
 	meetings, err := Parse(io.LimitReader(body, maxSize), now)
 	if err != nil {
-		return nil, fmt.Errorf("the calendar %s: %w", name, err)
+		return meetings, fmt.Errorf("the calendar %s: %w", name, err)
 	}
 	return meetings, nil
 }
@@ -88,7 +88,10 @@ func open(ctx context.Context, client *http.Client, source string) (string, io.R
 	return name, resp.Body, nil
 }
 
-// Parse lists the meetings of an iCalendar stream as Load does.
+// Parse lists the meetings of an iCalendar stream as Load does. A
+// meeting it cannot read (a time zone the system does not know, a broken
+// rule) is left out and the first such is the error, returned with the
+// others; a stream that is not iCalendar is an error alone.
 func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 	cal, err := ical.NewDecoder(r).Decode()
 	if err != nil {
@@ -106,24 +109,34 @@ func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 		}
 	}
 	var out []Meeting
+	var skipped error
+	skip := func(title string, err error) {
+		if skipped == nil {
+			skipped = fmt.Errorf("meeting %q left out: %w", title, err)
+		}
+	}
 	for _, e := range events {
 		if status, _ := e.Status(); status == ical.EventCancelled {
 			continue
 		}
+		title, _ := e.Props.Text(ical.PropSummary)
+		title = strings.TrimSpace(title)
 		start, err := e.DateTimeStart(time.Local)
 		if err != nil {
-			return nil, fmt.Errorf("a meeting's start: %w", err)
+			skip(title, err)
+			continue
 		}
 		end, err := e.DateTimeEnd(time.Local)
 		if err != nil {
-			return nil, fmt.Errorf("a meeting's end: %w", err)
+			skip(title, err)
+			continue
 		}
-		title, _ := e.Props.Text(ical.PropSummary)
 		location, _ := e.Props.Text(ical.PropLocation)
-		m := Meeting{Title: strings.TrimSpace(title), Room: RoomOf(location), Start: start, End: end}
+		m := Meeting{Title: title, Room: RoomOf(location), Start: start, End: end}
 		set, err := e.RecurrenceSet(time.Local)
 		if err != nil {
-			return nil, fmt.Errorf("meeting %q: %w", m.Title, err)
+			skip(title, err)
+			continue
 		}
 		if set == nil || e.Props.Get(ical.PropRecurrenceID) != nil {
 			out = append(out, m)
@@ -141,7 +154,7 @@ func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 	}
 	out = slices.DeleteFunc(out, func(m Meeting) bool { return !m.End.After(now) || m.Start.After(now.Add(Window)) })
 	slices.SortStableFunc(out, func(a, b Meeting) int { return a.Start.Compare(b.Start) })
-	return out, nil
+	return out, skipped
 }
 
 // RoomOf is the room a meeting's LOCATION names: the last part of a link

@@ -53,6 +53,13 @@ func TestParseListsMeetingsWithRooms(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("meetings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
+	// A meeting in a time zone the system does not know (Outlook's names)
+	// is left out, said, and the others are kept.
+	outlook := strings.Replace(cal, "BEGIN:VEVENT\r\nUID:later", "BEGIN:VEVENT\r\nUID:zone\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=W. Europe Standard Time:20260101T100000\r\nSUMMARY:Zoned\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:later", 1)
+	kept, err := Parse(strings.NewReader(outlook), now)
+	if err == nil || !strings.Contains(err.Error(), `meeting "Zoned" left out`) || len(kept) != len(meetings) {
+		t.Errorf("a meeting in an unknown time zone: %d meetings, error %v; want it left out, said, and the %d others", len(kept), err, len(meetings))
+	}
 	current, next := Now(meetings, now.Add(6*time.Second))
 	if current == nil || current.Room != "standup" || len(next) != 2 || next[0].Title != "Daily" || next[1].Title != "Review" {
 		t.Errorf("at 6 s: under way %v, next %v; want the stand-up, then Daily and Review", current, next)

@@ -54,6 +54,9 @@ func (m *meetingRoom) read(ctx context.Context) {
 			m.log.Warn("the meetings calendar cannot be read", "err", err) // names the host only
 		}
 		m.err = err
+		if meetings != nil { // read, but for a meeting left out
+			m.meetings, m.readOnce = meetings, true
+		}
 		return
 	}
 	if !m.readOnce || m.err != nil || !slices.Equal(m.meetings, meetings) {
