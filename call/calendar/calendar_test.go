@@ -3,7 +3,6 @@ package calendar
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callbox/callbox/internal/daemontest"
 )
 
 // ics is a calendar with the given events.
@@ -79,13 +80,7 @@ func TestUnreadableCalendarIsOneLine(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte("\x00\x01 not a calendar at all"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	// A port on 127.0.0.1 where nothing listens: one taken, then freed.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := daemontest.ClosedAddr(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, tt := range []struct{ source, says string }{

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -114,12 +113,7 @@ func TestMeetingsCalendarUnreadable(t *testing.T) {
 	if err := os.WriteFile(broken, []byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:soon\r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := l.Addr().String()
-	l.Close()
+	closed := daemontest.ClosedAddr(t)
 	for _, tt := range []struct{ calendar, says string }{
 		{broken, "the calendar " + broken + ": not iCalendar: EOF"},
 		{"https://" + closed + "/private/s3cr3t/room.ics", "the calendar https://" + closed + "/… cannot be read: dial tcp " + closed + ": connect: connection refused"},
