@@ -85,10 +85,13 @@ func (c *Compositor) drawCard(dst *display.Frame, stage image.Rectangle, card *C
 		// pixels at the least: smaller ones do not scan from a sofa.
 		modules := code.Size + 2*qrQuietZone
 		unit := min(inner.Dy(), inner.Dx()/2) / modules
+	fit:
 		for ; unit >= 2; unit-- {
 			text.Min.X = inner.Min.X + unit*modules + pad
-			if lines, height = c.layoutCard(card, text.Dx(), dst.Height); height <= text.Dy() {
-				break
+			for _, compact := range []bool{false, true} {
+				if lines, height = c.layoutCard(card, text.Dx(), dst.Height, compact); height <= text.Dy() {
+					break fit
+				}
 			}
 		}
 		switch {
@@ -102,14 +105,16 @@ func (c *Compositor) drawCard(dst *display.Frame, stage image.Rectangle, card *C
 			l.QR = image.Rect(inner.Min.X, inner.Min.Y, inner.Min.X+unit*modules, inner.Min.Y+unit*modules)
 			drawQR(dst, l.QR.Min, code, unit)
 			text.Min.X = l.QR.Max.X + pad
-			lines, height = c.layoutCard(card, text.Dx(), dst.Height)
+			lines, height = c.layoutCard(card, text.Dx(), dst.Height, true)
 		default:
 			card = cardWithLine(card, "(the screen is too small for the QR code)")
 			text, lines = inner, nil
 		}
 	}
 	if lines == nil {
-		lines, height = c.layoutCard(card, text.Dx(), dst.Height)
+		if lines, height = c.layoutCard(card, text.Dx(), dst.Height, false); height > text.Dy() {
+			lines, height = c.layoutCard(card, text.Dx(), dst.Height, true)
+		}
 	}
 	// Centred in the panel's height when it fits; else from the top, as
 	// much as fits.
@@ -132,12 +137,17 @@ type cardLine struct {
 // screen screenH tall, and says how high the column is. The title is as
 // large as fits on one line (a headline up to three times the smallest
 // text), and wrapped at the smallest size when even that does not fit.
-func (c *Compositor) layoutCard(card *Card, width, screenH int) ([]cardLine, int) {
+// compact, for a card with much to say (the setup card at 720p): the
+// title at the smallest size, no space between paragraphs.
+func (c *Compositor) layoutCard(card *Card, width, screenH int, compact bool) ([]cardLine, int) {
 	fits := func(st textStyle) func(string) bool {
 		return func(s string) bool { return c.text.width(s, st) <= width }
 	}
 	largest := stepTitle
-	if card.Headline {
+	switch {
+	case compact:
+		largest = stepSmallest
+	case card.Headline:
 		largest = stepHeadline
 	}
 	var out []cardLine
@@ -150,7 +160,9 @@ func (c *Compositor) layoutCard(card *Card, width, screenH int) ([]cardLine, int
 	body := styleAt(screenH, stepSmallest, medium)
 	lineH := c.text.lineHeight(body)
 	for _, para := range card.Lines {
-		y += lineH / 3
+		if !compact {
+			y += lineH / 3
+		}
 		for _, s := range wrap(para, fits(body)) {
 			out = append(out, cardLine{s, body, colorCardText, y})
 			y += lineH
