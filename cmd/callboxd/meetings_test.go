@@ -65,7 +65,7 @@ func TestMeetingJoinsAndLeaves(t *testing.T) {
 		t.Helper()
 		err := daemontest.Poll(timeout, 100*time.Millisecond, func() error {
 			if in, err := inRoom(srv, room, "room-box"); err != nil || in != want {
-				return fmt.Errorf("%s: the box is in %s: %v, want %v (%v)", what, room, in, want, err)
+				return fmt.Errorf("%s: the box is in %s: %v, want %v (%w)", what, room, in, want, err)
 			}
 			return nil
 		})
@@ -169,7 +169,7 @@ func TestMeetingCallButton(t *testing.T) {
 	}
 	err = daemontest.Poll(20*time.Second, 200*time.Millisecond, func() error {
 		if in, err := inRoom(srv, "planning", "room-box"); err != nil || !in {
-			return fmt.Errorf("not in the meeting's room (%v)", err)
+			return fmt.Errorf("not in the meeting's room (%w)", err)
 		}
 		return nil
 	})
