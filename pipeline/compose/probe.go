@@ -130,10 +130,19 @@ func newTextFinder(f *display.Frame, r image.Rectangle) *textFinder {
 // find finds s in in (a part of fd.r) on one line, or wrapped: its first
 // words ending a line and the rest from the line below.
 func (fd *textFinder) find(s string, in image.Rectangle, depth int) (image.Point, bool) {
+	words := strings.Fields(s)
+	// Wrapped or not, its first and last words are there: a text not on
+	// the screen (what a test waits for) fails at once.
+	if len(words) > 1 {
+		for _, w := range []string{words[len(words)-1], words[0]} {
+			if _, _, ok := fd.line(w, in); !ok {
+				return image.Point{}, false
+			}
+		}
+	}
 	if p, _, ok := fd.line(s, in); ok {
 		return p, true
 	}
-	words := strings.Fields(s)
 	if depth >= 3 || len(words) < 2 {
 		return image.Point{}, false
 	}
