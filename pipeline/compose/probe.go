@@ -163,9 +163,11 @@ func (fd *textFinder) find(s string, in image.Rectangle, depth int) (image.Point
 	return image.Point{}, false
 }
 
-// line finds s on one line in in, and says in which style.
+// line finds s on one line in in, and says in which style: the smallest
+// first, as most text is.
 func (fd *textFinder) line(s string, in image.Rectangle) (image.Point, textStyle, bool) {
-	for _, step := range textSteps {
+	for i := len(textSteps) - 1; i >= 0; i-- {
+		step := textSteps[i]
 		for _, w := range []weight{medium, bold} {
 			st := styleAt(fd.f.Height, step, w)
 			if p, ok := fd.lineIn(s, st, in); ok {
