@@ -69,7 +69,11 @@ func (a Action) speedDial() (int, bool) {
 type ControllerOptions struct {
 	// Contacts are the rooms of speed dial 1, 2, ...
 	Contacts []string
-	Logger   *slog.Logger
+	// Meeting is the room of the meeting under way, "" for none; nil
+	// without a calendar. The call action joins it rather than the box's
+	// own room: one button joins the meeting.
+	Meeting func() string
+	Logger  *slog.Logger
 }
 
 // Controller is the call state machine's answer to actions: the one place
@@ -109,6 +113,11 @@ func (c *Controller) do(a Action) string {
 	case ActionCall:
 		if ringing { // the one big button answers what rings
 			return c.answer(status)
+		}
+		if c.opts.Meeting != nil {
+			if meeting := c.opts.Meeting(); meeting != "" {
+				return c.callRoom(meeting, room, inCall)
+			}
 		}
 		return c.callRoom(c.session.opts.Room, room, inCall)
 	case ActionAnswer:

@@ -29,6 +29,8 @@ type Config struct {
 	Ring Ring `toml:"ring"`
 	// Metrics: Prometheus metrics, off by default (metrics.go).
 	Metrics Metrics `toml:"metrics"`
+	// Meetings: a meeting room's calendar (meetings.go).
+	Meetings Meetings `toml:"meetings"`
 }
 
 // Call says which room to join and how to prove we may.
@@ -177,6 +179,7 @@ func Default() Config {
 		Display:  defaultDisplay(),
 		Speaker:  defaultSpeaker(),
 		Ring:     defaultRing(),
+		Meetings: defaultMeetings(),
 	}
 }
 
@@ -309,6 +312,7 @@ func (c Config) Validate() error {
 	c.Speaker.validate(bad)
 	c.Ring.validate(c, bad)
 	c.Metrics.validate(bad)
+	c.Meetings.validate(c, bad)
 	return errors.Join(errs...)
 }
 

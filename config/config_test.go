@@ -61,6 +61,13 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"metrics without a token", func(c *Config) { c.Metrics.Listen = ":9464" }, "metrics.token", "at least 16"},
 		{"metrics on a name", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "box.local:9464", "0123456789abcdef" }, "metrics.listen", "an IP address"},
 		{"metrics on no port", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "9464", "0123456789abcdef" }, "metrics.listen", ":PORT"},
+		{"calendar over plain http", func(c *Config) { c.Meetings.Calendar = "http://cal.example/room.ics" }, "meetings.calendar", "https://"},
+		{"calendar as a relative path", func(c *Config) { c.Meetings.Calendar = "room.ics" }, "meetings.calendar", "absolute path"},
+		{"calendar with a token", func(c *Config) {
+			c.Meetings.Calendar, c.Call.Token, c.Call.APIKey, c.Call.APISecret = "/etc/callbox/room.ics", "a.b.c", "", ""
+		}, "meetings.calendar", "call.api_key"},
+		{"joining meetings without a calendar", func(c *Config) { c.Meetings.AutoJoin = true }, "meetings.auto_join", "meetings.calendar"},
+		{"calendar read every second", func(c *Config) { c.Meetings.RefreshS = 1 }, "meetings.refresh_s", "5 to 86400"},
 		{"answering a stranger", func(c *Config) { c.Ring.AutoAnswer = []string{"neighbours"} }, "ring.auto_answer", `"neighbours" is not one of controls.contacts`},
 	}
 	for _, tt := range tests {
@@ -333,5 +340,21 @@ func TestVideoLimitIsH264Level51(t *testing.T) {
 	}
 	if media.MaxH264Level != 51 {
 		t.Errorf("the encoders go up to level %v, validation to 5.1", media.MaxH264Level)
+	}
+}
+
+// A calendar's address may hold a secret (a private calendar's link): a
+// bad one is refused without being quoted.
+func TestCalendarAddressIsNeverInAnError(t *testing.T) {
+	c := validConfig()
+	c.Meetings.Calendar = "http://cal.example/private/s3cr3t-t0ken/basic.ics"
+	err := c.Validate()
+	checkFieldError(t, err, "meetings.calendar", "https://")
+	if strings.Contains(err.Error(), "s3cr3t") {
+		t.Errorf("the error quotes the address: %v", err)
+	}
+	c.Meetings.Calendar = "https://cal.example/private/s3cr3t-t0ken/basic.ics"
+	if err := c.Validate(); err != nil {
+		t.Errorf("an https calendar is refused: %v", err)
 	}
 }

@@ -70,6 +70,27 @@ type CallStatus struct {
 	// did not decode (an MJPEG webcam's truncated JPEGs): a few are
 	// normal, many mean a bad cable or USB port.
 	BrokenCameraFrames int64 `json:"broken_camera_frames,omitempty"`
+	// Meetings are the meeting room's (meetings.calendar); nil without a
+	// calendar.
+	Meetings *MeetingsStatus `json:"meetings,omitempty"`
+}
+
+// MeetingsStatus is what the page shows of a meeting room's calendar.
+type MeetingsStatus struct {
+	Now  *Meeting  `json:"now,omitempty"` // under way; the call button joins it
+	Next []Meeting `json:"next"`          // the next two
+	// Error says, in one line, why the calendar could not be read lately;
+	// the meetings are those of the last read that worked.
+	Error    string `json:"error,omitempty"`
+	AutoJoin bool   `json:"auto_join"`
+}
+
+// Meeting is one meeting of the calendar.
+type Meeting struct {
+	Title string    `json:"title"`
+	Room  string    `json:"room"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
 }
 
 // Invites lists and revokes the guests' invites of the box's calls.

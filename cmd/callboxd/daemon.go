@@ -41,6 +41,8 @@ type daemon struct {
 	// invites are the box's, with per-member keys (e2ee.go); nil otherwise.
 	invites *keys.InviteBook
 	boxKey  []byte // the box's signing key, which invite links carry
+	// meetings is the meeting room's calendar (meetings.go); nil without one.
+	meetings *meetingRoom
 }
 
 // newDaemon makes the daemon for cfg; nothing runs until run. keyStore
@@ -75,7 +77,12 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 		Line:            lineOptions(cfg), // ring.go
 	})
 	d.rx.session = d.session
-	d.controller = call.NewController(d.session, call.ControllerOptions{Contacts: cfg.Controls.Contacts, Logger: log})
+	copts := call.ControllerOptions{Contacts: cfg.Controls.Contacts, Logger: log}
+	if d.meetings = newMeetingRoom(cfg, log); d.meetings != nil {
+		copts.Meeting = d.meetings.room
+		d.rx.meetings = d.meetings
+	}
+	d.controller = call.NewController(d.session, copts)
 	return d, nil
 }
 
@@ -93,6 +100,9 @@ func (d *daemon) run(ctx context.Context) error {
 		return err
 	}
 	wg.Go(func() { d.rx.run(ctx, d) })
+	if d.meetings != nil {
+		wg.Go(func() { d.meetings.run(ctx, d.session) }) // meetings.go
+	}
 	// Camera and microphone are open only while a call is wanted (ring.go).
 	wg.Go(func() {
 		d.whileCallWanted(ctx, func(ctx context.Context) { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })

@@ -174,6 +174,9 @@ func (d *daemon) callStatus(st *provisioning.CallStatus) {
 		ring := d.ringStatus() // ring.go
 		st.Ring = &ring
 	}
+	if d.meetings != nil {
+		st.Meetings = d.meetings.status(time.Now()) // meetings.go
+	}
 	if cs.Err != nil {
 		st.Error = cs.Err.Error()
 	}

@@ -55,6 +55,10 @@ type receiver struct {
 	callCard      *compose.Card
 	callCardUntil time.Time
 	sounds        map[string]bool // the box's own sounds playing (ring.go)
+	// meetings is the meeting room's calendar (meetings.go), nil without
+	// one; meetingCard what the idle screen shows of it.
+	meetings    *meetingRoom
+	meetingCard *compose.Card
 
 	// For tests: onDrawn sees every frame drawn; openSink opens the speaker.
 	onDrawn  func(*display.Frame, compose.Layout)
@@ -320,9 +324,13 @@ func (rx *receiver) followState(ctx context.Context) {
 		rx.mu.Lock()
 		changed := text != rx.status
 		rx.status = text
+		meetingsChanged := rx.followMeetings(st)
 		rx.mu.Unlock()
 		if changed {
 			rx.updateStatus()
+		}
+		if meetingsChanged {
+			rx.updateCard()
 		}
 	}
 }
@@ -361,13 +369,40 @@ func (rx *receiver) showCard(card *compose.Card, until time.Time, guest string) 
 	rx.updateCard()
 }
 
-// shownCard is the card on the screen: the call's, else an invite's.
-// rx.mu is held.
+// shownCard is the card on the screen: the call's, else an invite's,
+// else the meetings' while the box is in none. rx.mu is held.
 func (rx *receiver) shownCard() (*compose.Card, time.Time) {
 	if rx.callCard != nil && (rx.callCardUntil.IsZero() || time.Now().Before(rx.callCardUntil)) {
 		return rx.callCard, rx.callCardUntil
 	}
+	if rx.card == nil && rx.meetingCard != nil {
+		return rx.meetingCard, time.Time{}
+	}
 	return rx.card, rx.cardUntil
+}
+
+// followMeetings puts the meetings' card on the idle screen, made again
+// each second; nothing while the box is in a call. rx.mu is held.
+func (rx *receiver) followMeetings(st call.Status) (changed bool) {
+	if rx.meetings == nil {
+		return false
+	}
+	var card *compose.Card
+	if _, inCall := rx.session.Wanted(); !inCall && st.State != call.Ringing && st.State != call.Calling {
+		card = rx.meetings.card(time.Now())
+	}
+	if sameCard(card, rx.meetingCard) {
+		return false
+	}
+	rx.meetingCard = card
+	return true
+}
+
+func sameCard(a, b *compose.Card) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Title == b.Title && a.QR == b.QR && a.Headline == b.Headline && slices.Equal(a.Lines, b.Lines)
 }
 
 func (rx *receiver) updateCard() {

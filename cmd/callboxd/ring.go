@@ -61,7 +61,7 @@ func callerName(c call.Caller) string {
 func callCard(cfg config.Config, st call.Status) (*compose.Card, time.Time) {
 	switch {
 	case st.State == call.Ringing && len(st.Callers) > 0:
-		card := &compose.Card{Title: callerName(st.Callers[0]), Lines: []string{"is calling"}}
+		card := &compose.Card{Title: callerName(st.Callers[0]), Headline: true, Lines: []string{"is calling"}}
 		if n := len(st.Callers) - 1; n > 0 {
 			card.Lines[0] = fmt.Sprintf("is calling, with %d more", n)
 		}
@@ -75,7 +75,7 @@ func callCard(cfg config.Config, st call.Status) (*compose.Card, time.Time) {
 		if st.Heard == call.RingRinging {
 			heard = "Ringing…"
 		}
-		return &compose.Card{Title: "Calling " + contactName(cfg, st.Callee),
+		return &compose.Card{Title: "Calling " + contactName(cfg, st.Callee), Headline: true,
 			Lines: []string{heard, "Stop: hang up."}}, time.Time{}
 	case st.Outcome.State != "" && time.Since(st.Outcome.At) < outcomeShownFor && st.State != call.InCall:
 		return &compose.Card{Title: contactName(cfg, st.Outcome.Callee) + " " + outcomeWords(st.Outcome.State)},

@@ -3,7 +3,6 @@ package compose
 import (
 	"fmt"
 	"image"
-	"strings"
 
 	"rsc.io/qr"
 
@@ -19,6 +18,10 @@ type Card struct {
 	Lines []string // below the title; long lines are wrapped
 	// QR is encoded as a QR code on the card's left; "" for none.
 	QR string
+	// Headline: the title is a name to read from across the room (who
+	// calls, whom the box calls), drawn up to three times as large as
+	// the lines.
+	Headline bool
 }
 
 // The card's colours: dark text on light, as a QR code wants it.
@@ -60,67 +63,112 @@ type CardLayout struct {
 }
 
 // drawCard draws card as a panel over the middle of stage.
-func (c *Compositor) drawCard(dst *display.Frame, stage image.Rectangle, card *Card, scale int) CardLayout {
-	pad := even(max(8, stage.Dy()/30))
-	panel := stage.Inset(even(max(pad, stage.Dy()/16)))
+func (c *Compositor) drawCard(dst *display.Frame, stage image.Rectangle, card *Card) CardLayout {
+	pad := evenUp(minTextHeight(dst.Height))
+	panel := stage.Inset(even(max(2, stage.Dy()/40)))
 	fillRect(dst, panel, colorCard)
 	inner := panel.Inset(pad)
 	l := CardLayout{Panel: panel}
 
-	text := inner
+	var code *qr.Code
 	if card.QR != "" {
-		code, err := c.qrFor(card.QR)
-		if err == nil {
-			side := min(inner.Dy(), inner.Dx()/2)
-			modules := code.Size + 2*qrQuietZone
-			unit := side / modules
-			if unit >= 2 { // smaller modules do not scan from a sofa
-				l.QR = image.Rect(inner.Min.X, inner.Min.Y, inner.Min.X+unit*modules, inner.Min.Y+unit*modules)
-				drawQR(dst, l.QR.Min, code, unit)
-				text.Min.X = l.QR.Max.X + pad
-			} else {
-				card = cardWithLine(card, "(the screen is too small for the QR code)")
-			}
-		} else {
+		var err error
+		if code, err = c.qrFor(card.QR); err != nil {
 			card = cardWithLine(card, "(no QR code: "+err.Error()+")")
 		}
 	}
-
-	// Text larger than the labels': a card is read from across the room,
-	// unless all of it would not fit: smaller text then, never text cut off.
-	scale = max(scale, inner.Dy()/260)
-	for scale > 1 && layCardText(card, text, scale, nil) > text.Max.Y {
-		scale--
+	text := inner
+	var lines []cardLine
+	height := 0
+	if code != nil {
+		// The largest code beside which the text fits, in modules of 2
+		// pixels at the least: smaller ones do not scan from a sofa.
+		modules := code.Size + 2*qrQuietZone
+		unit := min(inner.Dy(), inner.Dx()/2) / modules
+	fit:
+		for ; unit >= 2; unit-- {
+			text.Min.X = inner.Min.X + unit*modules + pad
+			for _, compact := range []bool{false, true} {
+				if lines, height = c.layoutCard(card, text.Dx(), dst.Height, compact); height <= text.Dy() {
+					break fit
+				}
+			}
+		}
+		switch {
+		case unit >= 2:
+			l.QR = image.Rect(inner.Min.X, inner.Min.Y, inner.Min.X+unit*modules, inner.Min.Y+unit*modules)
+			drawQR(dst, l.QR.Min, code, unit)
+		case modules*2 <= min(inner.Dy(), inner.Dx()/2):
+			// Even the smallest code leaves too little room: the code, and
+			// as much of the text as fits.
+			unit = 2
+			l.QR = image.Rect(inner.Min.X, inner.Min.Y, inner.Min.X+unit*modules, inner.Min.Y+unit*modules)
+			drawQR(dst, l.QR.Min, code, unit)
+			text.Min.X = l.QR.Max.X + pad
+			lines, height = c.layoutCard(card, text.Dx(), dst.Height, true)
+		default:
+			card = cardWithLine(card, "(the screen is too small for the QR code)")
+			text, lines = inner, nil
+		}
 	}
-	layCardText(card, text, scale, dst)
+	if lines == nil {
+		if lines, height = c.layoutCard(card, text.Dx(), dst.Height, false); height > text.Dy() {
+			lines, height = c.layoutCard(card, text.Dx(), dst.Height, true)
+		}
+	}
+	// Centred in the panel's height when it fits; else from the top, as
+	// much as fits.
+	top := text.Min.Y + max(0, (text.Dy()-height)/2)
+	for _, line := range lines {
+		c.text.drawText(dst, image.Pt(text.Min.X, top+line.y), line.s, line.style, line.color, text)
+	}
 	return l
 }
 
-// layCardText draws the card's title and lines into text at scale (on
-// dst; nil only measures) and returns where the text ends.
-func layCardText(card *Card, text image.Rectangle, scale int, dst *display.Frame) int {
-	y := text.Min.Y
-	titleScale := 2 * scale // when it fits
-	for titleScale > 1 && textSize(card.Title, titleScale).X > text.Dx() {
-		titleScale--
+// cardLine is one line of a card's text, y below the text's top.
+type cardLine struct {
+	s     string
+	style textStyle
+	color Color
+	y     int
+}
+
+// layoutCard sets card's title and lines in a column width wide on a
+// screen screenH tall, and says how high the column is. The title is as
+// large as fits on one line (a headline up to three times the smallest
+// text), and wrapped at the smallest size when even that does not fit.
+// compact, for a card with much to say (the setup card at 720p): the
+// title at the smallest size, no space between paragraphs.
+func (c *Compositor) layoutCard(card *Card, width, screenH int, compact bool) ([]cardLine, int) {
+	fits := func(st textStyle) func(string) bool {
+		return func(s string) bool { return c.text.width(s, st) <= width }
 	}
-	for _, line := range wrap(card.Title, text.Dx()/(glyphW*titleScale)) {
-		if dst != nil {
-			drawText(dst, image.Pt(text.Min.X, y), line, titleScale, colorCardTitle, text)
-		}
-		y += (glyphH + 4) * titleScale
+	largest := stepTitle
+	switch {
+	case compact:
+		largest = stepSmallest
+	case card.Headline:
+		largest = stepHeadline
 	}
-	y += glyphH * scale
+	var out []cardLine
+	y := 0
+	title := c.text.fitLine(card.Title, screenH, width, bold, stepsFrom(largest))
+	for _, s := range wrap(card.Title, fits(title)) {
+		out = append(out, cardLine{s, title, colorCardTitle, y})
+		y += c.text.lineHeight(title)
+	}
+	body := styleAt(screenH, stepSmallest, medium)
+	lineH := c.text.lineHeight(body)
 	for _, para := range card.Lines {
-		for _, line := range wrap(para, text.Dx()/(glyphW*scale)) {
-			if dst != nil {
-				drawText(dst, image.Pt(text.Min.X, y), line, scale, colorCardText, text)
-			}
-			y += (glyphH + 3) * scale
+		if !compact {
+			y += lineH / 3
 		}
-		y += glyphH * scale / 2
+		for _, s := range wrap(para, fits(body)) {
+			out = append(out, cardLine{s, body, colorCardText, y})
+			y += lineH
+		}
 	}
-	return y
+	return out, y
 }
 
 func cardWithLine(card *Card, line string) *Card {
@@ -141,34 +189,4 @@ func drawQR(dst *display.Frame, p image.Point, code *qr.Code, unit int) {
 			}
 		}
 	}
-}
-
-// wrap breaks s into lines of at most width characters, at spaces where it
-// can and otherwise (a long address or fingerprint) anywhere.
-func wrap(s string, width int) []string {
-	width = max(1, width)
-	var lines []string
-	for _, word := range strings.Fields(s) {
-		for len([]rune(word)) > width {
-			r := []rune(word)
-			if n := len(lines); n > 0 && len([]rune(lines[n-1]))+1 < width {
-				// Fill the line before first: an address starts where it may.
-				room := width - len([]rune(lines[n-1])) - 1
-				lines[n-1] += " " + string(r[:room])
-				word = string(r[room:])
-				continue
-			}
-			lines = append(lines, string(r[:width]))
-			word = string(r[width:])
-		}
-		if word == "" {
-			continue
-		}
-		if n := len(lines); n > 0 && len([]rune(lines[n-1]))+1+len([]rune(word)) <= width {
-			lines[n-1] += " " + word
-		} else {
-			lines = append(lines, word)
-		}
-	}
-	return lines
 }

@@ -102,7 +102,8 @@ func TestWrap(t *testing.T) {
 		{"", 10, nil},
 	}
 	for _, tt := range tests {
-		got := wrap(tt.in, tt.width)
+		// A character a column, as on a terminal.
+		got := wrap(tt.in, func(s string) bool { return len([]rune(s)) <= tt.width })
 		if strings.Join(got, "|") != strings.Join(tt.want, "|") {
 			t.Errorf("wrap(%q, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
 		}
@@ -170,5 +171,33 @@ func TestCaptureGivesUp(t *testing.T) {
 	defer cancel()
 	if _, err := s.Capture(ctx); err == nil {
 		t.Error("Capture without any frame drawn did not fail")
+	}
+}
+
+// TestSetupCardFitsAt720p: the setup card, the one with most to say,
+// shows all of it at the smallest size beside a QR code that scans from
+// across the room.
+func TestSetupCardFitsAt720p(t *testing.T) {
+	const link = "https://192.168.1.23:8443/"
+	frame := display.NewFrame(1280, 720)
+	var c Compositor
+	defer c.Close()
+	l := c.Draw(frame, Scene{Status: "waiting for setup", Card: &Card{Title: "Set up this Callbox", QR: link, Lines: []string{
+		"On a phone or laptop on the same network, scan the code or open:", link, "https://[fd00::1234:5678:9abc]:8443/",
+		"Setup code: 4KQ7-M2XP",
+		"The browser will warn about the page's certificate. Accept it only if its SHA-256 fingerprint is " +
+			"AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+	}}})
+	savePNG(t, frame)
+	if l.Card.QR.Dy() < l.Card.Panel.Dy()/2 {
+		t.Errorf("the QR code is %v in a panel of %v: want it half the card's height at least, to scan from across the room", l.Card.QR.Size(), l.Card.Panel.Size())
+	}
+	if got, err := decodeQR(t, frame, l.Card.QR); err != nil || got != link {
+		t.Errorf("the QR code reads %q (%v), want %q", got, err, link)
+	}
+	for _, text := range []string{"Set up this Callbox", "Setup code: 4KQ7-M2XP", "https://[fd00::1234:5678:9abc]:8443/", "EF:01:23:45:67:89"} {
+		if _, ok := FindText(frame, l.Card.Panel, text); !ok {
+			t.Errorf("the card does not show %q", text)
+		}
 	}
 }

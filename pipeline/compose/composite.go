@@ -30,11 +30,21 @@ type Scene struct {
 	Card     *Card        // a panel over the stage (card.go); nil for none
 }
 
-// Compositor draws scenes into frames. It keeps scaler state between
-// frames; one goroutine uses it at a time.
+// Compositor draws scenes into frames. It keeps scaler state and the
+// rendered text between frames; one goroutine uses it at a time.
 type Compositor struct {
 	scale scaler
+	text  textCache
 	qr    *encodedQR // the card's QR code, made once per text
+	// status is the status line wrapped, made again when it changes.
+	status wrappedStatus
+}
+
+type wrappedStatus struct {
+	text  string
+	width int
+	style textStyle
+	lines []string
 }
 
 // Draw draws s over all of dst and returns the layout it used.
@@ -52,50 +62,70 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 		arrange = ArrangeContent
 	}
 	l := arrange(image.Pt(dst.Width, dst.Height), ids, s.Speaker, selfView)
-	scale := textScale(dst.Height)
+	small := styleAt(dst.Height, stepSmallest, medium)
 
-	// The background shows only in the gaps: paint around the stage's tiles.
-	fillRect(dst, image.Rect(0, 0, dst.Width, l.Status.Min.Y), colorBackground)
+	// The background shows in the margin outside the safe area and in
+	// the stage's gaps.
+	safe := SafeArea(image.Pt(dst.Width, dst.Height))
+	stage := image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
+	fillAround(dst, dst.Bounds(), safe, colorBackground)
+	fillRect(dst, stage, colorBackground)
 	if s.Content != nil {
-		c.drawTile(dst, l.Content, s.Content.Picture, s.Content.Problem, scale, FitContent)
-		drawLabel(dst, l.Content, s.Content.Name+"'s screen", false, scale)
+		c.drawTile(dst, l.Content, s.Content.Picture, s.Content.Problem, small, FitContent)
+		c.drawLabel(dst, l.Content, s.Content.Name+"'s screen", false, small)
 	}
 	for _, t := range l.Tiles {
 		p := byID[t.Identity]
-		c.drawTile(dst, t.Rect, p.Picture, p.Problem, scale, Fit)
+		c.drawTile(dst, t.Rect, p.Picture, p.Problem, small, Fit)
 		name := p.Name
 		if name == "" {
 			name = p.Identity
 		}
-		drawLabel(dst, t.Rect, name, p.Muted, scale)
+		c.drawLabel(dst, t.Rect, name, p.Muted, small)
 		if t.Speaker || (t.Identity == s.Speaker && len(l.Tiles) > 1) {
-			border(dst, t.Rect, max(2, 2*scale), colorSpeaker)
+			border(dst, t.Rect, max(2, dst.Height/270), colorSpeaker)
 		}
 	}
 	if !l.Self.Empty() {
-		c.drawTile(dst, l.Self, s.Self, "camera off", scale, Fit)
-		drawLabel(dst, l.Self, "You", false, scale)
+		c.drawTile(dst, l.Self, s.Self, "camera off", small, Fit)
+		c.drawLabel(dst, l.Self, "You", false, small)
 	}
-	fillRect(dst, l.Status, colorStatus)
-	statusScale := max(1, (l.Status.Dy()-4)/glyphH)
-	statusScale = min(statusScale, scale)
-	ts := textSize(s.Status, statusScale)
-	for statusScale > 1 && ts.X+2*ts.Y > l.Status.Dx() {
-		statusScale-- // smaller, rather than the end cut off: it holds what people compare
-		ts = textSize(s.Status, statusScale)
-	}
-	drawText(dst, image.Pt(l.Status.Min.X+ts.Y, l.Status.Min.Y+(l.Status.Dy()-ts.Y)/2), s.Status, statusScale, colorText, l.Status)
+	l.Status = c.drawStatus(dst, l.Status, s.Status, small)
 	if s.Card != nil {
-		l.Card = c.drawCard(dst, image.Rect(0, 0, dst.Width, l.Status.Min.Y), s.Card, scale)
+		stage.Max.Y = l.Status.Min.Y // above the status line, also when it grew
+		l.Card = c.drawCard(dst, stage, s.Card)
 	}
 	c.scale.sweep()
+	c.text.sweep()
 	return l
+}
+
+// drawStatus draws the status line in bar, and returns where it went: a
+// text too long for one line is wrapped (it holds what people compare,
+// the verification words), and the bar grows up over the stage when it
+// needs more lines than it holds.
+func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text string, st textStyle) image.Rectangle {
+	pad := textPad(dst.Height)
+	if c.status.text != text || c.status.width != bar.Dx() || c.status.style != st {
+		lines := wrap(text, func(s string) bool { return c.text.width(s, st) <= bar.Dx()-2*pad })
+		c.status = wrappedStatus{text, bar.Dx(), st, lines}
+	}
+	lines := c.status.lines
+	lineH := c.text.lineHeight(st)
+	bar.Min.Y = max(0, min(bar.Min.Y, bar.Max.Y-len(lines)*lineH-2*pad))
+	fillRect(dst, bar, colorStatus)
+	y := bar.Min.Y + (bar.Dy()-len(lines)*lineH)/2
+	for _, line := range lines {
+		c.text.drawText(dst, image.Pt(bar.Min.X+pad, y), line, st, colorText, bar)
+		y += lineH
+	}
+	return bar
 }
 
 // drawTile draws a picture placed in r by fit (Fit for people,
 // FitContent for content), or the placeholder with its reason when there
 // is no picture or it cannot be drawn.
-func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.YCbCr, problem string, scale int,
+func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.YCbCr, problem string, st textStyle,
 	fit func(picture image.Point, r image.Rectangle) image.Rectangle) {
 	if pic != nil {
 		inner := fit(pic.Rect.Size(), r)
@@ -105,12 +135,12 @@ func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.
 		}
 		problem = "cannot show this picture"
 	}
-	drawPlaceholder(dst, r, problem, scale)
+	c.drawPlaceholder(dst, r, problem, st)
 }
 
 // drawPlaceholder is an empty tile with a crossed-out camera mark and the
 // reason there is no picture, so nobody mistakes it for a frozen picture.
-func drawPlaceholder(dst *display.Frame, r image.Rectangle, reason string, scale int) {
+func (c *Compositor) drawPlaceholder(dst *display.Frame, r image.Rectangle, reason string, st textStyle) {
 	fillRect(dst, r, colorTile)
 	if reason == "" {
 		reason = "no video"
@@ -125,28 +155,25 @@ func drawPlaceholder(dst *display.Frame, r image.Rectangle, reason string, scale
 	for i := -4 * unit; i < 4*unit; i++ {
 		fillRect(dst, image.Rect(cx+i, cy+i*5/8-unit/4, cx+i+1, cy+i*5/8+unit/4+1).Intersect(r), colorMuted)
 	}
-	ts := textSize(reason, scale)
-	for ts.X > r.Dx()-8 && scale > 1 {
-		scale--
-		ts = textSize(reason, scale)
-	}
-	drawText(dst, image.Pt(cx-ts.X/2, cy+3*unit), reason, scale, colorText, r)
+	// Centred when it fits, else from the tile's left edge so that its
+	// start is read.
+	x := max(r.Min.X+textPad(dst.Height), cx-c.text.width(reason, st)/2)
+	c.text.drawText(dst, image.Pt(x, cy+3*unit), reason, st, colorText, r)
 }
 
 // drawLabel puts the name, and "muted" when the microphone is, in the
 // tile's bottom-left corner.
-func drawLabel(dst *display.Frame, r image.Rectangle, name string, muted bool, scale int) {
-	pad := 3 * scale
-	ts := textSize(name, scale)
-	box := image.Rect(r.Min.X, r.Max.Y-ts.Y-2*pad, r.Min.X+ts.X+2*pad, r.Max.Y).Intersect(r)
+func (c *Compositor) drawLabel(dst *display.Frame, r image.Rectangle, name string, muted bool, st textStyle) {
+	pad := textPad(dst.Height)
+	h := c.text.lineHeight(st) + 2*pad
+	box := image.Rect(r.Min.X, r.Max.Y-h, r.Min.X+c.text.width(name, st)+2*pad, r.Max.Y).Intersect(r)
 	fillRect(dst, box, colorLabel)
-	drawText(dst, image.Pt(box.Min.X+pad, box.Min.Y+pad), name, scale, colorText, box)
+	c.text.drawText(dst, box.Min.Add(image.Pt(pad, pad)), name, st, colorText, box)
 	if muted {
 		const mark = "muted"
-		ms := textSize(mark, scale)
-		mbox := image.Rect(box.Max.X, box.Min.Y, box.Max.X+ms.X+2*pad, r.Max.Y).Intersect(r)
+		mbox := image.Rect(box.Max.X, box.Min.Y, box.Max.X+c.text.width(mark, st)+2*pad, r.Max.Y).Intersect(r)
 		fillRect(dst, mbox, colorMuted)
-		drawText(dst, image.Pt(mbox.Min.X+pad, mbox.Min.Y+pad), mark, scale, colorText, mbox)
+		c.text.drawText(dst, mbox.Min.Add(image.Pt(pad, pad)), mark, st, colorText, mbox)
 	}
 }
 

@@ -110,16 +110,18 @@ func TestDrawBadPictures(t *testing.T) {
 }
 
 func TestTextIsDrawn(t *testing.T) {
-	frame := display.NewFrame(200, 40)
-	drawText(frame, image.Pt(2, 2), "Hi", 2, colorText, frame.Bounds())
+	frame := display.NewFrame(200, 60)
+	var tc textCache
+	st := styleAt(720, stepSmallest, medium)
+	w := tc.drawText(frame, image.Pt(2, 2), "Hi", st, colorText, frame.Bounds())
 	if n := Count(frame, frame.Bounds(), colorText); n < 40 {
 		t.Errorf("%d pixels of text for \"Hi\"", n)
 	}
-	// Letters differ: 'H' and 'I' have different pixels.
-	h := Count(frame, image.Rect(2, 2, 16, 28), colorText)
-	i := Count(frame, image.Rect(16, 2, 30, 28), colorText)
+	// Letters differ: 'H' and 'i' have different pixels.
+	h := Count(frame, image.Rect(2, 2, 2+w*2/3, 60), colorText)
+	i := Count(frame, image.Rect(2+w*2/3, 2, 2+w, 60), colorText)
 	if h == 0 || i == 0 || h == i {
-		t.Errorf("H has %d pixels, I %d: the glyphs are not drawn", h, i)
+		t.Errorf("H has %d pixels, i %d: the glyphs are not drawn", h, i)
 	}
 }
 

@@ -1,9 +1,10 @@
 // Package compose owns what the screen shows during a call: where each
-// participant's tile goes (the layout engine), scaling their decoded
-// pictures into an XRGB8888 frame, name labels, the muted mark, the
-// placeholder for a tile without a picture and the call status line, and
-// the Screen that decodes remote video and presents a frame at a steady
-// rate on a display.Renderer.
+// participant's tile goes (the layout engine, inside the TV's safe area),
+// scaling their decoded pictures into an XRGB8888 frame, the lettering
+// (text.go), name labels, the muted mark, the placeholder for a tile
+// without a picture and the call status line, and the Screen that decodes
+// remote video and presents a frame at a steady rate on a
+// display.Renderer.
 //
 // It knows nothing of calls or networks (callboxd feeds it participants
 // and coded frames) and opens no device itself.
@@ -54,9 +55,7 @@ func (l Layout) Tile(identity string) (Tile, bool) {
 // grid. The self view takes a free grid cell or the end of the strip, and
 // otherwise sits small in the bottom-right corner.
 func Arrange(screen image.Point, remotes []string, speaker string, selfView bool) Layout {
-	statusH := even(max(16, screen.Y/24))
-	l := Layout{Status: image.Rect(0, screen.Y-statusH, screen.X, screen.Y)}
-	stage := image.Rect(0, 0, screen.X, screen.Y-statusH)
+	l, stage := frame(screen)
 	gap := even(max(4, screen.X/160))
 	shown := pickShown(remotes, speaker)
 	if !slices.Contains(shown, speaker) {
@@ -81,9 +80,7 @@ func Arrange(screen image.Point, remotes []string, speaker string, selfView bool
 // strip down the right, one above the other, so that the content is cut
 // the least: on a 16:9 screen it loses only the strip's width.
 func ArrangeContent(screen image.Point, remotes []string, speaker string, selfView bool) Layout {
-	statusH := even(max(16, screen.Y/24))
-	l := Layout{Status: image.Rect(0, screen.Y-statusH, screen.X, screen.Y)}
-	stage := image.Rect(0, 0, screen.X, screen.Y-statusH)
+	l, stage := frame(screen)
 	gap := even(max(4, screen.X/160))
 	stripW := even(screen.X / 6)
 	l.Content = image.Rect(stage.Min.X+gap, stage.Min.Y+gap, even(stage.Max.X-stripW-gap), stage.Max.Y-gap)
@@ -111,6 +108,34 @@ func ArrangeContent(screen image.Point, remotes []string, speaker string, selfVi
 	}
 	return l
 }
+
+// SafeArea is the part of a screen that a TV shows whatever its overscan
+// and scaling: all but 5 % on each side. Nothing is drawn outside it.
+func SafeArea(screen image.Point) image.Rectangle {
+	mx, my := evenUp((screen.X*5+99)/100), evenUp((screen.Y*5+99)/100)
+	return image.Rect(mx, my, screen.X-mx, screen.Y-my)
+}
+
+// frame is a layout with the status line along the bottom of the safe
+// area, and the stage above it.
+func frame(screen image.Point) (Layout, image.Rectangle) {
+	safe := SafeArea(screen)
+	statusH := statusHeight(screen.Y)
+	l := Layout{Status: image.Rect(safe.Min.X, safe.Max.Y-statusH, safe.Max.X, safe.Max.Y)}
+	return l, image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
+}
+
+// statusHeight is the status line's height: two lines of the smallest
+// text with a margin above and below. Two: the call's state and its
+// verification words take more than one line of a 16:9 screen at that
+// size, and a bar that grew would cover the tiles' labels.
+func statusHeight(screenH int) int {
+	return evenUp(2*lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
+}
+
+// textPad is the margin around text on a band of colour (the status line,
+// a label).
+func textPad(screenH int) int { return max(1, minTextHeight(screenH)/4) }
 
 // pickShown is remotes cut to MaxTiles, with the speaker kept in.
 func pickShown(remotes []string, speaker string) []string {
@@ -227,3 +252,5 @@ func FitContent(picture image.Point, r image.Rectangle) image.Rectangle {
 }
 
 func even(v int) int { return v &^ 1 }
+
+func evenUp(v int) int { return even(v + 1) }

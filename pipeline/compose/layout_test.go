@@ -50,9 +50,10 @@ func TestArrange(t *testing.T) {
 		t.Run(fmt.Sprintf("%d remotes speaker %q self %v", tt.remotes, tt.speaker, tt.self), func(t *testing.T) {
 			remotes := names(tt.remotes)
 			l := Arrange(screen, remotes, tt.speaker, tt.self)
-			stage := image.Rect(0, 0, screen.X, l.Status.Min.Y)
-			if l.Status.Max != screen || l.Status.Min.X != 0 || l.Status.Dy() < 16 {
-				t.Errorf("status line %v, want a strip along the bottom of %v", l.Status, screen)
+			safe := SafeArea(screen)
+			stage := image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
+			if l.Status.Max != safe.Max || l.Status.Min.X != safe.Min.X || l.Status.Dy() < screen.Y/28 {
+				t.Errorf("status line %v, want a strip along the bottom of the safe area %v", l.Status, safe)
 			}
 			if len(l.Tiles) != tt.tiles {
 				t.Fatalf("%d tiles, want %d", len(l.Tiles), tt.tiles)
@@ -164,8 +165,9 @@ func TestArrangeContent(t *testing.T) {
 	}{{0, false}, {1, true}, {4, true}, {9, true}, {12, false}} {
 		t.Run(fmt.Sprintf("%d remotes self %v", tt.remotes, tt.self), func(t *testing.T) {
 			l := ArrangeContent(screen, names(tt.remotes), "p1", tt.self)
-			stage := image.Rect(0, 0, screen.X, l.Status.Min.Y)
-			if !l.Content.In(stage) || l.Content.Dx() < screen.X*3/4 || l.Content.Dy() < stage.Dy()*9/10 {
+			safe := SafeArea(screen)
+			stage := image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
+			if !l.Content.In(stage) || l.Content.Dx() < stage.Dx()*3/4 || l.Content.Dy() < stage.Dy()*9/10 {
 				t.Errorf("content %v, want most of the stage %v", l.Content, stage)
 			}
 			rects := []image.Rectangle{l.Content}

@@ -339,6 +339,21 @@ async function refreshStatus() {
   $('btn-hangup').textContent = state === 'ringing' ? 'Decline' : 'Hang up';
   $('btn-hangup').disabled = state === 'idle';
   showMissed(st.call.ring);
+  showMeetings(st.call.meetings);
+}
+
+// showMeetings says which meeting is under way and which come next, on a
+// meeting room's box, or why its calendar cannot be read.
+function showMeetings(m) {
+  $('st-meetings-dt').hidden = $('st-meetings').hidden = !m;
+  if (!m) return;
+  const at = (t) => new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  const parts = [];
+  if (m.error) parts.push(m.error);
+  if (m.now) parts.push(`now: ${m.now.title} in ${m.now.room} until ${at(m.now.end)}`);
+  for (const n of m.next || []) parts.push(`${at(n.start)}: ${n.title} in ${n.room}`);
+  if (!m.now && !(m.next || []).length && !m.error) parts.push('no meetings coming');
+  $('st-meetings').textContent = parts.join('; ');
 }
 
 // describeCall says how the call stands, with who calls or is called on a

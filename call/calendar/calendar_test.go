@@ -1,0 +1,123 @@
+package calendar
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/callbox/callbox/internal/daemontest"
+)
+
+// ics is a calendar with the given events.
+func ics(events ...string) string {
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//callbox//test//EN\r\n" + strings.Join(events, "") + "END:VCALENDAR\r\n"
+}
+
+func event(uid, summary, location string, start, end time.Time, extra ...string) string {
+	const f = "20060102T150405Z"
+	return fmt.Sprintf("BEGIN:VEVENT\r\nUID:%s\r\nDTSTAMP:%s\r\nDTSTART:%s\r\nDTEND:%s\r\nSUMMARY:%s\r\nLOCATION:%s\r\n%sEND:VEVENT\r\n",
+		uid, start.UTC().Format(f), start.UTC().Format(f), end.UTC().Format(f), summary, location, strings.Join(extra, ""))
+}
+
+func TestParseListsMeetingsWithRooms(t *testing.T) {
+	now := time.Now().Truncate(time.Second)
+	cal := ics(
+		event("soon", "Stand-up", "https://meet.example/rooms/standup", now.Add(5*time.Second), now.Add(20*time.Second)),
+		event("later", "Review", "board-room", now.Add(time.Hour), now.Add(2*time.Hour)),
+		event("gone", "Yesterday", "x", now.Add(-25*time.Hour), now.Add(-24*time.Hour)),
+		event("off", "Cancelled", "y", now.Add(time.Minute), now.Add(2*time.Minute), "STATUS:CANCELLED\r\n"),
+		// Every day from yesterday, but not tomorrow.
+		event("daily", "Daily", "Room: https://meet.example/join?room=daily-sync", now.Add(-24*time.Hour+30*time.Minute), now.Add(-24*time.Hour+45*time.Minute),
+			"RRULE:FREQ=DAILY;COUNT=5\r\n", "EXDATE:"+now.Add(24*time.Hour+30*time.Minute).UTC().Format("20060102T150405Z")+"\r\n"),
+	)
+	meetings, err := Parse(strings.NewReader(cal), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range meetings {
+		got = append(got, fmt.Sprintf("%s in %s at %s", m.Title, m.Room, m.Start.Sub(now)))
+	}
+	want := []string{
+		"Stand-up in standup at 5s",
+		"Daily in daily-sync at 30m0s",
+		"Review in board-room at 1h0m0s",
+		"Daily in daily-sync at 48h30m0s",
+		"Daily in daily-sync at 72h30m0s",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("meetings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A meeting in a time zone the system does not know (Outlook's names)
+	// is left out, said, and the others are kept.
+	outlook := strings.Replace(cal, "BEGIN:VEVENT\r\nUID:later", "BEGIN:VEVENT\r\nUID:zone\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=W. Europe Standard Time:20260101T100000\r\nSUMMARY:Zoned\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:later", 1)
+	kept, err := Parse(strings.NewReader(outlook), now)
+	if err == nil || !strings.Contains(err.Error(), `meeting "Zoned" left out`) || len(kept) != len(meetings) {
+		t.Errorf("a meeting in an unknown time zone: %d meetings, error %v; want it left out, said, and the %d others", len(kept), err, len(meetings))
+	}
+	current, next := Now(meetings, now.Add(6*time.Second))
+	if current == nil || current.Room != "standup" || len(next) != 2 || next[0].Title != "Daily" || next[1].Title != "Review" {
+		t.Errorf("at 6 s: under way %v, next %v; want the stand-up, then Daily and Review", current, next)
+	}
+}
+
+// A broken calendar, a missing file and an address nobody answers are
+// each one line naming the calendar (an address by its host only: it
+// may hold a secret), never a crash.
+func TestUnreadableCalendarIsOneLine(t *testing.T) {
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.ics")
+	if err := os.WriteFile(broken, []byte("BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:yesterday-ish\r\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	garbage := filepath.Join(dir, "garbage.ics")
+	if err := os.WriteFile(garbage, []byte("\x00\x01 not a calendar at all"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	closed := daemontest.ClosedAddr(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tt := range []struct{ source, says string }{
+		{broken, broken},
+		{garbage, garbage},
+		{filepath.Join(dir, "missing.ics"), "no such file"},
+		{"https://" + closed + "/private/s3cr3t/basic.ics", "https://" + closed + "/… cannot be read"},
+	} {
+		_, err := Load(ctx, http.DefaultClient, tt.source, time.Now())
+		if err == nil {
+			t.Errorf("%s: no error", tt.source)
+			continue
+		}
+		msg := err.Error()
+		t.Logf("%s", msg)
+		if !strings.Contains(msg, tt.says) || strings.Contains(msg, "\n") || strings.Contains(msg, "s3cr3t") {
+			t.Errorf("%s: error %q, want one line saying %q, without the address's path", tt.source, msg, tt.says)
+		}
+	}
+}
+
+func TestLoadOverHTTPS(t *testing.T) {
+	now := time.Now()
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/room.ics" {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprint(w, ics(event("a", "Planning", "planning", now.Add(time.Minute), now.Add(time.Hour))))
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	meetings, err := Load(ctx, srv.Client(), srv.URL+"/room.ics", now)
+	if err != nil || len(meetings) != 1 || meetings[0].Room != "planning" {
+		t.Errorf("Load = %v, %v; want the planning meeting", meetings, err)
+	}
+	if _, err := Load(ctx, srv.Client(), srv.URL+"/other.ics", now); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("a calendar not found: %v, want the server's answer", err)
+	}
+}
