@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -236,7 +237,11 @@ func checkScreen(f *display.Frame, sent *sentPictures) (tileSeen, error) {
 		return seen, fmt.Errorf("the remote's tile shows frame %d captured at %s, which the remote did not send lately",
 			stamp.Frame, stamp.Time.Format("15:04:05.000"))
 	}
-	seen.psnr = tilePSNR(f, tile, want.i420, l.Self)
+	// The self view covers a corner of the stage; the name's label the
+	// bottom of the tile.
+	r := l.Tiles[0].Rect
+	label := image.Rect(r.Min.X, r.Max.Y-compose.LabelHeight(f.Height), r.Max.X, r.Max.Y)
+	seen.psnr = tilePSNR(f, tile, want.i420, l.Self, label)
 	if seen.psnr < minTilePSNR {
 		return seen, fmt.Errorf("the remote's tile shows frame %d's stamp, but the rest of it is not that picture: PSNR %.1f dB, want %d dB or more",
 			stamp.Frame, seen.psnr, minTilePSNR)
@@ -257,9 +262,9 @@ func checkScreen(f *display.Frame, sent *sentPictures) (tileSeen, error) {
 // tilePSNR compares the tile with the picture sent (I420 in BT.601 video
 // range, as libswscale converts it for the screen): at the centre of each
 // picture pixel's place in the tile, the screen's RGB against the picture's
-// pixel in RGB. Places under the self view, which covers a corner of the
-// tile, are left out.
-func tilePSNR(f *display.Frame, tile image.Rectangle, i420 []byte, self image.Rectangle) float64 {
+// pixel in RGB. Places covered (the self view, the name's label) are left
+// out.
+func tilePSNR(f *display.Frame, tile image.Rectangle, i420 []byte, covered ...image.Rectangle) float64 {
 	const w, h = remoteWidth, remoteHeight
 	tile = tile.Intersect(f.Bounds())
 	if tile.Empty() || len(i420) < w*h*3/2 {
@@ -272,7 +277,7 @@ func tilePSNR(f *display.Frame, tile image.Rectangle, i420 []byte, self image.Re
 		sy := tile.Min.Y + (2*y+1)*tile.Dy()/(2*h)
 		for x := range w {
 			sx := tile.Min.X + (2*x+1)*tile.Dx()/(2*w)
-			if image.Pt(sx, sy).In(self) {
+			if slices.ContainsFunc(covered, image.Pt(sx, sy).In) {
 				continue
 			}
 			want := bt601ToRGB(yPlane[y*w+x], uPlane[(y/2)*(w/2)+x/2], vPlane[(y/2)*(w/2)+x/2])

@@ -165,7 +165,7 @@ func (c *Compositor) drawPlaceholder(dst *display.Frame, r image.Rectangle, reas
 // tile's bottom-left corner.
 func (c *Compositor) drawLabel(dst *display.Frame, r image.Rectangle, name string, muted bool, st textStyle) {
 	pad := textPad(dst.Height)
-	h := c.text.lineHeight(st) + 2*pad
+	h := labelHeight(st, pad)
 	box := image.Rect(r.Min.X, r.Max.Y-h, r.Min.X+c.text.width(name, st)+2*pad, r.Max.Y).Intersect(r)
 	fillRect(dst, box, colorLabel)
 	c.text.drawText(dst, box.Min.Add(image.Pt(pad, pad)), name, st, colorText, box)
@@ -175,6 +175,15 @@ func (c *Compositor) drawLabel(dst *display.Frame, r image.Rectangle, name strin
 		fillRect(dst, mbox, colorMuted)
 		c.text.drawText(dst, mbox.Min.Add(image.Pt(pad, pad)), mark, st, colorText, mbox)
 	}
+}
+
+func labelHeight(st textStyle, pad int) int { return lineHeight(st) + 2*pad }
+
+// LabelHeight is how tall a tile's name label is on a screen screenH
+// tall: a check of the picture in a tile leaves out that band at the
+// tile's bottom.
+func LabelHeight(screenH int) int {
+	return labelHeight(styleAt(screenH, stepSmallest, medium), textPad(screenH))
 }
 
 // Close frees the scaler state.
