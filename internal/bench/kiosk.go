@@ -13,7 +13,8 @@ package main
 //     audio and renderer processes, not the node script that drives it).
 //   - kiosk_pss_mb_box, _chromium: their summed proportional set size.
 //   - kiosk_pixels_per_s_box, _chromium: pixels per second the viewer
-//     decoded (Chromium lowers its resolution when it finds the CPU busy).
+//     decoded (Chromium lowers its resolution when it finds the CPU busy);
+//     kiosk_resolution_box, _chromium: the size most pictures had.
 //   - kiosk_cpu_per_pixel_ratio: the box's CPU per delivered pixel over
 //     Chromium's (goal <= 0.08); kiosk_pss_ratio: memory (goal <= 0.12).
 
@@ -54,7 +55,8 @@ func kioskFigures() error {
 		results[sender] = r
 		fmt.Printf("kiosk_cpu_s_per_min_%s: %.1f s\n", sender, r.cpuSPerMin)
 		fmt.Printf("kiosk_pss_mb_%s: %.0f MB\n", sender, r.pssMB)
-		fmt.Printf("kiosk_pixels_per_s_%s: %.0f (%s)\n", sender, r.pixelsPerS, r.size)
+		fmt.Printf("kiosk_pixels_per_s_%s: %.0f pixel/s\n", sender, r.pixelsPerS)
+		fmt.Printf("kiosk_resolution_%s: %s\n", sender, r.size)
 	}
 	box, chromium := results["box"], results["chromium"]
 	fmt.Printf("kiosk_cpu_per_pixel_ratio: %.3f\n", (box.cpuSPerMin/box.pixelsPerS)/(chromium.cpuSPerMin/chromium.pixelsPerS))
