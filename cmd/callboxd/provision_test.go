@@ -92,6 +92,11 @@ func TestProvisionFileStartsTheCall(t *testing.T) {
 	if strings.Contains(d.output(), "setup_code=") {
 		t.Errorf("the box announced a setup code though it was set up from the file")
 	}
+	// Started twice, the call joined the room twice under one identity
+	// within a millisecond, and the viewer once got no picture at all.
+	if n := strings.Count(d.output(), "callboxd starting"); n != 1 {
+		t.Errorf("the provisioned box started its call %d times, want once", n)
+	}
 	d.stop(t)
 	checkLogHasNoSecret(t, d, fleetAdminPassword, srv.APISecret, metricsToken)
 }

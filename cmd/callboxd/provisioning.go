@@ -229,6 +229,13 @@ func (s *supervisor) Apply(boot provisioning.Boot) {
 // run keeps the call going as wanted until ctx ends.
 func (s *supervisor) run(ctx context.Context) {
 	for ctx.Err() == nil {
+		// Whatever woke the loop (a provisioning file taken before run,
+		// settings saved twice) is in the state read below: a wake left in
+		// the channel would restart the call it is about to start.
+		select {
+		case <-s.wake:
+		default:
+		}
 		s.mu.Lock()
 		boot, hungUp := s.boot, s.hungUp
 		s.mu.Unlock()
