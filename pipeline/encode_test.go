@@ -5,6 +5,8 @@ import (
 	"context"
 	"image"
 	"image/jpeg"
+	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -324,4 +326,56 @@ func toJPEG(t *testing.T, img *image.YCbCr) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// TestCappedH264SendsWhatThePictureNeeds: under the same cap, the capped
+// encoder (the camera's size of one stream) sends an easy picture in
+// about half the bits of ABR or less, and every picture still looks right.
+func TestCappedH264SendsWhatThePictureNeeds(t *testing.T) {
+	const w, h, frames = 1280, 720, 120
+	src := newPattern(t, w, h)
+	var pictures []camera.Frame
+	for range frames {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Data = slices.Clone(f.Data)
+		pictures = append(pictures, f)
+	}
+	code := func(capped bool) (bytes int, worst float64) {
+		s := testSettings(w, h)
+		s.BitsPerSecond, s.Capped = 1_500_000, capped // the default cap
+		enc := newEncoder(t, media.CodecH264, s)
+		dec, err := avcodec.NewVideoDecoder("H264")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer dec.Close()
+		worst = math.Inf(1)
+		for i, f := range pictures {
+			coded, err := enc.Encode(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			bytes += len(coded.Data)
+			pic, err := dec.Decode(coded.Data)
+			if err != nil || pic == nil {
+				t.Fatalf("frame %d: decode: %v (picture %v)", i, err, pic != nil)
+			}
+			want := &image.YCbCr{Y: f.Data[:w*h], Cb: f.Data[w*h : w*h*5/4], Cr: f.Data[w*h*5/4:],
+				YStride: w, CStride: w / 2, Rect: image.Rect(0, 0, w, h), SubsampleRatio: image.YCbCrSubsampleRatio420}
+			worst = min(worst, psnrYCbCr(want, pic))
+		}
+		return bytes, worst
+	}
+	abr, abrWorst := code(false)
+	capped, cappedWorst := code(true)
+	t.Logf("ABR %d bytes (worst picture %.1f dB), capped %d bytes (%.1f dB)", abr, abrWorst, capped, cappedWorst)
+	if float64(capped) > 0.6*float64(abr) {
+		t.Errorf("capped, the test pattern took %d bytes, ABR %d: want at most 0.6 of it", capped, abr)
+	}
+	if cappedWorst < 45 {
+		t.Errorf("capped, the worst picture is at %.1f dB PSNR, want 45 or more", cappedWorst)
+	}
 }

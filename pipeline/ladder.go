@@ -6,6 +6,13 @@ package pipeline
 // rate (faces want motion more than detail), made by the simulcast
 // machinery's scaling, with an encoder per size; back up once the bitrate
 // has been high enough for a while.
+//
+// The camera's own size is coded at a constant quality up to the bitrate
+// (VideoSettings.Capped), so an easy picture sends less than the call's
+// estimate allows; and the estimate (gcc's) grows to at most 1.5 times
+// what arrives. A low estimate then says the picture is easy, not that the
+// network is short: the size goes down only when the estimate is near what
+// the size sends or under it.
 
 import (
 	"context"
@@ -29,6 +36,10 @@ const (
 	ladderDownAfter = time.Second
 	ladderUp        = 0.035
 	ladderUpAfter   = 3 * time.Second
+	// ladderHeadroom is how far over what the size sends the estimate is
+	// when the picture, not the network, sets the rate: gcc's 1.5 when it
+	// is, about 0.85 after it found a queue.
+	ladderHeadroom = 1.25
 )
 
 // ladder is the sizes one stream may take, largest first (the camera's
@@ -47,12 +58,51 @@ type ladder struct {
 	// downSince is since when the bitrate has been under the size's
 	// ladderDown; zero when not.
 	downSince time.Time
+	// sent holds the bytes of the size's last second of pictures.
+	sent frameWindow
 }
 
 func newLadder(layers []SimulcastLayer, fps int, bitrate int, log *slog.Logger) *ladder {
 	l := &ladder{layers: layers, fps: max(fps, 1), log: log}
+	l.sent = frameWindow{sizes: make([]int, l.fps)}
 	l.setBitrate(bitrate, time.Now())
 	return l
+}
+
+// frameWindow sums the sizes of the last len(sizes) coded pictures.
+type frameWindow struct {
+	sizes     []int
+	next, sum int
+	full      bool // len(sizes) pictures were added since the last reset
+}
+
+func (w *frameWindow) add(bytes int) {
+	w.sum += bytes - w.sizes[w.next]
+	w.sizes[w.next] = bytes
+	w.next = (w.next + 1) % len(w.sizes)
+	w.full = w.full || w.next == 0
+}
+
+func (w *frameWindow) reset() {
+	clear(w.sizes)
+	w.next, w.sum, w.full = 0, 0, false
+}
+
+// coded counts a picture of the given size coded at rung (one coded just
+// before the size changed is not the new size's).
+func (l *ladder) coded(rung, bytes int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if rung == l.rung {
+		l.sent.add(bytes)
+	}
+}
+
+// pictureLimited says whether the size sends well under bits (a second of
+// its pictures known): its picture, not the network, holds it back.
+func (l *ladder) pictureLimited(bits int) bool {
+	sentBits := l.sent.sum * 8 * l.fps / len(l.sent.sizes)
+	return l.sent.full && float64(bits) >= ladderHeadroom*float64(sentBits)
 }
 
 // threshold is the bitrate at which pictures of layer i carry bpp bits
@@ -71,7 +121,7 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		layer.Encoder.SetBitrate(bits)
 	}
 	rung := l.rung
-	if rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
+	if rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) && !l.pictureLimited(bits) {
 		if l.downSince.IsZero() {
 			l.downSince = now
 		}
@@ -101,6 +151,7 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		l.downSince = time.Time{}
 		l.log.Info("video size follows the network", "from", l.size(l.rung), "to", l.size(rung), "kbps", bits/1000)
 		l.rung, l.keyframe = rung, true
+		l.sent.reset()
 	}
 }
 
@@ -131,6 +182,11 @@ func (l *ladder) current() (rung int, keyframe bool) {
 func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.EncodedFrame) error) error {
 	p := newSimulcastPictures(len(l.layers))
 	defer p.close()
+	var rung int
+	send := func(f media.EncodedFrame) error {
+		l.coded(rung, len(f.Data))
+		return out(f)
+	}
 	for {
 		f, err := src.ReadFrame(ctx)
 		if err != nil {
@@ -139,7 +195,8 @@ func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.Enc
 			}
 			return err
 		}
-		rung, keyframe := l.current()
+		var keyframe bool
+		rung, keyframe = l.current()
 		for i := 0; i <= rung; i++ {
 			if f, err = p.picture(i, l.layers[i], f); err != nil {
 				return fmt.Errorf("video at %s: %w", l.size(i), err)
@@ -149,7 +206,7 @@ func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.Enc
 		if keyframe {
 			enc.ForceKeyFrame()
 		}
-		if err := encodeAndSend(enc, f, out); err != nil {
+		if err := encodeAndSend(enc, f, send); err != nil {
 			return err
 		}
 	}

@@ -20,4 +20,11 @@ type VideoSettings struct {
 	// whole-pixel motion search; VP8 ignores it). Simulcast sets it on
 	// the layers below the first (SimulcastLayerSettings).
 	LowEffort bool
+	// Capped codes at a constant quality (x264's CRF, cappedQuality) and
+	// keeps BitsPerSecond as a cap, not a target: an easy picture (a still
+	// room, a test pattern) goes out at a third of the bitrate or less, as
+	// a browser's encoder sends it, and so puts fewer packets at risk on a
+	// lossy network. x264 only: VP8 and the hardware encoders code at the
+	// bitrate.
+	Capped bool
 }

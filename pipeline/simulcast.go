@@ -47,6 +47,10 @@ func SimulcastLayerSettings(s VideoSettings, plan []LayerSpec, i int) VideoSetti
 	l := plan[i]
 	s.Width, s.Height, s.BitsPerSecond = l.Width, l.Height, l.BitsPerSecond
 	s.LowEffort = s.LowEffort || i > 0
+	// A smaller size of one stream is sent only while the network is
+	// short, and must fill what the network gives for the estimate to
+	// climb back (ladder.go): only the camera's own size is capped.
+	s.Capped = s.Capped && i == 0
 	return s
 }
 

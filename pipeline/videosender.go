@@ -229,11 +229,13 @@ func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 	s.setChoice(choice)
 	if len(plan) == 1 {
 		// One stream whose size follows the network (ladder.go): the
-		// camera's and its halves, each coded with the whole bitrate.
+		// camera's and its halves, each coded with the whole bitrate, the
+		// camera's size up to it only.
 		plan = PlanSimulcast(f.Width, f.Height, s.opts.BitsPerSecond)
 		for i := range plan {
 			plan[i].BitsPerSecond = s.opts.BitsPerSecond
 		}
+		settings.Capped = true
 	}
 	layers, err := NewSoftwareSimulcastLayers(codec, settings, plan)
 	if err != nil {
