@@ -164,6 +164,16 @@ func (p *TestPattern) render(seq uint64, t time.Time) {
 	copy(p.frame[w*h:], p.chroma)
 }
 
+// Picture draws frame seq as ReadFrame would, with a stamp of time zero,
+// and returns it, valid until the next ReadFrame or Picture: what a
+// receiver compares a decoded picture with (outside StampRect).
+func (p *TestPattern) Picture(seq uint64) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.render(seq, time.Time{})
+	return p.frame
+}
+
 // Close stops the pattern; a waiting ReadFrame returns ErrClosed.
 func (p *TestPattern) Close() error {
 	p.close.Do(func() { close(p.done) })

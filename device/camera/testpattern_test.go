@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -237,5 +238,39 @@ func BenchmarkTestPatternRender(b *testing.B) {
 				seq++
 			}
 		})
+	}
+}
+
+// TestPictureIsTheFrameAgain: Picture(seq) draws what ReadFrame gave as
+// frame seq, the stamp aside, so a receiver can compare what it decoded.
+func TestPictureIsTheFrameAgain(t *testing.T) {
+	const w, h = 320, 180
+	p, err := NewTestPattern(TestPatternOptions{Width: w, Height: h, FPS: 240})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var frames [][]byte
+	for range 3 {
+		f, err := p.ReadFrame(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, bytes.Clone(f.Data))
+	}
+	stamp := StampRect(w, h)
+	for seq, frame := range frames {
+		again := p.Picture(uint64(seq))
+		for i := range frame {
+			if i < w*h && image.Pt(i%w, i/w).In(stamp) {
+				continue
+			}
+			if again[i] != frame[i] {
+				t.Fatalf("frame %d differs at byte %d: %d, drawn again %d", seq, i, frame[i], again[i])
+			}
+		}
+		if seq > 0 && bytes.Equal(frames[seq-1][w*h/2:w*h], frame[w*h/2:w*h]) {
+			t.Errorf("frames %d and %d are the same: the pattern does not move", seq-1, seq)
+		}
 	}
 }

@@ -329,8 +329,12 @@ func callFigures() error {
 	}
 	defer srv.Close()
 
+	quality, err := newSendQuality(benchWidth, benchHeight)
+	if err != nil {
+		return err
+	}
 	v, err := viewer.Start(call.Options{URL: srv.URL, Room: "bench", Identity: "viewer",
-		APIKey: srv.APIKey, APISecret: srv.APISecret}, viewer.ReadStamp)
+		APIKey: srv.APIKey, APISecret: srv.APISecret}, quality.check)
 	if err != nil {
 		return err
 	}
@@ -357,7 +361,9 @@ func callFigures() error {
 	// Let the call settle (rate control, jitter buffers), then measure.
 	time.Sleep(3 * time.Second)
 	from := len(v.Pictures())
+	quality.measuring.Store(true)
 	time.Sleep(measureFor)
+	quality.measuring.Store(false)
 	var latencies []float64
 	for _, p := range v.Pictures()[from:] {
 		if p.Err == nil {
@@ -371,6 +377,11 @@ func callFigures() error {
 	fmt.Printf("glass_to_glass_p50_ms: %.1f ms\n", latencies[len(latencies)/2])
 	fmt.Printf("glass_to_glass_p95_ms: %.1f ms\n", latencies[len(latencies)*95/100])
 	fmt.Printf("received_fps: %.1f fps\n", float64(len(latencies))/measureFor.Seconds())
+	psnr, err := quality.mean()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("send_psnr_db: %.1f dB\n", psnr)
 
 	rss, err := memoryMB(daemon.Process.Pid, "VmHWM")
 	if err != nil {
