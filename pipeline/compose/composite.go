@@ -69,7 +69,14 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	safe := SafeArea(image.Pt(dst.Width, dst.Height))
 	stage := image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
 	fillAround(dst, dst.Bounds(), safe, colorBackground)
-	fillRect(dst, stage, colorBackground)
+	painted := make([]image.Rectangle, 0, len(l.Tiles)+1) // drawTile paints all of each
+	if s.Content != nil {
+		painted = append(painted, l.Content)
+	}
+	for _, t := range l.Tiles {
+		painted = append(painted, t.Rect)
+	}
+	fillExcept(dst, stage, painted, colorBackground)
 	if s.Content != nil {
 		c.drawTile(dst, l.Content, s.Content.Picture, s.Content.Problem, small, FitContent)
 		c.drawLabel(dst, l.Content, s.Content.Name+"'s screen", false, small)

@@ -3,6 +3,7 @@ package compose
 import (
 	"encoding/binary"
 	"image"
+	"slices"
 
 	"github.com/callbox/callbox/device/display"
 )
@@ -48,6 +49,42 @@ func fillAround(f *display.Frame, outer, inner image.Rectangle, c Color) {
 	fillRect(f, image.Rect(outer.Min.X, inner.Max.Y, outer.Max.X, outer.Max.Y), c)
 	fillRect(f, image.Rect(outer.Min.X, inner.Min.Y, inner.Min.X, inner.Max.Y), c)
 	fillRect(f, image.Rect(inner.Max.X, inner.Min.Y, outer.Max.X, inner.Max.Y), c)
+}
+
+// fillExcept paints the part of r that none of covered takes: in bands
+// between the rectangles' top and bottom edges, the gaps between them.
+// What is painted over anyway is not painted twice (a large picture's
+// place is megabytes a frame).
+func fillExcept(f *display.Frame, r image.Rectangle, covered []image.Rectangle, c Color) {
+	edges := []int{r.Min.Y, r.Max.Y}
+	for _, k := range covered {
+		if k = k.Intersect(r); !k.Empty() {
+			edges = append(edges, k.Min.Y, k.Max.Y)
+		}
+	}
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
+	var spans []image.Rectangle
+	for i := 0; i+1 < len(edges); i++ {
+		band := image.Rect(r.Min.X, edges[i], r.Max.X, edges[i+1])
+		spans = spans[:0]
+		for _, k := range covered {
+			if k = k.Intersect(band); !k.Empty() { // the band's whole height: its edges are among edges
+				spans = append(spans, k)
+			}
+		}
+		slices.SortFunc(spans, func(a, b image.Rectangle) int { return a.Min.X - b.Min.X })
+		x := band.Min.X
+		for _, k := range spans {
+			if k.Min.X > x { // image.Rect would swap the edges otherwise
+				fillRect(f, image.Rect(x, band.Min.Y, k.Min.X, band.Max.Y), c)
+			}
+			x = max(x, k.Max.X)
+		}
+		if x < band.Max.X {
+			fillRect(f, image.Rect(x, band.Min.Y, band.Max.X, band.Max.Y), c)
+		}
+	}
 }
 
 // border paints a frame of width w just inside r.
