@@ -12,7 +12,10 @@ package pipeline
 // estimate allows; and the estimate (gcc's) grows to at most 1.5 times
 // what arrives. A low estimate then says the picture is easy, not that the
 // network is short: the size goes down only when the estimate is near what
-// the size sends or under it.
+// the size sends or under it. And a picture seen to need less than
+// ladderDown's bitrate goes down only under ladderNeedsShare of what it
+// needed: gcc's cut to 0.85 of what arrived (a queue, or a busy machine's
+// timing) leaves an easy 720p picture at 720p.
 
 import (
 	"context"
@@ -40,6 +43,9 @@ const (
 	// when the picture, not the network, sets the rate: gcc's 1.5 when it
 	// is, about 0.85 after it found a queue.
 	ladderHeadroom = 1.25
+	// ladderNeedsShare of what the size's picture needed (sent while
+	// picture limited) is the least bitrate it keeps its size at.
+	ladderNeedsShare = 0.7
 )
 
 // ladder is the sizes one stream may take, largest first (the camera's
@@ -60,6 +66,9 @@ type ladder struct {
 	downSince time.Time
 	// sent holds the bytes of the size's last second of pictures.
 	sent frameWindow
+	// needs is what the size sent when it last sent less than it might
+	// (pictureLimited), bits per second; 0 when not seen yet.
+	needs int
 }
 
 func newLadder(layers []SimulcastLayer, fps int, bitrate int, log *slog.Logger) *ladder {
@@ -101,8 +110,20 @@ func (l *ladder) coded(rung, bytes int) {
 // pictureLimited says whether the size sends well under bits (a second of
 // its pictures known): its picture, not the network, holds it back.
 func (l *ladder) pictureLimited(bits int) bool {
-	sentBits := l.sent.sum * 8 * l.fps / len(l.sent.sizes)
-	return l.sent.full && float64(bits) >= ladderHeadroom*float64(sentBits)
+	return l.sent.full && float64(bits) >= ladderHeadroom*float64(l.sentBits())
+}
+
+// sentBits is what the size sent in its last second, bits per second.
+func (l *ladder) sentBits() int { return l.sent.sum * 8 * l.fps / len(l.sent.sizes) }
+
+// downAt is the bitrate under which the size sent goes down (ladderDown's,
+// or less for a picture seen to need less).
+func (l *ladder) downAt() int {
+	at := l.threshold(l.rung, ladderDown)
+	if l.needs > 0 {
+		at = min(at, int(ladderNeedsShare*float64(l.needs)))
+	}
+	return at
 }
 
 // threshold is the bitrate at which pictures of layer i carry bpp bits
@@ -121,11 +142,16 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		layer.Encoder.SetBitrate(bits)
 	}
 	rung := l.rung
-	if rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) && !l.pictureLimited(bits) {
+	limited := l.pictureLimited(bits)
+	if limited {
+		l.needs = l.sentBits()
+	}
+	if down := l.downAt(); rung < len(l.layers)-1 && bits < down && !limited {
 		if l.downSince.IsZero() {
 			l.downSince = now
 		}
-		if now.Sub(l.downSince) >= ladderDownAfter || bits < l.threshold(rung, ladderDown/2) {
+		if now.Sub(l.downSince) >= ladderDownAfter || bits < down/2 {
+			rung++ // and the sizes below, as ladderDown has it
 			for rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
 				rung++
 			}
@@ -152,6 +178,7 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 		l.log.Info("video size follows the network", "from", l.size(l.rung), "to", l.size(rung), "kbps", bits/1000)
 		l.rung, l.keyframe = rung, true
 		l.sent.reset()
+		l.needs = 0
 	}
 }
 

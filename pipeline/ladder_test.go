@@ -124,31 +124,34 @@ func TestLadderSendsOneSize(t *testing.T) {
 	}
 }
 
-// TestLadderKeepsAnEasyPicture: the camera's size sending 200 kbit/s of
+// TestLadderKeepsAnEasyPicture: the camera's size sending 300 kbit/s of
 // an easy picture (capped, it sends what the picture needs) keeps its size
-// while the estimate sits at gcc's 1.5 times that, far under the 553
-// kbit/s that 720p30 needs when the network is short; once the estimate
-// comes near what it sends, the network is short and the size goes down.
+// while the estimate sits at gcc's 1.5 times that, under the 553 kbit/s
+// that 720p30 needs when the network is short, and through a cut to 0.85
+// of it; under 0.7 of what it needed, for a second, it goes down.
 func TestLadderKeepsAnEasyPicture(t *testing.T) {
 	l, _ := ladderOf(t, 1_500_000)
 	start := time.Unix(1000, 0)
 	for range 30 {
-		l.coded(0, 200_000/8/30)
+		l.coded(0, 300_000/8/30)
 	}
 	for _, step := range []struct {
 		at   time.Duration
 		bits int
 		want string
 	}{
-		{0, 300_000, "1280x720"},
-		{time.Second, 300_000, "1280x720"},
-		{3 * time.Second, 300_000, "1280x720"},
-		{3100 * time.Millisecond, 220_000, "640x360"}, // under 1.25 times 200: at once, under half of 553
+		{0, 450_000, "1280x720"},
+		{time.Second, 450_000, "1280x720"},
+		{3 * time.Second, 450_000, "1280x720"},
+		{3100 * time.Millisecond, 255_000, "1280x720"}, // gcc's 0.85: over 0.7 of the 300 it needed
+		{4 * time.Second, 255_000, "1280x720"},
+		{5100 * time.Millisecond, 200_000, "1280x720"}, // under 0.7 of 300, not yet for a second
+		{6200 * time.Millisecond, 200_000, "640x360"},
 	} {
 		l.setBitrate(step.bits, start.Add(step.at))
 		rung, _ := l.current()
 		if got := l.size(rung); got != step.want {
-			t.Errorf("at %v with %d kbit/s, sending 200: %s, want %s", step.at, step.bits/1000, got, step.want)
+			t.Errorf("at %v with %d kbit/s, sending 300: %s, want %s", step.at, step.bits/1000, got, step.want)
 		}
 	}
 }
