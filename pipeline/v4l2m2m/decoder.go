@@ -287,9 +287,15 @@ func (dec *Decoder) takePicture() (*image.YCbCr, error) {
 	return dec.img, dec.requeue(b.index)
 }
 
+// ErrCorruptFrame: the device decoded a frame into a buffer it marked as
+// failed (a corrupt frame, or one whose reference is missing). The
+// decoder itself is fine and recovers at the next keyframe; any other
+// error from Decode means the device is not.
+var ErrCorruptFrame = errors.New("corrupt frame or missing reference")
+
 // failed is the error of a CAPTURE buffer the device marked as failed.
 func (dec *Decoder) failed(b dequeued) error {
-	return fmt.Errorf("%s (%s): the device could not decode frame %d (corrupt or missing reference)", dec.d.path, dec.d.card, b.sequence)
+	return fmt.Errorf("%s (%s): the device could not decode frame %d: %w", dec.d.path, dec.d.card, b.sequence, ErrCorruptFrame)
 }
 
 func (dec *Decoder) requeue(index int) error {
