@@ -155,6 +155,20 @@ func (v *VideoDecoders) Choice(who string) DecoderChoice {
 	return DecoderChoice{}
 }
 
+// InUse counts the decoders open now, by kind.
+func (v *VideoDecoders) InUse() (hardware, software int) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for _, od := range v.choices {
+		if od.choice.Hardware {
+			hardware++
+		} else {
+			software++
+		}
+	}
+	return hardware, software
+}
+
 // Fallbacks is how many hardware decoders failed mid-call and left their
 // participant to software.
 func (v *VideoDecoders) Fallbacks() int {

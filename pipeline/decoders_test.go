@@ -182,6 +182,9 @@ func TestDecoderInstanceLimit(t *testing.T) {
 			t.Errorf("%s's decoder: %q, want %q", who, got, want)
 		}
 	}
+	if hw, sw := v.InUse(); hw != 2 || sw != 2 {
+		t.Errorf("decoders in use: %d hardware, %d software; want 2 and 2", hw, sw)
+	}
 	if r := v.Choice("cy").Reason; !strings.Contains(r, "/dev/video10 (bcm2835-codec-decode) did not start") || !strings.Contains(r, "busy") {
 		t.Errorf("why cy is in software: %q; want the device's refusal", r)
 	}
