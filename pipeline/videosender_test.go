@@ -79,7 +79,7 @@ type fakeM2M struct {
 	probeErr      error
 	probes        int
 	decoderFailAt int
-	decoders      []*fakeHardwareDecoder
+	decoders      []*fakeDecoder
 	decodersOpen  int
 }
 
