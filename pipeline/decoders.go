@@ -87,16 +87,17 @@ func NewVideoDecoders(opts VideoDecodersOptions) *VideoDecoders {
 func (v *VideoDecoders) Open(who string, codec media.Codec) (media.VideoDecoder, error) {
 	choice, hw := v.openHardware(codec)
 	software := func() (media.VideoDecoder, error) { return v.opts.Software(codec) }
-	od := &openDecoder{owner: v, who: who, choice: choice, codec: codec, software: software}
+	// who comes from the network: logged cleaned, as callboxd logs names.
+	od := &openDecoder{owner: v, who: who, shown: config.CleanName(who, config.MaxRoomLength), choice: choice, codec: codec, software: software}
 	if hw != nil {
-		v.log.Info("video decoder: hardware", "participant", who, "codec", codec, "device", choice.Device, "card", choice.Card, "why", choice.Reason)
+		v.log.Info("video decoder: hardware", "participant", od.shown, "codec", codec, "device", choice.Device, "card", choice.Card, "why", choice.Reason)
 		od.cur, od.onHardware = hw, true
 	} else {
 		sw, err := software()
 		if err != nil {
 			return nil, fmt.Errorf("software %s decoder: %w", codec, err)
 		}
-		v.log.Info("video decoder: software", "participant", who, "codec", codec, "why", choice.Reason)
+		v.log.Info("video decoder: software", "participant", od.shown, "codec", codec, "why", choice.Reason)
 		od.cur = sw
 	}
 	v.mu.Lock()
@@ -181,7 +182,8 @@ func (v *VideoDecoders) Fallbacks() int {
 // fails, then software. One goroutine at a time decodes (media.VideoDecoder).
 type openDecoder struct {
 	owner    *VideoDecoders
-	who      string
+	who      string // the participant, as the screen knows them
+	shown    string // who, cleaned for the log
 	codec    media.Codec
 	software func() (media.VideoDecoder, error)
 	cur      media.VideoDecoder // nil when software did not start either
@@ -221,7 +223,7 @@ func (d *openDecoder) fallBack(frame []byte, hwErr error) (*image.YCbCr, error) 
 		return nil, fmt.Errorf("%s, and the software one did not start: %w", reason, err)
 	}
 	d.cur = sw
-	v.log.Warn("video decoder: going on in software", "participant", d.who, "codec", d.codec, "why", reason)
+	v.log.Warn("video decoder: going on in software", "participant", d.shown, "codec", d.codec, "why", reason)
 	v.mu.Lock()
 	d.choice = DecoderChoice{Codec: d.codec, Reason: reason}
 	v.fallbacks++

@@ -5,9 +5,11 @@ package pipeline
 // device's limit of instances, and the way back to software mid-call.
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"strings"
 	"testing"
 
@@ -241,5 +243,23 @@ func TestDecoderFallsBackMidCall(t *testing.T) {
 	}
 	if v.Fallbacks() != 1 {
 		t.Errorf("fallbacks = %d, want 1", v.Fallbacks())
+	}
+}
+
+// TestDecoderLogCleansTheParticipant: a participant's identity comes from
+// the network; the decoder's log line holds it cut and without control
+// characters, as callboxd's other lines do.
+func TestDecoderLogCleansTheParticipant(t *testing.T) {
+	var logged bytes.Buffer
+	v := newTestDecoders(config.DecoderAuto, &fakeM2M{})
+	v.log = slog.New(slog.NewTextHandler(&logged, nil))
+	dec, err := v.Open("guest-\x1b[2J\u202e"+strings.Repeat("x", 3000), media.CodecH264)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec.Close()
+	line := logged.String()
+	if len(line) > 400 || strings.Contains(line, "\x1b") || strings.Contains(line, `\x1b`) || strings.Contains(line, "\u202e") || strings.Contains(line, `\u202e`) {
+		t.Errorf("log line of %d bytes: %.200q", len(line), line)
 	}
 }
