@@ -96,6 +96,8 @@ type Video struct {
 	PixelFormat string `toml:"pixel_format"`
 	// Encoder says how the video encoder is chosen.
 	Encoder EncoderMode `toml:"encoder"`
+	// Decoder says how the others' video is decoded.
+	Decoder DecoderMode `toml:"decoder"`
 	// Simulcast sends the camera in up to three sizes (full, half, quarter)
 	// so each receiver gets the one its screen and network want.
 	Simulcast bool `toml:"simulcast"`
@@ -163,6 +165,18 @@ const (
 	EncoderSoftware EncoderMode = "software"
 )
 
+// DecoderMode says how the others' video is decoded (video.decoder).
+type DecoderMode string
+
+const (
+	// DecoderAuto: the board's hardware (m2m) decoder for each participant
+	// whose codec it reads, as long as it has an instance free, else
+	// software; software too when the hardware fails mid-call.
+	DecoderAuto DecoderMode = "auto"
+	// DecoderSoftware: libavcodec for everyone; the hardware is not looked for.
+	DecoderSoftware DecoderMode = "software"
+)
+
 // Default returns the settings of a box that has been told nothing: the
 // synthetic sources, 720p30 H.264.
 func Default() Config {
@@ -170,7 +184,7 @@ func Default() Config {
 		Call: Call{Identity: "callbox", Name: "Callbox", Encryption: EncryptionEndToEnd},
 		Video: Video{
 			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
-			Codec: CodecH264, KeyframeInterval: 120, Encoder: EncoderAuto,
+			Codec: CodecH264, KeyframeInterval: 120, Encoder: EncoderAuto, Decoder: DecoderAuto,
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
 		Log:   Log{Level: "info"},
@@ -289,6 +303,9 @@ func (c Config) Validate() error {
 	}
 	if !oneOf(c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware) {
 		bad("video.encoder", "%q is not one of %s, %s, %s", c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware)
+	}
+	if !oneOf(c.Video.Decoder, DecoderAuto, DecoderSoftware) {
+		bad("video.decoder", "%q is not one of %s, %s", c.Video.Decoder, DecoderAuto, DecoderSoftware)
 	}
 
 	if c.Audio.Microphone == "" {

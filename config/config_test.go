@@ -47,6 +47,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"no keyframes", func(c *Config) { c.Video.KeyframeInterval = 0 }, "video.keyframe_interval", "1 to 600"},
 		{"unknown pixel format", func(c *Config) { c.Video.PixelFormat = "RGB3" }, "video.pixel_format", "YUYV, NV12"},
 		{"unknown encoder mode", func(c *Config) { c.Video.Encoder = "gpu" }, "video.encoder", `"gpu" is not one of auto, hardware, software`},
+		{"unknown decoder mode", func(c *Config) { c.Video.Decoder = "hardware" }, "video.decoder", `"hardware" is not one of auto, software`},
 		{"no microphone", func(c *Config) { c.Audio.Microphone = "" }, "audio.microphone", "tone"},
 		{"inaudible tone", func(c *Config) { c.Audio.ToneHz = 5 }, "audio.tone_hz", "20 to 20000"},
 		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},

@@ -4,6 +4,8 @@ package media
 // encoder, pipeline's keyframe rewrite (h264_slicetype.go) and call's E2EE
 // share.
 
+import "encoding/binary"
+
 // EachNAL calls fn with every non-empty NAL unit of an Annex B stream,
 // without its start code.
 func EachNAL(data []byte, fn func(nal []byte)) {
@@ -44,8 +46,10 @@ func UnescapeRBSP(b []byte) []byte {
 }
 
 // IsKeyframe reports whether a coded frame starts a picture that decodes
-// on its own: an H.264 access unit (Annex B) with an IDR slice, or a VP8
-// keyframe (the frame tag's inverse key frame bit, RFC 6386 9.1).
+// on its own: an H.264 access unit (Annex B) with an IDR slice, a VP8
+// keyframe (the frame tag's inverse key frame bit, RFC 6386 9.1), or an
+// FWHT I frame (vicodec's header flags). Drivers that do not flag their
+// keyframes (vicodec) are read with it too.
 func IsKeyframe(c Codec, frame []byte) bool {
 	switch c {
 	case CodecH264:
@@ -54,6 +58,15 @@ func IsKeyframe(c Codec, frame []byte) bool {
 		return idr
 	case CodecVP8:
 		return len(frame) > 0 && frame[0]&1 == 0
+	case CodecFWHT:
+		// struct fwht_cframe_hdr: two magic words, version, width, height,
+		// then the flags, all big-endian.
+		return len(frame) >= 24 && binary.BigEndian.Uint32(frame[20:24])&FWHTFlagIFrame != 0
 	}
 	return false
 }
+
+// FWHTFlagIFrame marks an intra-coded FWHT frame in its header's flags
+// (V4L2_FWHT_FL_I_FRAME; pipeline/v4l2m2m's ABI test checks it against the
+// kernel's header).
+const FWHTFlagIFrame = 1 << 10

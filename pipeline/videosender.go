@@ -362,12 +362,13 @@ func (l *layerSet) Close() error {
 	return errors.Join(errs...)
 }
 
-// m2mDevices are the board's m2m devices as the sender finds and opens
-// them; tests give fakes.
+// m2mDevices are the board's m2m devices as the sender and the decoders
+// (decoders.go) find and open them; tests give fakes.
 type m2mDevices interface {
 	probe() ([]v4l2m2m.DeviceInfo, error)
 	openEncoder(v4l2m2m.EncoderOptions) (media.VideoEncoder, error)
 	openScaler(v4l2m2m.ScalerOptions) (frameScaler, error)
+	openDecoder(v4l2m2m.DecoderOptions) (media.VideoDecoder, error)
 }
 
 // boardM2M are the m2m devices among the video nodes in dir.
@@ -389,4 +390,12 @@ func (boardM2M) openScaler(o v4l2m2m.ScalerOptions) (frameScaler, error) {
 		return nil, err
 	}
 	return sc, nil
+}
+
+func (boardM2M) openDecoder(o v4l2m2m.DecoderOptions) (media.VideoDecoder, error) {
+	d, err := v4l2m2m.NewDecoder(o)
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
 }

@@ -59,8 +59,8 @@ func (s *fakeScaler) Scale(f camera.Frame) (camera.Frame, error) {
 
 func (s *fakeScaler) Close() error { s.closed = true; return nil }
 
-// fakeM2M is a board's m2m devices: devices to probe, an encoder that
-// opens instances times and is then busy (or, with open nil, the real
+// fakeM2M is a board's m2m devices: devices to probe, an encoder (and a
+// decoder) that opens instances times and is then busy (or, with open nil, the real
 // v4l2m2m on whatever node a test names), scalers that take the pictures
 // or refuse them.
 type fakeM2M struct {
@@ -72,9 +72,18 @@ type fakeM2M struct {
 	encoders []*fakeEncoder
 	encOpts  []v4l2m2m.EncoderOptions
 	scalers  []*fakeScaler
+
+	// For the decoders (decoders_test.go): what probing says besides the
+	// devices and how often it ran; instances is the decoder's limit too,
+	// each decoder fails from frame decoderFailAt on (0: never).
+	probeErr      error
+	probes        int
+	decoderFailAt int
+	decoders      []*fakeDecoder
+	decodersOpen  int
 }
 
-func (m *fakeM2M) probe() ([]v4l2m2m.DeviceInfo, error) { return m.devices, nil }
+func (m *fakeM2M) probe() ([]v4l2m2m.DeviceInfo, error) { m.probes++; return m.devices, m.probeErr }
 
 func (m *fakeM2M) openEncoder(o v4l2m2m.EncoderOptions) (media.VideoEncoder, error) {
 	if m.realOpen {

@@ -112,6 +112,9 @@ type Participant struct {
 	// since they came (0 without a screen): over a while, the frame rate
 	// the room sees of them.
 	Pictures int `json:"pictures"`
+	// Decoder is what decodes their camera: "software", or "hardware, "
+	// and the m2m device; "" before their first picture.
+	Decoder string `json:"decoder"`
 }
 
 // Options configure a Server.

@@ -7,7 +7,8 @@ package main
 // call's (call.MediaStats: what it sends, what the server's receiver
 // reports say); bytes and pictures received the receiver's, freezes the
 // screen's; the encoder, its
-// fallbacks and the picture size the video sender's; received sound the
+// fallbacks and the picture size the video sender's; the decoders and
+// theirs the receiver's; received sound the
 // mixer's jitter buffers'; the CPU's temperature the page's reading. The
 // rest is the machine's (/proc, /sys) and the client library's process and
 // Go collectors (CPU time, memory).
@@ -62,6 +63,8 @@ var (
 	descVideoSize     = desc("video_sent_pixels", "The camera's picture as the encoder codes it (the largest layer), by dimension (width, height).", "dimension")
 	descEncoder       = desc("video_encoder_info", "1 for the video encoder in use: kind (hardware, software), codec, device.", "kind", "codec", "device")
 	descFallbacks     = desc("video_encoder_fallbacks_total", "The times software took over from a failing hardware encoder.")
+	descDecoders      = desc("video_decoders", "The others' video decoders open, by kind (hardware, software).", "kind")
+	descDecFallbacks  = desc("video_decoder_fallbacks_total", "The times software took over from a failing hardware decoder.")
 	descAudioFrames   = desc("audio_received_frames_total", "Received sound frames played, by how (decoded, fec, concealed: made up for lost or late packets), of the senders now in the call.", "how")
 	descCPUTemp       = desc("cpu_temperature_celsius", "The CPU's temperature, as the status page shows it.")
 	descLoad          = desc("load_average", "The system's load average over 1, 5 and 15 minutes (/proc/loadavg).", "minutes")
@@ -98,7 +101,7 @@ func newBoxCollector(box *localBox) *boxCollector {
 
 func (c *boxCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCallState, descCallDuration, descParticipants, descReconnects, descSentBytes,
-		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descFreezes, descVideoSize, descEncoder, descFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
+		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descFreezes, descVideoSize, descEncoder, descFallbacks, descDecoders, descDecFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
 		descMemTotal, descThrottled, descUptime, descBuild} {
 		ch <- d
 	}
@@ -146,6 +149,10 @@ func (c *boxCollector) Collect(ch chan<- prometheus.Metric) {
 		if screen := d.rx.screen.Load(); screen != nil {
 			counter(descFreezes, float64(screen.Freezes()))
 		}
+		hw, sw := d.rx.decoders.InUse()
+		gauge(descDecoders, float64(hw), "hardware")
+		gauge(descDecoders, float64(sw), "software")
+		counter(descDecFallbacks, float64(d.rx.decoders.Fallbacks()))
 	}
 	if w, h := d.video.Size(); w > 0 {
 		gauge(descVideoSize, float64(w), "width")

@@ -19,12 +19,13 @@ func shownName(m call.Member) string {
 func shownIdentity(identity string) string { return config.CleanName(identity, config.MaxRoomLength) }
 
 // participantsOf are the others in the call as the status page lists them
-// (call.Session.Members), in join order; an empty list, never null.
-func participantsOf(members []call.Member, shown func(identity string) int) []provisioning.Participant {
+// (call.Session.Members), in join order, with the pictures of each the
+// screen has shown and the decoder it used; an empty list, never null.
+func participantsOf(members []call.Member, shown func(identity string) int, decoder func(identity string) string) []provisioning.Participant {
 	out := make([]provisioning.Participant, 0, len(members))
 	for _, m := range members {
 		p := provisioning.Participant{Identity: shownIdentity(m.Identity), Muted: m.AudioMuted, Video: m.VideoCodec,
-			Pictures: shown(m.Identity)}
+			Pictures: shown(m.Identity), Decoder: decoder(m.Identity)}
 		if m.Name != "" {
 			p.Name = shownName(m)
 		}

@@ -20,12 +20,13 @@ import (
 
 func TestParticipantsOf(t *testing.T) {
 	shown := map[string]int{"guest-7f3a": 42}
+	decoders := map[string]string{"guest-7f3a": "hardware, /dev/video10 (bcm2835-codec-decode)"}
 	got := participantsOf([]call.Member{
 		{Identity: "guest-7f3a", Name: "Ada", VideoCodec: "H264"},
 		{Identity: "callbox-kitchen", AudioMuted: true},
-	}, func(id string) int { return shown[id] })
+	}, func(id string) int { return shown[id] }, func(id string) string { return decoders[id] })
 	want := []provisioning.Participant{
-		{Identity: "guest-7f3a", Name: "Ada", Video: "H264", Pictures: 42},
+		{Identity: "guest-7f3a", Name: "Ada", Video: "H264", Pictures: 42, Decoder: "hardware, /dev/video10 (bcm2835-codec-decode)"},
 		{Identity: "callbox-kitchen", Muted: true},
 	}
 	if !slices.Equal(got, want) {
@@ -69,7 +70,7 @@ func TestNamesFromTheNetworkAreCleaned(t *testing.T) {
 		}
 	}
 	shown := map[string]string{"screen": onScreen[0].Name, "screen, without a name": onScreen[1].Name}
-	for i, p := range participantsOf(members, rx.shown) {
+	for i, p := range participantsOf(members, rx.shown, rx.decoderOf) {
 		shown[fmt.Sprintf("status page, participant %d's name", i+1)] = p.Name
 		shown[fmt.Sprintf("status page, participant %d's identity", i+1)] = p.Identity
 	}

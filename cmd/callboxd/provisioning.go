@@ -169,7 +169,7 @@ func (d *daemon) callStatus(st *provisioning.CallStatus) {
 	if d.boxKey != nil {
 		st.BoxKey = keys.EncodeBytes(d.boxKey)
 	}
-	st.Participants = participantsOf(d.session.Members(), d.rx.shown) // participants.go
+	st.Participants = participantsOf(d.session.Members(), d.rx.shown, d.rx.decoderOf) // participants.go
 	if d.cfg.Ring.Enabled {
 		ring := d.ringStatus() // ring.go
 		st.Ring = &ring

@@ -35,7 +35,10 @@ type receiver struct {
 	session *call.Session
 	mixer   *pipeline.Mixer
 	echo    *pipeline.EchoCanceller // nil without echo cancellation
-	screen  atomic.Pointer[compose.Screen]
+	// decoders opens each participant's video decoder, hardware or
+	// software (video.decoder), and knows which each runs on.
+	decoders *pipeline.VideoDecoders
+	screen   atomic.Pointer[compose.Screen]
 	// What arrived from the others, for the metrics (metrics.go):
 	// pictures, and the coded bytes of pictures and sound.
 	picturesGot, videoBytesGot, audioBytesGot atomic.Uint64
@@ -68,7 +71,9 @@ type receiver struct {
 func newReceiver(cfg config.Config, log *slog.Logger) *receiver {
 	rx := &receiver{cfg: cfg, log: log,
 		mixer: pipeline.NewMixer(func() (media.AudioDecoder, error) { return pipeline.NewOpusDecoder() },
-			time.Duration(cfg.Speaker.JitterMs)*time.Millisecond)}
+			time.Duration(cfg.Speaker.JitterMs)*time.Millisecond),
+		decoders: pipeline.NewVideoDecoders(pipeline.VideoDecodersOptions{Mode: cfg.Video.Decoder, Software: softwareDecoder, Logger: log}),
+	}
 	if cfg.Speaker.EchoCancellation && cfg.Audio.Microphone != config.MicrophoneTone && cfg.Speaker.Device != config.SpeakerNone {
 		ec, err := pipeline.NewEchoCanceller(pipeline.EchoOptions{NoiseSuppression: true, AGC: true})
 		if err != nil {
@@ -225,10 +230,8 @@ func (rx *receiver) show(ctx context.Context) error {
 	moving := rx.beats.join("display " + dc.Output)
 	defer moving.leave()
 	screen := compose.NewScreen(r, compose.ScreenOptions{
-		FPS: dc.FPS,
-		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) {
-			return avcodec.NewVideoDecoder(string(c))
-		},
+		FPS:        dc.FPS,
+		NewDecoder: rx.decoders.Open,
 		OnTileSizes: func(sizes map[string]image.Point) {
 			for id, size := range sizes {
 				rx.session.SetVideoSize(id, size.X, size.Y)
@@ -259,6 +262,21 @@ func (rx *receiver) show(ctx context.Context) error {
 	size := r.Size()
 	rx.log.Info("showing the call", "display", dc.Output, "size", fmt.Sprintf("%dx%d", size.X, size.Y))
 	return screen.Run(ctx)
+}
+
+// decoderOf says which decoder identity's camera is decoded by, for the
+// status page: "" before their first picture.
+func (rx *receiver) decoderOf(identity string) string {
+	return rx.decoders.Choice(identity).String()
+}
+
+// softwareDecoder opens libavcodec's decoder of c.
+func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
+	d, err := avcodec.NewVideoDecoder(string(c))
+	if err != nil {
+		return nil, err // not a nil *VideoDecoder in a non-nil interface
+	}
+	return d, nil
 }
 
 // play mixes everyone's sound into the speaker.

@@ -250,6 +250,8 @@ height = 720
 fps = 15
 [speaker]
 device = "file:%s"
+[video]
+decoder = "software"
 `, screenPNG, sound)
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
 		t.Fatal(err)
@@ -274,6 +276,8 @@ device = "file:%s"
 	// Each sender's picture in its own tile, with a readable frame number...
 	all := func(found map[string]screenTile) bool { return len(found) == 3 }
 	first := waitScreen(t, screenPNG, 25*time.Second, all)
+	// ...decoded as video.decoder says, and the log says so.
+	d.waitLog(t, `msg="video decoder: software" participant=alice codec=H264 why="software chosen in the settings"`, 5*time.Second)
 	// ...that advances.
 	time.Sleep(1500 * time.Millisecond) // let a second of pictures pass
 	later := waitScreen(t, screenPNG, 20*time.Second, func(found map[string]screenTile) bool {

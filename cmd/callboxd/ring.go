@@ -200,7 +200,7 @@ func (b *localBox) Participants() []provisioning.Participant {
 	if d == nil {
 		return []provisioning.Participant{}
 	}
-	return participantsOf(d.session.Members(), d.rx.shown) // participants.go
+	return participantsOf(d.session.Members(), d.rx.shown, d.rx.decoderOf) // participants.go
 }
 
 func (b *localBox) Ring() provisioning.RingStatus {

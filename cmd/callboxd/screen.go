@@ -23,7 +23,6 @@ import (
 	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/display"
 	"github.com/callbox/callbox/media"
-	"github.com/callbox/callbox/pipeline/avcodec"
 	"github.com/callbox/callbox/pipeline/compose"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
@@ -104,7 +103,7 @@ func (ss *setupScreen) show(ctx context.Context, dc config.Display) {
 	defer r.Close()
 	// Two frames a second: the card changes only when the code does.
 	screen := compose.NewScreen(r, compose.ScreenOptions{FPS: 2, Logger: ss.log,
-		NewDecoder: func(c media.Codec) (media.VideoDecoder, error) { return avcodec.NewVideoDecoder(string(c)) }})
+		NewDecoder: func(_ string, c media.Codec) (media.VideoDecoder, error) { return softwareDecoder(c) }})
 	defer screen.Close()
 	update := func() {
 		screen.ShowCard(setupCard(ss.links(), ss.page.SetupCode(), ss.page.Fingerprint(), ss.page.ProvisionProblem()), time.Time{})

@@ -73,7 +73,7 @@ func receiveFigures() error {
 	return nil
 }
 
-func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
+func softwareDecoder(_ string, c media.Codec) (media.VideoDecoder, error) {
 	return avcodec.NewVideoDecoder(string(c))
 }
 

@@ -3,7 +3,10 @@
 # drivers: vicodec (stateful FWHT encoder and decoder), vim2m (scaler) and
 # vivid (camera, DMABUF exporter). Zero-copy: device/camera/v4l2 opens vivid with
 # ExportDMABUF and the encoder imports its buffers (TestLabDMABUF), or,
-# where the layouts differ, copies and logs why. Run with the package's
+# where the layouts differ, copies and logs why. The receive path's decoder
+# stage (pipeline.VideoDecoders choosing vicodec's decoder for FWHT video,
+# compose.Screen showing it on the bochs screen through DRM) runs here too
+# (TestLabReceiveDecodesOnTheScreen). Run with the package's
 # test binary:
 #   go test -c -tags dynamic -o bin/v4l2m2m.test ./pipeline/v4l2m2m
 #   lab/run.sh -b bin/v4l2m2m.test m2m
@@ -33,5 +36,6 @@ if grep -q -- '--- SKIP' "$log"; then
 fi
 grep -q -- '--- PASS: TestLabEncodeDecode' "$log" || fail "TestLabEncodeDecode did not run"
 grep -q -- '--- PASS: TestLabDMABUF' "$log" || fail "TestLabDMABUF did not run"
+grep -q -- '--- PASS: TestLabReceiveDecodesOnTheScreen' "$log" || fail "TestLabReceiveDecodesOnTheScreen did not run"
 grep -q 'zero-copy: [1-9][0-9]* frames from vivid imported by vicodec' "$log" ||
 	fail "vivid's buffers did not reach vicodec as DMABUF (no zero-copy line)"

@@ -27,7 +27,7 @@ type DecodeCompositeGrid struct {
 // NewDecodeCompositeGrid shows participants who all send coded (a keyframe
 // first, then what follows it) on an offscreen screen of the given size.
 func NewDecodeCompositeGrid(coded [][]byte, codec media.Codec, participants int, screen image.Point,
-	newDecoder func(media.Codec) (media.VideoDecoder, error)) (*DecodeCompositeGrid, error) {
+	newDecoder func(string, media.Codec) (media.VideoDecoder, error)) (*DecodeCompositeGrid, error) {
 	if len(coded) == 0 || participants < 1 {
 		return nil, fmt.Errorf("decode-composite grid: %d frames for %d participants", len(coded), participants)
 	}

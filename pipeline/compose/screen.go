@@ -41,8 +41,9 @@ const contentSuffix = "/screen"
 // ScreenOptions configure a Screen.
 type ScreenOptions struct {
 	FPS int // frames presented per second; default 30
-	// NewDecoder opens a decoder for a codec (software or hardware).
-	NewDecoder func(codec media.Codec) (media.VideoDecoder, error)
+	// NewDecoder opens a decoder for key's video (an identity, or
+	// ContentKey of one) in codec, software or hardware.
+	NewDecoder func(key string, codec media.Codec) (media.VideoDecoder, error)
 	// OnTileSizes is told the size each remote participant's picture is
 	// drawn at, whenever that changes, so the call can ask for the layer
 	// that fits; a participant without a tile (more than MaxTiles) has
@@ -272,7 +273,7 @@ func (s *Screen) VideoAt(identity string, codec media.Codec, data []byte, captur
 			rv.dec = nil
 		}
 		rv.codec = codec
-		dec, err := s.opts.NewDecoder(codec)
+		dec, err := s.opts.NewDecoder(identity, codec)
 		if err != nil {
 			s.setProblem(identity, rv, fmt.Sprintf("cannot show %s video", codec), err)
 			return
@@ -499,7 +500,9 @@ func (s *Screen) participantLocked(key, name, codec string, release, now time.Ti
 	switch {
 	case codec == "":
 		p.Problem = "no video"
-	case codec != string(media.CodecH264) && codec != string(media.CodecVP8):
+	case codec != string(media.CodecH264) && codec != string(media.CodecVP8) && codec != string(media.CodecFWHT):
+		// FWHT: no call carries it, but an m2m decoder (the lab's vicodec)
+		// reads it, and the lab shows it through this screen.
 		p.Problem = fmt.Sprintf("cannot show %s video", codec)
 	case rv == nil:
 		p.Problem = "waiting for video"

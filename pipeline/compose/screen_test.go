@@ -18,7 +18,7 @@ import (
 	"github.com/callbox/callbox/pipeline/pipelinetest"
 )
 
-func softwareDecoder(c media.Codec) (media.VideoDecoder, error) {
+func softwareDecoder(_ string, c media.Codec) (media.VideoDecoder, error) {
 	return avcodec.NewVideoDecoder(string(c))
 }
 
@@ -220,8 +220,8 @@ func TestScreenClosesEveryDecoder(t *testing.T) {
 	frames := pipelinetest.EncodedPattern(t, media.CodecH264, 160, 96, 5)
 	var opened, closed atomic.Int32
 	r, _ := display.NewOffscreen(display.OffscreenOptions{Width: 320, Height: 180})
-	s := NewScreen(r, ScreenOptions{NewDecoder: func(c media.Codec) (media.VideoDecoder, error) {
-		dec, err := softwareDecoder(c)
+	s := NewScreen(r, ScreenOptions{NewDecoder: func(_ string, c media.Codec) (media.VideoDecoder, error) {
+		dec, err := softwareDecoder("", c)
 		if err != nil {
 			return nil, err
 		}

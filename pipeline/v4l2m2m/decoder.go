@@ -37,10 +37,14 @@ type Decoder struct {
 
 	raw           queueFormat // the CAPTURE format, once set up
 	visible       image.Rectangle
-	sourceChanged bool // a resolution change waits for the LAST buffer
-	img           *image.YCbCr
-	bytesUsed     [1]int
-	frameNo       int64
+	sourceChanged bool         // a resolution change waits for the LAST buffer
+	img           *image.YCbCr // the picture, when it is copied out (NV12, a cropped picture)
+	// held is the CAPTURE buffer the last picture Decode returned lies in
+	// (an I420 picture is handed out in place), given back to the device
+	// at the next Decode or Drain; -1 when none.
+	held      int
+	bytesUsed [1]int
+	frameNo   int64
 	// wait is how long Decode waits for a picture after the device took
 	// the coded frame, before saying it needs more input.
 	wait time.Duration
@@ -60,7 +64,7 @@ func NewDecoder(opts DecoderOptions) (*Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := &Decoder{m2m: m, opts: opts, log: opts.Logger.With("device", opts.Device, "card", m.d.card), wait: 100 * time.Millisecond}
+	dec := &Decoder{m2m: m, opts: opts, log: opts.Logger.With("device", opts.Device, "card", m.d.card), wait: 100 * time.Millisecond, held: -1}
 	dec.handleEvents = dec.takeEvents
 	if err := dec.initialize(coded); err != nil {
 		dec.Close()
@@ -149,6 +153,7 @@ func (dec *Decoder) setUpCapture() error {
 // LAST buffer of the old size, stop CAPTURE, free its buffers, set up again.
 func (dec *Decoder) reallocateCapture() error {
 	dec.sourceChanged = false
+	dec.held = -1 // STREAMOFF takes every buffer back
 	if err := dec.cap.streamOff(); err != nil {
 		return err
 	}
@@ -172,10 +177,14 @@ func (dec *Decoder) Size() (int, int) { return dec.visible.Dx(), dec.visible.Dy(
 
 // Decode takes one complete coded frame and returns the picture it
 // completes, or nil when the device needs more input. The picture is I420
-// and valid until the next Decode.
+// and valid until the next Decode, Drain or Close: where the device
+// decodes into I420 it is the device's own buffer, not a copy.
 func (dec *Decoder) Decode(frame []byte) (*image.YCbCr, error) {
 	if dec.closed {
 		return nil, fmt.Errorf("%s: decoder is closed", dec.d.path)
+	}
+	if err := dec.releaseHeld(); err != nil {
+		return nil, err
 	}
 	if len(frame) == 0 {
 		return nil, nil
@@ -281,15 +290,53 @@ func (dec *Decoder) takePicture() (*image.YCbCr, error) {
 		}
 		return nil, nil
 	}
+	if img, ok := dec.inPlace(b); ok {
+		dec.held = b.index
+		return img, nil
+	}
 	if err := dec.copyOut(b); err != nil {
 		return nil, err
 	}
 	return dec.img, dec.requeue(b.index)
 }
 
+// inPlace views an I420 picture where the device decoded it, in CAPTURE
+// buffer b; false (copy it out) for NV12 or a picture cropped off the
+// buffer's top left.
+func (dec *Decoder) inPlace(b dequeued) (*image.YCbCr, bool) {
+	if dec.raw.pixel != camera.PixelFormatI420 || dec.visible.Min != (image.Point{}) {
+		return nil, false
+	}
+	p, err := dec.pictureOf(b)
+	if err != nil {
+		return nil, false
+	}
+	return &image.YCbCr{
+		Y: p.planes[0].data, Cb: p.planes[1].data, Cr: p.planes[2].data,
+		YStride: p.planes[0].stride, CStride: p.planes[1].stride,
+		SubsampleRatio: image.YCbCrSubsampleRatio420, Rect: image.Rect(0, 0, p.width, p.height),
+	}, true
+}
+
+// releaseHeld gives the buffer of the last picture back to the device.
+func (dec *Decoder) releaseHeld() error {
+	if dec.held < 0 {
+		return nil
+	}
+	index := dec.held
+	dec.held = -1
+	return dec.requeue(index)
+}
+
+// ErrCorruptFrame: the device decoded a frame into a buffer it marked as
+// failed (a corrupt frame, or one whose reference is missing). The
+// decoder itself is fine and recovers at the next keyframe; any other
+// error from Decode means the device is not.
+var ErrCorruptFrame = errors.New("corrupt frame or missing reference")
+
 // failed is the error of a CAPTURE buffer the device marked as failed.
 func (dec *Decoder) failed(b dequeued) error {
-	return fmt.Errorf("%s (%s): the device could not decode frame %d (corrupt or missing reference)", dec.d.path, dec.d.card, b.sequence)
+	return fmt.Errorf("%s (%s): the device could not decode frame %d: %w", dec.d.path, dec.d.card, b.sequence, ErrCorruptFrame)
 }
 
 func (dec *Decoder) requeue(index int) error {
@@ -299,7 +346,9 @@ func (dec *Decoder) requeue(index int) error {
 	return dec.cap.enqueue(index, nil, unix.Timeval{}, dmabuf{})
 }
 
-func (dec *Decoder) copyOut(b dequeued) error {
+// pictureOf is the picture in CAPTURE buffer b, up to the visible
+// rectangle's bottom right.
+func (dec *Decoder) pictureOf(b dequeued) (picture, error) {
 	planes := dec.cap.bufs[b.index]
 	mem := make([][]byte, len(planes))
 	copy(mem, planes)
@@ -307,9 +356,17 @@ func (dec *Decoder) copyOut(b dequeued) error {
 		mem[0] = mem[0][min(max(b.dataOffset, 0), len(mem[0])):]
 	}
 	w, h := dec.visible.Max.X, dec.visible.Max.Y
-	src, err := pictureIn(dec.raw.pixel, w, h, dec.raw.planes[0].bytesPerLine, dec.raw.height, mem...)
+	p, err := pictureIn(dec.raw.pixel, w, h, dec.raw.planes[0].bytesPerLine, dec.raw.height, mem...)
 	if err != nil {
-		return fmt.Errorf("%s (%s): decoded picture: %w", dec.d.path, dec.d.card, err)
+		return picture{}, fmt.Errorf("%s (%s): decoded picture: %w", dec.d.path, dec.d.card, err)
+	}
+	return p, nil
+}
+
+func (dec *Decoder) copyOut(b dequeued) error {
+	src, err := dec.pictureOf(b)
+	if err != nil {
+		return err
 	}
 	return copyPicture(imagePicture(dec.img), src)
 }
@@ -321,6 +378,9 @@ func (dec *Decoder) copyOut(b dequeued) error {
 func (dec *Decoder) Drain() ([]*image.YCbCr, error) {
 	if !dec.cap.streaming {
 		return nil, nil
+	}
+	if err := dec.releaseHeld(); err != nil {
+		return nil, err
 	}
 	var pics []*image.YCbCr
 	err := dec.drain(func() error { return dec.d.decoderCommand(decCmdStop) }, func(b dequeued) error {

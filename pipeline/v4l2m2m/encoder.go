@@ -638,7 +638,7 @@ func (e *Encoder) codedFrame(b dequeued) (media.EncodedFrame, bool, error) {
 	}
 	return media.EncodedFrame{
 		Data:     e.coded,
-		Keyframe: b.flags&bufFlagKeyframe != 0 || isKeyframe(e.codec, e.coded),
+		Keyframe: b.flags&bufFlagKeyframe != 0 || media.IsKeyframe(e.codec, e.coded),
 		Captured: e.capturedAt(b.stamp),
 		Duration: time.Second / time.Duration(e.opts.FPS),
 	}, true, nil

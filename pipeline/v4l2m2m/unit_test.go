@@ -31,8 +31,8 @@ func TestIsKeyframe(t *testing.T) {
 		{"FWHT short header", media.CodecFWHT, []byte{1, 2, 3}, false},
 	}
 	for _, tt := range tests {
-		if got := isKeyframe(tt.codec, tt.data); got != tt.want {
-			t.Errorf("%s: isKeyframe = %v, want %v", tt.name, got, tt.want)
+		if got := media.IsKeyframe(tt.codec, tt.data); got != tt.want {
+			t.Errorf("%s: media.IsKeyframe = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

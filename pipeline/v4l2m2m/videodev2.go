@@ -97,7 +97,7 @@ const (
 )
 
 // fwhtFlagIFrame marks an intra-coded FWHT frame in its header's flags.
-const fwhtFlagIFrame = 1 << 10
+const fwhtFlagIFrame = media.FWHTFlagIFrame
 
 type v4l2Capability struct {
 	driver       [16]byte

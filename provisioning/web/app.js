@@ -429,6 +429,7 @@ function showParticipants(list) {
     const notes = [];
     if (p.muted) notes.push('muted');
     if (!p.video) notes.push('no camera');
+    else if (p.decoder) notes.push('decoded in ' + p.decoder);
     li.textContent = (p.name || p.identity) + (notes.length ? ` (${notes.join(', ')})` : '');
     ul.append(li);
   }
