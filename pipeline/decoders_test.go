@@ -191,7 +191,9 @@ func TestDecoderInstanceLimit(t *testing.T) {
 		t.Errorf("eve came after ada left: %+v; want ada's hardware instance", v.Choice("eve"))
 	}
 	for _, who := range []string{"bob", "cy", "dee"} {
-		decoders[who].Close()
+		if err := decoders[who].Close(); err != nil {
+			t.Errorf("close %s's decoder: %v", who, err)
+		}
 	}
 	if m.decodersOpen != 1 {
 		t.Errorf("%d hardware instances open, want eve's alone", m.decodersOpen)
