@@ -27,6 +27,8 @@ type Config struct {
 	Speaker Speaker `toml:"speaker"`
 	// Ring: the box's line and ringing (ring.go).
 	Ring Ring `toml:"ring"`
+	// CEC: the TV woken and switched to the box over HDMI-CEC (cec.go).
+	CEC CEC `toml:"cec"`
 	// Metrics: Prometheus metrics, off by default (metrics.go).
 	Metrics Metrics `toml:"metrics"`
 	// Meetings: a meeting room's calendar (meetings.go).
@@ -194,6 +196,7 @@ func Default() Config {
 		Speaker:  defaultSpeaker(),
 		Ring:     defaultRing(),
 		Meetings: defaultMeetings(),
+		CEC:      defaultCEC(),
 	}
 }
 
@@ -328,6 +331,7 @@ func (c Config) Validate() error {
 	c.Display.validate(bad)
 	c.Speaker.validate(bad)
 	c.Ring.validate(c, bad)
+	c.CEC.validate(bad)
 	c.Metrics.validate(bad)
 	c.Meetings.validate(c, bad)
 	return errors.Join(errs...)

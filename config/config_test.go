@@ -62,6 +62,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"metrics without a token", func(c *Config) { c.Metrics.Listen = ":9464" }, "metrics.token", "at least 16"},
 		{"metrics on a name", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "box.local:9464", "0123456789abcdef" }, "metrics.listen", "an IP address"},
 		{"metrics on no port", func(c *Config) { c.Metrics.Listen, c.Metrics.Token = "9464", "0123456789abcdef" }, "metrics.listen", ":PORT"},
+		{"cec on no device", func(c *Config) { c.CEC.Device = "cec0" }, "cec.device", "/dev/cec0"},
 		{"calendar over plain http", func(c *Config) { c.Meetings.Calendar = "http://cal.example/room.ics" }, "meetings.calendar", "https://"},
 		{"calendar as a relative path", func(c *Config) { c.Meetings.Calendar = "room.ics" }, "meetings.calendar", "absolute path"},
 		{"calendar with a token", func(c *Config) {

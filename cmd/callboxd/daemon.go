@@ -38,6 +38,8 @@ type daemon struct {
 	sendFrames func(ctx context.Context, src camera.Source, out func(layer int, f media.EncodedFrame) error) error
 	// openLine opens the controls' GPIO lines: gpio.Open, or fake lines in tests.
 	openLine openLine
+	// openCEC opens the TV's CEC adapter: cec.OpenAdapter, or a fake in tests (cec.go).
+	openCEC openCEC
 	// invites are the box's, with per-member keys (e2ee.go); nil otherwise.
 	invites *keys.InviteBook
 	boxKey  []byte // the box's signing key, which invite links carry
@@ -99,6 +101,7 @@ func (d *daemon) run(ctx context.Context) error {
 	if err := d.startControls(ctx, &wg); err != nil { // controls.go; none configured: nothing
 		return err
 	}
+	d.startCEC(ctx, &wg) // cec.go; off or no adapter: nothing
 	wg.Go(func() { d.rx.run(ctx, d) })
 	if d.meetings != nil {
 		wg.Go(func() { d.meetings.run(ctx, d.session) }) // meetings.go

@@ -167,10 +167,15 @@ func (a *Adapter) claim(name string) error {
 		allDeviceTypes:    [4]uint8{allDevTypePlayback},
 	}
 	copy(la.osdName[:osdNameMax], name)
-	if err := a.ioctl(cecAdapSLogAddrs, unsafe.Pointer(&la)); err != nil {
-		if errors.Is(err, unix.EBUSY) {
-			return fmt.Errorf("another program has this adapter's addresses (CEC_ADAP_S_LOG_ADDRS: %w)", err)
+	err := a.ioctl(cecAdapSLogAddrs, unsafe.Pointer(&la))
+	if errors.Is(err, unix.EBUSY) {
+		// Addresses claimed before and never given up (a box killed, or
+		// cec-ctl): give them up and claim the box's own.
+		if err = a.release(); err == nil {
+			err = a.ioctl(cecAdapSLogAddrs, unsafe.Pointer(&la))
 		}
+	}
+	if err != nil {
 		return fmt.Errorf("CEC_ADAP_S_LOG_ADDRS: %w", err)
 	}
 	if la.logAddr[0] != logAddrInvalid {
@@ -283,7 +288,28 @@ func (a *Adapter) readEvent() {
 
 // Close gives the logical address up and closes the adapter.
 // Receive must have returned: the owner closes the adapter after it.
-func (a *Adapter) Close() error { return unix.Close(a.fd) }
+func (a *Adapter) Close() error { return errors.Join(a.release(), unix.Close(a.fd)) }
+
+// release gives the adapter's logical addresses up: addresses outlive the
+// file, and an adapter with them claimed refuses another claim.
+func (a *Adapter) release() error {
+	var none cecLogAddrs
+	if err := a.ioctl(cecAdapSLogAddrs, unsafe.Pointer(&none)); err != nil {
+		return fmt.Errorf("CEC adapter %s: give up the logical address: %w", a.path, err)
+	}
+	return nil
+}
+
+// PhysicalAddressOf reads the physical address of the adapter at path
+// without claiming anything on it: to choose an adapter.
+func PhysicalAddressOf(path string) (PhysicalAddress, error) {
+	fd, err := unix.Open(path, unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return NoPhysicalAddress, fmt.Errorf("CEC adapter %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
+	}
+	defer unix.Close(fd)
+	return (&Adapter{path: path, fd: fd}).PhysicalAddress()
+}
 
 func (a *Adapter) ioctl(req uintptr, arg unsafe.Pointer) error {
 	for {
