@@ -140,11 +140,12 @@ lab-test: lab-binaries
 # What the lab VM runs, built for GOARCH into $(BIN): callboxd, the lab's
 # helpers (static) and the test binaries of the packages it tests on real
 # drivers.
-LAB_BINARIES := callboxd lab-tone lab-uinputkeys lab-notifyd audio.test v4l2m2m.test gpio.test
+LAB_BINARIES := callboxd lab-tone lab-uinputkeys lab-notifyd lab-cectv audio.test v4l2m2m.test gpio.test
 lab-binaries: build
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-tone ./lab/tone
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-uinputkeys ./lab/uinputkeys
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-notifyd ./lab/notifyd
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-cectv ./lab/cectv
 	$(GO) test -c -o $(BIN)/audio.test ./device/audio
 	$(GO) test -c -o $(BIN)/v4l2m2m.test ./pipeline/v4l2m2m
 	$(GO) test -c -o $(BIN)/gpio.test ./device/gpio

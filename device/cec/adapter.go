@@ -94,6 +94,9 @@ const (
 	modeInitiator        = 0x1    // CEC_MODE_INITIATOR
 	modeFollower         = 0x10   // CEC_MODE_FOLLOWER
 	logAddrTypePlayback  = 3      // CEC_LOG_ADDR_TYPE_PLAYBACK
+	logAddrTypeTV        = 0      // CEC_LOG_ADDR_TYPE_TV
+	primDevTypeTV        = 0      // CEC_OP_PRIM_DEVTYPE_TV
+	allDevTypeTV         = 0x80   // CEC_OP_ALL_DEVTYPE_TV
 	primDevTypePlayback  = 4      // CEC_OP_PRIM_DEVTYPE_PLAYBACK
 	allDevTypePlayback   = 0x10   // CEC_OP_ALL_DEVTYPE_PLAYBACK
 	cecVersion14         = 5      // CEC_OP_CEC_VERSION_1_4
@@ -121,6 +124,9 @@ type AdapterOptions struct {
 	// Name is the box's name on the TV's source list (CEC's OSD name),
 	// cut to 14 bytes.
 	Name string
+	// TV claims the TV's logical address (0) instead of a playback
+	// device's: for the lab's emulated TV, never for the box.
+	TV bool
 	// Events, if set, is told of the adapter's state changes in words (a
 	// TV plugged in or out, messages lost).
 	Events func(string)
@@ -145,14 +151,14 @@ func OpenAdapter(path string, opts AdapterOptions) (*Adapter, error) {
 		return nil, fmt.Errorf("CEC adapter %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
 	}
 	a := &Adapter{path: path, fd: fd, address: AddressBroadcast, events: opts.Events}
-	if err := a.claim(opts.Name); err != nil {
+	if err := a.claim(opts.Name, opts.TV); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("CEC adapter %s: %w", path, err)
 	}
 	return a, nil
 }
 
-func (a *Adapter) claim(name string) error {
+func (a *Adapter) claim(name string, tv bool) error {
 	var caps cecCaps
 	if err := a.ioctl(cecAdapGCaps, unsafe.Pointer(&caps)); err != nil {
 		return fmt.Errorf("not a CEC adapter (CEC_ADAP_G_CAPS: %w)", err)
@@ -165,6 +171,9 @@ func (a *Adapter) claim(name string) error {
 		primaryDeviceType: [4]uint8{primDevTypePlayback},
 		logAddrType:       [4]uint8{logAddrTypePlayback},
 		allDeviceTypes:    [4]uint8{allDevTypePlayback},
+	}
+	if tv {
+		la.primaryDeviceType[0], la.logAddrType[0], la.allDeviceTypes[0] = primDevTypeTV, logAddrTypeTV, allDevTypeTV
 	}
 	copy(la.osdName[:osdNameMax], name)
 	err := a.ioctl(cecAdapSLogAddrs, unsafe.Pointer(&la))

@@ -45,7 +45,7 @@ const room = "lab"
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|screen|systemd|deb")
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|cec|screen|systemd|deb")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -70,6 +70,7 @@ func main() {
 		"faults":  faultsScenario,
 		"buttons": buttonsScenario,
 		"keys":    keysScenario,
+		"cec":     cecScenario,
 		"screen":  screenScenario,
 		"systemd": systemdScenario,
 		"deb":     debScenario,
