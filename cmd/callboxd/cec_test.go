@@ -144,6 +144,7 @@ func TestTheRemotesKeysAreTheBoxsActions(t *testing.T) {
 func TestCECOffOpensNothing(t *testing.T) {
 	cfg := config.Default()
 	cfg.CEC.Enabled = false
+	cfg.CEC.Device = "/dev/cec-test" // named: opened at once if the setting were ignored
 	d := &daemon{cfg: cfg, log: slog.New(slog.DiscardHandler), openCEC: func(path string) (cec.Device, error) {
 		t.Errorf("cec.enabled = false, yet %s was opened", path)
 		return nil, errors.New("no")

@@ -135,7 +135,9 @@ func TestHostileMessagesAreIgnored(t *testing.T) {
 			}
 		}
 	}
-	bad = append(bad, []byte{}, []byte{0x4f, 0x44, 0x00}) // nothing at all; the box's own echo
+	// Nothing at all; the box's own broadcast; a key claiming to come
+	// from the box itself (a loop, or a device spoofing it).
+	bad = append(bad, []byte{}, []byte{0x4f, 0x44, 0x00}, []byte{0x44, 0x44, 0x00})
 	for _, b := range bad {
 		dev.Deliver(b)
 	}
