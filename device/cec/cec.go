@@ -98,6 +98,9 @@ func (m Message) Bytes() []byte {
 }
 
 func (m Message) String() string {
+	if len(m.Operands) == 0 {
+		return fmt.Sprintf("%d→%d %#02x", m.From, m.To, byte(m.Opcode))
+	}
 	return fmt.Sprintf("%d→%d %#02x % x", m.From, m.To, byte(m.Opcode), m.Operands)
 }
 
