@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -113,9 +115,11 @@ const (
 // Adapter is a kernel CEC adapter, /dev/cecN, with the box claimed on it
 // as a playback device. It implements Device.
 type Adapter struct {
-	path    string
-	fd      int
-	address LogicalAddress
+	path string
+	fd   int
+	// address is the box's logical address: claimed at open, or later
+	// when a TV appears (the adapter's state change events say which).
+	address atomic.Uint32
 	events  func(string) // tells of the adapter's state changes, in words
 }
 
@@ -150,7 +154,8 @@ func OpenAdapter(path string, opts AdapterOptions) (*Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("CEC adapter %s: %w", path, &os.PathError{Op: "open", Path: path, Err: err})
 	}
-	a := &Adapter{path: path, fd: fd, address: AddressBroadcast, events: opts.Events}
+	a := &Adapter{path: path, fd: fd, events: opts.Events}
+	a.address.Store(uint32(AddressBroadcast))
 	if err := a.claim(opts.Name, opts.TV); err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("CEC adapter %s: %w", path, err)
@@ -188,7 +193,7 @@ func (a *Adapter) claim(name string, tv bool) error {
 		return fmt.Errorf("CEC_ADAP_S_LOG_ADDRS: %w", err)
 	}
 	if la.logAddr[0] != logAddrInvalid {
-		a.address = LogicalAddress(la.logAddr[0])
+		a.address.Store(uint32(la.logAddr[0]))
 	}
 	mode := uint32(modeInitiator | modeFollower)
 	if err := a.ioctl(cecSMode, unsafe.Pointer(&mode)); err != nil {
@@ -202,7 +207,7 @@ func (a *Adapter) Path() string { return a.path }
 
 // LogicalAddress is the address claimed, AddressBroadcast (unregistered)
 // while none is.
-func (a *Adapter) LogicalAddress() LogicalAddress { return a.address }
+func (a *Adapter) LogicalAddress() LogicalAddress { return LogicalAddress(a.address.Load()) }
 
 // PhysicalAddress asks the adapter where the box sits now.
 func (a *Adapter) PhysicalAddress() (PhysicalAddress, error) {
@@ -215,7 +220,7 @@ func (a *Adapter) PhysicalAddress() (PhysicalAddress, error) {
 
 // Transmit sends m and waits for the bus to take it.
 func (a *Adapter) Transmit(m Message) error {
-	m.From = a.address
+	m.From = a.LogicalAddress()
 	b := m.Bytes()
 	if len(b) > maxMessageSize {
 		return fmt.Errorf("CEC adapter %s: %v is longer than %d bytes", a.path, m, maxMessageSize)
@@ -278,7 +283,20 @@ func (a *Adapter) Receive(ctx context.Context) (Message, error) {
 // readEvent dequeues one event and tells of it.
 func (a *Adapter) readEvent() {
 	var e cecEvent
-	if a.ioctl(cecDQEvent, unsafe.Pointer(&e)) != nil || a.events == nil {
+	if a.ioctl(cecDQEvent, unsafe.Pointer(&e)) != nil {
+		return
+	}
+	if e.event == eventStateChange {
+		// The first logical address of the mask is the box's (it claims
+		// one); none: unregistered until a TV appears.
+		mask := e.raw[0] >> 16
+		address := uint32(AddressBroadcast)
+		if mask != 0 {
+			address = uint32(bits.TrailingZeros32(mask))
+		}
+		a.address.Store(address)
+	}
+	if a.events == nil {
 		return
 	}
 	switch e.event {
