@@ -68,7 +68,9 @@ func TestGiveBackOnlyWhatTheBoxTook(t *testing.T) {
 		dev.Deliver([]byte{0x8f, byte(OpActiveSource), 0x20, 0x00}) // a player at 2.0.0.0
 		waitFor(t, func() bool { return !src.Took() }, "the other source's Active Source to be heard")
 		cancel()
-		<-done
+		if err := <-done; err != nil {
+			t.Errorf("Run ended with %v", err)
+		}
 		_ = src.GiveBack()
 		if got := dev.Sent(); len(got) != 2 {
 			t.Errorf("sent %v after another source took the input: the box must not switch the TV away from it", got[2:])
@@ -100,7 +102,9 @@ func TestRemoteKeys(t *testing.T) {
 	}
 	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) >= len(want) }, "the keys")
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("Run ended with %v", err)
+	}
 	if !slices.Equal(got, want) {
 		t.Errorf("keys %v, want %v", got, want)
 	}
@@ -174,7 +178,9 @@ func TestRequestActiveSourceIsAnsweredWhileTheBoxShows(t *testing.T) {
 	dev.Deliver([]byte{0x0f, 0x85})
 	waitFor(t, func() bool { return len(dev.Sent()) == 3 }, "an answer to Request Active Source")
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Errorf("Run ended with %v", err)
+	}
 	if got := dev.Sent()[2]; got.Opcode != OpActiveSource || got.To != AddressBroadcast {
 		t.Errorf("answered %v, want Active Source to everyone", got)
 	}
