@@ -110,14 +110,11 @@ type Video struct {
 	ContentFPS int `toml:"content_fps"`
 }
 
-// Content sizes: an input's signal larger than this is refused.
-const MaxContentWidth, MaxContentHeight = 1920, 1080
-
 // ContentBitsPerSecond is the most shared content sends: what a 1080p
 // camera gets at 30 fps, spent on ContentFPS pictures a second for
 // sharp text.
 func (v Video) ContentBitsPerSecond() int {
-	return Video{Width: MaxContentWidth, Height: MaxContentHeight, FPS: 30}.BitsPerSecond()
+	return Video{Width: 1920, Height: 1080, FPS: 30}.BitsPerSecond() // content's largest size
 }
 
 // Audio is the microphone and how its sound is encoded.

@@ -14,8 +14,23 @@ import (
 	"sync"
 	"time"
 
+	"github.com/callbox/callbox/config"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/media"
 )
+
+// ContentLayers is how many simulcast layers content is sent in, where
+// its size allows: the full size and its half, for a phone.
+const ContentLayers = 2
+
+// ContentSenderOptions are a VideoSender's options for content sent at
+// fps, at most bitsPerSecond: content's x264 tuning, ContentLayers, and a
+// keyframe every 10 s (content is still, and a receiver that lost one
+// asks for another).
+func ContentSenderOptions(codec media.Codec, bitsPerSecond, fps int, mode config.EncoderMode, log *slog.Logger) VideoSenderOptions {
+	return VideoSenderOptions{Codec: codec, BitsPerSecond: bitsPerSecond, KeyframeInterval: 10 * fps,
+		Layers: ContentLayers, Mode: mode, Content: true, Logger: log}
+}
 
 // ContentInput is an input whose signal comes and goes. v4l2.HDMIInput is
 // one; tests give fakes.
