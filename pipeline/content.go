@@ -283,14 +283,14 @@ func (r *contentRun) stopSending() {
 // end ends the share, saying why in line.
 func (r *contentRun) end(line string) {
 	r.stopSending()
-	if r.published {
-		r.c.opts.Unpublish()
-		r.published = false
-	}
 	if line != "" {
 		r.c.log.Info(line)
 	}
 	r.c.setStatus(ContentStatus{Line: line})
+	if r.published {
+		r.c.opts.Unpublish()
+		r.published = false
+	}
 }
 
 // request carries out Start (start) or Stop.
@@ -317,14 +317,21 @@ func AtMostFPS(src camera.Source, fps int) camera.Source {
 	if fps <= 0 || src.Format().FPS > 0 && src.Format().FPS <= fps {
 		return src
 	}
-	return &atMostFPS{Source: src, every: time.Second / time.Duration(fps), fps: fps}
+	a := &atMostFPS{Source: src, every: time.Second / time.Duration(fps), fps: fps}
+	// A picture a little early is on time (capture times jitter), but
+	// never one a whole picture of src early.
+	a.slack = a.every / 8
+	if in := src.Format().FPS; in > 0 {
+		a.slack = min(a.slack, time.Second/time.Duration(2*in))
+	}
+	return a
 }
 
 type atMostFPS struct {
 	camera.Source
-	every time.Duration
-	fps   int
-	next  time.Time // the earliest capture time kept next
+	every, slack time.Duration
+	fps          int
+	next         time.Time // when the next picture kept is due
 }
 
 func (a *atMostFPS) Format() camera.Format {
@@ -339,7 +346,7 @@ func (a *atMostFPS) ReadFrame(ctx context.Context) (camera.Frame, error) {
 		if err != nil {
 			return f, err
 		}
-		if f.Time.Before(a.next.Add(-a.every / 8)) { // a little early is on time
+		if f.Time.Before(a.next.Add(-a.slack)) {
 			continue
 		}
 		// Kept on the grid of every, so that 60 Hz thinned to 5 fps keeps

@@ -20,6 +20,7 @@ type fakeHDMI struct {
 	sig     camera.Format
 	err     error // camera.ErrNoSignal while unplugged
 	changes chan struct{}
+	asked   int // how often Signal was called; guarded by mu
 }
 
 func newFakeHDMI() *fakeHDMI {
@@ -43,7 +44,29 @@ func (f *fakeHDMI) unplug() {
 func (f *fakeHDMI) Signal() (camera.Format, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.asked++
 	return f.sig, f.err
+}
+
+// seen waits until Signal is asked after the n-th time: the share saw the
+// last change.
+func (f *fakeHDMI) seen(t *testing.T, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.mu.Lock()
+		asked := f.asked
+		f.mu.Unlock()
+		if asked > n {
+			return
+		}
+	}
+	t.Fatal("the share did not look at the signal after it changed")
+}
+
+func (f *fakeHDMI) asks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.asked
 }
 
 func (f *fakeHDMI) WaitChange(ctx context.Context) error {
@@ -168,7 +191,17 @@ func TestContentShareStopAndStart(t *testing.T) {
 	}
 	l.expect(t, "unpublish")
 	// Stopped by hand: a timing change does not start it again...
+	asked := in.asks()
 	in.plug(1280, 720)
+	in.seen(t, asked)
+	if err := l.share.Stop(ctx); err != nil { // once this is answered, the change was acted on
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-l.events:
+		t.Fatalf("a timing change after Stop: %q, want nothing", ev)
+	default:
+	}
 	if err := l.share.Start(ctx); err != nil { // ...Start does
 		t.Fatal(err)
 	}
@@ -178,4 +211,27 @@ func TestContentShareStopAndStart(t *testing.T) {
 		t.Fatalf("after Start: %q, want nothing more", ev)
 	default:
 	}
+}
+
+// An HDMI input's 60 Hz thinned to content's 5 fps: every twelfth picture,
+// 200 ms apart.
+func TestAtMostFPS(t *testing.T) {
+	src := pipeline.AtMostFPS(&stillSource{format: camera.Format{Pixel: camera.PixelFormatI420, Width: 64, Height: 36, FPS: 60}}, 5)
+	if got := src.Format().FPS; got != 5 {
+		t.Errorf("Format().FPS = %d, want 5", got)
+	}
+	var seqs []uint64
+	var last time.Time
+	for i := range 6 {
+		f, err := src.ReadFrame(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gap := f.Time.Sub(last); i > 0 && (gap-200*time.Millisecond).Abs() > time.Millisecond {
+			t.Errorf("picture %d came %v after the one before, want 200ms", f.Seq, gap)
+		}
+		last = f.Time
+		seqs = append(seqs, f.Seq)
+	}
+	t.Logf("pictures kept: %v", seqs)
 }
