@@ -67,10 +67,13 @@ static int cbx_query_timings(int fd, int set, cbx_timings *out) {
 	return set ? cbx_ioctl(fd, VIDIOC_S_DV_TIMINGS, &t) : 0;
 }
 
-static int cbx_subscribe_source_change(int fd) {
+// cbx_subscribe_source_change subscribes to the source changes of input
+// (a source change's id is the input's index).
+static int cbx_subscribe_source_change(int fd, unsigned input) {
 	struct v4l2_event_subscription s;
 	memset(&s, 0, sizeof s);
 	s.type = V4L2_EVENT_SOURCE_CHANGE;
+	s.id = input;
 	return cbx_ioctl(fd, VIDIOC_SUBSCRIBE_EVENT, &s);
 }
 
@@ -161,7 +164,7 @@ func OpenHDMI(opts HDMIOptions) (*HDMIInput, error) {
 		in.Close()
 		return nil, fmt.Errorf("open %s: select the HDMI input: %w", path, unix.Errno(-idx))
 	case idx >= 0:
-		if errno := C.cbx_subscribe_source_change(C.int(fd)); errno != 0 {
+		if errno := C.cbx_subscribe_source_change(C.int(fd), C.uint(idx)); errno != 0 {
 			in.Close()
 			return nil, fmt.Errorf("open %s: subscribe to source changes: %w", path, unix.Errno(errno))
 		}
