@@ -94,7 +94,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 
 	"github.com/callbox/callbox/device/camera"
@@ -137,26 +136,11 @@ func OpenHDMI(opts HDMIOptions) (*HDMIInput, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	path := opts.Device
-	if !strings.ContainsRune(path, '/') {
-		dir := opts.DevDir
-		if dir == "" {
-			dir = "/dev"
-		}
-		info, err := findCamera(dir, path)
-		if err != nil {
-			return nil, err
-		}
-		path = info.Path
-	}
-	fd, info, err := probe(path)
+	fd, info, err := openCapture(opts.Device, opts.DevDir)
 	if err != nil {
 		return nil, err
 	}
-	if !info.Capture {
-		unix.Close(fd)
-		return nil, fmt.Errorf("open %s: %w (%s)", path, camera.ErrNotCapture, info.Kind)
-	}
+	path := info.Path
 	in := &HDMIInput{opts: opts, path: path, log: log.With("content_camera", path), fd: fd, wakeFD: -1}
 	idx := int(C.cbx_find_dv_input(C.int(fd)))
 	switch {
