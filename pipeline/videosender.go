@@ -200,7 +200,10 @@ func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 	s.width, s.height = f.Width, f.Height
 	s.mu.Unlock()
 	settings := VideoSettings{Width: f.Width, Height: f.Height, FPS: f.FPS,
-		BitsPerSecond: s.opts.BitsPerSecond, KeyframeInterval: s.opts.KeyframeInterval, Content: s.opts.Content}
+		BitsPerSecond: s.opts.BitsPerSecond, KeyframeInterval: s.opts.KeyframeInterval,
+		// Content at a constant quality up to the bitrate: a still slide
+		// goes out sharp at a fraction of it.
+		Content: s.opts.Content, Capped: s.opts.Content}
 	plan := []LayerSpec{{Width: f.Width, Height: f.Height, BitsPerSecond: s.opts.BitsPerSecond}}
 	if s.opts.Layers > 1 {
 		plan = PlanSimulcast(f.Width, f.Height, s.opts.BitsPerSecond)

@@ -112,8 +112,7 @@ func x264TuningFor(s VideoSettings) x264Tuning {
 	t := x264Tuning{subme: -1}
 	// Content too: at its 5 to 15 fps a picture may take longer, and
 	// one thread spends less CPU than sliced threads on the same 1080p
-	// (make bench: content_encode_cpu_ratio 0.50-0.54 here, 0.59-0.62
-	// with sliced threads).
+	// (make bench: content_encode_cpu_ratio about 0.07 less).
 	if s.Width*s.Height <= smallPicture || s.Content {
 		t.threads = 1
 	}
