@@ -137,9 +137,11 @@ const retryContent = time.Second
 // its signal is, after ending the share.
 func (c *ContentShare) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		cancel() // the watch ends, also when Run returns for the input's error
+		wg.Wait()
+	}()
 	changes := make(chan error, 1)
 	wg.Go(func() { c.watch(ctx, changes) })
 

@@ -235,3 +235,30 @@ func TestAtMostFPS(t *testing.T) {
 	}
 	t.Logf("pictures kept: %v", seqs)
 }
+
+// brokenHDMI is an input that cannot say what its signal is (its device
+// went away).
+type brokenHDMI struct{ fakeHDMI }
+
+func (*brokenHDMI) Signal() (camera.Format, error) {
+	return camera.Format{}, fmt.Errorf("fake HDMI: %w", camera.ErrGone)
+}
+
+// An input that fails ends Run with its error, naming it, rather than
+// hanging: callboxd then opens it again.
+func TestContentShareEndsWhenTheInputFails(t *testing.T) {
+	in := &brokenHDMI{*newFakeHDMI()}
+	share := pipeline.NewContentShare(pipeline.ContentOptions{Input: in, FPS: 5,
+		Publish: func(int, int) error { return nil }, Unpublish: func() {},
+		Send: func(ctx context.Context, _ camera.Source) error { <-ctx.Done(); return nil }})
+	done := make(chan error, 1)
+	go func() { done <- share.Run(context.Background()) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, camera.ErrGone) || !strings.Contains(err.Error(), "content input") {
+			t.Errorf("Run: %v, want the input's error", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return when its input failed")
+	}
+}
