@@ -37,8 +37,8 @@ type contentShare struct {
 	// keyframes answers receivers' requests, with limits and follow-ups
 	// of its own: the camera's layers are other streams.
 	keyframes keyframes
-	room *lksdk.Room   // the room the box sends in; nil outside a call
-	pub  *lksdk.LocalTrackPublication
+	room      *lksdk.Room // the room the box sends in; nil outside a call
+	pub       *lksdk.LocalTrackPublication
 	// shares counts the publications, for each its own simulcast ID
 	// (the tracks' ID): a new share in the same connection under the
 	// last one's ID would be taken for it.

@@ -50,7 +50,7 @@ type receiver struct {
 	lastMembers []call.Member
 	speaker     string
 	status      string
-	content     string // what the content share did last (content.go)
+	content     string        // what the content share did last (content.go)
 	card        *compose.Card // an invite's QR code (screen.go)
 	cardUntil   time.Time
 	cardFor     string // the identity the card's invite admits: once a member, the card goes
