@@ -140,7 +140,7 @@ lab-test: lab-binaries
 # What the lab VM runs, built for GOARCH into $(BIN): callboxd, the lab's
 # helpers (static) and the test binaries of the packages it tests on real
 # drivers.
-LAB_BINARIES := callboxd lab-tone lab-uinputkeys lab-notifyd lab-cectv audio.test v4l2m2m.test gpio.test
+LAB_BINARIES := callboxd lab-tone lab-uinputkeys lab-notifyd lab-cectv audio.test v4l2m2m.test gpio.test v4l2.test
 lab-binaries: build
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-tone ./lab/tone
 	CGO_ENABLED=0 $(GO) build -o $(BIN)/lab-uinputkeys ./lab/uinputkeys
@@ -149,6 +149,7 @@ lab-binaries: build
 	$(GO) test -c -o $(BIN)/audio.test ./device/audio
 	$(GO) test -c -o $(BIN)/v4l2m2m.test ./pipeline/v4l2m2m
 	$(GO) test -c -o $(BIN)/gpio.test ./device/gpio
+	$(GO) test -c -o $(BIN)/v4l2.test ./device/camera/v4l2
 
 # The box's own architecture, booted (README, "make arm64-test"; needs
 # root): the lab's camera, audio, m2m and buttons scenarios with arm64 binaries on

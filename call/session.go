@@ -111,6 +111,9 @@ type Session struct {
 	videoPub, audioPub *lksdk.LocalTrackPublication
 	// The simulcast layers' tracks, largest first; video is the first.
 	layers []*lksdk.LocalTrack
+	// contentTracks are the shared content's (content.go), largest first;
+	// nil without a share.
+	contentTracks []*lksdk.LocalTrack
 	// reports are what the server's receiver reports said (stats.go).
 	reports reportStats
 	// group is this join's key exchange (e2ee_group.go), nil without one.
@@ -129,6 +132,7 @@ type Session struct {
 	// heldBefore are the keys the joins before this one held
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
+	content    contentShare // the shared content (content.go)
 }
 
 // New makes a session; nothing happens until Run.
@@ -389,6 +393,7 @@ func (s *Session) publish(room *lksdk.Room) error {
 	if s.opts.RoomKey != nil {
 		s.log.Info("sending with the shared room key", "fingerprint", s.opts.RoomKey.Fingerprint())
 	}
+	s.contentJoined(room) // content.go
 	return nil
 }
 
@@ -484,6 +489,7 @@ func (s *Session) keyframeWanted() {
 func (s *Session) leave(room *lksdk.Room) {
 	s.line.left() // line.go
 	s.keyframes.stop()
+	s.contentLeft()
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()

@@ -103,6 +103,20 @@ type Video struct {
 	// Simulcast sends the camera in up to three sizes (full, half, quarter)
 	// so each receiver gets the one its screen and network want.
 	Simulcast bool `toml:"simulcast"`
+	// ContentCamera is a second capture device whose pictures the box
+	// shares as content (SCREEN_SHARE): an HDMI input (a USB capture
+	// stick, a TC358743 bridge) by node or card name, or "testpattern";
+	// empty shares nothing.
+	ContentCamera string `toml:"content_camera"`
+	// ContentFPS is the rate content is sent at, from 1 to 15.
+	ContentFPS int `toml:"content_fps"`
+}
+
+// ContentBitsPerSecond is the most shared content sends: what a 1080p
+// camera gets at 30 fps, spent on ContentFPS pictures a second for
+// sharp text.
+func (v Video) ContentBitsPerSecond() int {
+	return Video{Width: 1920, Height: 1080, FPS: 30}.BitsPerSecond() // content's largest size
 }
 
 // Audio is the microphone and how its sound is encoded.
@@ -185,7 +199,7 @@ func Default() Config {
 	return Config{
 		Call: Call{Identity: "callbox", Name: "Callbox", Encryption: EncryptionEndToEnd},
 		Video: Video{
-			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30,
+			Camera: CameraTestPattern, Width: 1280, Height: 720, FPS: 30, ContentFPS: 5,
 			Codec: CodecH264, KeyframeInterval: 120, Encoder: EncoderAuto, Decoder: DecoderAuto,
 		},
 		Audio: Audio{Microphone: MicrophoneTone, ToneHz: 440, PeriodMs: 20, BitrateKbps: 32},
@@ -303,6 +317,12 @@ func (c Config) Validate() error {
 	}
 	if !oneOf(c.Video.PixelFormat, "", "YUYV", "NV12", "I420", "MJPEG") {
 		bad("video.pixel_format", "%q is not one of YUYV, NV12, I420, MJPEG, or empty for the best the camera offers", c.Video.PixelFormat)
+	}
+	if c.Video.ContentCamera != "" && c.Video.ContentCamera == c.Video.Camera && c.Video.Camera != CameraTestPattern {
+		bad("video.content_camera", "%q is video.camera too: content needs a capture device of its own (an HDMI input)", c.Video.ContentCamera)
+	}
+	if c.Video.ContentFPS < 1 || c.Video.ContentFPS > 15 {
+		bad("video.content_fps", "%d is not from 1 to 15", c.Video.ContentFPS)
 	}
 	if !oneOf(c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware) {
 		bad("video.encoder", "%q is not one of %s, %s, %s", c.Video.Encoder, EncoderAuto, EncoderHardware, EncoderSoftware)

@@ -48,6 +48,8 @@ func TestValidateNamesTheField(t *testing.T) {
 		{"unknown pixel format", func(c *Config) { c.Video.PixelFormat = "RGB3" }, "video.pixel_format", "YUYV, NV12"},
 		{"unknown encoder mode", func(c *Config) { c.Video.Encoder = "gpu" }, "video.encoder", `"gpu" is not one of auto, hardware, software`},
 		{"unknown decoder mode", func(c *Config) { c.Video.Decoder = "hardware" }, "video.decoder", `"hardware" is not one of auto, software`},
+		{"content camera is the camera", func(c *Config) { c.Video.Camera, c.Video.ContentCamera = "/dev/video0", "/dev/video0" }, "video.content_camera", "a capture device of its own"},
+		{"content too fast", func(c *Config) { c.Video.ContentFPS = 30 }, "video.content_fps", "30 is not from 1 to 15"},
 		{"no microphone", func(c *Config) { c.Audio.Microphone = "" }, "audio.microphone", "tone"},
 		{"inaudible tone", func(c *Config) { c.Audio.ToneHz = 5 }, "audio.tone_hz", "20 to 20000"},
 		{"odd period", func(c *Config) { c.Audio.PeriodMs = 15 }, "audio.period_ms", "10, 20"},

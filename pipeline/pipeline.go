@@ -27,4 +27,9 @@ type VideoSettings struct {
 	// lossy network. x264 only: VP8 and the hardware encoders code at the
 	// bitrate.
 	Capped bool
+	// Content codes shared content (slides, text, a desktop) rather than
+	// a camera: x264 tuned for still pictures (stillimage: a lighter
+	// deblocking filter and stronger psychovisual tuning keep text
+	// sharp). VP8 and the hardware encoders ignore it.
+	Content bool
 }

@@ -40,6 +40,9 @@ type VideoSenderOptions struct {
 	// DMABUF lets a hardware encoder import the camera's buffers
 	// (camera.Frame.DMABuf) rather than copy each picture.
 	DMABUF bool
+	// Content codes shared content rather than a camera
+	// (VideoSettings.Content).
+	Content bool
 	// Logger gets the choice and its reasons; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -197,7 +200,10 @@ func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 	s.width, s.height = f.Width, f.Height
 	s.mu.Unlock()
 	settings := VideoSettings{Width: f.Width, Height: f.Height, FPS: f.FPS,
-		BitsPerSecond: s.opts.BitsPerSecond, KeyframeInterval: s.opts.KeyframeInterval}
+		BitsPerSecond: s.opts.BitsPerSecond, KeyframeInterval: s.opts.KeyframeInterval,
+		// Content at a constant quality up to the bitrate: a still slide
+		// goes out sharp at a fraction of it.
+		Content: s.opts.Content, Capped: s.opts.Content}
 	plan := []LayerSpec{{Width: f.Width, Height: f.Height, BitsPerSecond: s.opts.BitsPerSecond}}
 	if s.opts.Layers > 1 {
 		plan = PlanSimulcast(f.Width, f.Height, s.opts.BitsPerSecond)

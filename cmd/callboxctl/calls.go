@@ -15,15 +15,23 @@ import (
 )
 
 // act asks the running box for the action the command names: answer,
-// hang-up (or decline what rings), call (the box's own room) or call N
-// (speed dial N).
+// hang-up (or decline what rings), call (the box's own room), call N
+// (speed dial N), share start or share stop (the content input's share).
 func act(ctx context.Context, name string, args []string, out io.Writer) error {
+	var shareWhat string
+	if name == "share" {
+		if len(args) == 0 || args[0] != "start" && args[0] != "stop" {
+			return fmt.Errorf("share: say start or stop")
+		}
+		shareWhat, args = args[0], args[1:]
+	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	socket := fs.String("socket", defaultSocket(), "callboxd's local API socket (callboxd -control)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	action := map[string]string{"answer": "answer", "hang-up": "hang_up", "call": "call", "do-not-disturb": "do_not_disturb"}[name]
+	action := map[string]string{"answer": "answer", "hang-up": "hang_up", "call": "call", "do-not-disturb": "do_not_disturb",
+		"share": "share_" + shareWhat}[name]
 	switch {
 	case name == "call" && fs.NArg() == 1:
 		n, err := strconv.Atoi(fs.Arg(0))

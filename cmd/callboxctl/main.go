@@ -31,6 +31,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl box-key [-socket SOCKET]
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
        callboxctl answer|hang-up|call [N]|do-not-disturb [-socket SOCKET]
+       callboxctl share start|stop [-socket SOCKET]
        callboxctl calls [-socket SOCKET]
        callboxctl provision-file -admin-password PW -url URL -room ROOM ... [-o FILE]
 
@@ -52,6 +53,8 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
   answer answer the call that rings; hang-up declines it, stops calling
          out, or leaves the call; call joins the box's room, call N
          calls contact N (speed dial); do-not-disturb turns it on or off.
+  share  start or stop sharing the box's content input
+         (video.content_camera, an HDMI input) in the call.
   calls  say what rings or whom the box calls, and the calls it missed.
   provision-file  write a provisioning file (callbox-provision.toml), which
          sets up a box without a phone on its first start: the settings
@@ -72,7 +75,7 @@ func main() {
 		}
 		return
 	}
-	for _, name := range []string{"answer", "hang-up", "call", "do-not-disturb"} {
+	for _, name := range []string{"answer", "hang-up", "call", "do-not-disturb", "share"} {
 		if len(os.Args) >= 2 && os.Args[1] == name {
 			if err := act(context.Background(), name, os.Args[2:], os.Stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 				fmt.Fprintln(os.Stderr, "callboxctl:", err)

@@ -55,6 +55,8 @@ type boxActions struct {
 	// as the setup page's factory reset does; nil with -config, where
 	// there is no data directory.
 	factoryReset func() error
+	// share starts or stops the content share (content.go).
+	share func(ctx context.Context, action string) (string, error)
 }
 
 // openLine finds a GPIO line; tests put a fake here.
@@ -222,6 +224,18 @@ func (c *controls) do(a string) {
 		}
 		c.log.Warn("control", "action", a, "did", "factory reset: the button was held")
 		_ = c.box.factoryReset() // it logs what it could not remove
+	case actionShare:
+		if c.box.share == nil {
+			c.log.Warn("control", "action", a, "did", "nothing: the box has no content input")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		did, err := c.box.share(ctx, a)
+		cancel()
+		if err != nil {
+			did = err.Error()
+		}
+		c.log.Info("control", "action", a, "did", did)
 	default:
 		c.controller.Do(call.Action(a))
 	}
@@ -304,7 +318,7 @@ func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
 	if !cfg.Configured() {
 		return nil
 	}
-	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset}
+	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset, share: d.contentAction}
 	open := d.openLine
 	if open == nil {
 		open = gpio.Open

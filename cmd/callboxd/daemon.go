@@ -28,6 +28,7 @@ type daemon struct {
 	// controller decides what each action does (buttons, keys, the local API).
 	controller *call.Controller
 	video      *pipeline.VideoSender // the camera's encoders: hardware or software, simulcast or not
+	content    *content              // the content input's share (content.go); nil without one
 	audio      soundEncoder          // the microphone's encoder, whichever runs
 	rx         *receiver             // the others on the screen and in the speaker (receive.go)
 	// factoryReset is the setup page's, for the factory-reset button
@@ -62,6 +63,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 		group.OnStatus = func(keys.Status) { d.rx.keysChanged() }
 	}
 	d.video = newVideoSender(cfg, log)
+	d.content = newContent(cfg, d)
 	d.sendFrames = d.video.Send
 	d.session = call.New(call.Options{
 		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
@@ -113,6 +115,13 @@ func (d *daemon) run(ctx context.Context) error {
 	wg.Go(func() {
 		d.whileCallWanted(ctx, func(ctx context.Context) { d.keepGoing(ctx, "microphone "+cfg.Audio.Microphone, d.sendAudio) })
 	})
+	if d.content != nil {
+		wg.Go(func() {
+			d.whileCallWanted(ctx, func(ctx context.Context) {
+				d.keepGoing(ctx, "content input "+cfg.Video.ContentCamera, d.shareContent) // content.go
+			})
+		})
+	}
 	return d.session.Run(ctx)
 }
 

@@ -50,6 +50,7 @@ type receiver struct {
 	lastMembers []call.Member
 	speaker     string
 	status      string
+	content     string        // what the content share did last (content.go)
 	card        *compose.Card // an invite's QR code (screen.go)
 	cardUntil   time.Time
 	cardFor     string // the identity the card's invite admits: once a member, the card goes
@@ -375,7 +376,19 @@ func (rx *receiver) statusLine() string {
 	if rx.session != nil {
 		text += "; " + encryptionStatus(rx.session) // screen.go
 	}
+	if rx.content != "" {
+		text += "; " + rx.content
+	}
 	return text
+}
+
+// setContentLine shows what the content share did last on the status
+// line ("" shows nothing).
+func (rx *receiver) setContentLine(text string) {
+	rx.mu.Lock()
+	rx.content = text
+	rx.mu.Unlock()
+	rx.updateStatus()
 }
 
 // showCard shows card over the call until until (screen.go), or until

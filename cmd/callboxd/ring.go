@@ -188,6 +188,10 @@ func (b *localBox) Act(ctx context.Context, action string) (string, error) {
 	if d == nil {
 		return "", &provisioning.LocalError{Status: http.StatusConflict, Message: "no call is set up"}
 	}
+	switch action {
+	case actionShare, actionShareStart, actionShareStop:
+		return d.contentAction(ctx, action) // content.go
+	}
 	a, err := call.ParseAction(action, len(d.cfg.Controls.Contacts))
 	if err != nil {
 		return "", &provisioning.LocalError{Status: http.StatusBadRequest, Message: err.Error()}

@@ -31,8 +31,10 @@ type sizedPicture struct {
 	frame uint32
 }
 
-// layerReceiver decodes what one participant receives of the box's video.
+// layerReceiver decodes what one participant receives of the box's video:
+// its camera, or with content its shared content.
 type layerReceiver struct {
+	content  bool
 	mu       sync.Mutex
 	dec      *avcodec.VideoDecoder
 	pictures []sizedPicture // with a readable stamp only
@@ -42,11 +44,18 @@ type layerReceiver struct {
 
 func receiveLayers(t *testing.T, srv *lkserver.Server, room, identity string, key *call.RoomKey) *layerReceiver {
 	t.Helper()
+	return receiveVideo(t, srv, room, identity, key, false)
+}
+
+// receiveVideo is receiveLayers of the box's camera, or with content of
+// its shared content.
+func receiveVideo(t *testing.T, srv *lkserver.Server, room, identity string, key *call.RoomKey, content bool) *layerReceiver {
+	t.Helper()
 	dec, err := avcodec.NewVideoDecoder(string(media.CodecH264))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &layerReceiver{dec: dec, changed: make(chan struct{})}
+	r := &layerReceiver{content: content, dec: dec, changed: make(chan struct{})}
 	r.watcher, err = call.Watch(call.Options{
 		URL: srv.URL, Room: room, Identity: identity, APIKey: srv.APIKey, APISecret: srv.APISecret, RoomKey: key,
 	}, call.Handlers{Video: r.onVideo})
@@ -66,7 +75,7 @@ func receiveLayers(t *testing.T, srv *lkserver.Server, room, identity string, ke
 func (r *layerReceiver) onVideo(f call.Frame) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.dec == nil {
+	if r.dec == nil || f.Content != r.content {
 		return
 	}
 	pic, err := r.dec.Decode(f.Data)

@@ -41,6 +41,10 @@ const (
 	DefaultFPS    = 30
 )
 
+// The largest content (an HDMI input's signal) that is shared: an input's
+// larger signal counts as none.
+const MaxContentWidth, MaxContentHeight = 1920, 1080
+
 // Format is what a source delivers: pixel layout, size and frame rate.
 type Format struct {
 	Pixel  PixelFormat

@@ -25,3 +25,7 @@ var (
 	// failing its CRC); it never returns a wrong number instead.
 	ErrNoStamp = errors.New("no readable stamp")
 )
+
+// ErrNoSignal: an input (an HDMI input) has no picture to give: no cable,
+// a source that sends nothing, or a signal it cannot lock to.
+var ErrNoSignal = errors.New("no signal")

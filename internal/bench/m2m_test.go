@@ -14,3 +14,13 @@ func BenchmarkSimulcastCPURatio(b *testing.B) {
 		b.ReportMetric(ratio, "ratio")
 	}
 }
+
+// BenchmarkContentFigures prints content_encode_cpu_ratio alone: go test
+// -tags dynamic -run '^$' -bench ContentFigures -benchtime 1x ./internal/bench
+func BenchmarkContentFigures(b *testing.B) {
+	for b.Loop() {
+		if err := contentFigures(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -103,6 +103,9 @@ func run() error {
 	if err := mjpegFigures(); err != nil { // mjpeg.go
 		return err
 	}
+	if err := contentFigures(); err != nil { // content.go
+		return err
+	}
 	if err := receiveFigures(); err != nil { // receive.go
 		return err
 	}
@@ -169,7 +172,12 @@ func medianCPURatio(rounds int, measured, baseline func() error) (float64, error
 // captureFrames makes test pattern pictures as a YUYV camera would hand
 // them over, and the same pictures in I420.
 func captureFrames(n int) (yuyv, i420 []camera.Frame, err error) {
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: benchWidth, Height: benchHeight, FPS: 240})
+	return captureFramesOf(benchWidth, benchHeight, n)
+}
+
+// captureFramesOf is captureFrames for pictures of w x h.
+func captureFramesOf(w, h, n int) (yuyv, i420 []camera.Frame, err error) {
+	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: w, Height: h, FPS: 240})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,7 +191,7 @@ func captureFrames(n int) (yuyv, i420 []camera.Frame, err error) {
 		i420 = append(i420, f)
 		y := f
 		y.Format.Pixel, y.Format.Stride = camera.PixelFormatYUYV, 0
-		y.Data = toYUYV(f.Data, benchWidth, benchHeight)
+		y.Data = toYUYV(f.Data, w, h)
 		yuyv = append(yuyv, y)
 	}
 	return yuyv, i420, nil

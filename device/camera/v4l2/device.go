@@ -91,26 +91,11 @@ func Open(ctx context.Context, opts OpenOptions) (*Device, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	path := opts.Device
-	if !strings.ContainsRune(path, '/') {
-		dir := opts.DevDir
-		if dir == "" {
-			dir = "/dev"
-		}
-		info, err := findCamera(dir, path)
-		if err != nil {
-			return nil, err
-		}
-		path = info.Path
-	}
-	fd, info, err := probe(path)
+	fd, info, err := openCapture(opts.Device, opts.DevDir)
 	if err != nil {
 		return nil, err
 	}
-	if !info.Capture {
-		unix.Close(fd)
-		return nil, fmt.Errorf("open %s: %w (%s)", path, camera.ErrNotCapture, info.Kind)
-	}
+	path := info.Path
 	d := &Device{info: info, log: log.With("camera", path), fd: fd, held: -1, wakeFD: -1}
 	if d.wakeFD, err = unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK); err != nil {
 		_ = d.teardown() // the eventfd's error is the one to report
@@ -137,6 +122,32 @@ func (d *Device) Format() camera.Format { return d.format }
 
 // Info says which device this is.
 func (d *Device) Info() DeviceInfo { return d.info }
+
+// openCapture finds device (a node path, or a card name among the nodes
+// in devDir, /dev when empty) and opens it, refusing a node that is not a
+// video capture device. The caller closes fd.
+func openCapture(device, devDir string) (int, DeviceInfo, error) {
+	path := device
+	if !strings.ContainsRune(path, '/') {
+		if devDir == "" {
+			devDir = "/dev"
+		}
+		info, err := findCamera(devDir, path)
+		if err != nil {
+			return -1, DeviceInfo{}, err
+		}
+		path = info.Path
+	}
+	fd, info, err := probe(path)
+	if err != nil {
+		return -1, DeviceInfo{}, err
+	}
+	if !info.Capture {
+		unix.Close(fd)
+		return -1, DeviceInfo{}, fmt.Errorf("open %s: %w (%s)", path, camera.ErrNotCapture, info.Kind)
+	}
+	return fd, info, nil
+}
 
 // Capabilities lists what the device offered when it was opened (formats
 // Callbox understands, with sizes and frame intervals).

@@ -1,0 +1,136 @@
+package main
+
+// Shared content from the box's content input (video.content_camera):
+// the input's share (pipeline.ContentShare) wired to the call's
+// SCREEN_SHARE track, its line on the screen, and the share_start,
+// share_stop and share (a button's toggle) actions.
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/device/camera/v4l2"
+	"github.com/callbox/callbox/pipeline"
+	"github.com/callbox/callbox/provisioning"
+)
+
+// The content actions, beside the call's and the box's own.
+const (
+	actionShare      = "share" // a button: start the share, or stop it
+	actionShareStart = "share_start"
+	actionShareStop  = "share_stop"
+)
+
+// content is the daemon's content share; nil without video.content_camera.
+type content struct {
+	sender *pipeline.VideoSender
+	share  atomic.Pointer[pipeline.ContentShare] // the one running, nil between
+}
+
+func newContent(cfg config.Config, d *daemon) *content {
+	if cfg.Video.ContentCamera == "" {
+		return nil
+	}
+	return &content{sender: pipeline.NewVideoSender(pipeline.ContentSenderOptions(
+		videoCodec(cfg), cfg.Video.ContentBitsPerSecond(), cfg.Video.ContentFPS, cfg.Video.Encoder, d.log))}
+}
+
+// shareContent runs the content input's share until ctx ends or the
+// input fails.
+func (d *daemon) shareContent(ctx context.Context) error {
+	v := d.cfg.Video
+	input, closeInput, err := openContentInput(v, d)
+	if err != nil {
+		return err
+	}
+	defer closeInput()
+	share := pipeline.NewContentShare(pipeline.ContentOptions{
+		Input: input, FPS: v.ContentFPS, Logger: d.log,
+		Publish: func(width, height int) error {
+			return d.session.ShareContent(call.ContentTrack{Width: width, Height: height,
+				Layers: contentTrackLayers(width, height, v.ContentBitsPerSecond()), Encoder: d.content.sender})
+		},
+		Unpublish: d.session.StopContent,
+		Send: func(ctx context.Context, src camera.Source) error {
+			return d.content.sender.Send(ctx, src, d.session.WriteContentLayer)
+		},
+		Changed: func(st pipeline.ContentStatus) { d.rx.setContentLine(st.Line) },
+	})
+	d.content.share.Store(share)
+	defer d.content.share.Store(nil)
+	return share.Run(ctx)
+}
+
+// contentTrackLayers are the call's layers for content of width x height:
+// as the content's sender plans them (pipeline.PlanSimulcast).
+func contentTrackLayers(width, height, bitsPerSecond int) []call.VideoLayer {
+	var layers []call.VideoLayer
+	for _, l := range pipeline.PlanSimulcast(width&^1, height&^1, bitsPerSecond) {
+		layers = append(layers, call.VideoLayer{Width: l.Width, Height: l.Height, MaxBitrate: l.BitsPerSecond})
+	}
+	return layers[:min(len(layers), pipeline.ContentLayers)]
+}
+
+// openContentInput opens video.content_camera: an HDMI input, or the test
+// pattern as an input whose signal is always there.
+func openContentInput(v config.Video, d *daemon) (pipeline.ContentInput, func(), error) {
+	if v.ContentCamera == config.CameraTestPattern {
+		return testPatternInput{fps: v.ContentFPS}, func() {}, nil
+	}
+	in, err := v4l2.OpenHDMI(v4l2.HDMIOptions{Device: v.ContentCamera,
+		Width: camera.MaxContentWidth, Height: camera.MaxContentHeight, FPS: v.ContentFPS, Logger: d.log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("video.content_camera: %w", err)
+	}
+	return in, func() { in.Close() }, nil
+}
+
+// testPatternInput is content's test pattern: a 1920x1080 signal at
+// content's rate, always there.
+type testPatternInput struct{ fps int }
+
+func (t testPatternInput) Signal() (camera.Format, error) {
+	return camera.Format{Pixel: camera.PixelFormatI420, Width: camera.MaxContentWidth, Height: camera.MaxContentHeight, FPS: t.fps}, nil
+}
+
+func (testPatternInput) WaitChange(ctx context.Context) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+func (testPatternInput) Open(_ context.Context, sig camera.Format) (camera.Source, error) {
+	return camera.NewTestPattern(camera.TestPatternOptions{Width: sig.Width, Height: sig.Height, FPS: sig.FPS})
+}
+
+// contentAction carries out a content action (share, share_start,
+// share_stop) and says what it did.
+func (d *daemon) contentAction(ctx context.Context, action string) (string, error) {
+	var share *pipeline.ContentShare
+	if d.content != nil {
+		share = d.content.share.Load()
+	}
+	if share == nil {
+		why := "the box has no content input (video.content_camera)"
+		if d.content != nil {
+			why = "the content input is not open: the box is not in a call, or the input does not work (see the log)"
+		}
+		return "", &provisioning.LocalError{Status: http.StatusConflict, Message: why}
+	}
+	start := action == actionShareStart || action == actionShare && !share.Status().Sharing
+	if !start {
+		if err := share.Stop(ctx); err != nil {
+			return "", err
+		}
+		return "content share stopped", nil
+	}
+	if err := share.Start(ctx); err != nil {
+		return "", &provisioning.LocalError{Status: http.StatusConflict, Message: err.Error()}
+	}
+	st := share.Status()
+	return fmt.Sprintf("sharing the content input, %dx%d", st.Width, st.Height), nil
+}

@@ -1,0 +1,123 @@
+package main
+
+// The box's content input shared through a real LiveKit server: callboxd
+// with video.content_camera = "testpattern" publishes a 1920x1080
+// SCREEN_SHARE beside its camera, in two simulcast layers; a participant
+// decodes it at its size, one that asks for the low layer gets the half
+// size, and callboxctl's share stop and share start end and start it
+// again, with a line on the box's screen.
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/livekit/protocol/livekit"
+
+	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/internal/daemontest"
+	"github.com/callbox/callbox/provisioning"
+)
+
+func TestContentInputIsShared(t *testing.T) {
+	srv := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	const room = "content-in"
+	cfg := config.Default()
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, room, "box"
+	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
+	cfg.Call.Encryption = config.EncryptionNone
+	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = 320, 180, 10, config.EncoderSoftware
+	cfg.Video.ContentCamera, cfg.Video.ContentFPS = config.CameraTestPattern, 5
+	cfg.Display.Output, cfg.Display.Width, cfg.Display.Height, cfg.Display.FPS = "offscreen", 1280, 720, 5
+	dir := t.TempDir()
+	path, socket := filepath.Join(dir, "callbox.toml"), filepath.Join(dir, "control.sock")
+	if err := config.Save(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	screen := receiveVideo(t, srv, room, "big-screen", nil, true)
+	phone := receiveVideo(t, srv, room, "phone", nil, true)
+	d := startDaemon(t, "-config", path, "-control", socket)
+	api := provisioning.LocalClient{Socket: socket}
+	d.waitLog(t, "sharing content", 60*time.Second)
+
+	wantSizes := func(what string) {
+		t.Helper()
+		for _, tc := range []struct {
+			name    string
+			r       *layerReceiver
+			quality livekit.VideoQuality
+			size    string
+		}{{"screen", screen, livekit.VideoQuality_HIGH, "1920x1080"}, {"phone", phone, livekit.VideoQuality_LOW, "960x540"}} {
+			// Each share is a new track: the SFU picks a layer until
+			// asked, and is asked again until it follows.
+			var frames []uint32
+			err := daemontest.Poll(60*time.Second, 0, func() error {
+				from := tc.r.count()
+				tc.r.watcher.SetVideoQuality(tc.quality)
+				wait, cancel := context.WithTimeout(ctx, 3*time.Second)
+				defer cancel()
+				var err error
+				frames, err = tc.r.waitSize(wait, from, tc.size, 5)
+				return err
+			})
+			if err != nil {
+				t.Fatalf("%s: %s: %v", what, tc.name, err)
+			}
+			if !slices.IsSorted(frames) || frames[0] == frames[len(frames)-1] {
+				t.Errorf("%s: %s: frame numbers %v, want increasing", what, tc.name, frames)
+			}
+			t.Logf("%s: %s: %d pictures of %s, frames %d to %d", what, tc.name, len(frames), tc.size, frames[0], frames[len(frames)-1])
+		}
+	}
+	wantSizes("shared at start")
+	waitText(t, api, "sharing the content input, 1920x1080") // screen_test.go
+
+	did, err := api.Act(ctx, "share_stop")
+	if err != nil || did != "content share stopped" {
+		t.Fatalf("share_stop: %q, %v", did, err)
+	}
+	waitText(t, api, "content share stopped")
+	d.waitLog(t, "content share ended", 10*time.Second)
+
+	did, err = api.Act(ctx, "share_start")
+	if err != nil || !strings.Contains(did, "1920x1080") {
+		t.Fatalf("share_start: %q, %v", did, err)
+	}
+	// Shared again: the pictures come back. (Which layer each receiver
+	// gets of a second share in the same connection does not follow its
+	// choice yet: see the README.)
+	for _, r := range []*layerReceiver{screen, phone} {
+		from := r.count()
+		if err := waitPictures(ctx, r, from+5); err != nil {
+			t.Fatalf("shared again: %v", err)
+		}
+	}
+	d.stop(t)
+}
+
+// TestShareWithoutContentInput: callboxctl share on a box without
+// video.content_camera says what is missing.
+func TestShareWithoutContentInput(t *testing.T) {
+	srv := startServer(t)
+	cfg := config.Default()
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, "no-content", "box"
+	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
+	cfg.Call.Encryption = config.EncryptionNone
+	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS = 320, 180, 5
+	dir := t.TempDir()
+	path, socket := filepath.Join(dir, "callbox.toml"), filepath.Join(dir, "control.sock")
+	if err := config.Save(path, cfg); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemon(t, "-config", path, "-control", socket)
+	d.waitLog(t, "local API", 30*time.Second)
+	_, err := provisioning.LocalClient{Socket: socket}.Act(context.Background(), "share_start")
+	if err == nil || !strings.Contains(err.Error(), "video.content_camera") {
+		t.Fatalf("share_start without a content input: %v, want an error naming video.content_camera", err)
+	}
+}
