@@ -39,7 +39,12 @@ func TestShareStartStop(t *testing.T) {
 	go func() {
 		served <- provisioning.ServeLocal(ctx, socket, box, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	}()
-	t.Cleanup(func() { cancel(); <-served })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("ServeLocal: %v", err)
+		}
+	})
 
 	for _, what := range []string{"start", "stop"} {
 		var out bytes.Buffer

@@ -96,7 +96,7 @@ func chooseCECAdapter(setting string, adapters []string, physical func(string) (
 // runCEC wakes the TV when a call rings or is wanted, gives its input
 // back when the call is over, and does what the remote's keys ask, until
 // ctx ends.
-func runCEC(ctx context.Context, src *cec.Source, statuses <-chan call.Status, do func(string), log *slog.Logger) {
+func runCEC(ctx context.Context, src *cec.Source, statuses <-chan call.Status, do func(context.Context, string), log *slog.Logger) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	wg.Go(func() {
@@ -106,7 +106,7 @@ func runCEC(ctx context.Context, src *cec.Source, statuses <-chan call.Status, d
 				return // a held key repeats the volume only
 			}
 			log.Info("HDMI-CEC: a key from the TV's remote", "key", fmt.Sprintf("%#02x", byte(p.Key)), "action", a)
-			do(a)
+			do(ctx, a)
 		})
 		if err != nil {
 			log.Warn("HDMI-CEC: the TV's remote is not read any more", "err", err)

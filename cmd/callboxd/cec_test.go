@@ -30,7 +30,7 @@ func startTV(t *testing.T) *tv {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		runCEC(ctx, cec.NewSource(tv.dev, nil), tv.statuses, func(a string) {
+		runCEC(ctx, cec.NewSource(tv.dev, nil), tv.statuses, func(_ context.Context, a string) {
 			tv.mu.Lock()
 			tv.actions = append(tv.actions, a)
 			tv.mu.Unlock()

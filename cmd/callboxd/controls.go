@@ -178,7 +178,7 @@ func (c *controls) run(ctx context.Context, keepGoing func(context.Context, stri
 				return
 			case e := <-events:
 				if a, ok := c.actionFor(e); ok {
-					c.do(a)
+					c.do(ctx, a)
 				}
 			}
 		}
@@ -204,7 +204,7 @@ func (c *controls) actionFor(e gpio.Event) (string, bool) {
 }
 
 // do carries out an action: the box's own here, the call's by its controller.
-func (c *controls) do(a string) {
+func (c *controls) do(ctx context.Context, a string) {
 	switch a {
 	case actionVolumeUp, actionVolumeDown:
 		did := "nothing: the box has no speaker"
@@ -229,7 +229,7 @@ func (c *controls) do(a string) {
 			c.log.Warn("control", "action", a, "did", "nothing: the box has no content input")
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		did, err := c.box.share(ctx, a)
 		cancel()
 		if err != nil {

@@ -3,7 +3,6 @@ package v4l2
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +119,6 @@ func vividControl(t *testing.T, fd int, name string) go4vl.Control {
 		}
 		names = append(names, c.Name)
 	}
-	t.Fatal(fmt.Sprintf("vivid has no control %q: %s", name, strings.Join(names, ", ")))
+	t.Fatalf("vivid has no control %q: %s", name, strings.Join(names, ", "))
 	return go4vl.Control{}
 }
