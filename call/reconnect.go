@@ -134,7 +134,7 @@ func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 		if err == nil {
 			return
 		}
-		if err = explain(s.opts.URL, err); err.Error() != said {
+		if err = explain(s.serverURL(), err); err.Error() != said {
 			said = err.Error()
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
 		}
@@ -189,7 +189,7 @@ func (s *Session) waitRetry(ctx context.Context, d time.Duration, err error) {
 }
 
 // probeServer asks the call server whether it answers, a TCP connection
-// to its address, every probeEvery until ctx ends, and sends each answer
+// to its address (with a cluster, another when it does not: servers.go), every probeEvery until ctx ends, and sends each answer
 // (nil: it answered) on the channel it returns, which it closes once the
 // last probe has ended. A probe waits up to probeTimeout, so several are
 // under way at once: a network that comes back is seen within probeEvery,
@@ -206,7 +206,7 @@ func (s *Session) probeServer(ctx context.Context) <-chan error {
 		defer tick.Stop()
 		for {
 			probes.Go(func() {
-				err := s.probe(ctx)
+				err := s.probeCluster(ctx) // servers.go
 				select {
 				case results <- err:
 				case <-ctx.Done():
@@ -231,10 +231,10 @@ func unreachable(err error) bool {
 		errors.As(err, &dnsErr) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// probe asks whether the call server answers: a TCP connection to its
-// address, given up after probeTimeout.
-func (s *Session) probe(ctx context.Context) error {
-	addr, err := serverAddr(s.opts.URL)
+// probe asks whether the call server at serverURL answers: a TCP
+// connection to its address, given up after probeTimeout.
+func probe(ctx context.Context, serverURL string) error {
+	addr, err := serverAddr(serverURL)
 	if err != nil {
 		return err
 	}

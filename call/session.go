@@ -28,10 +28,14 @@ import (
 
 // Options say which room to join, as whom, and what the box sends.
 type Options struct {
-	URL      string
-	Room     string
-	Identity string
-	Name     string
+	// URL is the call server; OtherURLs, for a cluster, its other
+	// servers. The box joins through URL first, and when the server it
+	// is on fails, through the next in turn (servers.go).
+	URL       string
+	OtherURLs []string
+	Room      string
+	Identity  string
+	Name      string
 	// Either a key and secret, from which each join makes a token...
 	APIKey, APISecret string
 	// ...or a token made elsewhere.
@@ -129,6 +133,9 @@ type Session struct {
 	// heldBefore are the keys the joins before this one held
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
+	// server is the index in servers() of the call server the box joins
+	// through (servers.go).
+	server atomic.Int32
 }
 
 // New makes a session; nothing happens until Run.
@@ -207,7 +214,7 @@ func (s *Session) Run(ctx context.Context) error {
 				lost = time.Time{}
 				continue // hung up, or another room chosen, while joining
 			}
-			err = explain(s.opts.URL, err)
+			err = explain(s.serverURL(), err)
 			if lost.IsZero() {
 				s.state.set(Status{State: Failed, Err: err})
 			} else {
@@ -220,6 +227,9 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			lastJoinErr = err.Error()
 			s.log.Log(ctx, level, "cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
+			// The next try goes through the next server (servers.go);
+			// the waits grow once every server has failed.
+			round := s.nextServer()
 			s.waitRetry(wish, retry, err) // reconnect.go
 			stopWish()
 			if ctx.Err() != nil {
@@ -229,7 +239,9 @@ func (s *Session) Run(ctx context.Context) error {
 			if wishChanged(changed) {
 				lost = time.Time{} // the next join is a new call, not the lost one
 			}
-			retry = min(2*retry, lastRetry)
+			if round {
+				retry = min(2*retry, lastRetry)
+			}
 			continue
 		}
 		retry, lastJoinErr = firstRetry, ""
@@ -247,7 +259,7 @@ func (s *Session) Run(ctx context.Context) error {
 			lost = time.Time{}
 			s.log.Info("left the call", "room", roomName)
 		default:
-			err = explain(s.opts.URL, err)
+			err = explain(s.serverURL(), err)
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
 			s.log.Warn("lost the call; joining again as soon as the call server answers",
 				"err", err, "silent_for", time.Since(lost).Round(100*time.Millisecond))
@@ -260,6 +272,7 @@ func (s *Session) Run(ctx context.Context) error {
 // once that is known.
 func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
 	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
+	s.state.update(func(st *Status) { st.Server = s.serverURL() })
 	s.line.entered(s, room, roomName, s.sending(room), back)
 	s.notePath(room)
 }
@@ -313,12 +326,12 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 		token, err = s.token(roomName, publish) // line.go
 	}
 	if err == nil {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, token, connect...)
+		err = room.JoinWithContextAndToken(ctx, s.serverURL(), token, connect...)
 	}
 	offered, answered := relays.result()
 	if err != nil {
 		if answered && errors.Is(err, lksdk.ErrConnectionTimeout) {
-			err = noMediaPath(ctx, s.opts.URL, offered, err)
+			err = noMediaPath(ctx, s.serverURL(), offered, err)
 		}
 		s.leave(room) // what the half-made join started ends, its goroutines too
 		return nil, err

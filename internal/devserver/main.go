@@ -41,7 +41,7 @@ func run(ctx context.Context, addr string, port int, configOut, camera, micropho
 	defer srv.Close()
 	if configOut != "" {
 		cfg := config.Default()
-		cfg.Call.URL, cfg.Call.APIKey, cfg.Call.APISecret = srv.URL, srv.APIKey, srv.APISecret
+		cfg.Call.URL, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{srv.URL}, srv.APIKey, srv.APISecret
 		cfg.Call.Room, cfg.Call.Identity, cfg.Call.Name = "family", "callbox", "Callbox"
 		cfg.Video.Camera, cfg.Audio.Microphone = camera, microphone
 		if err := config.Save(configOut, cfg); err != nil {
