@@ -51,7 +51,15 @@ func (u ServerURLs) MarshalTOML() ([]byte, error) {
 	if len(u) == 1 {
 		return json.Marshal(u[0])
 	}
-	return json.Marshal([]string(u))
+	quoted := make([]string, len(u))
+	for i, s := range u {
+		q, err := json.Marshal(s)
+		if err != nil {
+			return nil, err
+		}
+		quoted[i] = string(q)
+	}
+	return []byte("[" + strings.Join(quoted, ", ") + "]"), nil
 }
 
 // String is the addresses as the setup page and the flag -url take them:
@@ -67,7 +75,11 @@ func (u *ServerURLs) Set(s string) error {
 
 // ParseServerURLs splits addresses separated by commas or white space.
 func ParseServerURLs(s string) ServerURLs {
-	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	list := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+	if len(list) == 0 {
+		return nil
+	}
+	return list
 }
 
 // First is the server the box tries first, "" when none is set.
