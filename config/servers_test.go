@@ -91,7 +91,7 @@ func TestParseServerURLs(t *testing.T) {
 		"wss://a.example.org":                        {"wss://a.example.org"},
 		" wss://a.example.org , wss://b.example.org": {"wss://a.example.org", "wss://b.example.org"},
 		"wss://a.example.org wss://b.example.org":    {"wss://a.example.org", "wss://b.example.org"},
-		"":                                           nil,
+		"": nil,
 	} {
 		if got := ParseServerURLs(in); !reflect.DeepEqual(got, want) {
 			t.Errorf("ParseServerURLs(%q) = %q, want %q", in, got, want)
