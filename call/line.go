@@ -333,7 +333,7 @@ func (l *line) entered(s *Session, room *lksdk.Room, roomName string, sending, b
 			*st = inCall(*st, callee)
 			st.Back = back
 		})
-		s.log.Info(again+"in the call", "room", roomName, "identity", s.opts.Identity)
+		s.log.Info(again+"in the call", "room", roomName, "identity", s.opts.Identity, "server", s.serverURL())
 	case !sending:
 		s.state.update(func(st *Status) {
 			st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = Idle, nil, true, nil, "", ""

@@ -8,20 +8,13 @@ import (
 	lksdk "github.com/livekit/server-sdk-go/v2"
 
 	"github.com/callbox/callbox/internal/lkserver"
-	"github.com/callbox/callbox/internal/netns"
 )
 
-// startCluster starts Redis on netns.Addr and two nodes, each on an
-// address of its own, with their logs in the test's temp dir.
+// startCluster starts Redis and two nodes, each on an address of its
+// own, with their logs in the test's temp dir.
 func startCluster(t *testing.T, ctx context.Context) *lkserver.Cluster {
 	t.Helper()
-	addrs := []string{"10.99.0.11", "10.99.0.12"}
-	for _, a := range addrs {
-		if err := netns.AddAddr(a); err != nil {
-			t.Fatal(err)
-		}
-	}
-	c, err := lkserver.StartCluster(ctx, lkserver.ClusterOptions{RedisAddr: netns.Addr, NodeAddrs: addrs, LogDir: t.TempDir()})
+	c, err := lkserver.StartClusterInNamespace(ctx, 2, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
