@@ -189,6 +189,9 @@ func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
 	lastJoinErr := ""
 	var lost time.Time // when the call in progress dropped; zero when joining anew
+	// leftCleanly: the call dropped while the server still answered
+	// (errMediaLost), so the leave reached it and no lost session stays.
+	leftCleanly := false
 	for {
 		roomName, changed, ok := s.waitForCall(ctx)
 		if !ok {
@@ -198,8 +201,10 @@ func (s *Session) Run(ctx context.Context) error {
 		if lost.IsZero() {
 			s.state.set(Status{State: Joining})
 		} else {
-			s.waitForServer(wish, lost)         // reconnect.go
-			s.removeLostSession(wish, roomName) // reconnect.go
+			s.waitForServer(wish, lost) // reconnect.go
+			if !leftCleanly {
+				s.removeLostSession(wish, roomName) // reconnect.go
+			}
 		}
 		dropped := make(chan error, 1)
 		room, err := s.join(wish, roomName, dropped)
@@ -250,6 +255,7 @@ func (s *Session) Run(ctx context.Context) error {
 		stopWish()
 		lost = s.droppedAt()
 		s.leave(room)
+		leftCleanly = errors.Is(err, errMediaLost)
 		switch {
 		case ctx.Err() != nil:
 			s.state.set(Status{State: Idle})
