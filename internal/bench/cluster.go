@@ -30,14 +30,15 @@ import (
 const failoverRounds = 3
 
 func clusterFigures() error {
-	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	quiet := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	call.UseLogger(quiet)
 	daemonPath, err := daemontest.Binary("github.com/callbox/callbox/cmd/callboxd")
 	if err != nil {
 		return err
 	}
 	var took []float64
 	for round := range failoverRounds {
-		s, err := failoverOnce(daemonPath)
+		s, err := failoverOnce(daemonPath, quiet)
 		if err != nil {
 			return fmt.Errorf("node_failover_s, round %d: %w", round+1, err)
 		}
@@ -50,7 +51,7 @@ func clusterFigures() error {
 
 // failoverOnce kills the room's node once and says how long until the
 // box's pictures came back at the participant.
-func failoverOnce(daemonPath string) (float64, error) {
+func failoverOnce(daemonPath string, log *slog.Logger) (float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	logDir, err := os.MkdirTemp("", "callbox-bench-cluster-")
@@ -90,7 +91,7 @@ func failoverOnce(daemonPath string) (float64, error) {
 		return fail(err)
 	}
 	opts.URL, opts.OtherURLs = nodes[1].URL, []string{nodes[0].URL}
-	opts.Width, opts.Height = 320, 180
+	opts.Width, opts.Height, opts.Logger = 320, 180, log
 	v, err := viewer.StartParticipant(opts, viewer.ReadStamp)
 	if err != nil {
 		return fail(err)

@@ -118,6 +118,17 @@ func (c *Cluster) RoomNode(ctx context.Context, room string) (*Server, error) {
 	return nil, fmt.Errorf("lkserver: room %s is on node %s, none of the cluster's running nodes", room, id)
 }
 
+// PID is the server's process id, 0 while stopped: for a person who
+// wants to kill a node of make run's cluster.
+func (s *Server) PID() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return 0
+	}
+	return s.proc.cmd.Process.Pid
+}
+
 // nodeIDLine is how a server's log names the node it is ("nodeID": "ND_…").
 var nodeIDLine = regexp.MustCompile(`"nodeID": "(ND_[A-Za-z0-9]+)"`)
 
