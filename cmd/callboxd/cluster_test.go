@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/viewer"
@@ -19,8 +21,9 @@ import (
 
 // TestNodeDies: a box that knows both nodes of a cluster (call.url lists
 // them) is in an end-to-end encrypted call with a member, who sends
-// pictures and sound too and knows both nodes as well; the node that
-// holds the room is killed (SIGKILL, no goodbye). The box says it is
+// pictures and sound too and knows both nodes as well; the box signals
+// through the node that holds the room, the member through the other. That
+// node is killed (SIGKILL, no goodbye). The box says it is
 // reconnecting and gets back into the room, which the cluster makes again
 // on the other node, by itself, and so does the member; the member decodes
 // the box's new pictures with the keys the box hands it again (the same
@@ -42,30 +45,15 @@ func TestNodeDies(t *testing.T) {
 	}
 	socket := filepath.Join(dir, "control.sock")
 	nodes := cluster.Nodes
-	d := startDaemon(t, "-url", strings.Join(cluster.URLs(), ","), "-room", room, "-identity", "box",
-		"-api-key", nodes[0].APIKey, "-api-secret", nodes[0].APISecret,
-		"-config", cfgPath, "-control", socket, "-width", "320", "-height", "180")
-	screen := provisioning.LocalClient{Socket: socket}
-	d.waitLog(t, "in the call", 30*time.Second)
 
-	// The member is a participant as the box is, with the box's way back
-	// into a call: it knows both nodes, the other one first.
-	resp, err := screen.Invite(ctx, provisioning.InviteRequest{Name: "Anna", Page: "https://box.test/guest/"})
+	// The room is made where LiveKit chooses, on either node: someone
+	// joins first to make it, and the box signals through that node, the
+	// member through the other. So the box's way back is through another
+	// server, the member's is noticing that its server answers while its
+	// media stopped; and a member on the dead node would be the box's case.
+	first, err := call.Watch(call.Options{URL: nodes[0].URL, Room: room, Identity: "first",
+		APIKey: nodes[0].APIKey, APISecret: nodes[0].APISecret}, call.Handlers{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	opts, err := guest.MemberOptions(resp.Link)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.URL, opts.OtherURLs = nodes[1].URL, []string{nodes[0].URL}
-	opts.Width, opts.Height = 320, 180
-	v, err := viewer.StartParticipant(opts, viewer.ReadStamp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(v.Leave)
-	if err := v.WaitPictures(ctx, 30); err != nil {
 		t.Fatal(err)
 	}
 	holder, err := cluster.RoomNode(ctx, room)
@@ -74,6 +62,33 @@ func TestNodeDies(t *testing.T) {
 	}
 	survivor := nodes[slices.Index(nodes, holder)^1]
 	t.Logf("the room is on %s; %s lives on", holder.URL, survivor.URL)
+	d := startDaemon(t, "-url", holder.URL+","+survivor.URL, "-room", room, "-identity", "box",
+		"-api-key", holder.APIKey, "-api-secret", holder.APISecret,
+		"-config", cfgPath, "-control", socket, "-width", "320", "-height", "180")
+	screen := provisioning.LocalClient{Socket: socket}
+	d.waitLog(t, "in the call", 30*time.Second)
+	first.Leave()
+
+	resp, err := screen.Invite(ctx, provisioning.InviteRequest{Name: "Anna", Page: "https://box.test/guest/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts, err := guest.MemberOptions(resp.Link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var annaLog daemontest.Log
+	opts.URL, opts.OtherURLs = survivor.URL, []string{holder.URL}
+	opts.Width, opts.Height = 320, 180
+	opts.Logger = slog.New(slog.NewTextHandler(&annaLog, nil))
+	v, err := viewer.StartParticipant(opts, viewer.ReadStamp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(v.Leave)
+	if err := v.WaitPictures(ctx, 30); err != nil {
+		t.Fatal(err)
+	}
 	check := v.Encryption()
 	if check.Words == "" || len(check.Members) != 2 {
 		t.Fatalf("the member sees %+v", check)
@@ -101,9 +116,12 @@ func TestNodeDies(t *testing.T) {
 		t.Errorf("after the node died the member sees %+v; before, %+v", after, check)
 	}
 	waitText(t, screen, "end-to-end encrypted, check "+check.Words)
-	waitText(t, screen, "Anna")
-	picturesShown(t, screen, "Anna", 30)              // the box shows her new pictures
+	picturesShown(t, screen, "Anna", 30) // the box shows her new pictures
+	d.waitLog(t, "going on through another", time.Second)
 	d.waitLog(t, "server="+survivor.URL, time.Second) // the line that says it is back in the call
+	if !strings.Contains(annaLog.String(), "the call server answers, but the call's media stopped") {
+		t.Errorf("the member did not say its server answered while its media stopped:\n%s", annaLog.String())
+	}
 	d.stop(t)
 }
 
