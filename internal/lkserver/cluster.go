@@ -204,9 +204,9 @@ func (r *Redis) waitReady(ctx context.Context) error {
 		}
 		select {
 		case <-r.proc.exited:
-			return fmt.Errorf("redis-server exited (%v); see %s", r.proc.err, r.LogFile)
+			return fmt.Errorf("redis-server exited (%w); see %s", r.proc.err, r.LogFile)
 		case <-ctx.Done():
-			return fmt.Errorf("not ready: %w (last answer %q, %v)", ctx.Err(), reply, err)
+			return fmt.Errorf("not ready: %w (last answer %q, %w)", ctx.Err(), reply, err)
 		case <-tick.C:
 		}
 	}
