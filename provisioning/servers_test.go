@@ -34,7 +34,7 @@ func TestSettingsWithSeveralServers(t *testing.T) {
 	st.URL = "ws://10.99.0.11:7880, 10.99.0.12"
 	r = b.post("/api/settings", st)
 	b.expect(r, 400, "settings with a bad second server")
-	if !strings.Contains(string(r.body), `"field":"call.url[1]"`) || !strings.Contains(string(r.body), `\"10.99.0.12\" is not a ws://`) {
+	if !strings.Contains(string(r.body), `{"field":"url","reason":"\"10.99.0.12\" is not a ws://`) {
 		t.Errorf("the error does not name the bad entry: %s", r.body)
 	}
 

@@ -146,8 +146,12 @@ func formFieldErrors(err error) []fieldError {
 		var fe *config.FieldError
 		if errors.As(e, &fe) {
 			name, ok := names[fe.Field]
-			if !ok && strings.HasPrefix(fe.Field, "controls.contact_names.") {
+			switch {
+			case ok:
+			case strings.HasPrefix(fe.Field, "controls.contact_names."):
 				name, ok = "contacts", true
+			case strings.HasPrefix(fe.Field, "call.url["): // one of a cluster's servers
+				name, ok = "url", true
 			}
 			if !ok {
 				name = fe.Field
