@@ -90,6 +90,14 @@ func (u ServerURLs) First() string {
 	return u[0]
 }
 
+// Others are the servers after First, nil when there are none.
+func (u ServerURLs) Others() []string {
+	if len(u) < 2 {
+		return nil
+	}
+	return u[1:]
+}
+
 // validate checks each address: a ws://, wss://, http:// or https:// one
 // with a host, no password in it, none twice. An error names the entry
 // (call.url[1]) when there are several.

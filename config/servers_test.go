@@ -100,4 +100,9 @@ func TestParseServerURLs(t *testing.T) {
 	if got := (ServerURLs{"wss://a", "wss://b"}).String(); got != "wss://a, wss://b" {
 		t.Errorf("String() = %q", got)
 	}
+	// None set (settings not checked yet) is no first and no others.
+	var none ServerURLs
+	if none.First() != "" || none.Others() != nil || (ServerURLs{"wss://a"}).Others() != nil {
+		t.Errorf("First %q, Others %q of none", none.First(), none.Others())
+	}
 }
