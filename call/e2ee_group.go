@@ -401,10 +401,10 @@ func (s *Session) RemoveParticipant(ctx context.Context, identity string) error 
 
 // removeFrom asks the call server to put identity out of room.
 func (s *Session) removeFrom(ctx context.Context, room, identity string) error {
-	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
+	client := lksdk.NewRoomServiceClient(s.serverURL(), s.opts.APIKey, s.opts.APISecret)
 	_, err := client.RemoveParticipant(ctx, &livekit.RoomParticipantIdentity{Room: room, Identity: identity})
 	if err != nil {
-		return fmt.Errorf("remove %s from the room: %w", identity, explain(s.opts.URL, err))
+		return fmt.Errorf("remove %s from the room: %w", identity, explain(s.serverURL(), err))
 	}
 	return nil
 }
@@ -458,7 +458,7 @@ func (s *Session) groupJoined(room *lksdk.Room, roomName string) {
 		return
 	}
 	if s.opts.Group.Invites != nil && s.opts.APIKey != "" && s.opts.APISecret != "" {
-		gs.checkServer(s.opts.URL, s.opts.APIKey, s.opts.APISecret, roomName)
+		gs.checkServer(s.serverURL(), s.opts.APIKey, s.opts.APISecret, roomName)
 	}
 	gs.joined(room)
 }

@@ -333,7 +333,7 @@ func (l *line) entered(s *Session, room *lksdk.Room, roomName string, sending, b
 			*st = inCall(*st, callee)
 			st.Back = back
 		})
-		s.log.Info(again+"in the call", "room", roomName, "identity", s.opts.Identity)
+		s.log.Info(again+"in the call", "room", roomName, "identity", s.opts.Identity, "server", s.serverURL())
 	case !sending:
 		s.state.update(func(st *Status) {
 			st.State, st.Err, st.Line, st.Callers, st.Callee, st.Heard = Idle, nil, true, nil, "", ""
@@ -559,7 +559,7 @@ func (l *line) answerInPlace(ctx context.Context, s *Session, j *lineJoin) error
 	s.desire.answerHere(j.name)
 	askCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
+	client := lksdk.NewRoomServiceClient(s.serverURL(), s.opts.APIKey, s.opts.APISecret)
 	_, err := client.UpdateParticipant(askCtx, &livekit.UpdateParticipantRequest{
 		Room: j.name, Identity: s.opts.Identity,
 		Permission: &livekit.ParticipantPermission{CanSubscribe: true, CanPublish: true, CanPublishData: true},
@@ -570,7 +570,7 @@ func (l *line) answerInPlace(ctx context.Context, s *Session, j *lineJoin) error
 	if err != nil {
 		s.desire.set("", false) // join the line afresh: nothing half-published stays
 		s.state.update(func(st *Status) { st.CallWanted = false })
-		return fmt.Errorf("answer: %w", explain(s.opts.URL, err))
+		return fmt.Errorf("answer: %w", explain(s.serverURL(), err))
 	}
 	s.tellPrivacy()
 	s.keyframeWanted()
@@ -668,10 +668,10 @@ func (l *line) calledBack(ctx context.Context, s *Session, j *lineJoin) bool {
 	j.lookedAt = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
-	client := lksdk.NewRoomServiceClient(s.opts.URL, s.opts.APIKey, s.opts.APISecret)
+	client := lksdk.NewRoomServiceClient(s.serverURL(), s.opts.APIKey, s.opts.APISecret)
 	resp, err := client.ListParticipants(ctx, &livekit.ListParticipantsRequest{Room: s.opts.Room})
 	if err != nil {
-		s.log.Debug("cannot look into the box's own line", "room", s.opts.Room, "err", explain(s.opts.URL, err))
+		s.log.Debug("cannot look into the box's own line", "room", s.opts.Room, "err", explain(s.serverURL(), err))
 		return false
 	}
 	for _, p := range resp.Participants {

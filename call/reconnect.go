@@ -11,6 +11,10 @@ package call
 //     by itself, a keyframe is sent and the status says "back in the
 //     call". A blackout shorter than WebRTC's own timeouts (about 15 s)
 //     needs nothing more.
+//   - Silent, but the server answers: when nothing came for silentAfter
+//     but the server answers a TCP connection, the network is there and
+//     the call is not (in a cluster, the node that held the room died
+//     while the box signalled through another): the box joins afresh.
 //   - Lost: when the SDK gives up on its connection (ICE failed, the
 //     signalling connection closed, the server asks for a reconnection),
 //     the box leaves that connection at once and joins afresh as soon as
@@ -41,6 +45,13 @@ import (
 // errInterrupted is the reason given when the SDK reports its connection
 // interrupted, which the box answers by joining afresh.
 var errInterrupted = errors.New("the connection to the call server was interrupted")
+
+// errMediaLost is the reason given when the call server answers but says
+// nothing of the box's media: the network is there, the call is not. In a
+// cluster the node that held the room died while the box's signalling
+// went through another, which notices only after about 10 s: the box
+// joins afresh at once, and the room is made again on a node that lives.
+var errMediaLost = errors.New("the call server answers, but the call's media stopped (in a cluster: the room's node is gone)")
 
 const (
 	// silentAfter: no report from the call server for this long, while the
@@ -94,12 +105,17 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 			}
 			since, quiet := s.silentSince(now)
 			switch {
-			case quiet && !silent:
-				silent = true
-				st := s.state.get()
-				before = st.State
-				s.state.set(Status{State: Reconnecting, Since: since, Path: st.Path})
-				s.log.Warn("nothing heard from the call server; waiting for the network", "since", since.Format(time.TimeOnly))
+			case quiet:
+				if !silent {
+					silent = true
+					st := s.state.get()
+					before = st.State
+					s.state.set(Status{State: Reconnecting, Since: since, Path: st.Path})
+					s.log.Warn("nothing heard from the call server; waiting for the network", "since", since.Format(time.TimeOnly))
+				}
+				if s.serverAnswers(ctx) {
+					return errMediaLost
+				}
 			case !quiet && silent:
 				silent = false
 				s.keyframeWanted() // what receivers lost meanwhile breaks their pictures until one
@@ -115,6 +131,15 @@ func (s *Session) stay(ctx context.Context, room *lksdk.Room, dropped <-chan err
 			}
 		}
 	}
+}
+
+// serverAnswers reports whether the call server the box is on answers a
+// TCP connection within probeEvery: while the box hears nothing of its
+// media, whether the network or the call is gone.
+func (s *Session) serverAnswers(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, probeEvery)
+	defer cancel()
+	return probe(ctx, s.serverURL()) == nil
 }
 
 // waitForServer waits, after the call dropped at lost, until the call
@@ -134,7 +159,7 @@ func (s *Session) waitForServer(ctx context.Context, lost time.Time) {
 		if err == nil {
 			return
 		}
-		if err = explain(s.opts.URL, err); err.Error() != said {
+		if err = explain(s.serverURL(), err); err.Error() != said {
 			said = err.Error()
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
 		}
@@ -189,7 +214,7 @@ func (s *Session) waitRetry(ctx context.Context, d time.Duration, err error) {
 }
 
 // probeServer asks the call server whether it answers, a TCP connection
-// to its address, every probeEvery until ctx ends, and sends each answer
+// to its address (with a cluster, another when it does not: servers.go), every probeEvery until ctx ends, and sends each answer
 // (nil: it answered) on the channel it returns, which it closes once the
 // last probe has ended. A probe waits up to probeTimeout, so several are
 // under way at once: a network that comes back is seen within probeEvery,
@@ -206,7 +231,7 @@ func (s *Session) probeServer(ctx context.Context) <-chan error {
 		defer tick.Stop()
 		for {
 			probes.Go(func() {
-				err := s.probe(ctx)
+				err := s.probeCluster(ctx) // servers.go
 				select {
 				case results <- err:
 				case <-ctx.Done():
@@ -231,10 +256,10 @@ func unreachable(err error) bool {
 		errors.As(err, &dnsErr) || errors.Is(err, os.ErrDeadlineExceeded)
 }
 
-// probe asks whether the call server answers: a TCP connection to its
-// address, given up after probeTimeout.
-func (s *Session) probe(ctx context.Context) error {
-	addr, err := serverAddr(s.opts.URL)
+// probe asks whether the call server at serverURL answers: a TCP
+// connection to its address, given up after probeTimeout.
+func probe(ctx context.Context, serverURL string) error {
+	addr, err := serverAddr(serverURL)
 	if err != nil {
 		return err
 	}

@@ -28,10 +28,14 @@ import (
 
 // Options say which room to join, as whom, and what the box sends.
 type Options struct {
-	URL      string
-	Room     string
-	Identity string
-	Name     string
+	// URL is the call server; OtherURLs, for a cluster, its other
+	// servers. The box joins through URL first, and when the server it
+	// is on fails, through the next in turn (servers.go).
+	URL       string
+	OtherURLs []string
+	Room      string
+	Identity  string
+	Name      string
 	// Either a key and secret, from which each join makes a token...
 	APIKey, APISecret string
 	// ...or a token made elsewhere.
@@ -133,6 +137,9 @@ type Session struct {
 	// (GroupOptions.RecordKeys).
 	heldBefore [][]byte
 	content    contentShare // the shared content (content.go)
+	// server is the index in servers() of the call server the box joins
+	// through (servers.go).
+	server atomic.Int32
 }
 
 // New makes a session; nothing happens until Run.
@@ -186,6 +193,9 @@ func (s *Session) Run(ctx context.Context) error {
 	retry := firstRetry
 	lastJoinErr := ""
 	var lost time.Time // when the call in progress dropped; zero when joining anew
+	// leftCleanly: the call dropped while the server still answered
+	// (errMediaLost), so the leave reached it and no lost session stays.
+	leftCleanly := false
 	for {
 		roomName, changed, ok := s.waitForCall(ctx)
 		if !ok {
@@ -195,8 +205,10 @@ func (s *Session) Run(ctx context.Context) error {
 		if lost.IsZero() {
 			s.state.set(Status{State: Joining})
 		} else {
-			s.waitForServer(wish, lost)         // reconnect.go
-			s.removeLostSession(wish, roomName) // reconnect.go
+			s.waitForServer(wish, lost) // reconnect.go
+			if !leftCleanly {
+				s.removeLostSession(wish, roomName) // reconnect.go
+			}
 		}
 		dropped := make(chan error, 1)
 		room, err := s.join(wish, roomName, dropped)
@@ -211,7 +223,7 @@ func (s *Session) Run(ctx context.Context) error {
 				lost = time.Time{}
 				continue // hung up, or another room chosen, while joining
 			}
-			err = explain(s.opts.URL, err)
+			err = explain(s.serverURL(), err)
 			if lost.IsZero() {
 				s.state.set(Status{State: Failed, Err: err})
 			} else {
@@ -224,6 +236,9 @@ func (s *Session) Run(ctx context.Context) error {
 			}
 			lastJoinErr = err.Error()
 			s.log.Log(ctx, level, "cannot join the call; trying again", "room", roomName, "err", err, "retry_in", retry)
+			// The next try goes through the next server (servers.go);
+			// the waits grow once every server has failed.
+			round := s.nextServer()
 			s.waitRetry(wish, retry, err) // reconnect.go
 			stopWish()
 			if ctx.Err() != nil {
@@ -233,7 +248,9 @@ func (s *Session) Run(ctx context.Context) error {
 			if wishChanged(changed) {
 				lost = time.Time{} // the next join is a new call, not the lost one
 			}
-			retry = min(2*retry, lastRetry)
+			if round {
+				retry = min(2*retry, lastRetry)
+			}
 			continue
 		}
 		retry, lastJoinErr = firstRetry, ""
@@ -242,6 +259,7 @@ func (s *Session) Run(ctx context.Context) error {
 		stopWish()
 		lost = s.droppedAt()
 		s.leave(room)
+		leftCleanly = errors.Is(err, errMediaLost)
 		switch {
 		case ctx.Err() != nil:
 			s.state.set(Status{State: Idle})
@@ -251,7 +269,7 @@ func (s *Session) Run(ctx context.Context) error {
 			lost = time.Time{}
 			s.log.Info("left the call", "room", roomName)
 		default:
-			err = explain(s.opts.URL, err)
+			err = explain(s.serverURL(), err)
 			s.state.set(Status{State: Reconnecting, Err: err, Since: lost})
 			s.log.Warn("lost the call; joining again as soon as the call server answers",
 				"err", err, "silent_for", time.Since(lost).Round(100*time.Millisecond))
@@ -264,6 +282,7 @@ func (s *Session) Run(ctx context.Context) error {
 // once that is known.
 func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
 	s.heard.Store(time.Now().UnixNano()) // the silence watch starts now
+	s.state.update(func(st *Status) { st.Server = s.serverURL() })
 	s.line.entered(s, room, roomName, s.sending(room), back)
 	s.notePath(room)
 }
@@ -317,12 +336,12 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 		token, err = s.token(roomName, publish) // line.go
 	}
 	if err == nil {
-		err = room.JoinWithContextAndToken(ctx, s.opts.URL, token, connect...)
+		err = room.JoinWithContextAndToken(ctx, s.serverURL(), token, connect...)
 	}
 	offered, answered := relays.result()
 	if err != nil {
 		if answered && errors.Is(err, lksdk.ErrConnectionTimeout) {
-			err = noMediaPath(ctx, s.opts.URL, offered, err)
+			err = noMediaPath(ctx, s.serverURL(), offered, err)
 		}
 		s.leave(room) // what the half-made join started ends, its goroutines too
 		return nil, err

@@ -58,6 +58,9 @@ type Status struct {
 	Reconnects int
 	// Path is how the call's sound and pictures travel, in InCall.
 	Path Path
+	// Server is the call server the box last joined through: with a
+	// cluster (Options.OtherURLs), the one it is on.
+	Server string
 	// Muted and CameraOff are the person's privacy choices (SetMuted,
 	// SetCameraOff): while set, no sound or no pictures leave the box. They
 	// outlast every change of State.

@@ -213,6 +213,9 @@ var typeMismatch = regexp.MustCompile(`^toml: line (\d+) \(last key "([^"]*)"\):
 // its own message may quote the broken text.
 func fileError(err error) error {
 	var pe toml.ParseError
+	if errors.As(err, &pe) && pe.Message == errServerURLsKind.Error() {
+		return &FileError{Line: pe.Position.Line, Setting: "call.url", Reason: errServerURLsKind.Error()}
+	}
 	if errors.As(err, &pe) {
 		return &FileError{Line: pe.Position.Line, Setting: plainName(pe.LastKey),
 			Reason: `is not valid TOML (text needs "quotes", numbers and true/false none)`}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -37,13 +36,15 @@ type Config struct {
 
 // Call says which room to join and how to prove we may.
 type Call struct {
-	URL       string `toml:"url"`
-	Room      string `toml:"room"`
-	Identity  string `toml:"identity"`
-	Name      string `toml:"name"`
-	APIKey    string `toml:"api_key"`
-	APISecret string `toml:"api_secret"`
-	Token     string `toml:"token"`
+	// URL is the call server, or a cluster's servers in the order the box
+	// tries them (servers.go).
+	URL       ServerURLs `toml:"url"`
+	Room      string     `toml:"room"`
+	Identity  string     `toml:"identity"`
+	Name      string     `toml:"name"`
+	APIKey    string     `toml:"api_key"`
+	APISecret string     `toml:"api_secret"`
+	Token     string     `toml:"token"`
 	// Encryption says how media is encrypted: EncryptionEndToEnd (each
 	// member with a key of its own, made by the box), EncryptionSharedKey
 	// (one passphrase, RoomKey, as plain livekit-client apps use) or
@@ -243,16 +244,7 @@ func (c Config) Validate() error {
 		errs = append(errs, &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)})
 	}
 
-	u, urlErr := url.Parse(c.Call.URL)
-	switch {
-	case c.Call.URL == "":
-		bad("call.url", "is empty: set the call server's address, e.g. wss://calls.example.org")
-	case urlErr == nil && u.User != nil, urlErr != nil && strings.Contains(c.Call.URL, "@"):
-		// Never quoted: the part before @ is a user and a password.
-		bad("call.url", "has a user or password before @: the call server takes no password in its address, it authenticates the box by token (call.api_key and call.api_secret, or call.token); leave it out")
-	case urlErr != nil || u.Host == "" || !oneOf(u.Scheme, "ws", "wss", "http", "https"):
-		bad("call.url", "%q is not a ws://, wss://, http:// or https:// address with a host", c.Call.URL)
-	}
+	c.Call.URL.validate(bad) // servers.go
 	if c.Call.Token == "" {
 		if c.Call.Room == "" {
 			bad("call.room", "is empty: name the room to join")

@@ -13,7 +13,7 @@ import (
 
 func validConfig() Config {
 	c := Default()
-	c.Call.URL = "ws://10.99.0.1:7880"
+	c.Call.URL = ServerURLs{"ws://10.99.0.1:7880"}
 	c.Call.Room = "family"
 	c.Call.APIKey = "key"
 	c.Call.APISecret = "secret"
@@ -27,9 +27,9 @@ func TestValidateNamesTheField(t *testing.T) {
 		field  string
 		says   string
 	}{
-		{"no url", func(c *Config) { c.Call.URL = "" }, "call.url", "empty"},
-		{"url without scheme", func(c *Config) { c.Call.URL = "10.0.0.1:7880" }, "call.url", "ws://"},
-		{"url of another scheme", func(c *Config) { c.Call.URL = "ftp://host" }, "call.url", "ftp://host"},
+		{"no url", func(c *Config) { c.Call.URL = nil }, "call.url", "empty"},
+		{"url without scheme", func(c *Config) { c.Call.URL = ServerURLs{"10.0.0.1:7880"} }, "call.url", "ws://"},
+		{"url of another scheme", func(c *Config) { c.Call.URL = ServerURLs{"ftp://host"} }, "call.url", "ftp://host"},
 		{"no room", func(c *Config) { c.Call.Room = "" }, "call.room", "empty"},
 		{"no identity", func(c *Config) { c.Call.Identity = "" }, "call.identity", "empty"},
 		{"no secret", func(c *Config) { c.Call.APISecret = "" }, "call.api_key", "token"},
@@ -262,7 +262,7 @@ func TestBrokenFileErrorsNameLineAndSettingNotText(t *testing.T) {
 func TestURLWithAPasswordIsRefused(t *testing.T) {
 	for _, u := range []string{"wss://admin:Pw7Secret@calls.example.org", "wss://Pw7Secret@calls.example.org", "ftp://admin:Pw7Secret@calls.example.org", "wss://admin:Pw7Secret@[bad"} {
 		c := validConfig()
-		c.Call.URL = u
+		c.Call.URL = ServerURLs{u}
 		checkFieldError(t, c.Validate(), "call.url", "token")
 		if err := c.Validate(); strings.Contains(err.Error(), "Pw7") || strings.Contains(err.Error(), "admin") {
 			t.Errorf("%s: the error repeats the user or password: %v", u, err)

@@ -7,7 +7,7 @@ import (
 
 func TestContactNames(t *testing.T) {
 	c := Default()
-	c.Call.URL, c.Call.Room, c.Call.APIKey, c.Call.APISecret = "ws://10.99.0.1:7880", "family", "key", "secret"
+	c.Call.URL, c.Call.Room, c.Call.APIKey, c.Call.APISecret = ServerURLs{"ws://10.99.0.1:7880"}, "family", "key", "secret"
 	c.Controls.Contacts = []string{"grandma", "office"}
 	c.Controls.ContactNames = map[string]string{"grandma": "Grandma"}
 	if err := c.Validate(); err != nil {

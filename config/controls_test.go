@@ -111,7 +111,7 @@ brightness = 0.5
 		t.Fatal(err)
 	}
 	want := withControls()
-	want.Call.URL = "ws://10.99.0.1:7880"
+	want.Call.URL = ServerURLs{"ws://10.99.0.1:7880"}
 	if !reflect.DeepEqual(got.Controls, want.Controls) {
 		t.Errorf("controls loaded as\n%+v\nwant\n%+v", got.Controls, want.Controls)
 	}

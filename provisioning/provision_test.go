@@ -72,7 +72,7 @@ func TestProvisionFileSetsTheBoxUp(t *testing.T) {
 		t.Fatalf("the settings saved from the file: %v", err)
 	}
 	c := saved.Call
-	if c.URL != "wss://calls.example.org" || c.Room != "meeting-room-3" || c.Name != "Room 3" || c.APISecret != provisionAPISecret ||
+	if c.URL.String() != "wss://calls.example.org" || c.Room != "meeting-room-3" || c.Name != "Room 3" || c.APISecret != provisionAPISecret ||
 		c.Encryption != config.EncryptionSharedKey || c.RoomKey != provisionRoomKey || !strings.HasPrefix(c.Identity, "callbox-") {
 		t.Errorf("saved call settings %+v, want the file's, with an identity of the box's own", c)
 	}

@@ -42,7 +42,10 @@ type CallStatus struct {
 	// Path is how the call's sound and pictures travel, and why when not
 	// the direct way: "relayed over TURN/TLS: UDP seems blocked on this
 	// network". Empty when not in the call.
-	Path         string        `json:"path,omitempty"`
+	Path string `json:"path,omitempty"`
+	// Server is the call server the box last joined through (with a
+	// cluster, the one it is on).
+	Server       string        `json:"server,omitempty"`
 	Room         string        `json:"room"`
 	Codec        string        `json:"codec"`
 	CodecReason  string        `json:"codec_reason"`

@@ -88,7 +88,7 @@ func (st Settings) apply(cfg config.Config) (config.Config, []fieldError) {
 	if cfg.Call.Name == "" {
 		bad = append(bad, fieldError{"name", "is empty: give the box a name people will see"})
 	}
-	cfg.Call.URL = strings.TrimSpace(st.URL)
+	cfg.Call.URL = config.ParseServerURLs(st.URL)
 	cfg.Call.Room = strings.TrimSpace(st.Room)
 	switch st.Auth {
 	case "key":
@@ -146,8 +146,12 @@ func formFieldErrors(err error) []fieldError {
 		var fe *config.FieldError
 		if errors.As(e, &fe) {
 			name, ok := names[fe.Field]
-			if !ok && strings.HasPrefix(fe.Field, "controls.contact_names.") {
+			switch {
+			case ok:
+			case strings.HasPrefix(fe.Field, "controls.contact_names."):
 				name, ok = "contacts", true
+			case strings.HasPrefix(fe.Field, "call.url["): // one of a cluster's servers
+				name, ok = "url", true
 			}
 			if !ok {
 				name = fe.Field
@@ -167,7 +171,7 @@ func (s *Server) viewOf(cfg config.Config) SettingsView {
 		auth = "token"
 	}
 	return SettingsView{
-		Name: cfg.Call.Name, URL: cfg.Call.URL, Auth: auth, APIKey: cfg.Call.APIKey,
+		Name: cfg.Call.Name, URL: cfg.Call.URL.String(), Auth: auth, APIKey: cfg.Call.APIKey,
 		HasAPISecret: cfg.Call.APISecret != "", HasToken: cfg.Call.Token != "",
 		Room: cfg.Call.Room, Camera: cfg.Video.Camera, Microphone: cfg.Audio.Microphone,
 		Codec: cfg.Video.Codec, Encryption: string(cfg.Call.Encryption), HasRoomKey: cfg.Call.RoomKey != "", Contacts: contactsOf(cfg.Controls),

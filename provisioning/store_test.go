@@ -14,7 +14,7 @@ import (
 
 func testConfig(room string) config.Config {
 	c := config.Default()
-	c.Call.URL = "ws://10.99.0.1:7880"
+	c.Call.URL = config.ServerURLs{"ws://10.99.0.1:7880"}
 	c.Call.Room = room
 	c.Call.APIKey = "devkey"
 	c.Call.APISecret = "secret-" + room

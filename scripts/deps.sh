@@ -31,6 +31,7 @@ packages=(
 	debhelper lintian         # make deb (debian/) and its test
 	mmdebstrap                # a throwaway Debian root to install the package into (debian/deb_test.go)
 	prometheus                # scrapes the box's metrics in cmd/callboxd's TestMetricsThroughPrometheus
+	redis-server              # the store a cluster of call servers shares (internal/lkserver/cluster.go)
 )
 
 host_arch=$(dpkg --print-architecture)

@@ -64,7 +64,7 @@ func invite(args []string, out io.Writer) error {
 		return errors.New("invite -config makes links for shared-key encryption only: with end-to-end encryption the running box makes them (invite -socket)")
 	}
 	if *server == "" {
-		*server = cfg.Call.URL
+		*server = cfg.Call.URL.First()
 	}
 	inv, err := guest.NewInvite(guest.InviteOptions{
 		ServerURL: *server, APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,

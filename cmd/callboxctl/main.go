@@ -143,7 +143,7 @@ func view(ctx context.Context, args []string) error {
 		return err
 	}
 	opts := call.Options{
-		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
+		URL: cfg.Call.URL.First(), Room: cfg.Call.Room, Identity: *identity, Name: "Viewer",
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, RoomKey: key,
 	}
 	switch {
@@ -159,7 +159,7 @@ func view(ctx context.Context, args []string) error {
 		return err
 	}
 	defer v.Leave()
-	fmt.Printf("watching room %q at %s; pictures go to %s\n", cfg.Call.Room, cfg.Call.URL, filepath.Join(*out, "latest.png"))
+	fmt.Printf("watching room %q at %s; pictures go to %s\n", cfg.Call.Room, cfg.Call.URL.First(), filepath.Join(*out, "latest.png"))
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	seen := 0

@@ -23,21 +23,22 @@ func provisionFile(args []string, stdout io.Writer) error {
 	ssid := fs.String("wifi-ssid", "", "a Wi-Fi network for the box to join (a box with Wi-Fi)")
 	passphrase := fs.String("wifi-passphrase", "", "its WPA passphrase; empty for an open network")
 	cfg := config.Default()
+	text := func(p *string) func(string) { return func(v string) { *p = v } }
 	settings := []struct {
 		name, setting, usage string
-		value                *string
+		set                  func(string)
 	}{
-		{"name", "call.name", "the box's name, as people see it", &cfg.Call.Name},
-		{"url", "call.url", "the call server, e.g. wss://calls.example.org", &cfg.Call.URL},
-		{"room", "call.room", "the room to join", &cfg.Call.Room},
-		{"api-key", "call.api_key", "the call server's API key", &cfg.Call.APIKey},
-		{"api-secret", "call.api_secret", "its API secret", &cfg.Call.APISecret},
-		{"token", "call.token", "an access token instead of key and secret", &cfg.Call.Token},
-		{"encryption", "call.encryption", "end-to-end, shared-key or none", (*string)(&cfg.Call.Encryption)},
-		{"room-key", "call.room_key", "the passphrase of shared-key encryption (12 characters or more)", &cfg.Call.RoomKey},
-		{"camera", "video.camera", `a camera device, card name, or "testpattern"`, &cfg.Video.Camera},
-		{"microphone", "audio.microphone", `an ALSA device, or "tone"`, &cfg.Audio.Microphone},
-		{"codec", "video.codec", "h264 or vp8", &cfg.Video.Codec},
+		{"name", "call.name", "the box's name, as people see it", text(&cfg.Call.Name)},
+		{"url", "call.url", "the call server, e.g. wss://calls.example.org; a cluster's servers separated by commas", func(v string) { cfg.Call.URL = config.ParseServerURLs(v) }},
+		{"room", "call.room", "the room to join", text(&cfg.Call.Room)},
+		{"api-key", "call.api_key", "the call server's API key", text(&cfg.Call.APIKey)},
+		{"api-secret", "call.api_secret", "its API secret", text(&cfg.Call.APISecret)},
+		{"token", "call.token", "an access token instead of key and secret", text(&cfg.Call.Token)},
+		{"encryption", "call.encryption", "end-to-end, shared-key or none", text((*string)(&cfg.Call.Encryption))},
+		{"room-key", "call.room_key", "the passphrase of shared-key encryption (12 characters or more)", text(&cfg.Call.RoomKey)},
+		{"camera", "video.camera", `a camera device, card name, or "testpattern"`, text(&cfg.Video.Camera)},
+		{"microphone", "audio.microphone", `an ALSA device, or "tone"`, text(&cfg.Audio.Microphone)},
+		{"codec", "video.codec", "h264 or vp8", text(&cfg.Video.Codec)},
 	}
 	for _, s := range settings {
 		fs.String(s.name, "", s.usage+" ("+s.setting+")")
@@ -60,7 +61,7 @@ func provisionFile(args []string, stdout io.Writer) error {
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	for _, s := range settings {
 		if given[s.name] {
-			*s.value = fs.Lookup(s.name).Value.String()
+			s.set(fs.Lookup(s.name).Value.String())
 		}
 	}
 	if given["room-key"] && !given["encryption"] {

@@ -87,7 +87,7 @@ func TestFactoryResetButton(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = "ws://10.99.0.1:7880", "family", "devkey", "secret-do-not-keep"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{"ws://10.99.0.1:7880"}, "family", "devkey", "secret-do-not-keep"
 	cfg.Controls.Buttons = map[string]config.Button{actionFactoryReset: {Line: "GPIO26", ActiveLow: true, Pull: "up"}}
 	if err := store.SaveConfig(cfg); err != nil {
 		t.Fatal(err)

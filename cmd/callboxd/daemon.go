@@ -66,7 +66,7 @@ func newDaemon(cfg config.Config, log *slog.Logger, beats *heartbeat, keyStore *
 	d.content = newContent(cfg, d)
 	d.sendFrames = d.video.Send
 	d.session = call.New(call.Options{
-		URL: cfg.Call.URL, Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
+		URL: cfg.Call.URL.First(), OtherURLs: cfg.Call.URL.Others(), Room: cfg.Call.Room, Identity: cfg.Call.Identity, Name: cfg.Call.Name,
 		APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret, Token: cfg.Call.Token,
 		VideoCodec: videoCodec(cfg), Width: cfg.Video.Width, Height: cfg.Video.Height,
 		MaxVideoBitrate: cfg.Video.BitsPerSecond(),

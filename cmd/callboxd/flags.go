@@ -125,7 +125,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 
 // bindFlags makes a flag of each setting a flag may set.
 func bindFlags(fs *flag.FlagSet, c *config.Config) {
-	fs.StringVar(&c.Call.URL, "url", c.Call.URL, "call server address (call.url)")
+	fs.Var(&c.Call.URL, "url", "call server address (call.url); a cluster's servers separated by commas, tried in order")
 	fs.StringVar(&c.Call.Room, "room", c.Call.Room, "room to join (call.room)")
 	fs.StringVar(&c.Call.Identity, "identity", c.Call.Identity, "identity in the room (call.identity)")
 	fs.StringVar(&c.Call.Name, "name", c.Call.Name, "name people see (call.name)")

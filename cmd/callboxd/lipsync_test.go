@@ -115,7 +115,7 @@ func TestLipSync(t *testing.T) {
 
 	// The box's receive side, as callboxd wires it.
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, room, "box"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = config.ServerURLs{srv.URL}, room, "box"
 	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
 	cfg.Display = config.Display{Output: "offscreen", Width: 640, Height: 360, FPS: 30}
 	cfg.Speaker = config.Speaker{Device: "file:" + filepath.Join(dir, "sound.raw"), JitterMs: 200}

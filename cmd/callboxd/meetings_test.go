@@ -119,7 +119,7 @@ func TestMeetingsCalendarUnreadable(t *testing.T) {
 		{"https://" + closed + "/private/s3cr3t/room.ics", "the calendar https://" + closed + "/… cannot be read: dial tcp " + closed + ": connect: connection refused"},
 	} {
 		cfg := config.Default()
-		cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.APIKey, cfg.Call.APISecret = "ws://127.0.0.1:1", "line", "box", "key", "secret"
+		cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{"ws://127.0.0.1:1"}, "line", "box", "key", "secret"
 		cfg.Meetings.Calendar = tt.calendar
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)

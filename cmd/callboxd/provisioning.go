@@ -163,6 +163,7 @@ func (d *daemon) callStatus(st *provisioning.CallStatus) {
 	if cs.State == call.InCall {
 		st.Path = cs.Path.String()
 	}
+	st.Server = cs.Server
 	e := d.session.Encryption()
 	st.Encryption, st.Encrypted = string(e.Mode), e.Mode != call.EncryptionNone
 	st.KeyFingerprint, st.KeyWords, st.Outsiders = e.Verification, e.Words, e.Outsiders

@@ -57,7 +57,7 @@ type ringBox struct {
 func ringSettings(t *testing.T, srv *lkserver.Server, line, identity, name string, tone int, contacts ...string) config.Config {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.Name = srv.URL, line, identity, name
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.Name = config.ServerURLs{srv.URL}, line, identity, name
 	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
 	cfg.Call.Encryption = config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = ringW, ringH, 15, config.EncoderSoftware

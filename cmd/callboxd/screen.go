@@ -208,7 +208,7 @@ func (b *localBox) Invite(ctx context.Context, req provisioning.InviteRequest) (
 	}
 	server := req.Server
 	if server == "" {
-		server = cfg.Call.URL
+		server = cfg.Call.URL.First()
 	}
 	opts := guest.InviteOptions{ServerURL: server, APIKey: cfg.Call.APIKey, APISecret: cfg.Call.APISecret,
 		Room: cfg.Call.Room, Name: req.Name, ValidFor: validFor, Once: req.Once}

@@ -75,7 +75,7 @@ func TestHardwareEncoderModeNamesTheSetting(t *testing.T) {
 // until "call now", as it does on a box that sits in one room.
 func TestPageOfABoxThatRings(t *testing.T) {
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.APIKey, cfg.Call.APISecret = "ws://127.0.0.1:1", "line", "box", "key", "secret"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{"ws://127.0.0.1:1"}, "line", "box", "key", "secret"
 	cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
 	s := newSupervisor(quietLog, provisioning.Boot{Config: cfg})
 	d, err := newDaemon(cfg, quietLog, nil, &boxKeyStore{})

@@ -73,7 +73,7 @@ func startBox(t *testing.T, m mode, controlSocket string) *daemontest.Log {
 func idleBox(t *testing.T) config.Config {
 	t.Helper()
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = "ws://"+refusingAddr(t), "watchdog", "devkey", "secret"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{"ws://" + refusingAddr(t)}, "watchdog", "devkey", "secret"
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS = 160, 90, 15
 	cfg.Video.Encoder = config.EncoderSoftware
 	cfg.Display.Output = config.DisplayNone
@@ -132,7 +132,7 @@ func TestWatchdogIsFedWhileTheBoxIdlesOrCalls(t *testing.T) {
 			srv := startServer(t)
 			cfg := idleBox(t)
 			cfg.Controls.StartInCall = true
-			cfg.Call.URL, cfg.Call.APIKey, cfg.Call.APISecret = srv.URL, srv.APIKey, srv.APISecret
+			cfg.Call.URL, cfg.Call.APIKey, cfg.Call.APISecret = config.ServerURLs{srv.URL}, srv.APIKey, srv.APISecret
 			cfg.Display.Output, cfg.Display.Width, cfg.Display.Height, cfg.Display.FPS = "offscreen", 160, 90, 10
 			cfg.Speaker.Device = "file:" + filepath.Join(t.TempDir(), "speaker.raw")
 			return configMode{cfg: cfg}, ""

@@ -44,15 +44,16 @@ import (
 // eight minutes, CALLBOX_BENCH_PROFILES=thin,drop for some profiles only);
 // "e2ee" for the figures of end-to-end encryption (e2ee.go); "receive"
 // for the receive side's (receive.go); "kiosk" for the box against a
-// browser kiosk (kiosk.go); "arm64" for
+// browser kiosk (kiosk.go); "cluster" for node_failover_s (cluster.go);
+// "arm64" for
 // arm64_boot_to_in_call_s only (arm64.go; needs root, several minutes).
 // CALLBOX_BENCH_DAEMON_LOG=debug shows callboxd's own log of a call (its
 // join, ICE and DTLS step by step) on stderr.
 var group = os.Getenv("CALLBOX_BENCH")
 
 func main() {
-	if !slices.Contains([]string{"", "call", "network", "e2ee", "receive", "kiosk", "arm64"}, group) {
-		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, kiosk, arm64, or nothing for every figure\n", group)
+	if !slices.Contains([]string{"", "call", "network", "e2ee", "receive", "kiosk", "cluster", "arm64"}, group) {
+		fmt.Fprintf(os.Stderr, "bench: CALLBOX_BENCH=%q: want call, network, e2ee, receive, kiosk, cluster, arm64, or nothing for every figure\n", group)
 		os.Exit(2)
 	}
 	if group == "arm64" {
@@ -94,6 +95,8 @@ func run() error {
 		return receiveFigures()
 	case "kiosk":
 		return kioskFigures()
+	case "cluster":
+		return clusterFigures()
 	}
 	ratio, err := encodeOverheadRatio()
 	if err != nil {
@@ -119,6 +122,9 @@ func run() error {
 		return err
 	}
 	if err := kioskFigures(); err != nil { // kiosk.go
+		return err
+	}
+	if err := clusterFigures(); err != nil { // cluster.go
 		return err
 	}
 	return networkFigures()

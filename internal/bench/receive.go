@@ -315,7 +315,7 @@ func receiveNine() error {
 
 	const room = "bench-nine"
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, room, "box"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = config.ServerURLs{srv.URL}, room, "box"
 	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = 320, 180, 15, config.EncoderSoftware
 	cfg.Display.Output, cfg.Display.Width, cfg.Display.Height, cfg.Display.FPS = "offscreen", 1920, 1080, 30

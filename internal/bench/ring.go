@@ -36,7 +36,7 @@ func ringFigures() error {
 	defer srv.Close()
 
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, "bench-line", "box"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = config.ServerURLs{srv.URL}, "bench-line", "box"
 	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = benchWidth, benchHeight, benchFPS, config.EncoderSoftware
 	cfg.Display.Output, cfg.Speaker.Device = "none", "none"

@@ -48,6 +48,12 @@ type Options struct {
 	// certificate authority made for this server alone (Server.CAFile).
 	// Port 443 needs the namespace's root, which netns gives.
 	TURN bool
+	// Redis, host:port, makes the server a node of the cluster that
+	// shares that Redis (cluster.go); "" is a server on its own.
+	Redis string
+	// APISecret is the secret of the server's API key; "" makes one. The
+	// nodes of a cluster share one, so that a token works on any.
+	APISecret string
 }
 
 // turnTLSPort is where the server's TURN over TLS listens: LiveKit always
@@ -75,10 +81,8 @@ type Server struct {
 	healthURL  string
 	stun       *stunServer // the STUN server the server names, from Start to Close
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	exited  chan struct{} // closed when cmd has exited
-	waitErr error         // cmd's exit status, valid once exited is closed
+	mu   sync.Mutex
+	proc *child // nil while stopped
 	// signalsFrom is when the server starts obeying SIGTERM; see signalDelay.
 	signalsFrom time.Time
 }
@@ -116,9 +120,11 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("lkserver: %w", err)
 	}
 
-	secret, err := randomSecret()
-	if err != nil {
-		return nil, fmt.Errorf("lkserver: %w", err)
+	secret := opts.APISecret
+	if secret == "" {
+		if secret, err = randomSecret(); err != nil {
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
 	}
 	stun, err := startSTUN(opts.Addr)
 	if err != nil {
@@ -155,7 +161,7 @@ func Start(ctx context.Context, opts Options) (*Server, error) {
 			undo()
 			return nil, fmt.Errorf("lkserver: %w", err)
 		}
-		if err := writeConfig(configFile, opts.Addr, ports, stun.addr(), secret, turn); err != nil {
+		if err := writeConfig(configFile, opts, ports, stun.addr(), secret, turn); err != nil {
 			undo()
 			return nil, fmt.Errorf("lkserver: %w", err)
 		}
@@ -231,7 +237,7 @@ func (s *Server) Close() error {
 func (s *Server) start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.cmd != nil {
+	if s.proc != nil {
 		return fmt.Errorf("lkserver: start %s: already running", s.URL)
 	}
 	log, err := os.OpenFile(s.LogFile, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -243,30 +249,11 @@ func (s *Server) start(ctx context.Context) error {
 	cmd := exec.Command(s.binary, "--config", s.configFile)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.Env = withoutLiveKitVars(os.Environ())
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid: true,
-		// A test binary that dies (timeout, panic) takes the server along.
-		Pdeathsig: syscall.SIGKILL,
-	}
-	exited := make(chan struct{})
-	started := make(chan error, 1)
-	go func() {
-		// Pdeathsig fires when the thread that started the child ends, not
-		// the process: hold this thread until the server has exited. The
-		// goroutine ends locked, so the runtime retires the thread after.
-		runtime.LockOSThread()
-		if err := cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		s.waitErr = cmd.Wait()
-		close(exited)
-	}()
-	if err := <-started; err != nil {
+	proc, err := startChild(cmd)
+	if err != nil {
 		return fmt.Errorf("lkserver: start %s: %w", s.binary, err)
 	}
-	s.cmd, s.exited = cmd, exited
+	s.proc = proc
 
 	if err := s.waitReady(ctx); err != nil {
 		_ = s.stopLocked()
@@ -292,11 +279,11 @@ func (s *Server) waitReady(ctx context.Context) error {
 			return nil
 		}
 		select {
-		case <-s.exited:
-			if s.waitErr == nil {
+		case <-s.proc.exited:
+			if s.proc.err == nil {
 				return errors.New("server exited")
 			}
-			return fmt.Errorf("server exited: %w", s.waitErr)
+			return fmt.Errorf("server exited: %w", s.proc.err)
 		case <-ctx.Done():
 			return fmt.Errorf("not ready: %w (last check: %w)", ctx.Err(), lastErr)
 		case <-tick.C:
@@ -322,13 +309,13 @@ func (s *Server) healthy(ctx context.Context, client *http.Client) error {
 }
 
 func (s *Server) stopLocked() error {
-	if s.cmd == nil {
+	if s.proc == nil {
 		return nil
 	}
-	pgid := s.cmd.Process.Pid // Setpgid made the server its group's leader
-	defer func() { s.cmd = nil }()
+	proc := s.proc
+	defer func() { s.proc = nil }()
 	select {
-	case <-s.exited:
+	case <-proc.exited:
 		return nil
 	case <-time.After(time.Until(s.signalsFrom)):
 	}
@@ -340,14 +327,76 @@ func (s *Server) stopLocked() error {
 		{syscall.SIGTERM, forceGrace},
 		{syscall.SIGKILL, forceGrace},
 	} {
-		_ = syscall.Kill(-pgid, step.signal)
-		select {
-		case <-s.exited:
+		if err := proc.signal(step.signal, step.grace); err == nil {
 			return nil
-		case <-time.After(step.grace):
 		}
 	}
-	return fmt.Errorf("lkserver: stop %s: process %d did not exit after SIGKILL", s.URL, pgid)
+	return fmt.Errorf("lkserver: stop %s: process %d did not exit after SIGKILL", s.URL, proc.cmd.Process.Pid)
+}
+
+// Kill ends the server with SIGKILL, as a machine that dies would: no
+// goodbye to its participants or to the other nodes of its cluster. Its
+// config stays, for Restart.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.proc == nil {
+		return nil
+	}
+	defer func() { s.proc = nil }()
+	if err := s.proc.signal(syscall.SIGKILL, forceGrace); err != nil {
+		return fmt.Errorf("lkserver: kill %s: %w", s.URL, err)
+	}
+	return nil
+}
+
+// child is a process the package started in a process group of its own,
+// which ends with the test binary that started it.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
+	err    error         // cmd's exit status, valid once exited is closed
+}
+
+// startChild starts cmd and waits for it in a goroutine of its own, which
+// ends when the process does.
+func startChild(cmd *exec.Cmd) (*child, error) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid: true,
+		// A test binary that dies (timeout, panic) takes the process along.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	started := make(chan error, 1)
+	go func() {
+		// Pdeathsig fires when the thread that started the child ends, not
+		// the process: hold this thread until the child has exited. The
+		// goroutine ends locked, so the runtime retires the thread after.
+		runtime.LockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		c.err = cmd.Wait()
+		close(c.exited)
+	}()
+	if err := <-started; err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// signal sends sig to the child's process group and waits up to grace for
+// it to exit.
+func (c *child) signal(sig syscall.Signal, grace time.Duration) error {
+	_ = syscall.Kill(-c.cmd.Process.Pid, sig) // Setpgid made it its group's leader
+	select {
+	case <-c.exited:
+		return nil
+	case <-time.After(grace):
+		return fmt.Errorf("process %d still runs %v after %v", c.cmd.Process.Pid, grace, sig)
+	}
 }
 
 // logTail returns the last lines of the log file, for error messages.
@@ -420,6 +469,12 @@ type config struct {
 	Keys          map[string]string `json:"keys"`
 	Logging       loggingConfig     `json:"logging"`
 	TURN          *turnConfig       `json:"turn,omitempty"`
+	Redis         *redisConfig      `json:"redis,omitempty"`
+}
+
+// redisConfig is where the nodes of a cluster share their rooms.
+type redisConfig struct {
+	Address string `json:"address"`
 }
 
 type turnConfig struct {
@@ -444,7 +499,12 @@ type loggingConfig struct {
 	PionLevel string `json:"pion_level"`
 }
 
-func writeConfig(path, addr string, ports serverPorts, stunAddr, secret string, turn *turnConfig) error {
+func writeConfig(path string, opts Options, ports serverPorts, stunAddr, secret string, turn *turnConfig) error {
+	addr := opts.Addr
+	var redis *redisConfig
+	if opts.Redis != "" {
+		redis = &redisConfig{Address: opts.Redis}
+	}
 	data, err := json.MarshalIndent(config{
 		Port:          ports.http,
 		BindAddresses: []string{addr},
@@ -460,6 +520,7 @@ func writeConfig(path, addr string, ports serverPorts, stunAddr, secret string, 
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},
 		TURN:    turn,
+		Redis:   redis,
 	}, "", "  ")
 	if err != nil {
 		return fmt.Errorf("config %s: %w", path, err)

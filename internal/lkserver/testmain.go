@@ -36,3 +36,27 @@ func RunMainInNamespace(main func() int) {
 	}
 	netns.RunMain(main)
 }
+
+// NodeAddrs are the addresses of a cluster's n nodes on the namespace's
+// network: 10.99.0.11, 10.99.0.12, … (scripts/netns.sh gives the same
+// to make run's namespace with CLUSTER=n).
+func NodeAddrs(n int) []string {
+	addrs := make([]string, n)
+	for i := range addrs {
+		addrs[i] = fmt.Sprintf("10.99.0.%d", 11+i)
+	}
+	return addrs
+}
+
+// StartClusterInNamespace starts a cluster of n nodes inside the namespace
+// of RunInNamespace: Redis on netns.Addr, the nodes on NodeAddrs, which it
+// puts on the namespace's link.
+func StartClusterInNamespace(ctx context.Context, n int, logDir string) (*Cluster, error) {
+	addrs := NodeAddrs(n)
+	for _, a := range addrs {
+		if err := netns.AddAddr(a); err != nil {
+			return nil, fmt.Errorf("lkserver: %w", err)
+		}
+	}
+	return StartCluster(ctx, ClusterOptions{RedisAddr: netns.Addr, NodeAddrs: addrs, LogDir: logDir})
+}

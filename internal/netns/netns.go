@@ -214,3 +214,23 @@ func checkAddr() error {
 	}
 	return fmt.Errorf("interface %s: %s not assigned (has %v)", LinkName, Addr, addrs)
 }
+
+// AddAddr puts addr, another address of Addr's network (10.99.0.2 to
+// 10.99.0.254), on LinkName beside Addr: one more machine on the
+// namespace's network, such as a node of a cluster of call servers. Only
+// inside a namespace made by Run; an address already there is no error.
+func AddAddr(addr string) error {
+	if !Inside() {
+		return errors.New("netns: AddAddr: only inside a namespace made by Run")
+	}
+	ip := net.ParseIP(addr).To4()
+	_, network, _ := net.ParseCIDR(fmt.Sprintf("%s/%d", Addr, prefixLen))
+	if ip == nil || !network.Contains(ip) || ip.Equal(net.ParseIP(Addr)) || ip[3] == 0 || ip[3] == 255 {
+		return fmt.Errorf("netns: AddAddr(%q): not an address of %s other than %s", addr, network, Addr)
+	}
+	out, err := exec.Command("ip", "addr", "replace", fmt.Sprintf("%s/%d", addr, prefixLen), "dev", LinkName).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("netns: add %s to %s: %w: %s", addr, LinkName, err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}

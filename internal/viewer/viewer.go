@@ -62,9 +62,9 @@ type Picture struct {
 // Viewer collects what it received. Its methods are safe to call while it
 // runs.
 type Viewer struct {
-	check   Check
-	watcher *call.Watcher
-	leave   sync.Once
+	check Check
+	room  room // nil: fed by a test, not a room
+	leave sync.Once
 
 	mu       sync.Mutex
 	changed  chan struct{} // closed and replaced whenever something arrives
@@ -111,10 +111,23 @@ func Start(opts call.Options, check Check) (*Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock() // frames may come already
-	v.watcher = w
-	v.mu.Unlock()
+	v.joined(w)
 	return v, nil
+}
+
+// room is where a viewer's frames come from: a call.Watcher, or a
+// participant's session (participant.go).
+type room interface {
+	Leave()
+	RequestKeyframe(identity string)
+	Encryption() call.EncryptionStatus
+}
+
+// joined notes the room the viewer's frames come from.
+func (v *Viewer) joined(r room) {
+	v.mu.Lock() // frames may come already
+	v.room = r
+	v.mu.Unlock()
 }
 
 func newViewer(check Check) *Viewer {
@@ -125,8 +138,11 @@ func newViewer(check Check) *Viewer {
 // read. It may be called more than once.
 func (v *Viewer) Leave() {
 	v.leave.Do(func() {
-		if v.watcher != nil { // nil: fed by a test, not a room
-			v.watcher.Leave()
+		v.mu.Lock()
+		r := v.room
+		v.mu.Unlock()
+		if r != nil {
+			r.Leave()
 		}
 		v.mu.Lock()
 		defer v.mu.Unlock()
@@ -241,8 +257,8 @@ func (v *Viewer) onAudio(f call.Frame) {
 
 // requestKeyframe asks identity for a keyframe; v.mu is held.
 func (v *Viewer) requestKeyframe(identity string) {
-	if v.watcher != nil { // nil: fed by a test, not a room
-		v.watcher.RequestKeyframe(identity)
+	if v.room != nil {
+		v.room.RequestKeyframe(identity)
 	}
 }
 
@@ -391,7 +407,11 @@ func (v *Viewer) FirstSoundAfter(identity string, t time.Time) (at time.Time, ok
 
 // Encryption is how the call's media reaches the viewer encrypted, and,
 // with per-member keys, the members' check it sees.
-func (v *Viewer) Encryption() call.EncryptionStatus { return v.watcher.Encryption() }
+func (v *Viewer) Encryption() call.EncryptionStatus {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.room.Encryption()
+}
 
 // Errors returns the decoding problems seen so far.
 func (v *Viewer) Errors() []error {

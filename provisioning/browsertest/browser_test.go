@@ -115,7 +115,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the settings the page saved do not load: %v", err)
 	}
-	if saved.Call.Room != "kitchen-table" || saved.Call.Name != "Kitchen" || saved.Call.URL != srv.URL {
+	if saved.Call.Room != "kitchen-table" || saved.Call.Name != "Kitchen" || saved.Call.URL.String() != srv.URL {
 		t.Errorf("saved %+v", saved.Call)
 	}
 	if !slices.Equal(saved.Controls.Contacts, []string{"grandma"}) || saved.Controls.ContactNames["grandma"] != "Grandma" {

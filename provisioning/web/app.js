@@ -329,6 +329,7 @@ async function refreshStatus() {
     $('st-codec').textContent += `; ${st.call.broken_camera_frames} broken camera frames dropped`;
   }
   $('st-path').textContent = st.call.path || '—';
+  $('st-server').textContent = st.call.server || '—';
   $('st-uptime').textContent = duration(st.uptime_s);
   $('st-temp').textContent = st.cpu_temp_c == null ? 'no sensor' : st.cpu_temp_c.toFixed(1) + ' °C';
   $('st-addresses').textContent = (st.addresses || []).join(', ') || '—';
