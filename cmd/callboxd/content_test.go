@@ -28,7 +28,7 @@ func TestContentInputIsShared(t *testing.T) {
 	defer cancel()
 	const room = "content-in"
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, room, "box"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = config.ServerURLs{srv.URL}, room, "box"
 	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
 	cfg.Call.Encryption = config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS, cfg.Video.Encoder = 320, 180, 10, config.EncoderSoftware
@@ -105,7 +105,7 @@ func TestContentInputIsShared(t *testing.T) {
 func TestShareWithoutContentInput(t *testing.T) {
 	srv := startServer(t)
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = srv.URL, "no-content", "box"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Identity = config.ServerURLs{srv.URL}, "no-content", "box"
 	cfg.Call.APIKey, cfg.Call.APISecret = srv.APIKey, srv.APISecret
 	cfg.Call.Encryption = config.EncryptionNone
 	cfg.Video.Width, cfg.Video.Height, cfg.Video.FPS = 320, 180, 5
