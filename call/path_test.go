@@ -28,27 +28,31 @@ func TestNoMediaPathSaysWhatToDo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	go serveSelfSignedTLS(ln)
+	go serveTLS(ln, selfSignedTLS(t)) // the certificate made first: under load the probe has 3 s
 	err = noMediaPath(context.Background(), "ws://x", []string{"turns:" + ln.Addr().String() + "?transport=tcp"}, cause)
 	if want := "TURN over TLS at " + ln.Addr().String() + ": its certificate is not trusted here"; !strings.Contains(err.Error(), want) {
 		t.Errorf("untrusted relay: %v, want it to say %q", err, want)
 	}
 }
 
-// serveSelfSignedTLS answers TLS handshakes on ln with a certificate that
-// nobody trusts, until ln closes.
-func serveSelfSignedTLS(ln net.Listener) {
+// selfSignedTLS is a server's TLS set-up with a certificate nobody trusts.
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return
+		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now().Add(-time.Hour),
 		NotAfter: time.Now().Add(time.Hour), IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
-		return
+		t.Fatal(err)
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+}
+
+// serveTLS answers TLS handshakes on ln with cfg until ln closes.
+func serveTLS(ln net.Listener, cfg *tls.Config) {
 	for {
 		conn, err := ln.Accept()
 		if err != nil {

@@ -40,7 +40,7 @@ func (s *Session) nextServer() (round bool) {
 		next := (at + 1) % n
 		if s.server.CompareAndSwap(at, next) {
 			if n > 1 {
-				s.log.Info("trying the next call server", "url", s.servers()[next])
+				s.log.Info("the join failed; going on through another call server", "url", s.servers()[next])
 			}
 			return next == 0
 		}
