@@ -105,11 +105,10 @@ func TestLadderFollowsTheBitrate(t *testing.T) {
 	}
 }
 
-// TestLadderSendsOneSize: the pictures sent are the size the bitrate
-// allows, made from the camera's, and a change of size starts with a
-// keyframe; sizes not sent code nothing.
-func TestLadderSendsOneSize(t *testing.T) {
-	l, encs := ladderOf(t, 1_500_000)
+// sendNine has l send nine pictures of a 720p test pattern, calling after
+// each the step of its count (1 to 9).
+func sendNine(t *testing.T, l *ladder, step func(sent int)) {
+	t.Helper()
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 1280, Height: 720, FPS: 240})
 	if err != nil {
 		t.Fatal(err)
@@ -120,12 +119,8 @@ func TestLadderSendsOneSize(t *testing.T) {
 	defer cancel()
 	err = l.send(ctx, src, func(media.EncodedFrame) error {
 		sent++
-		switch sent {
-		case 3:
-			l.setBitrate(250_000, time.Now()) // under half of 720p's threshold: at once
-		case 6:
-			l.setBitrate(60_000, time.Now())
-		case 9:
+		step(sent)
+		if sent == 9 {
 			cancel()
 		}
 		return nil
@@ -133,6 +128,21 @@ func TestLadderSendsOneSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLadderSendsOneSize: the pictures sent are the size the bitrate
+// allows, made from the camera's, and a change of size starts with a
+// keyframe; sizes not sent code nothing.
+func TestLadderSendsOneSize(t *testing.T) {
+	l, encs := ladderOf(t, 1_500_000)
+	sendNine(t, l, func(sent int) {
+		switch sent {
+		case 3:
+			l.setBitrate(250_000, time.Now()) // under half of 720p's threshold: at once
+		case 6:
+			l.setBitrate(60_000, time.Now())
+		}
+	})
 	var got []string
 	for _, e := range encs() {
 		got = append(got, e.coded...)
@@ -158,18 +168,9 @@ func TestLadderOpensASizeWhenSent(t *testing.T) {
 	if n := len(encs()); n != 1 {
 		t.Fatalf("%d encoders open before the first picture, want the camera size's alone", n)
 	}
-	l.idleClose = 0 // a size left is closed at the next picture
-	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 1280, Height: 720, FPS: 240})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	sent := 0
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	l.idleClose = 0    // a size left is closed at the next picture
 	var at360 []string // the encoders at the first 360p picture
-	err = l.send(ctx, src, func(media.EncodedFrame) error {
-		sent++
+	sendNine(t, l, func(sent int) {
 		switch sent {
 		case 3:
 			l.setBitrate(250_000, time.Now()) // 360p at once
@@ -181,14 +182,8 @@ func TestLadderOpensASizeWhenSent(t *testing.T) {
 			now := time.Now()
 			l.setBitrate(1_500_000, now)
 			l.setBitrate(1_500_000, now.Add(ladderUpAfter)) // back to 720p
-		case 9:
-			cancel()
 		}
-		return nil
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	// The first 720p encoder, closed once 360p was sent; 360p's, opened
 	// at 250 kbit/s.
 	if want := []string{"250000 closed=true", "250000 closed=false"}; !slices.Equal(at360, want) {
