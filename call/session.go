@@ -184,6 +184,12 @@ const (
 	lastRetry  = 30 * time.Second
 )
 
+// retransmitPackets is how many of each stream's last packets the box
+// keeps to send again when the server asks (NACK): at 1.5 Mbit/s, about
+// 3 s of video, where a request comes within a round trip (pion's default
+// 1024 held about 7 s, 1 MB more of copies).
+const retransmitPackets = 512
+
 // Run joins the room and stays in it until ctx ends, then leaves cleanly.
 // While the server cannot be reached it keeps trying, and joins as soon as
 // the server answers again. A call that drops is joined afresh (see
@@ -327,7 +333,8 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	}
 	// The SDK's own interceptors too: NACK answers and requests, RTCP
 	// reports, transport-wide feedback on what the box receives.
-	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true)}
+	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true),
+		lksdk.WithRetransmitBufferSize(retransmitPackets)}
 	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail

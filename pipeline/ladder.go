@@ -5,7 +5,10 @@ package pipeline
 // full size it sends a half or a quarter of it instead, at the same frame
 // rate (faces want motion more than detail), made by the simulcast
 // machinery's scaling, with an encoder per size; back up once the bitrate
-// has been high enough for a while.
+// has been high enough for a while. A size's encoder is opened when the
+// size is first sent and closed once it has sent nothing for
+// ladderIdleClose: a call on a good network holds the camera size's
+// encoder alone (x264's buffers for 360p and 180p are some megabytes).
 //
 // The camera's own size is coded at a constant quality up to the bitrate
 // (VideoSettings.Capped), so an easy picture sends less than the call's
@@ -19,6 +22,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -46,19 +50,34 @@ const (
 	// ladderNeedsShare of what the size's picture needed (sent while
 	// picture limited) is the least bitrate it keeps its size at.
 	ladderNeedsShare = 0.7
+	// ladderIdleClose is how long a size's encoder stays open once the
+	// stream has left that size: long enough for a size left for a short
+	// while (the network's dip, ladderUpAfter) to come back to it without
+	// opening it again.
+	ladderIdleClose = 20 * time.Second
 )
 
 // ladder is the sizes one stream may take, largest first (the camera's
-// own, then halves: PlanSimulcast's sizes), an encoder each, and which
-// one is sent.
+// own, then halves: PlanSimulcast's sizes), an encoder each while it is
+// used, and which one is sent.
 type ladder struct {
-	layers []SimulcastLayer
-	fps    int
-	log    *slog.Logger
+	plan []LayerSpec
+	// open opens size i's encoder.
+	open func(i int) (media.VideoEncoder, error)
+	fps  int
+	log  *slog.Logger
+	// idleClose is ladderIdleClose (tests shorten it).
+	idleClose time.Duration
+	// lastCoded is when each size last coded a picture, or was opened;
+	// used by send's goroutine only.
+	lastCoded []time.Time
 
-	mu       sync.Mutex // guards what follows
-	rung     int        // the index of the size sent
-	keyframe bool       // the next frame sent must be a keyframe
+	mu sync.Mutex // guards what follows
+	// encoders are the sizes' encoders, nil while closed; set by send's
+	// goroutine.
+	encoders []media.VideoEncoder
+	rung     int  // the index of the size sent
+	keyframe bool // the next frame sent must be a keyframe
 	bitrate  int
 	upSince  time.Time // since when the bitrate would allow the size above; zero when not
 	// downSince is since when the bitrate has been under the size's
@@ -71,11 +90,74 @@ type ladder struct {
 	needs int
 }
 
-func newLadder(layers []SimulcastLayer, fps int, bitrate int, log *slog.Logger) *ladder {
-	l := &ladder{layers: layers, fps: max(fps, 1), log: log}
+// newLadder makes the ladder of plan's sizes, opening the first size's
+// encoder (open) at once and the others when first sent. Close closes
+// what is open.
+func newLadder(plan []LayerSpec, fps int, bitrate int, open func(i int) (media.VideoEncoder, error), log *slog.Logger) (*ladder, error) {
+	l := &ladder{plan: plan, open: open, fps: max(fps, 1), log: log, idleClose: ladderIdleClose,
+		lastCoded: make([]time.Time, len(plan)), encoders: make([]media.VideoEncoder, len(plan))}
 	l.sent = frameWindow{sizes: make([]int, l.fps)}
 	l.setBitrate(bitrate, time.Now())
-	return l
+	if _, err := l.encoder(0, time.Now()); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// encoder is size i's encoder, opened (at the stream's bitrate) if it is
+// closed. Called from send's goroutine.
+func (l *ladder) encoder(i int, now time.Time) (media.VideoEncoder, error) {
+	l.mu.Lock()
+	enc := l.encoders[i]
+	l.mu.Unlock()
+	if enc != nil {
+		return enc, nil
+	}
+	enc, err := l.open(i) // a few milliseconds: not under the lock
+	if err != nil {
+		return nil, fmt.Errorf("video at %s: %w", l.size(i), err)
+	}
+	l.mu.Lock()
+	enc.SetBitrate(l.bitrate)
+	l.encoders[i] = enc
+	l.mu.Unlock()
+	l.lastCoded[i] = now
+	l.log.Debug("video encoder opened", "size", l.size(i))
+	return enc, nil
+}
+
+// closeIdle closes the encoders of sizes other than rung that coded
+// nothing for idleClose. Called from send's goroutine.
+func (l *ladder) closeIdle(rung int, now time.Time) error {
+	var errs []error
+	for i := range l.plan {
+		if i == rung || now.Sub(l.lastCoded[i]) < l.idleClose {
+			continue
+		}
+		l.mu.Lock()
+		enc := l.encoders[i]
+		l.encoders[i] = nil
+		l.mu.Unlock()
+		if enc != nil {
+			l.log.Debug("video encoder closed, unused", "size", l.size(i))
+			errs = append(errs, enc.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close closes the encoders that are open; once send has returned.
+func (l *ladder) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	for i, enc := range l.encoders {
+		if enc != nil {
+			errs = append(errs, enc.Close())
+			l.encoders[i] = nil
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // frameWindow sums the sizes of the last len(sizes) coded pictures.
@@ -129,30 +211,33 @@ func (l *ladder) downAt() int {
 // threshold is the bitrate at which pictures of layer i carry bpp bits
 // per pixel.
 func (l *ladder) threshold(i int, bpp float64) int {
-	return int(bpp * float64(l.layers[i].Width*l.layers[i].Height*l.fps))
+	return int(bpp * float64(l.plan[i].Width*l.plan[i].Height*l.fps))
 }
 
-// setBitrate takes the stream's bitrate: it goes to every size's encoder,
-// and chooses the size. Safe from any goroutine.
+// setBitrate takes the stream's bitrate: it goes to every open size's
+// encoder (one opened later starts at it), and chooses the size. Safe
+// from any goroutine.
 func (l *ladder) setBitrate(bits int, now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.bitrate = bits
-	for _, layer := range l.layers {
-		layer.Encoder.SetBitrate(bits)
+	for _, enc := range l.encoders {
+		if enc != nil {
+			enc.SetBitrate(bits)
+		}
 	}
 	rung := l.rung
 	limited := l.pictureLimited(bits)
 	if limited {
 		l.needs = l.sentBits()
 	}
-	if down := l.downAt(); rung < len(l.layers)-1 && bits < down && !limited {
+	if down := l.downAt(); rung < len(l.plan)-1 && bits < down && !limited {
 		if l.downSince.IsZero() {
 			l.downSince = now
 		}
 		if now.Sub(l.downSince) >= ladderDownAfter || bits < down/2 {
 			rung++ // and the sizes below, as ladderDown has it
-			for rung < len(l.layers)-1 && bits < l.threshold(rung, ladderDown) {
+			for rung < len(l.plan)-1 && bits < l.threshold(rung, ladderDown) {
 				rung++
 			}
 		}
@@ -183,7 +268,7 @@ func (l *ladder) setBitrate(bits int, now time.Time) {
 }
 
 func (l *ladder) size(i int) string {
-	return fmt.Sprintf("%dx%d", l.layers[i].Width, l.layers[i].Height)
+	return fmt.Sprintf("%dx%d", l.plan[i].Width, l.plan[i].Height)
 }
 
 // forceKeyFrame makes the next frame sent a keyframe.
@@ -204,10 +289,11 @@ func (l *ladder) current() (rung int, keyframe bool) {
 
 // send is the send path of a ladder: it reads each frame from src, makes
 // the picture of the size sent (scaled down size by size, as simulcast
-// does), codes it with that size's encoder and hands it to out, until ctx
-// ends or a part fails. A change of size starts with a keyframe.
+// does), codes it with that size's encoder (opened if closed) and hands
+// it to out, until ctx ends or a part fails; sizes unused for idleClose
+// have their encoders closed. A change of size starts with a keyframe.
 func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.EncodedFrame) error) error {
-	p := newSimulcastPictures(len(l.layers))
+	p := newSimulcastPictures(len(l.plan))
 	defer p.close()
 	var rung int
 	send := func(f media.EncodedFrame) error {
@@ -224,17 +310,31 @@ func (l *ladder) send(ctx context.Context, src camera.Source, out func(media.Enc
 		}
 		var keyframe bool
 		rung, keyframe = l.current()
+		now := time.Now()
+		enc, err := l.encoder(rung, now)
+		if err != nil {
+			return err
+		}
+		if err := l.closeIdle(rung, now); err != nil {
+			return fmt.Errorf("close an unused video encoder: %w", err)
+		}
 		for i := 0; i <= rung; i++ {
-			if f, err = p.picture(i, l.layers[i], f); err != nil {
+			// A size above the one sent is a step on the way: its picture
+			// as the scaler gives it, whatever its encoder (if open) takes.
+			layer := SimulcastLayer{Width: l.plan[i].Width, Height: l.plan[i].Height}
+			if i == rung {
+				layer.Encoder = enc
+			}
+			if f, err = p.picture(i, layer, f); err != nil {
 				return fmt.Errorf("video at %s: %w", l.size(i), err)
 			}
 		}
-		enc := l.layers[rung].Encoder
 		if keyframe {
 			enc.ForceKeyFrame()
 		}
 		if err := encodeAndSend(enc, f, send); err != nil {
 			return err
 		}
+		l.lastCoded[rung] = now
 	}
 }

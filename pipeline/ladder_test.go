@@ -34,16 +34,35 @@ func (e *sizeEncoder) Encode(f camera.Frame) (media.EncodedFrame, error) {
 	return media.EncodedFrame{Data: []byte{1}, Keyframe: e.want}, nil
 }
 
-func ladderOf(t *testing.T, bitrate int) (*ladder, []*sizeEncoder) {
+// ladderOf is a ladder of 720p's sizes whose encoders are sizeEncoders:
+// encs[i] is size i's while open, a new one each time it is opened.
+func ladderOf(t *testing.T, bitrate int) (l *ladder, encs func() []*sizeEncoder) {
 	t.Helper()
-	var layers []SimulcastLayer
-	var encs []*sizeEncoder
-	for _, l := range PlanSimulcast(1280, 720, bitrate) {
+	plan := PlanSimulcast(1280, 720, bitrate)
+	var mu sync.Mutex
+	var opened [][]*sizeEncoder // by size, each encoder opened
+	open := func(i int) (media.VideoEncoder, error) {
+		mu.Lock()
+		defer mu.Unlock()
 		e := &sizeEncoder{}
-		encs = append(encs, e)
-		layers = append(layers, SimulcastLayer{Width: l.Width, Height: l.Height, Encoder: e})
+		opened[i] = append(opened[i], e)
+		return e, nil
 	}
-	return newLadder(layers, 30, bitrate, quietLog), encs
+	opened = make([][]*sizeEncoder, len(plan))
+	l, err := newLadder(plan, 30, bitrate, open, quietLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l, func() []*sizeEncoder {
+		mu.Lock()
+		defer mu.Unlock()
+		var all []*sizeEncoder
+		for _, es := range opened {
+			all = append(all, es...)
+		}
+		return all
+	}
 }
 
 func TestLadderFollowsTheBitrate(t *testing.T) {
@@ -79,18 +98,17 @@ func TestLadderFollowsTheBitrate(t *testing.T) {
 			t.Errorf("at %v with %d kbit/s: %s, want %s", step.at, step.bits/1000, got, step.want)
 		}
 	}
-	for _, e := range encs {
+	for _, e := range encs() {
 		if got := e.bitrate.Load(); got != 50_000 {
-			t.Errorf("an encoder's bitrate is %d, want every size at the stream's, 50000", got)
+			t.Errorf("an encoder's bitrate is %d, want every open size at the stream's, 50000", got)
 		}
 	}
 }
 
-// TestLadderSendsOneSize: the pictures sent are the size the bitrate
-// allows, made from the camera's, and a change of size starts with a
-// keyframe; sizes not sent code nothing.
-func TestLadderSendsOneSize(t *testing.T) {
-	l, encs := ladderOf(t, 1_500_000)
+// sendNine has l send nine pictures of a 720p test pattern, calling after
+// each the step of its count (1 to 9).
+func sendNine(t *testing.T, l *ladder, step func(sent int)) {
+	t.Helper()
 	src, err := camera.NewTestPattern(camera.TestPatternOptions{Width: 1280, Height: 720, FPS: 240})
 	if err != nil {
 		t.Fatal(err)
@@ -101,12 +119,8 @@ func TestLadderSendsOneSize(t *testing.T) {
 	defer cancel()
 	err = l.send(ctx, src, func(media.EncodedFrame) error {
 		sent++
-		switch sent {
-		case 3:
-			l.setBitrate(250_000, time.Now()) // under half of 720p's threshold: at once
-		case 6:
-			l.setBitrate(60_000, time.Now())
-		case 9:
+		step(sent)
+		if sent == 9 {
 			cancel()
 		}
 		return nil
@@ -114,13 +128,80 @@ func TestLadderSendsOneSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestLadderSendsOneSize: the pictures sent are the size the bitrate
+// allows, made from the camera's, and a change of size starts with a
+// keyframe; sizes not sent code nothing.
+func TestLadderSendsOneSize(t *testing.T) {
+	l, encs := ladderOf(t, 1_500_000)
+	sendNine(t, l, func(sent int) {
+		switch sent {
+		case 3:
+			l.setBitrate(250_000, time.Now()) // under half of 720p's threshold: at once
+		case 6:
+			l.setBitrate(60_000, time.Now())
+		}
+	})
 	var got []string
-	for _, e := range encs {
+	for _, e := range encs() {
 		got = append(got, e.coded...)
 	}
 	want := []string{"1280x720", "1280x720", "1280x720", "640x360*", "640x360", "640x360", "320x180*", "320x180", "320x180"}
 	if !slices.Equal(got, want) {
 		t.Errorf("coded %v, want %v", got, want)
+	}
+	// Sizes left a moment ago keep their encoders, to come back to.
+	for i, e := range encs() {
+		if e.closed {
+			t.Errorf("encoder %d was closed a moment after its size was left", i)
+		}
+	}
+}
+
+// TestLadderOpensASizeWhenSent: only the camera size's encoder is open
+// until the stream goes down; a smaller size's encoder opens when that
+// size is first sent, at the stream's bitrate, and a size unused for
+// idleClose has its encoder closed, opened anew when sent again.
+func TestLadderOpensASizeWhenSent(t *testing.T) {
+	l, encs := ladderOf(t, 1_500_000)
+	if n := len(encs()); n != 1 {
+		t.Fatalf("%d encoders open before the first picture, want the camera size's alone", n)
+	}
+	l.idleClose = 0    // a size left is closed at the next picture
+	var at360 []string // the encoders at the first 360p picture
+	sendNine(t, l, func(sent int) {
+		switch sent {
+		case 3:
+			l.setBitrate(250_000, time.Now()) // 360p at once
+		case 4:
+			for _, e := range encs() {
+				at360 = append(at360, fmt.Sprintf("%d closed=%v", e.bitrate.Load(), e.closed))
+			}
+		case 6:
+			now := time.Now()
+			l.setBitrate(1_500_000, now)
+			l.setBitrate(1_500_000, now.Add(ladderUpAfter)) // back to 720p
+		}
+	})
+	// The first 720p encoder, closed once 360p was sent; 360p's, opened
+	// at 250 kbit/s.
+	if want := []string{"250000 closed=true", "250000 closed=false"}; !slices.Equal(at360, want) {
+		t.Errorf("at the first 360p picture the encoders were %v, want %v", at360, want)
+	}
+	var coded [][]string
+	var closed []bool
+	for _, e := range encs() {
+		coded = append(coded, e.coded)
+		closed = append(closed, e.closed)
+	}
+	want := [][]string{
+		{"1280x720", "1280x720", "1280x720"},  // 720p, closed at 360p
+		{"1280x720*", "1280x720", "1280x720"}, // 720p opened again
+		{"640x360*", "640x360", "640x360"},    // 360p, closed back at 720p
+	}
+	if !slices.EqualFunc(coded, want, slices.Equal) || !slices.Equal(closed, []bool{true, false, true}) {
+		t.Errorf("encoders coded %v (closed %v), want %v (closed [true false true])", coded, closed, want)
 	}
 }
 

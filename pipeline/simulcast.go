@@ -163,10 +163,10 @@ func (p *simulcastPictures) picture(i int, layer SimulcastLayer, above camera.Fr
 	if err != nil {
 		return camera.Frame{}, err
 	}
-	if !layer.Encoder.Accepts(f.Format.Pixel) {
+	if layer.Encoder != nil && !layer.Encoder.Accepts(f.Format.Pixel) {
 		return p.conv[i].ToI420(f)
 	}
-	return f, nil
+	return f, nil // as it is for an encoder that takes it, or for no encoder (a step to the layer below)
 }
 
 // Scaler resizes pictures in I420 (other formats are converted first):

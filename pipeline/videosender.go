@@ -243,15 +243,21 @@ func (s *VideoSender) open(f camera.Format) (*layerSet, error) {
 		}
 		settings.Capped = true
 	}
+	if s.opts.Layers <= 1 {
+		open := func(i int) (media.VideoEncoder, error) {
+			return NewSoftwareVideoEncoder(codec, SimulcastLayerSettings(settings, plan, i))
+		}
+		ladder, err := newLadder(plan, f.FPS, s.opts.BitsPerSecond, open, s.log)
+		if err != nil {
+			return nil, err
+		}
+		return &layerSet{plan: plan, ladder: ladder}, nil
+	}
 	layers, err := NewSoftwareSimulcastLayers(codec, settings, plan)
 	if err != nil {
 		return nil, err
 	}
-	set := &layerSet{plan: plan, layers: layers}
-	if s.opts.Layers <= 1 {
-		set.ladder = newLadder(layers, f.FPS, s.opts.BitsPerSecond, s.log)
-	}
-	return set, nil
+	return &layerSet{plan: plan, layers: layers}, nil
 }
 
 // openHardware opens the m2m encoder once per layer of plan and, where the
@@ -347,18 +353,21 @@ func layerNames(plan []LayerSpec) string {
 }
 
 // layerSet is the encoders of one Send, one per layer (one in all without
-// simulcast), and the m2m scalers between them.
+// simulcast), and the m2m scalers between them; or, without simulcast in
+// software, the ladder that sends one of plan's sizes at a time, by the
+// bitrate, and holds their encoders.
 type layerSet struct {
 	layers  []SimulcastLayer
 	plan    []LayerSpec
 	scalers []*fallbackScaler
-	// ladder, without simulcast in software, sends one of layers at a
-	// time, by the bitrate.
-	ladder *ladder
+	ladder  *ladder
 }
 
 func (l *layerSet) Close() error {
 	var errs []error
+	if l.ladder != nil {
+		errs = append(errs, l.ladder.Close())
+	}
 	for _, layer := range l.layers {
 		errs = append(errs, layer.Encoder.Close())
 	}

@@ -27,6 +27,10 @@ import (
 )
 
 func main() {
+	if err := lightenMemory(); err != nil { // memory.go
+		// A kernel without the setting: the box works, a little heavier.
+		slog.Warn("callboxd's memory settings", "err", err)
+	}
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 

@@ -47,7 +47,7 @@ func kioskFigures() error {
 	}
 	defer b.close()
 	results := map[string]kioskResult{}
-	for _, sender := range senders {
+	for _, sender := range sendersRun() {
 		r, err := b.kiosk(ctx, sender)
 		if err != nil {
 			return fmt.Errorf("kiosk, %s: %w", sender, err)
@@ -58,7 +58,11 @@ func kioskFigures() error {
 		fmt.Printf("kiosk_pixels_per_s_%s: %.0f pixel/s\n", sender, r.pixelsPerS)
 		fmt.Printf("kiosk_resolution_%s: %s\n", sender, r.size)
 	}
-	box, chromium := results["box"], results["chromium"]
+	box, okBox := results["box"]
+	chromium, okChromium := results["chromium"]
+	if !okBox || !okChromium {
+		return nil
+	}
 	fmt.Printf("kiosk_cpu_per_pixel_ratio: %.3f\n", (box.cpuSPerMin/box.pixelsPerS)/(chromium.cpuSPerMin/chromium.pixelsPerS))
 	fmt.Printf("kiosk_pss_ratio: %.3f\n", box.pssMB/chromium.pssMB)
 	return nil

@@ -80,6 +80,16 @@ func atoiEnv(name string) int {
 // senders are who publishes, in the order they run for each profile.
 var senders = []string{"box", "chromium"}
 
+// sendersRun are the senders CALLBOX_BENCH_SENDERS names (e.g. "box" while
+// working on the box alone), all of them when it is unset.
+func sendersRun() []string {
+	only := os.Getenv("CALLBOX_BENCH_SENDERS")
+	if only == "" {
+		return senders
+	}
+	return slices.DeleteFunc(slices.Clone(senders), func(s string) bool { return !slices.Contains(strings.Split(only, ","), s) })
+}
+
 func networkFigures() error {
 	call.UseLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	started := time.Now()
@@ -97,10 +107,7 @@ func networkFigures() error {
 		}
 		rounds := map[string][]netResult{}
 		for round := 1; round <= netRounds; round++ {
-			for _, sender := range senders {
-				if only := os.Getenv("CALLBOX_BENCH_SENDERS"); only != "" && !slices.Contains(strings.Split(only, ","), sender) {
-					continue
-				}
+			for _, sender := range sendersRun() {
 				r, err := b.measure(ctx, profile, sender)
 				if err != nil {
 					return fmt.Errorf("%s under %s: %w", sender, profile.Name, err)
