@@ -22,6 +22,11 @@ type Ring struct {
 	// DoNotDisturb starts the box declining calls as "not available",
 	// listing them as missed; the do_not_disturb action turns it on and off.
 	DoNotDisturb bool `toml:"do_not_disturb"`
+	// QuietHours are ranges of the day, "HH:MM-HH:MM" in the box's local
+	// time ("22:00-07:00" crosses midnight), during which the box is in
+	// do not disturb by itself, and out of it after. The do_not_disturb
+	// action during them (or outside) holds until the next start or end.
+	QuietHours []string `toml:"quiet_hours,omitempty"`
 }
 
 func defaultRing() Ring { return Ring{TimeoutS: 45, AutoAnswerAfterS: 10} }
@@ -32,6 +37,9 @@ func (r Ring) validate(c Config, bad func(field, format string, args ...any)) {
 	}
 	if r.AutoAnswerAfterS < 3 || r.AutoAnswerAfterS >= r.TimeoutS {
 		bad("ring.auto_answer_after_s", "%d is not from 3 seconds to under ring.timeout_s (%d)", r.AutoAnswerAfterS, r.TimeoutS)
+	}
+	if _, err := ParseQuietHours(r.QuietHours); err != nil {
+		bad("ring.quiet_hours", "%v", err)
 	}
 	for _, room := range r.AutoAnswer {
 		if !slices.Contains(c.Controls.Contacts, room) {
