@@ -65,6 +65,11 @@ type RingStatus struct {
 	OutcomeOf string `json:"outcome_of,omitempty"` // the callee it came from
 	// Missed are the calls that rang unanswered, newest first.
 	Missed []MissedCall `json:"missed"`
+	// DoNotDisturb: calls are declined as not available and listed as
+	// missed; DoNotDisturbUntil is when that ends by itself (the end of
+	// ring.quiet_hours, "07:00" in the box's time), "" when it does not.
+	DoNotDisturb      bool   `json:"do_not_disturb"`
+	DoNotDisturbUntil string `json:"do_not_disturb_until,omitempty"`
 }
 
 // MissedCall is a call that rang and was not answered.

@@ -108,6 +108,13 @@ func (d *daemon) run(ctx context.Context) error {
 	if d.meetings != nil {
 		wg.Go(func() { d.meetings.run(ctx, d.session) }) // meetings.go
 	}
+	if q := quietHours(cfg); len(q) > 0 && cfg.Ring.Enabled {
+		wg.Go(func() {
+			tick := time.NewTicker(quietCheckEvery)
+			defer tick.Stop()
+			followQuietHours(ctx, q, time.Now, tick.C, d.session.SetDoNotDisturb, d.log) // quiet.go
+		})
+	}
 	// Camera and microphone are open only while a call is wanted (ring.go).
 	wg.Go(func() {
 		d.whileCallWanted(ctx, func(ctx context.Context) { d.keepGoing(ctx, "camera "+cfg.Video.Camera, d.sendVideo) })

@@ -30,7 +30,7 @@ func lineOptions(cfg config.Config) *call.LineOptions {
 		return nil
 	}
 	opts := &call.LineOptions{RingFor: time.Duration(cfg.Ring.TimeoutS) * time.Second, AutoAnswer: cfg.Ring.AutoAnswer,
-		AutoAnswerAfter: time.Duration(cfg.Ring.AutoAnswerAfterS) * time.Second, DoNotDisturb: cfg.Ring.DoNotDisturb}
+		AutoAnswerAfter: time.Duration(cfg.Ring.AutoAnswerAfterS) * time.Second, DoNotDisturb: doNotDisturbAtStart(cfg, time.Now())} // quiet.go
 	for _, room := range cfg.Controls.Contacts {
 		opts.Contacts = append(opts.Contacts, call.Contact{Name: contactName(cfg, room), Line: room})
 	}
@@ -110,6 +110,9 @@ func callStatusText(cfg config.Config, st call.Status, now time.Time) string {
 	case st.State == call.Calling:
 		return "calling " + contactName(cfg, st.Callee)
 	case st.State == call.Idle && st.Line && st.DoNotDisturb:
+		if until := doNotDisturbUntil(quietHours(cfg), now); !until.IsZero() {
+			return "do not disturb until " + until.Format("15:04") + ": calls are declined"
+		}
 		return "do not disturb: calls are declined"
 	case st.State == call.InCall && st.Callee != "":
 		// "back in the call with Grandma, relayed over …"
@@ -218,7 +221,11 @@ func (b *localBox) Ring() provisioning.RingStatus {
 // ringStatus is how the call stands, for the local API and the page.
 func (d *daemon) ringStatus() provisioning.RingStatus {
 	st := d.session.Status()
-	rs := provisioning.RingStatus{State: st.State.String(), Heard: st.Heard, Missed: []provisioning.MissedCall{}}
+	rs := provisioning.RingStatus{State: st.State.String(), Heard: st.Heard, Missed: []provisioning.MissedCall{},
+		DoNotDisturb: st.DoNotDisturb}
+	if until := doNotDisturbUntil(quietHours(d.cfg), time.Now()); st.DoNotDisturb && !until.IsZero() {
+		rs.DoNotDisturbUntil = until.Format("15:04")
+	}
 	for _, c := range st.Callers {
 		rs.Callers = append(rs.Callers, callerName(c))
 	}
