@@ -32,12 +32,12 @@ func TestQuietHours(t *testing.T) {
 		next  time.Time
 	}{
 		{at(3, 12, 0), false, at(3, 13, 0)},
-		{at(3, 13, 0), true, at(3, 14, 30)}, // a start is in
+		{at(3, 13, 0), true, at(3, 14, 30)},  // a start is in
 		{at(3, 14, 30), false, at(3, 22, 0)}, // an end is out
 		{at(3, 21, 59), false, at(3, 22, 0)},
-		{at(3, 22, 0), true, at(4, 7, 0)},   // across midnight
+		{at(3, 22, 0), true, at(4, 7, 0)}, // across midnight
 		{at(3, 23, 59), true, at(4, 7, 0)},
-		{at(4, 0, 0), true, at(4, 7, 0)},    // after midnight
+		{at(4, 0, 0), true, at(4, 7, 0)}, // after midnight
 		{at(4, 6, 59), true, at(4, 7, 0)},
 		{at(4, 7, 0), false, at(4, 13, 0)},
 		{at(31, 23, 0), true, time.Date(2027, 1, 1, 7, 0, 0, 0, loc)}, // the year's end

@@ -1,7 +1,7 @@
 package provisioning
 
 // What the admin asks of the box from the page: call, hang up, restart,
-// and the factory reset.
+// do not disturb, and the factory reset.
 
 import "net/http"
 
@@ -15,6 +15,27 @@ func (s *Server) action(do func(), what string) sessionHandler {
 		do()
 		writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 	}
+}
+
+// handleDoNotDisturb turns do not disturb on or off: {"on": true}.
+func (s *Server) handleDoNotDisturb(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	var req struct {
+		On *bool `json:"on"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	if req.On == nil {
+		writeError(w, http.StatusBadRequest, "on must be true or false: do not disturb on or off")
+		return
+	}
+	if err := s.ctl.DoNotDisturb(*req.On); err != nil {
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	}
+	s.log.Info("the admin asked: do not disturb", "on", *req.On)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
 func (s *Server) handleFactoryReset(w http.ResponseWriter, r *http.Request, _ string, _ *session) {

@@ -27,6 +27,9 @@ type Controller interface {
 	HangUp()
 	// Restart starts the call and the devices again with the current settings.
 	Restart()
+	// DoNotDisturb turns do not disturb on or off on a box whose calls
+	// ring; its error says why it cannot (no line to ring).
+	DoNotDisturb(on bool) error
 	// Apply is called after settings were saved (or wiped by a factory
 	// reset): the daemon must run with boot from now on.
 	Apply(boot Boot)
@@ -223,6 +226,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/call", s.adminOnly(s.action(func() { s.ctl.Call() }, "call")))
 	mux.HandleFunc("POST /api/hangup", s.adminOnly(s.action(func() { s.ctl.HangUp() }, "hang up")))
 	mux.HandleFunc("POST /api/restart", s.adminOnly(s.action(func() { s.ctl.Restart() }, "restart")))
+	mux.HandleFunc("POST /api/do-not-disturb", s.adminOnly(s.handleDoNotDisturb))
 	mux.HandleFunc("POST /api/factory-reset", s.adminOnly(s.handleFactoryReset))
 	mux.HandleFunc("GET /api/wifi/networks", s.setupOrAdmin(s.handleWiFiScan))
 	mux.HandleFunc("POST /api/wifi/connect", s.setupOrAdmin(s.handleWiFiConnect))

@@ -56,6 +56,10 @@ func (c *fakeController) record(what string) {
 func (c *fakeController) Call()    { c.record("call") }
 func (c *fakeController) HangUp()  { c.record("hangup") }
 func (c *fakeController) Restart() { c.record("restart") }
+func (c *fakeController) DoNotDisturb(on bool) error {
+	c.record(fmt.Sprintf("do not disturb %v", on))
+	return nil
+}
 func (c *fakeController) Apply(b Boot) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -386,6 +390,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"call without CSRF", "/api/call", nil, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
 		{"hang up, expired", "/api/hangup", nil, nil, true, 401, "expired"},
 		{"restart without CSRF", "/api/restart", nil, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
+		{"do not disturb without CSRF", "/api/do-not-disturb", map[string]bool{"on": true}, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
+		{"do not disturb, expired", "/api/do-not-disturb", map[string]bool{"on": true}, nil, true, 401, "expired"},
+		{"do not disturb, no on", "/api/do-not-disturb", `{}`, nil, false, 400, "on must be true or false"},
+		{"do not disturb, on a word", "/api/do-not-disturb", `{"on":"yes"}`, nil, false, 400, "on must be a bool"},
 		{"reset unconfirmed", "/api/factory-reset", map[string]string{"confirm": "yes"}, nil, false, 400, "confirm"},
 		{"reset wrong type", "/api/factory-reset", `{"confirm":true}`, nil, false, 400, "confirm must be a string"},
 		{"reset without CSRF", "/api/factory-reset", map[string]string{"confirm": "reset"}, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
@@ -539,7 +547,9 @@ func TestSettingsAndControls(t *testing.T) {
 	for _, p := range []string{"/api/call", "/api/hangup", "/api/restart"} {
 		b.expect(b.post(p, nil), 200, p)
 	}
-	if got := strings.Join(b.ctl.calls(), " "); got != "apply apply call hangup restart" {
+	b.expect(b.post("/api/do-not-disturb", map[string]bool{"on": true}), 200, "do not disturb on")
+	b.expect(b.post("/api/do-not-disturb", map[string]bool{"on": false}), 200, "do not disturb off")
+	if got := strings.Join(b.ctl.calls(), " "); got != "apply apply call hangup restart do not disturb true do not disturb false" {
 		t.Errorf("the daemon was asked %q", got)
 	}
 	nets := b.get("/api/wifi/networks").json(t)

@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -208,6 +209,17 @@ func (s *supervisor) HangUp() {
 	s.hungUp = true
 	s.mu.Unlock()
 	s.poke()
+}
+
+// DoNotDisturb is the page's do-not-disturb button, on a box that rings.
+func (s *supervisor) DoNotDisturb(on bool) error {
+	d := s.ringing()
+	if d == nil {
+		return errors.New("the box has no line to ring (ring.enabled): there is no call to decline")
+	}
+	d.session.SetDoNotDisturb(on)
+	s.log.Info("the page's do-not-disturb button", "on", on)
+	return nil
 }
 
 // ringing is the running daemon when its calls ring (ring.enabled), else nil.
