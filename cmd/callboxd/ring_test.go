@@ -459,6 +459,36 @@ func TestDoNotDisturb(t *testing.T) {
 	}
 }
 
+// TestQuietHours: B's quiet hours (ring.quiet_hours) began a minute ago
+// and end in half an hour: B is in do not disturb by itself, its screen
+// and local API say until when; A's call does not ring B, A's screen says
+// B is not available, and B lists the call as missed.
+func TestQuietHours(t *testing.T) {
+	srv := startServer(t)
+	cfgB := ringSettings(t, srv, "line-b", "box-b", "Box B", toneB, "line-a", "Grandma")
+	now := time.Now()
+	until := now.Add(30 * time.Minute).Format("15:04")
+	cfgB.Ring.QuietHours = []string{now.Add(-time.Minute).Format("15:04") + "-" + until}
+	b := startProcessBox(t, cfgB)
+	a := startBoxA(t, srv, b)
+	if st := b.ring(t, "B idle", 10*time.Second, waiting); !st.DoNotDisturb || st.DoNotDisturbUntil != until {
+		t.Errorf("B's do not disturb: %v until %q, want on until %s", st.DoNotDisturb, st.DoNotDisturbUntil, until)
+	}
+	waitText(t, b.api, "do not disturb until "+until)
+
+	a.act(t, "speed_dial_1")
+	st := a.ring(t, "A told B is not available", 20*time.Second, func(st provisioning.RingStatus) bool { return st.Outcome != "" })
+	if st.Outcome != call.RingNotAvailable || st.OutcomeOf != "Box B" {
+		t.Errorf("A's call to B ended %q from %q, want not available from Box B", st.Outcome, st.OutcomeOf)
+	}
+	waitText(t, a.api, "Box B is not available")
+	missed := b.ring(t, "B idle", 10*time.Second, waiting).Missed
+	if len(missed) != 1 || missed[0].Name != "Grandma" || missed[0].Why != call.RingNotAvailable {
+		t.Errorf("B's missed calls: %+v, want one from Grandma, not available", missed)
+	}
+	waitText(t, b.api, "Missed calls")
+}
+
 // TestAutoAnswer: B answers A (a contact in ring.auto_answer) by itself:
 // its screen counts down, its speaker plays the chime, then the two are
 // in one call and see each other.

@@ -339,6 +339,7 @@ async function refreshStatus() {
   $('btn-call').disabled = state !== 'idle' && state !== 'ringing';
   $('btn-hangup').textContent = state === 'ringing' ? 'Decline' : 'Hang up';
   $('btn-hangup').disabled = state === 'idle';
+  showDoNotDisturb(st.call.ring);
   showMissed(st.call.ring);
   showMeetings(st.call.meetings);
 }
@@ -363,8 +364,25 @@ function showMeetings(m) {
 function describeCall(state, ring, summary) {
   if (ring && state === 'ringing') return `${ring.callers.join(', ')} ${ring.callers.length > 1 ? 'are' : 'is'} calling the box`;
   if (ring && state === 'calling') return `The box is calling ${ring.callee}${ring.heard === 'ringing' ? ': it rings' : ''}`;
+  if (ring && state === 'idle' && ring.do_not_disturb) {
+    return `Do not disturb${ring.do_not_disturb_until ? ' until ' + ring.do_not_disturb_until : ''}: calls are declined`;
+  }
   if (ring && state === 'idle') return 'The box is waiting for calls';
   return 'The box is ' + (summary || state);
+}
+
+// showDoNotDisturb says whether calls are declined as not available, and
+// until when (ring.quiet_hours), with the button that turns it around,
+// on a box whose calls ring.
+function showDoNotDisturb(ring) {
+  $('st-dnd-dt').hidden = $('st-dnd').hidden = $('btn-dnd').hidden = !ring;
+  if (!ring) return;
+  const on = !!ring.do_not_disturb;
+  $('st-dnd').textContent = !on ? 'off: calls ring'
+    : `on${ring.do_not_disturb_until ? ' until ' + ring.do_not_disturb_until : ''}: calls are declined as not available`;
+  $('btn-dnd').textContent = on ? 'Turn do not disturb off' : 'Turn do not disturb on';
+  $('btn-dnd').setAttribute('aria-pressed', String(on));
+  $('btn-dnd').dataset.on = String(on);
 }
 
 // showMissed lists the calls that rang unanswered, on a box whose calls ring.
@@ -456,6 +474,7 @@ async function act(path, body) {
 }
 $('btn-call').addEventListener('click', () => act('/api/call'));
 $('btn-hangup').addEventListener('click', () => act('/api/hangup'));
+$('btn-dnd').addEventListener('click', () => act('/api/do-not-disturb', { on: $('btn-dnd').dataset.on !== 'true' }));
 $('btn-restart').addEventListener('click', () => act('/api/restart'));
 $('btn-logout').addEventListener('click', async () => { await api('POST', '/api/logout'); csrf = ''; start(); });
 $('btn-reset').addEventListener('click', async () => {
