@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/pbkdf2"
 	"crypto/sha1"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/crypto/argon2"
 
 	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/config"
@@ -34,7 +37,10 @@ import (
 
 func TestMain(m *testing.M) { lkserver.RunInNamespace(m) }
 
-func TestFirstBootSetupInChromium(t *testing.T) {
+// needBrowser skips the test without chromium or playwright-core, and
+// returns chromium's path.
+func needBrowser(t *testing.T) string {
+	t.Helper()
 	here, _ := os.Getwd()
 	chromium := "/usr/bin/chromium"
 	if _, err := os.Stat(chromium); err != nil {
@@ -43,6 +49,25 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(here, "node_modules", "playwright-core")); err != nil {
 		t.Skip("no node_modules/playwright-core: make test runs npm ci in provisioning/browsertest")
 	}
+	return chromium
+}
+
+// shotsDir is where the browser's screenshots go: CALLBOX_SCREENSHOTS,
+// else the test's artifacts.
+func shotsDir(t *testing.T) string {
+	t.Helper()
+	shots := os.Getenv("CALLBOX_SCREENSHOTS")
+	if shots == "" {
+		shots = t.ArtifactDir()
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return shots
+}
+
+func TestFirstBootSetupInChromium(t *testing.T) {
+	chromium := needBrowser(t)
 
 	// The real daemon, built as the box runs it.
 	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
@@ -70,13 +95,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 	pageURL := log.Wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
 	code := log.Wait(t, regexp.MustCompile(`setup_code=([A-Z2-9]{4}-[A-Z2-9]{4})`), 5*time.Second)[1]
 
-	shots := os.Getenv("CALLBOX_SCREENSHOTS")
-	if shots == "" {
-		shots = t.ArtifactDir()
-	}
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	shots := shotsDir(t)
 	const password = "a long admin password"
 	const wifiPassphrase = "wifi passphrase 42"
 	node := exec.CommandContext(ctx, "node", "setup.mjs")
@@ -151,4 +170,61 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 		}
 	}
 	fmt.Fprintln(os.Stderr) // keep go test's own lines apart from node's
+}
+
+// TestDoNotDisturbButtonInChromium: a box whose calls ring (settings and
+// an admin password already in its data directory); the admin signs in,
+// turns do not disturb on with the status page's button, sees the page
+// say so (after a reload too), and turns it off again. The box did each.
+func TestDoNotDisturbButtonInChromium(t *testing.T) {
+	chromium := needBrowser(t)
+	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	const password = "a long admin password"
+	data := t.TempDir()
+	store, err := provisioning.OpenStore(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Name = config.ServerURLs{srv.URL}, "kitchen-line", "Kitchen"
+	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
+	cfg.Video.Camera, cfg.Audio.Microphone = "testpattern", "tone"
+	cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
+	if err := store.SaveConfig(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveSecrets(provisioning.Secrets{PasswordHash: argon2idHash(password)}); err != nil {
+		t.Fatal(err)
+	}
+
+	log := daemontest.Start(t, "callboxd", exec.Command(bin, "-data", data, "-listen", netns.Addr+":0"))
+	pageURL := log.Wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
+	node := exec.CommandContext(ctx, "node", "dnd.mjs")
+	node.Env = append(os.Environ(), "BOX_URL="+pageURL, "ADMIN_PASSWORD="+password, "SHOTS="+shotsDir(t), "CHROMIUM="+chromium)
+	out, err := node.CombinedOutput()
+	t.Logf("the browser said:\n%s", out)
+	if err != nil {
+		t.Fatalf("do not disturb in chromium failed: %v", err)
+	}
+	// The page's state was the box's: the box logged each change.
+	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=true`), time.Second)
+	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=false`), time.Second)
+	fmt.Fprintln(os.Stderr)
+}
+
+// argon2idHash is password as the box stores an admin's (a PHC string),
+// cheap to check.
+func argon2idHash(password string) string {
+	salt := []byte("a test's salt 16")
+	key := argon2.IDKey([]byte(password), salt, 1, 64, 1, 32)
+	b64 := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=64,t=1,p=1$%s$%s", argon2.Version, b64.EncodeToString(salt), b64.EncodeToString(key))
 }
