@@ -73,6 +73,11 @@ func calls(args []string, out io.Writer) error {
 	default:
 		fmt.Fprintln(out, st.State)
 	}
+	if st.DoNotDisturb && st.DoNotDisturbUntil != "" {
+		fmt.Fprintf(out, "do not disturb until %s: calls are declined\n", st.DoNotDisturbUntil)
+	} else if st.DoNotDisturb {
+		fmt.Fprintln(out, "do not disturb: calls are declined")
+	}
 	if st.Outcome != "" {
 		fmt.Fprintf(out, "last call out: %s, %s\n", st.OutcomeOf, st.Outcome)
 	}
