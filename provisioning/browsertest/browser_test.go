@@ -66,6 +66,18 @@ func shotsDir(t *testing.T) string {
 	return shots
 }
 
+// startServer starts a LiveKit server in the test's namespace until the
+// test ends.
+func startServer(ctx context.Context, t *testing.T) *lkserver.Server {
+	t.Helper()
+	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
 func TestFirstBootSetupInChromium(t *testing.T) {
 	chromium := needBrowser(t)
 
@@ -74,11 +86,7 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := startServer(ctx, t)
 
 	// Wi-Fi: a fake wpa_supplicant control socket. Its interface is no
 	// wireless one, so callboxd sets Wi-Fi through it and opens no access point.
@@ -181,11 +189,7 @@ func TestDoNotDisturbButtonInChromium(t *testing.T) {
 	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := startServer(ctx, t)
 
 	const password = "a long admin password"
 	data := t.TempDir()
