@@ -66,6 +66,17 @@ const (
 // heardFromServer notes a report from the call server on one of the box's tracks.
 func (s *Session) heardFromServer() { s.heard.Store(time.Now().UnixNano()) }
 
+// noteSent marks a frame sent. After a pause in sending longer than
+// silentAfter (a line that sent nothing until the answer, a muted box with
+// its camera off) the call server had nothing to report on: its silence
+// counts from now, not from its last report before the pause.
+func (s *Session) noteSent() {
+	now := time.Now().UnixNano()
+	if before := s.sent.Swap(now); now-before > int64(silentAfter) {
+		s.heard.Store(now)
+	}
+}
+
 // droppedAt is when the box last heard from the call server, or now.
 func (s *Session) droppedAt() time.Time {
 	if heard := s.heard.Load(); heard != 0 {

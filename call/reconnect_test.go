@@ -136,3 +136,26 @@ func TestUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// TestSilenceCountsFromTheFirstFrameSent: a box that sent nothing for a
+// while (its line, before the answer) and starts sending is not taken for
+// one whose call server went silent; one that goes on sending with no
+// report for silentAfter is.
+func TestSilenceCountsFromTheFirstFrameSent(t *testing.T) {
+	var s Session
+	joined := time.Now().Add(-8 * time.Second)
+	s.heard.Store(joined.UnixNano()) // the last report: at the join, 8 s ago
+	s.sent.Store(joined.UnixNano())
+	s.noteSent() // the answer: sending starts now
+	if since, quiet := s.silentSince(time.Now().Add(100 * time.Millisecond)); quiet {
+		t.Fatalf("sending for 100 ms after 8 s of nothing sent: taken for silence since %v", since)
+	}
+	s.noteSent()
+	if _, quiet := s.silentSince(time.Now().Add(silentAfter + 10*time.Millisecond)); quiet {
+		t.Fatal("the last frame sent just now: no silence can be judged yet")
+	}
+	s.sent.Store(time.Now().Add(silentAfter + 10*time.Millisecond).UnixNano()) // sending on, nothing heard
+	if _, quiet := s.silentSince(time.Now().Add(silentAfter + 20*time.Millisecond)); !quiet {
+		t.Fatal("sending on with no report for silentAfter: not taken for silence")
+	}
+}

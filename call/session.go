@@ -559,7 +559,7 @@ func (s *Session) WriteAudio(f media.EncodedFrame) error {
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
-	s.sent.Store(time.Now().UnixNano())
+	s.noteSent() // reconnect.go
 	s.sentAudioBytes.Add(uint64(len(f.Data)))
 	// The sound's own clock, not the time of writing (which jitters), and
 	// moved on over the silence not sent (DTX) without skipping sequence
@@ -592,7 +592,7 @@ func (s *Session) writeSample(track *lksdk.LocalTrack, f media.EncodedFrame) err
 	if track == nil || len(f.Data) == 0 {
 		return nil
 	}
-	s.sent.Store(time.Now().UnixNano())
+	s.noteSent() // reconnect.go
 	s.sentVideoBytes.Add(uint64(len(f.Data)))
 	return track.WriteSample(pionmedia.Sample{Data: f.Data, Duration: f.Duration}, nil)
 }
