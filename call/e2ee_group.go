@@ -58,7 +58,9 @@ const serverCheckEvery = time.Second
 
 // groupSession is one join's key exchange. It owns a goroutine that hands
 // the room's events to the group (the SDK calls its callbacks holding
-// locks of its own, and the group sends from them) and, for the box, one
+// locks of its own, and the group sends from them), one that sends the
+// group's messages (a send waits while the SDK connects its publisher,
+// up to the join timeout, and the group must not) and, for the box, one
 // that checks the server's list of participants.
 type groupSession struct {
 	keys   *groupKeys
@@ -66,6 +68,7 @@ type groupSession struct {
 	room   atomic.Pointer[lksdk.Room]
 	log    *slog.Logger
 	events eventQueue
+	sends  eventQueue // the group's messages, in order
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
 	// serverSids is the server's list as last checked (identity: session
 	// id); the event goroutine's.
@@ -90,13 +93,19 @@ func newGroupSession(opts *GroupOptions, roomName, self string, onMember func(st
 	gs.group = g
 	gs.ctx, gs.cancel = context.WithCancel(context.Background())
 	gs.wg.Go(func() { gs.events.run(gs.ctx) })
+	gs.wg.Go(func() { gs.sends.run(gs.ctx) })
 	return gs, nil
 }
 
-// send carries a message of the group: reliable, to whom it names.
+// send carries a message of the group: reliable, to whom it names. It
+// never blocks.
 func (gs *groupSession) send(to []string, msg []byte) {
+	gs.sends.push(func() { gs.publish(to, msg) })
+}
+
+func (gs *groupSession) publish(to []string, msg []byte) {
 	room := gs.room.Load()
-	if room == nil {
+	if room == nil || gs.ctx.Err() != nil {
 		return
 	}
 	opts := []lksdk.DataPublishOption{lksdk.WithDataPublishReliable(true), lksdk.WithDataPublishTopic(keys.Topic)}

@@ -167,11 +167,11 @@ func (w *Watcher) RequestKeyframe(identity string) {
 // Leave disconnects, and returns once no handler runs: a frame being
 // handled at that moment still finishes first.
 func (w *Watcher) Leave() {
+	if w.group != nil {
+		w.group.close() // first: its sends would wait for a publisher that is gone
+	}
 	w.room.Disconnect()
 	w.receiving.stop()
-	if w.group != nil {
-		w.group.close()
-	}
 }
 
 // Encryption is what the watcher knows of the call's encryption: with

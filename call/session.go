@@ -525,9 +525,9 @@ func (s *Session) leave(room *lksdk.Room) {
 	s.mu.Lock()
 	s.video, s.audio, s.videoPub, s.audioPub, s.layers = nil, nil, nil, nil, nil
 	s.mu.Unlock()
+	s.stopGroup() // first: its sends would wait for a publisher that is gone
 	room.Disconnect()
 	s.remote.stop()
-	s.stopGroup()
 }
 
 // WriteVideo sends one coded picture; outside a call, or while the camera

@@ -111,6 +111,7 @@ type Group struct {
 
 	mu     sync.Mutex
 	closed bool
+	timers sync.WaitGroup // the runs of timers (later) under way
 	joined bool // Joined was called: there is a room to send to
 	self   member
 	time   int64 // of this session's hello
@@ -268,8 +269,8 @@ func NewGroup(cfg Config) (*Group, error) {
 		g.leading, g.inRoster = true, true
 		g.publishRoster()
 	}
-	g.rotate = time.AfterFunc(cfg.RotateEvery, func() { g.do(g.periodicRotation) })
-	g.repairs = time.AfterFunc(cfg.RepairEvery, func() { g.do(g.repair) })
+	g.rotate = g.later(cfg.RotateEvery, g.periodicRotation)
+	g.repairs = g.later(cfg.RepairEvery, g.repair)
 	g.outbox = nil // nobody to send to before Joined
 	g.mu.Unlock()
 	return g, nil
@@ -313,6 +314,22 @@ func (g *Group) do(f func()) {
 	if changed && g.cfg.OnStatus != nil {
 		g.cfg.OnStatus(st)
 	}
+}
+
+// later runs f as do does after d, unless the group is closed by then; Close
+// waits for a run that has begun.
+func (g *Group) later(d time.Duration, f func()) *time.Timer {
+	return time.AfterFunc(d, func() {
+		g.mu.Lock()
+		if g.closed {
+			g.mu.Unlock()
+			return
+		}
+		g.timers.Add(1)
+		g.mu.Unlock()
+		defer g.timers.Done()
+		g.do(f)
+	})
 }
 
 func (g *Group) send(to []string, m *message) {
@@ -417,16 +434,18 @@ func (g *Group) Stats() Stats {
 	return g.stats
 }
 
-// Close stops the timers; the group does nothing after.
+// Close stops the timers and waits for a run of one under way; the group
+// does nothing after. It must not be called from Config.Send or OnStatus.
 func (g *Group) Close() {
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	g.closed = true
 	for _, t := range []*time.Timer{g.batch, g.switchAt, g.rotate, g.repairs} {
 		if t != nil {
 			t.Stop()
 		}
 	}
+	g.mu.Unlock()
+	g.timers.Wait()
 }
 
 func (g *Group) statusLocked() Status {
@@ -1136,20 +1155,18 @@ func (g *Group) sendKey(to member, gen uint32, material []byte) {
 func (g *Group) startRotation(leave bool) {
 	if g.leaveAt.IsZero() {
 		g.leaveAt = time.Now()
-		g.switchAt = time.AfterFunc(g.cfg.SwitchDeadline, func() { g.do(g.switchNow) })
+		g.switchAt = g.later(g.cfg.SwitchDeadline, g.switchNow)
 	}
 	if !leave || g.pending != nil {
 		g.makePending() // a key already sent to one who left is no good
 		return
 	}
 	if g.batch == nil {
-		g.batch = time.AfterFunc(g.cfg.LeaveBatch, func() {
-			g.do(func() {
-				g.batch = nil
-				if !g.leaveAt.IsZero() && g.pending == nil {
-					g.makePending()
-				}
-			})
+		g.batch = g.later(g.cfg.LeaveBatch, func() {
+			g.batch = nil
+			if !g.leaveAt.IsZero() && g.pending == nil {
+				g.makePending()
+			}
 		})
 	}
 }
