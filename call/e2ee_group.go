@@ -68,7 +68,7 @@ type groupSession struct {
 	room   atomic.Pointer[lksdk.Room]
 	log    *slog.Logger
 	events eventQueue
-	sends  eventQueue // the group's messages, in order
+	sends  eventQueue        // the group's messages, in order
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
 	// serverSids is the server's list as last checked (identity: session
 	// id); the event goroutine's.

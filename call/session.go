@@ -293,12 +293,6 @@ func (s *Session) enterCall(room *lksdk.Room, roomName string, back bool) {
 	s.notePath(room)
 }
 
-// joinTimeout is how long a join may take to get its media connected: a
-// relayed one (TURN over TLS: a TLS handshake, the relay's allocation,
-// then DTLS) took over the SDK's 5 s on every try on a busy 2-core machine,
-// and a Pi is slower still.
-const joinTimeout = 12 * time.Second
-
 func (s *Session) join(ctx context.Context, roomName string, dropped chan<- error) (*lksdk.Room, error) {
 	drop := func(err error) {
 		select {
@@ -340,7 +334,7 @@ func (s *Session) join(ctx context.Context, roomName string, dropped chan<- erro
 	// The SDK's own interceptors too: NACK answers and requests, RTCP
 	// reports, transport-wide feedback on what the box receives.
 	connect := []lksdk.ConnectOption{lksdk.WithInterceptors(estimation), lksdk.WithIncludeDefaultInterceptors(true),
-		lksdk.WithRetransmitBufferSize(retransmitPackets), lksdk.WithConnectTimeout(joinTimeout)}
+		lksdk.WithRetransmitBufferSize(retransmitPackets)}
 	room = lksdk.NewRoom(callbacks)
 	s.remote.setRoom(room)
 	relays := watchRelays(room) // path.go: what the server offers, should the media path fail

@@ -112,7 +112,7 @@ type Group struct {
 	mu     sync.Mutex
 	closed bool
 	timers sync.WaitGroup // the runs of timers (later) under way
-	joined bool // Joined was called: there is a room to send to
+	joined bool           // Joined was called: there is a room to send to
 	self   member
 	time   int64 // of this session's hello
 

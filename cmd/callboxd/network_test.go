@@ -64,6 +64,12 @@ func TestUDPBlocked(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { srv.Close() })
+		t.Cleanup(func() {
+			if t.Failed() {
+				log, _ := os.ReadFile(srv.LogFile)
+				t.Logf("the call server said:\n%s", log)
+			}
+		})
 		peer := newPeer(t, 1)
 		if err := peer.Filter(netns.NoUDP); err != nil {
 			t.Fatal(err)
