@@ -65,8 +65,14 @@ type ContentOptions struct {
 
 // ContentStatus is how the share stands, for the screen and the status page.
 type ContentStatus struct {
-	Sharing       bool
-	Width, Height int // the signal being shared, while Sharing
+	Sharing bool
+	// Width, Height and FPS are the input's timing being shared, while
+	// Sharing (what the input gives; FPS is not the rate sent).
+	Width, Height, FPS int
+	// NoSignal: the input had no signal when last looked at.
+	NoSignal bool
+	// Stopped: Stop was asked, and neither Start nor a new signal since.
+	Stopped bool
 	// Line says what happened last, in a few words for the screen:
 	// "sharing the HDMI input 1920x1080", "HDMI input: no signal, share
 	// stopped"; "" before anything happened.
@@ -152,6 +158,7 @@ func (c *ContentShare) Run(ctx context.Context) error {
 		sig, err := c.opts.Input.Signal()
 		switch {
 		case err == nil:
+			r.noteInput(false)
 			if r.stoppedByUser || retry != nil {
 				break
 			}
@@ -162,6 +169,7 @@ func (c *ContentShare) Run(ctx context.Context) error {
 			}
 		case errors.Is(err, camera.ErrNoSignal):
 			r.stoppedByUser = false // the next signal is a new share
+			r.noteInput(true)
 			if r.published {
 				r.end("content input: no signal, share stopped")
 			}
@@ -210,14 +218,32 @@ func (c *ContentShare) watch(ctx context.Context, changes chan<- error) {
 	}
 }
 
+// setStatus says what the share did (its Line, and what it shares), keeping
+// what the run knows of the input (NoSignal, Stopped).
 func (c *ContentShare) setStatus(st ContentStatus) {
+	c.update(func(old *ContentStatus) {
+		st.NoSignal, st.Stopped = old.NoSignal, old.Stopped
+		*old = st
+	})
+}
+
+// update changes the status with change, and tells opts.Changed if it did.
+func (c *ContentShare) update(change func(*ContentStatus)) {
 	c.mu.Lock()
+	st := c.status
+	change(&c.status)
 	changed := st != c.status
-	c.status = st
+	st = c.status
 	c.mu.Unlock()
 	if changed && c.opts.Changed != nil {
 		c.opts.Changed(st)
 	}
+}
+
+// noteInput records whether the input has a signal and whether the share
+// was stopped by hand, for the status page.
+func (r *contentRun) noteInput(noSignal bool) {
+	r.c.update(func(st *ContentStatus) { st.NoSignal, st.Stopped = noSignal, r.stoppedByUser })
 }
 
 // contentRun is the state of one Run, owned by its goroutine.
@@ -254,7 +280,7 @@ func (r *contentRun) share(ctx context.Context, sig camera.Format) error {
 	r.format = sig
 	fps := r.c.opts.FPS
 	r.c.log.Info("sharing content", "signal", sig.String(), "fps", fps)
-	r.c.setStatus(ContentStatus{Sharing: true, Width: sig.Width, Height: sig.Height,
+	r.c.setStatus(ContentStatus{Sharing: true, Width: sig.Width, Height: sig.Height, FPS: sig.FPS,
 		Line: fmt.Sprintf("sharing the content input, %dx%d", sig.Width, sig.Height)})
 	sendCtx, cancel := context.WithCancel(ctx)
 	failed := make(chan error, 1)
@@ -302,10 +328,12 @@ func (r *contentRun) request(ctx context.Context, start bool) error {
 		if r.published {
 			r.end("content share stopped")
 		}
+		r.noteInput(r.c.Status().NoSignal)
 		return nil
 	}
 	r.stoppedByUser = false
 	sig, err := r.c.opts.Input.Signal()
+	r.noteInput(errors.Is(err, camera.ErrNoSignal))
 	if err != nil {
 		return fmt.Errorf("content input: %w", err)
 	}

@@ -157,10 +157,13 @@ func TestContentShareFollowsTheSignal(t *testing.T) {
 	if err := l.share.Start(ctx); !errors.Is(err, camera.ErrNoSignal) {
 		t.Fatalf("Start without a signal: %v, want ErrNoSignal", err)
 	}
+	if st := l.share.Status(); st.Sharing || !st.NoSignal {
+		t.Errorf("status without a signal: %+v, want NoSignal", st)
+	}
 
 	in.plug(1920, 1080)
 	l.expect(t, "publish 1920x1080", "send 1920x1080@5")
-	if st := l.share.Status(); !st.Sharing || st.Width != 1920 || !strings.Contains(st.Line, "1920x1080") {
+	if st := l.share.Status(); !st.Sharing || st.Width != 1920 || st.FPS != 60 || st.NoSignal || !strings.Contains(st.Line, "1920x1080") {
 		t.Errorf("status while sharing: %+v", st)
 	}
 
@@ -171,7 +174,7 @@ func TestContentShareFollowsTheSignal(t *testing.T) {
 
 	in.unplug()
 	l.expect(t, "unpublish")
-	if st := l.share.Status(); st.Sharing || !strings.Contains(st.Line, "no signal") {
+	if st := l.share.Status(); st.Sharing || !st.NoSignal || !strings.Contains(st.Line, "no signal") {
 		t.Errorf("status after the cable was pulled: %+v, want a line saying no signal", st)
 	}
 
@@ -190,6 +193,9 @@ func TestContentShareStopAndStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.expect(t, "unpublish")
+	if st := l.share.Status(); st.Sharing || !st.Stopped || st.NoSignal {
+		t.Errorf("status after Stop: %+v, want Stopped", st)
+	}
 	// Stopped by hand: a timing change does not start it again...
 	asked := in.asks()
 	in.plug(1280, 720)
@@ -210,6 +216,9 @@ func TestContentShareStopAndStart(t *testing.T) {
 	case ev := <-l.events:
 		t.Fatalf("after Start: %q, want nothing more", ev)
 	default:
+	}
+	if st := l.share.Status(); !st.Sharing || st.Stopped || st.Width != 1280 {
+		t.Errorf("status after Start: %+v, want sharing 1280x720", st)
 	}
 }
 
