@@ -1,9 +1,13 @@
 package provisioning
 
 // What the admin asks of the box from the page: call, hang up, restart,
-// do not disturb, and the factory reset.
+// do not disturb, share the content input, and the factory reset.
 
-import "net/http"
+import (
+	"context"
+	"net/http"
+	"time"
+)
 
 func (s *Server) action(do func(), what string) sessionHandler {
 	return func(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
@@ -35,6 +39,33 @@ func (s *Server) handleDoNotDisturb(w http.ResponseWriter, r *http.Request, _ st
 		return
 	}
 	s.log.Info("the admin asked: do not disturb", "on", *req.On)
+	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
+}
+
+// shareWait is how long the page's share button waits for the share to
+// start or stop (starting publishes a track: the call server answers).
+const shareWait = 10 * time.Second
+
+// handleShare starts or stops the share of the content input: {"on": true}.
+func (s *Server) handleShare(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	var req struct {
+		On *bool `json:"on"`
+	}
+	if err := decodeJSON(r, &req); err != nil {
+		writeRequestError(w, err)
+		return
+	}
+	if req.On == nil {
+		writeError(w, http.StatusBadRequest, "on must be true or false: share the content input, or stop")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), shareWait)
+	defer cancel()
+	if err := s.ctl.Share(ctx, *req.On); err != nil {
+		writeLocalError(w, err)
+		return
+	}
+	s.log.Info("the admin asked: share the content input", "on", *req.On)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 

@@ -30,6 +30,10 @@ type Controller interface {
 	// DoNotDisturb turns do not disturb on or off on a box whose calls
 	// ring; its error says why it cannot (no line to ring).
 	DoNotDisturb(on bool) error
+	// Share starts (on) or stops the share of the box's content input
+	// (video.content_camera); its error says why it cannot (no input, no
+	// signal), a *LocalError with the status to answer.
+	Share(ctx context.Context, on bool) error
 	// Apply is called after settings were saved (or wiped by a factory
 	// reset): the daemon must run with boot from now on.
 	Apply(boot Boot)
@@ -79,6 +83,21 @@ type CallStatus struct {
 	// Meetings are the meeting room's (meetings.calendar); nil without a
 	// calendar.
 	Meetings *MeetingsStatus `json:"meetings,omitempty"`
+	// Share is the box's own content share; nil before the box is set up.
+	Share *ShareStatus `json:"share,omitempty"`
+}
+
+// ShareStatus is the share of the box's content input (an HDMI input,
+// video.content_camera).
+type ShareStatus struct {
+	// Input is video.content_camera; "" when the box has none.
+	Input   string `json:"input"`
+	Sharing bool   `json:"sharing"`
+	// Signal is the input's timing while shared: "1920x1080@60".
+	Signal string `json:"signal,omitempty"`
+	// Summary says in plain words whether the box shares, what, or why
+	// not: "not sharing: the content input has no signal".
+	Summary string `json:"summary"`
 }
 
 // MeetingsStatus is what the page shows of a meeting room's calendar.
@@ -227,6 +246,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/hangup", s.adminOnly(s.action(func() { s.ctl.HangUp() }, "hang up")))
 	mux.HandleFunc("POST /api/restart", s.adminOnly(s.action(func() { s.ctl.Restart() }, "restart")))
 	mux.HandleFunc("POST /api/do-not-disturb", s.adminOnly(s.handleDoNotDisturb))
+	mux.HandleFunc("POST /api/share", s.adminOnly(s.handleShare))
 	mux.HandleFunc("POST /api/factory-reset", s.adminOnly(s.handleFactoryReset))
 	mux.HandleFunc("GET /api/wifi/networks", s.setupOrAdmin(s.handleWiFiScan))
 	mux.HandleFunc("POST /api/wifi/connect", s.setupOrAdmin(s.handleWiFiConnect))

@@ -45,6 +45,8 @@ type fakeController struct {
 	status  CallStatus
 	asked   []string
 	applied []Boot
+	// shareErr is what Share answers: why the box cannot share.
+	shareErr error
 }
 
 func (c *fakeController) Status() CallStatus { c.mu.Lock(); defer c.mu.Unlock(); return c.status }
@@ -59,6 +61,12 @@ func (c *fakeController) Restart() { c.record("restart") }
 func (c *fakeController) DoNotDisturb(on bool) error {
 	c.record(fmt.Sprintf("do not disturb %v", on))
 	return nil
+}
+func (c *fakeController) Share(_ context.Context, on bool) error {
+	c.record(fmt.Sprintf("share %v", on))
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.shareErr
 }
 func (c *fakeController) Apply(b Boot) {
 	c.mu.Lock()
@@ -394,6 +402,10 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"do not disturb, expired", "/api/do-not-disturb", map[string]bool{"on": true}, nil, true, 401, "expired"},
 		{"do not disturb, no on", "/api/do-not-disturb", `{}`, nil, false, 400, "on must be true or false"},
 		{"do not disturb, on a word", "/api/do-not-disturb", `{"on":"yes"}`, nil, false, 400, "on must be a bool"},
+		{"share without CSRF", "/api/share", map[string]bool{"on": true}, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
+		{"share, expired", "/api/share", map[string]bool{"on": true}, nil, true, 401, "expired"},
+		{"share, no on", "/api/share", `{}`, nil, false, 400, "on must be true or false"},
+		{"share, on a number", "/api/share", `{"on":1}`, nil, false, 400, "on must be a bool"},
 		{"reset unconfirmed", "/api/factory-reset", map[string]string{"confirm": "yes"}, nil, false, 400, "confirm"},
 		{"reset wrong type", "/api/factory-reset", `{"confirm":true}`, nil, false, 400, "confirm must be a string"},
 		{"reset without CSRF", "/api/factory-reset", map[string]string{"confirm": "reset"}, map[string]string{csrfHeader: ""}, false, 403, "CSRF"},
@@ -549,8 +561,17 @@ func TestSettingsAndControls(t *testing.T) {
 	}
 	b.expect(b.post("/api/do-not-disturb", map[string]bool{"on": true}), 200, "do not disturb on")
 	b.expect(b.post("/api/do-not-disturb", map[string]bool{"on": false}), 200, "do not disturb off")
-	if got := strings.Join(b.ctl.calls(), " "); got != "apply apply call hangup restart do not disturb true do not disturb false" {
+	b.expect(b.post("/api/share", map[string]bool{"on": true}), 200, "share the content input")
+	b.expect(b.post("/api/share", map[string]bool{"on": false}), 200, "stop sharing")
+	if got := strings.Join(b.ctl.calls(), " "); got != "apply apply call hangup restart do not disturb true do not disturb false share true share false" {
 		t.Errorf("the daemon was asked %q", got)
+	}
+	// The box cannot share: the page is told why, with the daemon's status.
+	b.ctl.mu.Lock()
+	b.ctl.shareErr = &LocalError{Status: http.StatusConflict, Message: "content input: no signal"}
+	b.ctl.mu.Unlock()
+	if r := b.post("/api/share", map[string]bool{"on": true}); r.status != http.StatusConflict || !strings.Contains(string(r.body), "no signal") {
+		t.Errorf("share without a signal: %d %s, want 409 saying no signal", r.status, r.body)
 	}
 	nets := b.get("/api/wifi/networks").json(t)
 	if n := nets["networks"].([]any); len(n) != 1 {

@@ -110,15 +110,8 @@ func (testPatternInput) Open(_ context.Context, sig camera.Format) (camera.Sourc
 // contentAction carries out a content action (share, share_start,
 // share_stop) and says what it did.
 func (d *daemon) contentAction(ctx context.Context, action string) (string, error) {
-	var share *pipeline.ContentShare
-	if d.content != nil {
-		share = d.content.share.Load()
-	}
+	share, why := d.runningShare()
 	if share == nil {
-		why := "the box has no content input (video.content_camera)"
-		if d.content != nil {
-			why = "the content input is not open: the box is not in a call, or the input does not work (see the log)"
-		}
 		return "", &provisioning.LocalError{Status: http.StatusConflict, Message: why}
 	}
 	start := action == actionShareStart || action == actionShare && !share.Status().Sharing
@@ -133,4 +126,47 @@ func (d *daemon) contentAction(ctx context.Context, action string) (string, erro
 	}
 	st := share.Status()
 	return fmt.Sprintf("sharing the content input, %dx%d", st.Width, st.Height), nil
+}
+
+// runningShare is the content input's share, or nil and why there is none.
+func (d *daemon) runningShare() (*pipeline.ContentShare, string) {
+	if d.content == nil {
+		return nil, noContentInput
+	}
+	if share := d.content.share.Load(); share != nil {
+		return share, ""
+	}
+	return nil, "the content input is not open: the box is not in a call, or the input does not work (see the log)"
+}
+
+// noContentInput is why a box without video.content_camera shares nothing.
+const noContentInput = "the box has no content input (video.content_camera)"
+
+// shareStatus is what the status page says of the content input's share.
+func (d *daemon) shareStatus() *provisioning.ShareStatus {
+	st := &provisioning.ShareStatus{Input: d.cfg.Video.ContentCamera}
+	share, why := d.runningShare()
+	if share == nil {
+		st.Summary = "not sharing: " + why
+		return st
+	}
+	cs := share.Status()
+	switch {
+	case cs.Sharing:
+		st.Sharing = true
+		st.Signal = fmt.Sprintf("%dx%d", cs.Width, cs.Height)
+		if cs.FPS > 0 {
+			st.Signal += fmt.Sprintf("@%d", cs.FPS)
+		}
+		st.Summary = fmt.Sprintf("sharing the content input (%s), %s, sent at %d fps", st.Input, st.Signal, d.cfg.Video.ContentFPS)
+	case cs.NoSignal:
+		st.Summary = "not sharing: the content input has no signal (is the cable in, the laptop on?)"
+	case cs.Stopped:
+		st.Summary = "not sharing: the share was stopped by hand"
+	case cs.Line != "":
+		st.Summary = "not sharing: " + cs.Line
+	default:
+		st.Summary = "not sharing yet"
+	}
+	return st
 }

@@ -146,6 +146,10 @@ func (s *supervisor) Status() provisioning.CallStatus {
 		st.State, st.Room, st.Codec = "settings needed", "", ""
 	case s.daemon == nil:
 		st.State = call.Idle.String()
+		st.Share = &provisioning.ShareStatus{Input: cfg.Video.ContentCamera, Summary: "not sharing: " + noCallRuns}
+		if cfg.Video.ContentCamera == "" {
+			st.Share.Summary = "not sharing: " + noContentInput
+		}
 	default:
 		s.daemon.callStatus(&st)
 	}
@@ -179,6 +183,7 @@ func (d *daemon) callStatus(st *provisioning.CallStatus) {
 	if d.meetings != nil {
 		st.Meetings = d.meetings.status(time.Now()) // meetings.go
 	}
+	st.Share = d.shareStatus() // content.go
 	if cs.Err != nil {
 		st.Error = cs.Err.Error()
 	}
@@ -219,6 +224,28 @@ func (s *supervisor) DoNotDisturb(on bool) error {
 	}
 	d.session.SetDoNotDisturb(on)
 	s.log.Info("the page's do-not-disturb button", "on", on)
+	return nil
+}
+
+// noCallRuns is why the content input is not open while no call runs.
+const noCallRuns = "no call runs (hung up, or starting): the content input is open only then"
+
+// Share is the page's share button: the content input's share starts or
+// stops, as with callboxctl share start|stop (content.go).
+func (s *supervisor) Share(ctx context.Context, on bool) error {
+	d := s.current()
+	if d == nil {
+		return &provisioning.LocalError{Status: http.StatusConflict, Message: noCallRuns}
+	}
+	action := actionShareStop
+	if on {
+		action = actionShareStart
+	}
+	did, err := d.contentAction(ctx, action)
+	if err != nil {
+		return err
+	}
+	s.log.Info("the page's share button", "did", did)
 	return nil
 }
 

@@ -340,6 +340,7 @@ async function refreshStatus() {
   $('btn-hangup').textContent = state === 'ringing' ? 'Decline' : 'Hang up';
   $('btn-hangup').disabled = state === 'idle';
   showDoNotDisturb(st.call.ring);
+  showShare(st.call.share);
   showMissed(st.call.ring);
   showMeetings(st.call.meetings);
 }
@@ -383,6 +384,19 @@ function showDoNotDisturb(ring) {
   $('btn-dnd').textContent = on ? 'Turn do not disturb off' : 'Turn do not disturb on';
   $('btn-dnd').setAttribute('aria-pressed', String(on));
   $('btn-dnd').dataset.on = String(on);
+}
+
+// showShare says whether the box shares its content input (an HDMI
+// input), what (the input's timing) or why not, with the button that
+// starts or stops the share on a box that has such an input.
+function showShare(share) {
+  $('st-share-dt').hidden = $('st-share').hidden = !share;
+  $('btn-share').hidden = !share || !share.input;
+  if (!share) return;
+  $('st-share').textContent = share.summary.charAt(0).toUpperCase() + share.summary.slice(1);
+  $('btn-share').textContent = share.sharing ? 'Stop sharing' : 'Share HDMI input';
+  $('btn-share').setAttribute('aria-pressed', String(!!share.sharing));
+  $('btn-share').dataset.on = String(!!share.sharing);
 }
 
 // showMissed lists the calls that rang unanswered, on a box whose calls ring.
@@ -475,6 +489,13 @@ async function act(path, body) {
 $('btn-call').addEventListener('click', () => act('/api/call'));
 $('btn-hangup').addEventListener('click', () => act('/api/hangup'));
 $('btn-dnd').addEventListener('click', () => act('/api/do-not-disturb', { on: $('btn-dnd').dataset.on !== 'true' }));
+$('btn-share').addEventListener('click', async () => {
+  $('btn-share').disabled = true;
+  const res = await api('POST', '/api/share', { on: $('btn-share').dataset.on !== 'true' });
+  $('btn-share').disabled = false;
+  $('err-share').textContent = res.ok ? '' : (res.data.error || 'the share did not change');
+  refreshStatus();
+});
 $('btn-restart').addEventListener('click', () => act('/api/restart'));
 $('btn-logout').addEventListener('click', async () => { await api('POST', '/api/logout'); csrf = ''; start(); });
 $('btn-reset').addEventListener('click', async () => {
