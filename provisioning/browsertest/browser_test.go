@@ -186,42 +186,84 @@ func TestFirstBootSetupInChromium(t *testing.T) {
 // say so (after a reload too), and turns it off again. The box did each.
 func TestDoNotDisturbButtonInChromium(t *testing.T) {
 	chromium := needBrowser(t)
-	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv := startServer(ctx, t)
+	log, pageURL := startSetUpBox(ctx, t, func(cfg *config.Config) {
+		cfg.Call.Room = "kitchen-line"
+		cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
+	})
+	runBrowser(ctx, t, chromium, "dnd.mjs", pageURL)
+	// The page's state was the box's: the box logged each change.
+	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=true`), time.Second)
+	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=false`), time.Second)
+	fmt.Fprintln(os.Stderr)
+}
 
-	const password = "a long admin password"
+// TestShareButtonInChromium: a box in a call whose content input is the
+// test pattern; the admin sees the page say it shares and at what timing,
+// stops the share with the status page's button, sees the page say so
+// (after a reload too), and starts it again. The box did each: its track
+// left the call and came back.
+func TestShareButtonInChromium(t *testing.T) {
+	chromium := needBrowser(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	log, pageURL := startSetUpBox(ctx, t, func(cfg *config.Config) {
+		cfg.Call.Room = "meeting-room"
+		cfg.Video.ContentCamera = config.CameraTestPattern
+	})
+	runBrowser(ctx, t, chromium, "share.mjs", pageURL)
+	for _, want := range []string{`msg="publishing the shared content"`, `msg="the page's share button" did="content share stopped"`,
+		`msg="content share ended"`, `msg="the page's share button" did="sharing the content input, 1920x1080"`} {
+		log.Wait(t, regexp.MustCompile(want), time.Second)
+	}
+	fmt.Fprintln(os.Stderr)
+}
+
+// adminPassword is the set-up boxes' (startSetUpBox).
+const adminPassword = "a long admin password"
+
+// startSetUpBox starts callboxd on a data directory that holds settings
+// (the test pattern and a tone, the test's LiveKit server, no encryption;
+// then as set changes them) and adminPassword; it returns the daemon's log
+// and its page's address.
+func startSetUpBox(ctx context.Context, t *testing.T, set func(*config.Config)) (*daemontest.Log, string) {
+	t.Helper()
+	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
+	srv := startServer(ctx, t)
 	data := t.TempDir()
 	store, err := provisioning.OpenStore(data)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.Call.URL, cfg.Call.Room, cfg.Call.Name = config.ServerURLs{srv.URL}, "kitchen-line", "Kitchen"
+	cfg.Call.URL, cfg.Call.Room, cfg.Call.Name = config.ServerURLs{srv.URL}, "kitchen", "Kitchen"
 	cfg.Call.APIKey, cfg.Call.APISecret, cfg.Call.Encryption = srv.APIKey, srv.APISecret, config.EncryptionNone
 	cfg.Video.Camera, cfg.Audio.Microphone = "testpattern", "tone"
-	cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
+	set(&cfg)
 	if err := store.SaveConfig(cfg); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.SaveSecrets(provisioning.Secrets{PasswordHash: argon2idHash(password)}); err != nil {
+	if err := store.SaveSecrets(provisioning.Secrets{PasswordHash: argon2idHash(adminPassword)}); err != nil {
 		t.Fatal(err)
 	}
-
 	log := daemontest.Start(t, "callboxd", exec.Command(bin, "-data", data, "-listen", netns.Addr+":0"))
 	pageURL := log.Wait(t, regexp.MustCompile(`msg="setup page" url=(https://\S+)`), 30*time.Second)[1]
-	node := exec.CommandContext(ctx, "node", "dnd.mjs")
-	node.Env = append(os.Environ(), "BOX_URL="+pageURL, "ADMIN_PASSWORD="+password, "SHOTS="+shotsDir(t), "CHROMIUM="+chromium)
+	return log, pageURL
+}
+
+// runBrowser runs script (a .mjs beside this file) in chromium against
+// the page at pageURL, signed in with adminPassword; the test fails with
+// what the browser said if the script does.
+func runBrowser(ctx context.Context, t *testing.T, chromium, script, pageURL string) {
+	t.Helper()
+	node := exec.CommandContext(ctx, "node", script)
+	node.Env = append(os.Environ(), "BOX_URL="+pageURL, "ADMIN_PASSWORD="+adminPassword, "SHOTS="+shotsDir(t), "CHROMIUM="+chromium)
 	out, err := node.CombinedOutput()
 	t.Logf("the browser said:\n%s", out)
 	if err != nil {
-		t.Fatalf("do not disturb in chromium failed: %v", err)
+		t.Fatalf("%s in chromium failed: %v", script, err)
 	}
-	// The page's state was the box's: the box logged each change.
-	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=true`), time.Second)
-	log.Wait(t, regexp.MustCompile(`msg="the page's do-not-disturb button" on=false`), time.Second)
-	fmt.Fprintln(os.Stderr)
 }
 
 // argon2idHash is password as the box stores an admin's (a PHC string),
