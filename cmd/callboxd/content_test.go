@@ -9,6 +9,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -18,7 +20,9 @@ import (
 	"github.com/livekit/protocol/livekit"
 
 	"github.com/callbox/callbox/config"
+	"github.com/callbox/callbox/device/camera"
 	"github.com/callbox/callbox/internal/daemontest"
+	"github.com/callbox/callbox/pipeline"
 	"github.com/callbox/callbox/provisioning"
 )
 
@@ -119,5 +123,64 @@ func TestShareWithoutContentInput(t *testing.T) {
 	_, err := provisioning.LocalClient{Socket: socket}.Act(context.Background(), "share_start")
 	if err == nil || !strings.Contains(err.Error(), "video.content_camera") {
 		t.Fatalf("share_start without a content input: %v, want an error naming video.content_camera", err)
+	}
+}
+
+// noSignalInput is a content input with the cable out.
+type noSignalInput struct{}
+
+func (noSignalInput) Signal() (camera.Format, error) {
+	return camera.Format{}, fmt.Errorf("fake HDMI: %w", camera.ErrNoSignal)
+}
+func (noSignalInput) WaitChange(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+func (noSignalInput) Open(context.Context, camera.Format) (camera.Source, error) {
+	return nil, errors.New("no signal to open")
+}
+
+// TestShareStatusSaysWhy: the status page's words for the content share:
+// no input, an input with no signal, stopped by hand, and sharing.
+func TestShareStatusSaysWhy(t *testing.T) {
+	cfg := config.Default()
+	d := &daemon{cfg: cfg}
+	if st := d.shareStatus(); st.Sharing || st.Input != "" || !strings.Contains(st.Summary, "no content input (video.content_camera)") {
+		t.Errorf("without an input: %+v", st)
+	}
+
+	cfg.Video.ContentCamera, cfg.Video.ContentFPS = "/dev/video3", 5
+	d = &daemon{cfg: cfg, content: &content{}}
+	if st := d.shareStatus(); st.Sharing || !strings.Contains(st.Summary, "not open") {
+		t.Errorf("before the input is open: %+v", st)
+	}
+	run := func(in pipeline.ContentInput) *pipeline.ContentShare {
+		share := pipeline.NewContentShare(pipeline.ContentOptions{Input: in, FPS: 5, Logger: quietLog,
+			Publish: func(int, int) error { return nil }, Unpublish: func() {},
+			Send:    func(ctx context.Context, _ camera.Source) error { <-ctx.Done(); return nil }})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- share.Run(ctx) }()
+		t.Cleanup(func() { cancel(); <-done })
+		d.content.share.Store(share)
+		return share
+	}
+	share := run(noSignalInput{})
+	if err := share.Start(context.Background()); !errors.Is(err, camera.ErrNoSignal) {
+		t.Fatalf("Start without a signal: %v", err)
+	}
+	if st := d.shareStatus(); st.Sharing || st.Input != "/dev/video3" || st.Summary != "not sharing: the content input has no signal (is the cable in, the laptop on?)" {
+		t.Errorf("without a signal: %+v", st)
+	}
+
+	share = run(testPatternInput{fps: 5})
+	if err := share.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.shareStatus(); !st.Sharing || st.Signal != "1920x1080@5" || st.Summary != "sharing the content input (/dev/video3), 1920x1080@5, sent at 5 fps" {
+		t.Errorf("sharing: %+v", st)
+	}
+	if err := share.Stop(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if st := d.shareStatus(); st.Sharing || st.Summary != "not sharing: the share was stopped by hand" {
+		t.Errorf("stopped: %+v", st)
 	}
 }
