@@ -8,12 +8,14 @@ package call
 // does not move it.
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
 	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
 
 	"github.com/callbox/callbox/media"
 )
@@ -161,16 +163,53 @@ func (s *Session) publishContent() error {
 func (s *Session) unpublishContent() {
 	c := &s.content
 	s.mu.Lock()
+	tracks := s.contentTracks
 	s.contentTracks = nil
 	s.mu.Unlock()
 	if c.pub == nil || c.room == nil {
 		return
+	}
+	if err := retireSenders(c.room.LocalParticipant.GetPublisherPeerConnection(), tracks); err != nil {
+		s.log.Warn("the shared content's senders did not stop cleanly", "err", err)
 	}
 	if err := c.room.LocalParticipant.UnpublishTrack(c.pub.SID()); err != nil {
 		s.log.Warn("the shared content's track did not end cleanly", "err", err)
 	}
 	c.pub = nil
 	s.log.Info("content share ended")
+}
+
+// retireSenders stops the RTP senders of tracks, before their publication
+// is unpublished, so that the next share gets a transceiver of its own.
+//
+// The SDK's unpublish removes the tracks (pion's RemoveTrack), which frees
+// their transceiver, and the next share's AddTrack takes it again. pion's
+// offer for a transceiver taken again after simulcast carries the
+// server's last answer's "a=simulcast:recv" before its own
+// "a=simulcast:send"; LiveKit reads only the first, finds no layers, and
+// takes every layer of the new track for its lowest: each receiver gets
+// whichever layer arrived first, whatever it asks for. A stopped sender
+// stays on its transceiver (without a track: the SDK's unpublish finds
+// nothing of its publication to remove), and pion reuses no transceiver
+// that has a sender: the next share gets an m-line of its own. The old
+// m-line, without a track, ends the track at the server as an unpublish
+// does.
+func retireSenders(pc *webrtc.PeerConnection, tracks []*lksdk.LocalTrack) error {
+	if pc == nil {
+		return nil
+	}
+	var errs []error
+	for _, sender := range pc.GetSenders() {
+		for _, t := range tracks {
+			if sender.Track() == webrtc.TrackLocal(t) {
+				if err := sender.Stop(); err != nil {
+					errs = append(errs, fmt.Errorf("content track %s: %w", t.RID(), err))
+				}
+				break
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // onContentRTCP passes a receiver's keyframe request for the content to

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/livekit/protocol/livekit"
 	lksdk "github.com/livekit/server-sdk-go/v2"
 	"github.com/pion/rtp"
 	"github.com/pion/rtp/codecs"
@@ -162,6 +163,21 @@ func (w *Watcher) RequestKeyframe(identity string) {
 	if w.keyframes.allow(identity, time.Now()) {
 		requestKeyframe(w.room, identity)
 	}
+}
+
+// Sharing lists who shares content now: the others with a SCREEN_SHARE
+// track published, as the call server last said.
+func (w *Watcher) Sharing() []string {
+	var sharing []string
+	for _, rp := range w.room.GetRemoteParticipants() {
+		for _, pub := range rp.TrackPublications() {
+			if pub.Source() == livekit.TrackSource_SCREEN_SHARE {
+				sharing = append(sharing, rp.Identity())
+				break
+			}
+		}
+	}
+	return sharing
 }
 
 // Leave disconnects, and returns once no handler runs: a frame being
