@@ -162,7 +162,12 @@ func TestShareStatusSaysWhy(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- share.Run(ctx) }()
-		t.Cleanup(func() { cancel(); <-done })
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("the share's Run: %v", err)
+			}
+		})
 		d.content.share.Store(share)
 		return share
 	}

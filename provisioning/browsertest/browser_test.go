@@ -188,7 +188,7 @@ func TestDoNotDisturbButtonInChromium(t *testing.T) {
 	chromium := needBrowser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	log, pageURL := startSetUpBox(ctx, t, func(cfg *config.Config) {
+	log, pageURL := startSetUpBox(t, startServer(ctx, t), func(cfg *config.Config) {
 		cfg.Call.Room = "kitchen-line"
 		cfg.Controls.StartInCall, cfg.Ring.Enabled = false, true
 	})
@@ -208,7 +208,7 @@ func TestShareButtonInChromium(t *testing.T) {
 	chromium := needBrowser(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	log, pageURL := startSetUpBox(ctx, t, func(cfg *config.Config) {
+	log, pageURL := startSetUpBox(t, startServer(ctx, t), func(cfg *config.Config) {
 		cfg.Call.Room = "meeting-room"
 		cfg.Video.ContentCamera = config.CameraTestPattern
 	})
@@ -224,13 +224,12 @@ func TestShareButtonInChromium(t *testing.T) {
 const adminPassword = "a long admin password"
 
 // startSetUpBox starts callboxd on a data directory that holds settings
-// (the test pattern and a tone, the test's LiveKit server, no encryption;
+// (the test pattern and a tone, the LiveKit server srv, no encryption;
 // then as set changes them) and adminPassword; it returns the daemon's log
 // and its page's address.
-func startSetUpBox(ctx context.Context, t *testing.T, set func(*config.Config)) (*daemontest.Log, string) {
+func startSetUpBox(t *testing.T, srv *lkserver.Server, set func(*config.Config)) (*daemontest.Log, string) {
 	t.Helper()
 	bin := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd")
-	srv := startServer(ctx, t)
 	data := t.TempDir()
 	store, err := provisioning.OpenStore(data)
 	if err != nil {
