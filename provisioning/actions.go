@@ -21,24 +21,35 @@ func (s *Server) action(do func(), what string) sessionHandler {
 	}
 }
 
-// handleDoNotDisturb turns do not disturb on or off: {"on": true}.
-func (s *Server) handleDoNotDisturb(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+// decodeOn reads a switch's request, {"on": true} or {"on": false};
+// without one it answers why (what says what on and off do) and returns
+// false as ok.
+func decodeOn(w http.ResponseWriter, r *http.Request, what string) (on, ok bool) {
 	var req struct {
 		On *bool `json:"on"`
 	}
 	if err := decodeJSON(r, &req); err != nil {
 		writeRequestError(w, err)
-		return
+		return false, false
 	}
 	if req.On == nil {
-		writeError(w, http.StatusBadRequest, "on must be true or false: do not disturb on or off")
+		writeError(w, http.StatusBadRequest, "on must be true or false: "+what)
+		return false, false
+	}
+	return *req.On, true
+}
+
+// handleDoNotDisturb turns do not disturb on or off: {"on": true}.
+func (s *Server) handleDoNotDisturb(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
+	on, ok := decodeOn(w, r, "do not disturb on or off")
+	if !ok {
 		return
 	}
-	if err := s.ctl.DoNotDisturb(*req.On); err != nil {
+	if err := s.ctl.DoNotDisturb(on); err != nil {
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	}
-	s.log.Info("the admin asked: do not disturb", "on", *req.On)
+	s.log.Info("the admin asked: do not disturb", "on", on)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
@@ -48,24 +59,17 @@ const shareWait = 10 * time.Second
 
 // handleShare starts or stops the share of the content input: {"on": true}.
 func (s *Server) handleShare(w http.ResponseWriter, r *http.Request, _ string, _ *session) {
-	var req struct {
-		On *bool `json:"on"`
-	}
-	if err := decodeJSON(r, &req); err != nil {
-		writeRequestError(w, err)
-		return
-	}
-	if req.On == nil {
-		writeError(w, http.StatusBadRequest, "on must be true or false: share the content input, or stop")
+	on, ok := decodeOn(w, r, "share the content input, or stop")
+	if !ok {
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), shareWait)
 	defer cancel()
-	if err := s.ctl.Share(ctx, *req.On); err != nil {
+	if err := s.ctl.Share(ctx, on); err != nil {
 		writeLocalError(w, err)
 		return
 	}
-	s.log.Info("the admin asked: share the content input", "on", *req.On)
+	s.log.Info("the admin asked: share the content input", "on", on)
 	writeJSON(w, http.StatusOK, map[string]bool{"ok": true})
 }
 
