@@ -53,7 +53,10 @@ func ReadStamp(pic, _ *image.YCbCr) Mark {
 
 // Picture is what the viewer made of one received video frame.
 type Picture struct {
-	From          string
+	From string
+	// Content: the picture is of what From shares (its SCREEN_SHARE
+	// track), decoded apart from its camera.
+	Content       bool
 	Decoded       time.Time
 	Width, Height int
 	Mark
@@ -175,13 +178,21 @@ func (v *Viewer) notify() {
 	v.changed = make(chan struct{})
 }
 
+// ContentKey is the name a sender's shared content goes by (decoded apart
+// from its camera; SavePNG saves it under this name): one no identity has.
+func ContentKey(identity string) string { return identity + "\x00content" }
+
 func (v *Viewer) onVideo(f call.Frame) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if v.left {
 		return
 	}
-	s := v.sender(f.From)
+	key := f.From
+	if f.Content {
+		key = ContentKey(f.From)
+	}
+	s := v.sender(key)
 	s.lastVideo = f.Arrived
 	if s.video == nil || s.codec != f.Codec {
 		if s.video != nil {
@@ -212,7 +223,7 @@ func (v *Viewer) onVideo(f call.Frame) {
 	if pic == nil {
 		return
 	}
-	v.pictures = append(v.pictures, Picture{From: f.From, Decoded: time.Now(),
+	v.pictures = append(v.pictures, Picture{From: f.From, Content: f.Content, Decoded: time.Now(),
 		Width: pic.Rect.Dx(), Height: pic.Rect.Dy(), Mark: v.check(pic, s.previous)})
 	s.previous = copyPicture(s.previous, pic)
 	v.notify()

@@ -15,6 +15,7 @@
 //	lab-hostview buttons    gpio-sim buttons: call, mute, hang up
 //	lab-hostview keys       the same with a uinput keyboard's keys, through evdev
 //	lab-hostview screen     a remote participant on the bochs display (QMP screendumps)
+//	lab-hostview share      callboxd shares vivid's HDMI input: 720p, then 1080p, then the cable pulled
 //	lab-hostview systemd    callboxd under lab-notifyd with the unit's watchdog and restarts ($LAB_UNIT)
 //	lab-hostview deb        the Debian package on Debian arm64: setup over HTTPS, the call, upgrade, remove, purge
 //
@@ -45,7 +46,7 @@ const room = "lab"
 
 func main() {
 	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|cec|screen|systemd|deb")
+		fmt.Fprintln(os.Stderr, "usage: lab-hostview prepare|camera|audio|faults|buttons|keys|cec|screen|share|systemd|deb")
 		os.Exit(2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -72,6 +73,7 @@ func main() {
 		"keys":    keysScenario,
 		"cec":     cecScenario,
 		"screen":  screenScenario,
+		"share":   shareScenario,
 		"systemd": systemdScenario,
 		"deb":     debScenario,
 	}
