@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -133,6 +134,8 @@ type pageResult struct {
 	Status               string   `json:"status"`
 	Encrypted            bool     `json:"encrypted"`
 	DecryptErrors        int      `json:"decryptErrors"`
+	EndStatus            string   `json:"endStatus"` // what the page said when sampling ended
+	Ends                 []int    `json:"ends"` // why each of the page's calls ended (livekit-client's DisconnectReason)
 	JoinToFirstPictureMs int      `json:"joinToFirstPictureMs"`
 	MissingKeyErrors     int      `json:"missingKeyErrors"`
 	Publishing           []struct {
@@ -158,8 +161,13 @@ type rig struct {
 
 // rigSettings are what a test adds to callboxd's settings: lines of [call]
 // and sections of their own; ready is callboxd's log line to wait for
-// ("in the call" when empty).
-type rigSettings struct{ call, sections, ready string }
+// ("in the call" when empty); servers, when given, are the call servers
+// callboxd knows, in its order (a cluster's nodes), else the rig starts
+// one of its own.
+type rigSettings struct {
+	call, sections, ready string
+	servers               []*lkserver.Server
+}
 
 func startRig(t *testing.T, ctx context.Context, room string, settings rigSettings) *rig {
 	t.Helper()
@@ -172,17 +180,25 @@ func startRig(t *testing.T, ctx context.Context, room string, settings rigSettin
 	if !guest.Built() {
 		t.Fatal("the guest page is not built: run `make web`")
 	}
-	srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
-	if err != nil {
-		t.Fatal(err)
+	if len(settings.servers) == 0 {
+		srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		settings.servers = []*lkserver.Server{srv}
 	}
-	t.Cleanup(func() { srv.Close() })
+	srv := settings.servers[0]
+	var urls []string
+	for _, s := range settings.servers {
+		urls = append(urls, strconv.Quote(s.URL))
+	}
 	callboxd, callboxctl := daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"), daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxctl")
 
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "callbox.toml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, `[call]
-url = %q
+url = [%s]
 room = %q
 identity = "box"
 api_key = %q
@@ -200,7 +216,7 @@ fps = 10
 
 [speaker]
 device = "none"
-%s`, srv.URL, room, srv.APIKey, srv.APISecret, settings.call, settings.sections), 0o600); err != nil {
+%s`, strings.Join(urls, ", "), room, srv.APIKey, srv.APISecret, settings.call, settings.sections), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	socket := filepath.Join(dir, "control.sock")

@@ -7,6 +7,7 @@
 // anywhere but this box.
 import {
   BaseKeyProvider,
+  DisconnectReason,
   ExternalE2EEKeyProvider,
   Room,
   RoomEvent,
@@ -60,7 +61,9 @@ class MemberKeyProvider extends BaseKeyProvider {
 // rings lists what a box that rings (its line) said of this call, in order.
 const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null, ring: '', rings: [],
   // canShare: this browser can share a screen (phones mostly cannot); sharing: it does.
-  canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false };
+  canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false,
+  // ends: why each call of this page ended (livekit-client's DisconnectReason).
+  ends: [] };
 window.callboxGuest = state;
 
 // RING_TOPIC carries what a box that rings says to those who call it
@@ -106,6 +109,30 @@ function showCheck(emoji) {
   $('fingerprint-words').textContent = state.words;
 }
 
+// rejoinAfter are the reasons a call ends that the guest did not ask for
+// and a new join may mend: the call server went away (a cluster's node
+// died, a restart) or the network did. Not the guest's Leave, nor the box
+// ending, declining or removing them, nor their identity joining elsewhere.
+const rejoinAfter = new Set([
+  DisconnectReason.UNKNOWN_REASON, DisconnectReason.SERVER_SHUTDOWN, DisconnectReason.STATE_MISMATCH,
+  DisconnectReason.JOIN_FAILURE, DisconnectReason.MIGRATION, DisconnectReason.SIGNAL_CLOSE,
+  DisconnectReason.CONNECTION_TIMEOUT, DisconnectReason.MEDIA_FAILURE,
+]);
+
+// rejoin joins again after the call was lost, waiting longer after each
+// attempt that fails (1 s, 2 s, ... 10 s), until one works or the guest
+// presses Leave.
+function rejoin(invite, wait = 1000) {
+  say('The connection to the call was lost; joining again…', true);
+  const timer = setTimeout(() => join(invite).catch(() => rejoin(invite, Math.min(2 * wait, 10000))), wait);
+  $('leave').onclick = () => {
+    clearTimeout(timer);
+    say('You left the call.');
+    $('leave').hidden = true;
+    $('join').disabled = false;
+  };
+}
+
 async function join(invite) {
   $('join').disabled = true;
   say('Joining…');
@@ -147,13 +174,21 @@ async function join(invite) {
     .on(RoomEvent.ParticipantEncryptionStatusChanged, () => {
       state.encrypted = room.isE2EEEnabled;
     })
-    .on(RoomEvent.Disconnected, () => {
+    .on(RoomEvent.Disconnected, (reason) => {
+      if (!connected) return; // a join that failed: join's caller says so
       state.joined = false;
+      state.ends.push(reason ?? DisconnectReason.UNKNOWN_REASON);
+      if (!state.ended && rejoinAfter.has(reason)) {
+        rejoin(invite);
+        return;
+      }
       if (!state.ended) say('The call has ended.');
       $('join').disabled = false;
     });
+  let connected = false;
   await room.setE2EEEnabled(true);
   await room.connect(invite.url, invite.token);
+  connected = true;
   let member = null;
   if (invite.member) member = await startMember(room, keyProvider, invite.member);
   try {
