@@ -197,6 +197,10 @@ func (gs *groupSession) present() map[string]string {
 
 func (gs *groupSession) announce() {
 	gs.sids = gs.present()
+	// A new session of this participant's (joined again after losing the
+	// call server): the server's list from before is of another room's
+	// session, against which everyone would look as having come back.
+	gs.serverSids = nil
 	gs.group.Joined(slices.Collect(maps.Keys(gs.sids)))
 }
 
@@ -244,10 +248,12 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 // whose session changed since the last look left and came back, though the
 // SDK may never say so: when a participant leaves and its identity joins
 // again at once, the SDK takes the old session's DISCONNECTED for the new
-// one and lists neither. It runs on the event goroutine.
+// one and lists neither. Not when the SDK told the group of that new
+// session already: its key session may be admitted by then, and a leave
+// now would drop it. It runs on the event goroutine.
 func (gs *groupSession) serverSaw(now map[string]string) {
 	for id, sid := range now {
-		if old, ok := gs.serverSids[id]; ok && old != sid {
+		if old, ok := gs.serverSids[id]; ok && old != sid && gs.sids[id] != sid {
 			gs.log.Debug("a participant came back as a new session", "participant", id)
 			gs.group.ParticipantLeft(id)
 			gs.group.ParticipantJoined(id)

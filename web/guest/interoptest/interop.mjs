@@ -22,7 +22,10 @@ try {
   const page = await browser.newPage();
   page.on('pageerror', (e) => problems.push('page error: ' + e.message));
   result.missingKeyErrors = 0;
+  // KEEP_CONSOLE: all the page logs, timed, for a test to show when it fails.
+  if (process.env.KEEP_CONSOLE) result.console = [];
   page.on('console', (m) => {
+    result.console?.push(`${new Date().toISOString()} ${m.type()}: ${m.text()}`);
     if (m.type() !== 'error') return;
     // Frames of a member whose key has not come yet: expected, just after joining.
     if (m.text().startsWith('MissingKey:')) result.missingKeyErrors++;
@@ -91,6 +94,16 @@ try {
     })),
   }));
   Object.assign(result, st);
+  result.decoded = {};
+  for (const p of (await page.evaluate(() => [...window.callboxGuest.room.remoteParticipants.keys()]))) {
+    result.decoded[p] = await page.evaluate(async (id) => {
+      let n = 0;
+      for (const pub of window.callboxGuest.room.remoteParticipants.get(id).videoTrackPublications.values()) {
+        n += (await pub.track?.getReceiverStats())?.framesDecoded ?? 0;
+      }
+      return n;
+    }, p);
+  }
   // Stay a little so the box receives more of the guest's pictures.
   await page.waitForTimeout(Number(process.env.STAY_MS || '2000'));
   await page.getByRole('button', { name: 'Leave' }).click(); // as a guest leaves

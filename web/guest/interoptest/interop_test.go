@@ -126,18 +126,20 @@ func (s *checkSamples) run(ctx context.Context, w *call.Watcher, box provisionin
 }
 
 type pageResult struct {
-	Problems             []string `json:"problems"`
-	Fingerprint          string   `json:"fingerprint"`
-	Words                string   `json:"words"`
-	Admitted             bool     `json:"admitted"`
-	Members              []string `json:"members"`
-	Status               string   `json:"status"`
-	Encrypted            bool     `json:"encrypted"`
-	DecryptErrors        int      `json:"decryptErrors"`
-	EndStatus            string   `json:"endStatus"` // what the page said when sampling ended
-	Ends                 []int    `json:"ends"` // why each of the page's calls ended (livekit-client's DisconnectReason)
-	JoinToFirstPictureMs int      `json:"joinToFirstPictureMs"`
-	MissingKeyErrors     int      `json:"missingKeyErrors"`
+	Problems             []string       `json:"problems"`
+	Fingerprint          string         `json:"fingerprint"`
+	Words                string         `json:"words"`
+	Admitted             bool           `json:"admitted"`
+	Members              []string       `json:"members"`
+	Status               string         `json:"status"`
+	Encrypted            bool           `json:"encrypted"`
+	DecryptErrors        int            `json:"decryptErrors"`
+	Console              []string       `json:"console"`   // all the page logged, with KEEP_CONSOLE
+	Decoded              map[string]int `json:"decoded"`   // pictures decoded of each participant's camera, in the page's last call
+	EndStatus            string         `json:"endStatus"` // what the page said when sampling ended
+	Ends                 []string       `json:"ends"`      // why each of the page's calls ended (guest.js state.ends)
+	JoinToFirstPictureMs int            `json:"joinToFirstPictureMs"`
+	MissingKeyErrors     int            `json:"missingKeyErrors"`
 	Publishing           []struct {
 		Kind      string `json:"kind"`
 		Encrypted any    `json:"encrypted"`
@@ -157,6 +159,7 @@ type pageResult struct {
 type rig struct {
 	srv                         *lkserver.Server
 	socket, callboxctl, pageURL string
+	log                         *daemontest.Log // callboxd's
 }
 
 // rigSettings are what a test adds to callboxd's settings: lines of [call]
@@ -258,7 +261,7 @@ device = "none"
 		}
 	}()
 	t.Cleanup(func() { page.Close(); <-served })
-	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, pageURL: "http://" + ln.Addr().String() + "/guest/"}
+	return &rig{srv: srv, socket: socket, callboxctl: callboxctl, log: daemonLog, pageURL: "http://" + ln.Addr().String() + "/guest/"}
 }
 
 // invite asks the running box for an invite to its guest page as a user

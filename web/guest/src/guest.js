@@ -7,6 +7,7 @@
 // anywhere but this box.
 import {
   BaseKeyProvider,
+  ConnectionState,
   DisconnectReason,
   ExternalE2EEKeyProvider,
   Room,
@@ -62,8 +63,10 @@ class MemberKeyProvider extends BaseKeyProvider {
 const state = { joined: false, encrypted: false, mode: '', fingerprint: '', words: '', admitted: false, members: [], decryptErrors: 0, room: null, ring: '', rings: [],
   // canShare: this browser can share a screen (phones mostly cannot); sharing: it does.
   canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false,
-  // ends: why each call of this page ended (livekit-client's DisconnectReason).
-  ends: [] };
+  // ends: why each call of this page ended (the name of livekit-client's
+  // DisconnectReason, or 'lost': the page found its call dead and left it);
+  // rejoins: how often the page joined again by itself.
+  ends: [], rejoins: 0 };
 window.callboxGuest = state;
 
 // RING_TOPIC carries what a box that rings says to those who call it
@@ -120,11 +123,15 @@ const rejoinAfter = new Set([
 ]);
 
 // rejoin joins again after the call was lost, waiting longer after each
-// attempt that fails (1 s, 2 s, ... 10 s), until one works or the guest
-// presses Leave.
+// attempt that fails (1 s, 2 s, 4 s, then every 5 s), until one works or
+// the guest presses Leave. The new call is a new session of the same
+// identity: a new Room, its own keys, admitted by the box again.
 function rejoin(invite, wait = 1000) {
-  say('The connection to the call was lost; joining again…', true);
-  const timer = setTimeout(() => join(invite).catch(() => rejoin(invite, Math.min(2 * wait, 10000))), wait);
+  say('Reconnecting…', true);
+  const timer = setTimeout(() => {
+    state.rejoins++;
+    join(invite).catch(() => rejoin(invite, Math.min(2 * wait, 5000)));
+  }, wait);
   $('leave').onclick = () => {
     clearTimeout(timer);
     say('You left the call.');
@@ -133,10 +140,73 @@ function rejoin(invite, wait = 1000) {
   };
 }
 
+// A call that livekit-client holds for connected or reconnecting, but that
+// is dead: when a cluster's node that holds the room dies while this
+// page's signalling goes through another node, livekit-client may neither
+// get back nor give up for minutes. The page leaves such a call and joins
+// again when it has been reconnecting for longer than RECONNECTING_FOR_MS,
+// or connected with others' sound and pictures subscribed of which no
+// byte came for NO_MEDIA_FOR_MS.
+const RECONNECTING_FOR_MS = 6000;
+const NO_MEDIA_FOR_MS = 5000;
+
+// watchCall looks at the room every second and calls lost once, when the
+// call is dead; it stops with the room's Disconnected.
+function watchCall(room, lost) {
+  let reconnectingSince = 0;
+  let bytes = -1;
+  let bytesSince = Date.now();
+  let busy = false;
+  const timer = setInterval(async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const now = Date.now();
+      if (room.state === ConnectionState.Reconnecting || room.state === ConnectionState.SignalReconnecting) {
+        reconnectingSince ||= now;
+        bytes = -1;
+        if (now - reconnectingSince > RECONNECTING_FOR_MS) stop('reconnecting for too long');
+        return;
+      }
+      reconnectingSince = 0;
+      const tracks = [...room.remoteParticipants.values()]
+        .flatMap((p) => [...p.trackPublications.values()])
+        .filter((pub) => pub.isSubscribed && !pub.isMuted && pub.track)
+        .map((pub) => pub.track);
+      if (room.state !== ConnectionState.Connected || tracks.length === 0) {
+        bytes = -1;
+        return;
+      }
+      let sum = 0;
+      for (const t of tracks) sum += (await t.getReceiverStats())?.bytesReceived ?? 0;
+      if (sum !== bytes) {
+        bytes = sum;
+        bytesSince = now;
+      } else if (now - bytesSince > NO_MEDIA_FOR_MS) {
+        stop('no media from anyone');
+      }
+    } finally {
+      busy = false;
+    }
+  }, 1000);
+  const stop = (why) => {
+    clearInterval(timer);
+    console.info(`the call is lost (${why}): joining again`);
+    lost();
+  };
+  room.on(RoomEvent.Disconnected, () => clearInterval(timer));
+}
+
+// othersNames: who else is in the call, as the page shows them.
+function othersNames(room) {
+  const names = [...room.remoteParticipants.values()].map((p) => p.name || p.identity).sort();
+  return names.length ? names.join(', ') : 'nobody else yet';
+}
+
 async function join(invite) {
   $('join').disabled = true;
   say('Joining…');
-  Object.assign(state, { ring: '', rings: [], ended: '' });
+  Object.assign(state, { ring: '', rings: [], ended: '', admitted: false, members: [] });
   const keyProvider = invite.member ? new MemberKeyProvider() : new ExternalE2EEKeyProvider();
   if (!invite.member) await keyProvider.setKey(invite.key);
   const room = new Room({
@@ -174,10 +244,16 @@ async function join(invite) {
     .on(RoomEvent.ParticipantEncryptionStatusChanged, () => {
       state.encrypted = room.isE2EEEnabled;
     })
+    .on(RoomEvent.Reconnecting, () => say('Reconnecting…', true))
+    .on(RoomEvent.Reconnected, () => say(state.admitted ? admittedText() : 'Back in the call.'))
+    .on(RoomEvent.ParticipantConnected, () => { if (state.rejoins && state.admitted && !state.ring) say(admittedText()); })
+    .on(RoomEvent.ParticipantDisconnected, () => { if (state.rejoins && state.admitted && !state.ring) say(admittedText()); })
     .on(RoomEvent.Disconnected, (reason) => {
-      if (!connected) return; // a join that failed: join's caller says so
+      // A join that failed: join's caller says so; a call found dead: the
+      // page is joining again already.
+      if (!connected || lost) return;
       state.joined = false;
-      state.ends.push(reason ?? DisconnectReason.UNKNOWN_REASON);
+      state.ends.push(DisconnectReason[reason] ?? 'UNKNOWN_REASON');
       if (!state.ended && rejoinAfter.has(reason)) {
         rejoin(invite);
         return;
@@ -186,9 +262,25 @@ async function join(invite) {
       $('join').disabled = false;
     });
   let connected = false;
+  let lost = false; // the page found the call dead and left it
   await room.setE2EEEnabled(true);
-  await room.connect(invite.url, invite.token);
+  try {
+    await room.connect(invite.url, invite.token);
+  } catch (e) {
+    room.disconnect();
+    throw e;
+  }
   connected = true;
+  watchCall(room, () => {
+    lost = true;
+    state.joined = false;
+    state.ends.push('lost');
+    for (const p of room.remoteParticipants.values()) {
+      for (const pub of p.trackPublications.values()) pub.track?.detach().forEach((el) => el.remove());
+    }
+    room.disconnect(); // not waited for: a dead call may take its time to end
+    rejoin(invite);
+  });
   let member = null;
   if (invite.member) member = await startMember(room, keyProvider, invite.member);
   try {
@@ -239,8 +331,11 @@ function offerShare(room) {
   show();
 }
 
+// admittedText is the page's word for a call it is admitted to; after
+// joining again by itself, it says who is back.
 function admittedText() {
-  return 'In the call, end-to-end encrypted. Check that the box\'s screen shows the same as this page.';
+  const where = state.rejoins && state.room ? `Back in the call with ${othersNames(state.room)}` : 'In the call';
+  return where + ', end-to-end encrypted. Check that the box\'s screen shows the same as this page.';
 }
 
 // startMember runs this guest's side of the key exchange in the room.
