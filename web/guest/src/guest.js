@@ -65,8 +65,9 @@ const state = { joined: false, encrypted: false, mode: '', fingerprint: '', word
   canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false,
   // ends: why each call of this page ended (the name of livekit-client's
   // DisconnectReason, or 'lost': the page found its call dead and left it);
-  // rejoins: how often the page joined again by itself.
-  ends: [], rejoins: 0 };
+  // rejoins: how often the page joined again by itself; away: the call was
+  // lost for a while (the page then says who is back).
+  ends: [], rejoins: 0, away: false };
 window.callboxGuest = state;
 
 // RING_TOPIC carries what a box that rings says to those who call it
@@ -127,6 +128,7 @@ const rejoinAfter = new Set([
 // the guest presses Leave. The new call is a new session of the same
 // identity: a new Room, its own keys, admitted by the box again.
 function rejoin(invite, wait = 1000) {
+  state.away = true;
   say('Reconnecting…', true);
   const timer = setTimeout(() => {
     state.rejoins++;
@@ -220,9 +222,15 @@ async function join(invite) {
   state.room = room;
   room
     .on(RoomEvent.TrackSubscribed, (track, _pub, participant) => {
+      // One element for each of a participant's sources: after a
+      // reconnection, livekit-client may subscribe again without saying
+      // the old track went, which would stay frozen beside the new one.
+      const source = `[data-identity="${CSS.escape(participant.identity)}"][data-source="${track.source}"]`;
+      document.querySelectorAll(source).forEach((old) => old.remove());
       const el = track.attach();
       el.dataset.identity = participant.identity;
       el.dataset.kind = track.kind;
+      el.dataset.source = track.source;
       if (track.kind === Track.Kind.Video) {
         el.muted = true;
         el.playsInline = true;
@@ -244,10 +252,13 @@ async function join(invite) {
     .on(RoomEvent.ParticipantEncryptionStatusChanged, () => {
       state.encrypted = room.isE2EEEnabled;
     })
-    .on(RoomEvent.Reconnecting, () => say('Reconnecting…', true))
+    .on(RoomEvent.Reconnecting, () => {
+      state.away = true;
+      say('Reconnecting…', true);
+    })
     .on(RoomEvent.Reconnected, () => say(state.admitted ? admittedText() : 'Back in the call.'))
-    .on(RoomEvent.ParticipantConnected, () => { if (state.rejoins && state.admitted && !state.ring) say(admittedText()); })
-    .on(RoomEvent.ParticipantDisconnected, () => { if (state.rejoins && state.admitted && !state.ring) say(admittedText()); })
+    .on(RoomEvent.ParticipantConnected, () => { if (state.away && state.admitted && !state.ring) say(admittedText()); })
+    .on(RoomEvent.ParticipantDisconnected, () => { if (state.away && state.admitted && !state.ring) say(admittedText()); })
     .on(RoomEvent.Disconnected, (reason) => {
       // A join that failed: join's caller says so; a call found dead: the
       // page is joining again already.
@@ -331,10 +342,10 @@ function offerShare(room) {
   show();
 }
 
-// admittedText is the page's word for a call it is admitted to; after
-// joining again by itself, it says who is back.
+// admittedText is the page's word for a call it is admitted to; once the
+// call was lost for a while, it says who is back.
 function admittedText() {
-  const where = state.rejoins && state.room ? `Back in the call with ${othersNames(state.room)}` : 'In the call';
+  const where = state.away && state.room ? `Back in the call with ${othersNames(state.room)}` : 'In the call';
   return where + ', end-to-end encrypted. Check that the box\'s screen shows the same as this page.';
 }
 
@@ -367,14 +378,14 @@ async function startMember(room, keyProvider, invite) {
     .on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
       if (topic === TOPIC && participant) member.receive(participant.identity, payload);
     })
-    .on(RoomEvent.Reconnected, () => member.joined([...room.remoteParticipants.keys()]))
     .on(RoomEvent.Disconnected, () => member.close());
   // Who is here, compared with before on every change and twice a second:
   // one who comes back as a new participant under the same identity has
   // left, and joined again.
+  const present = () => new Map([...room.remoteParticipants].map(([id, p]) => [id, p.sid]));
   let sids = new Map();
   const compare = () => {
-    const now = new Map([...room.remoteParticipants].map(([id, p]) => [id, p.sid]));
+    const now = present();
     for (const [id, sid] of sids) if (now.get(id) !== sid) member.participantLeft(id);
     for (const [id, sid] of now) if (sids.get(id) !== sid) member.participantJoined(id);
     sids = now;
@@ -382,7 +393,13 @@ async function startMember(room, keyProvider, invite) {
   room.on(RoomEvent.ParticipantConnected, compare).on(RoomEvent.ParticipantDisconnected, compare);
   const timer = setInterval(compare, 500);
   room.on(RoomEvent.Disconnected, () => clearInterval(timer));
-  sids = new Map([...room.remoteParticipants].map(([id, p]) => [id, p.sid]));
+  // Back after livekit-client's own reconnection: hello again to whoever
+  // is here now; those who come after are compare's.
+  room.on(RoomEvent.Reconnected, () => {
+    sids = present();
+    member.joined([...sids.keys()]);
+  });
+  sids = present();
   await member.joined([...sids.keys()]);
   state.member = member;
   return member;
