@@ -229,6 +229,7 @@ func (gs *groupSession) comparePresence() {
 func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 	client := lksdk.NewRoomServiceClient(url, apiKey, apiSecret)
 	gs.every(serverCheckEvery, func() {
+		asked := time.Now()
 		askCtx, done := context.WithTimeout(gs.ctx, 3*time.Second)
 		res, err := client.ListParticipants(askCtx, &livekit.ListParticipantsRequest{Room: roomName})
 		done()
@@ -240,7 +241,7 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 		for _, p := range res.Participants {
 			now[p.Identity] = p.Sid
 		}
-		gs.events.push(func() { gs.serverSaw(now) })
+		gs.events.push(func() { gs.serverSaw(now, asked) })
 	})
 }
 
@@ -251,7 +252,7 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 // one and lists neither. Not when the SDK told the group of that new
 // session already: its key session may be admitted by then, and a leave
 // now would drop it. It runs on the event goroutine.
-func (gs *groupSession) serverSaw(now map[string]string) {
+func (gs *groupSession) serverSaw(now map[string]string, asked time.Time) {
 	for id, sid := range now {
 		if old, ok := gs.serverSids[id]; ok && old != sid && gs.sids[id] != sid {
 			gs.log.Debug("a participant came back as a new session", "participant", id)
@@ -260,7 +261,7 @@ func (gs *groupSession) serverSaw(now map[string]string) {
 		}
 	}
 	gs.serverSids = now
-	gs.group.Present(slices.Collect(maps.Keys(now)))
+	gs.group.Present(slices.Collect(maps.Keys(now)), asked)
 }
 
 // close ends the exchange and waits for its goroutines.

@@ -338,7 +338,7 @@ func TestLeaderListsAMemberOnceItIsPresent(t *testing.T) {
 		late := true
 		h.lose = func(d delivery, to string) bool { return late && d.from == "bert" && to == "box-a" }
 		a := h.addBoxWith(t, "box-a", ids[0], newInviteBook(t), noRepair, ids[1])
-		a.group.Present([]string{"box-b"}) // the server's list at box-a lags
+		a.group.Present([]string{"box-b"}, time.Now()) // the server's list at box-a lags
 		h.settle(time.Second)
 		if st := a.group.Status(); slices.Contains(st.Members, "bert") || !slices.Contains(st.Members, "box-b") {
 			t.Fatalf("box-a lists %v before bert is present; want box-b, not bert", st.Members)
@@ -347,5 +347,33 @@ func TestLeaderListsAMemberOnceItIsPresent(t *testing.T) {
 		a.group.ParticipantJoined("bert")
 		h.settle(time.Second)
 		checkOneCall(t, "box-a", a.peer, b.peer, gb)
+	})
+}
+
+// TestALaggingListKeepsWhoCameSince: the server's list of participants,
+// asked for before anna came, reaches the box after she joined (after her
+// hello, as happens after the call server was lost): she is not taken
+// for gone, which would drop her and make the box send with a new key she
+// gets only once she says hello again.
+func TestALaggingListKeepsWhoCameSince(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRoom(t)
+		asked := time.Now()
+		time.Sleep(time.Millisecond)
+		a := r.join(t, "anna")
+		r.settle(time.Second)
+		_, before := r.box.keys.current()
+		r.box.group.Present(nil, asked)
+		r.flush()
+		if st := r.box.group.Status(); !slices.Contains(st.Members, "anna") {
+			t.Fatalf("after a list asked for before anna came, the box lists %v", st.Members)
+		}
+		r.settle(time.Second)
+		if _, after := r.box.keys.current(); !bytes.Equal(after, before) {
+			t.Error("the box sends with a new key after a list asked for before anna came")
+		}
+		if !holdsKeyOf(a, r.box) || !holdsKeyOf(r.box, a) {
+			t.Error("the box and anna do not hold each other's keys")
+		}
 	})
 }

@@ -117,6 +117,10 @@ type Group struct {
 	time   int64 // of this session's hello
 
 	present map[string]bool // LiveKit identities in the room, not self
+	// came is when each participant present was first known to be here
+	// (the room's list or event, or a message of theirs): a server's list
+	// asked for before then cannot show them yet (Present).
+	came map[string]time.Time
 
 	// hellos are the latest hello of each participant present; newest is
 	// the time of the newest hello of each box's signing key, so that an
@@ -257,7 +261,7 @@ func NewGroup(cfg Config) (*Group, error) {
 		cfg: cfg, log: cfg.Log.With("part", "e2ee"),
 		self:    member{ID: cfg.Self, Sig: cfg.Identity.SigKey(), KEM: cfg.Identity.kemKey(), Nonce: random(nonceSize)},
 		time:    time.Now().UnixMilli(),
-		present: map[string]bool{}, hellos: map[string]*hello{}, newest: map[string]int64{}, challenges: map[string]challenge{},
+		present: map[string]bool{}, came: map[string]time.Time{}, hellos: map[string]*hello{}, newest: map[string]int64{}, challenges: map[string]challenge{},
 		admitted: map[string]admission{}, refused: map[string]string{}, vouchEpoch: map[string]uint64{},
 		rosters: map[string]*message{}, sendTo: map[string]member{},
 		remote: map[string]*remoteKeys{}, newcomers: map[string]bool{}, unheard: map[string]int{}, answered: map[string]time.Time{},
@@ -344,7 +348,7 @@ func (g *Group) Joined(present []string) {
 		g.present = map[string]bool{}
 		for _, id := range present {
 			if id != g.cfg.Self {
-				g.present[id] = true
+				g.arrived(id)
 			}
 		}
 		g.joined = true
@@ -362,9 +366,10 @@ func (g *Group) Joined(present []string) {
 	})
 }
 
-// Present replaces who is in the room (the server's list, which also
-// catches leaves whose event never came).
-func (g *Group) Present(present []string) {
+// Present replaces who is in the room with the server's list as it was
+// when asked for, which also catches leaves whose event never came. Those
+// who came after asked stay: the list could not show them.
+func (g *Group) Present(present []string, asked time.Time) {
 	g.do(func() {
 		now := map[string]bool{}
 		for _, id := range present {
@@ -372,8 +377,18 @@ func (g *Group) Present(present []string) {
 				now[id] = true
 			}
 		}
+		for id := range g.present {
+			if g.came[id].After(asked) {
+				now[id] = true
+			}
+		}
 		if maps.Equal(now, g.present) {
 			return
+		}
+		for id := range now {
+			if !g.present[id] {
+				g.arrived(id)
+			}
 		}
 		g.present = now
 		g.forgetAbsent()
@@ -381,11 +396,17 @@ func (g *Group) Present(present []string) {
 	})
 }
 
+// arrived marks a participant present, from now on.
+func (g *Group) arrived(id string) {
+	g.present[id] = true
+	g.came[id] = time.Now()
+}
+
 // ParticipantJoined and ParticipantLeft follow the room's events.
 func (g *Group) ParticipantJoined(id string) {
 	g.do(func() {
 		if id != g.cfg.Self && !g.present[id] {
-			g.present[id] = true
+			g.arrived(id)
 			g.membersChanged()
 		}
 	})
@@ -511,7 +532,7 @@ func (g *Group) Receive(from string, data []byte) {
 		// the room, often before the server's list says so; a leave is
 		// still told as it comes (and the box checks the server's list).
 		if !g.present[from] {
-			g.present[from] = true
+			g.arrived(from)
 			defer g.membersChanged()
 		}
 		switch m.T {
@@ -879,6 +900,7 @@ func (g *Group) forgetAbsent() {
 		g.publishRoster()
 	}
 	maps.DeleteFunc(g.unheard, func(id string, _ int) bool { return !g.present[id] })
+	maps.DeleteFunc(g.came, func(id string, _ time.Time) bool { return !g.present[id] })
 	maps.DeleteFunc(g.answered, func(id string, _ time.Time) bool { return !g.present[id] })
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -75,9 +76,11 @@ func TestGuestBackAfterANodeDies(t *testing.T) {
 		r = openInPage(t, ctx, link, "BOX_IDENTITY=box", "MEMBERS=3", "SAMPLES=100", "SAMPLE_GAP_MS=250", "KEEP_CONSOLE=1",
 			"EXPECTED_CONSOLE=while trying to (re)connect|could not") // livekit-client's words for what the test does
 	}()
-	var page pageResult
+	// The page's result, once it is done: the test waits for it also when
+	// it fails early (the test's ctx, ended by then, stops the page).
+	pageDone := sync.OnceValue(func() pageResult { return <-done })
 	t.Cleanup(func() {
-		if t.Failed() {
+		if page := pageDone(); t.Failed() {
 			t.Logf("the page logged:\n%s\ncallboxd logged:\n%s", strings.Join(page.Console, "\n"), rig.log.String())
 		}
 	})
@@ -92,7 +95,8 @@ func TestGuestBackAfterANodeDies(t *testing.T) {
 	if err := decodedAfter(ctx, bob, killed, "box", anna.Identity); err != nil {
 		t.Errorf("Bob: %v", err)
 	}
-	page = <-done
+	bobCheck := bob.Encryption() // while all three are in the call
+	page := pageDone()
 	t.Logf("the page's calls ended for reasons %v; it says %q", page.Ends, page.EndStatus)
 
 	var after []time.Time
@@ -120,6 +124,9 @@ func TestGuestBackAfterANodeDies(t *testing.T) {
 	}
 	if !strings.HasPrefix(page.EndStatus, "Back in the call with ") || !strings.Contains(page.EndStatus, "Bob") {
 		t.Errorf("the page says %q, want who is back", page.EndStatus)
+	}
+	if page.EndWords == "" || page.EndWords != bobCheck.Words || len(bobCheck.Members) != 3 {
+		t.Errorf("the page's check is %q, Bob's %q with %v: want the same, of three", page.EndWords, bobCheck.Words, bobCheck.Members)
 	}
 	if !page.Encrypted || page.Fingerprint == "" {
 		t.Errorf("the page: encrypted %v, check %q", page.Encrypted, page.Fingerprint)

@@ -89,6 +89,7 @@ try {
     decryptErrors: window.callboxGuest.decryptErrors,
     ends: window.callboxGuest.ends,
     endStatus: document.getElementById('status').textContent,
+    endWords: document.getElementById('fingerprint-words').textContent,
     publishing: [...window.callboxGuest.room.localParticipant.trackPublications.values()].map((p) => ({
       kind: p.kind, encrypted: p.trackInfo?.encryption ?? null, mime: p.mimeType ?? '',
     })),

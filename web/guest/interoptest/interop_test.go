@@ -134,10 +134,11 @@ type pageResult struct {
 	Status               string         `json:"status"`
 	Encrypted            bool           `json:"encrypted"`
 	DecryptErrors        int            `json:"decryptErrors"`
-	Console              []string       `json:"console"`   // all the page logged, with KEEP_CONSOLE
-	Decoded              map[string]int `json:"decoded"`   // pictures decoded of each participant's camera, in the page's last call
-	EndStatus            string         `json:"endStatus"` // what the page said when sampling ended
-	Ends                 []string       `json:"ends"`      // why each of the page's calls ended (guest.js state.ends)
+	Console              []string       `json:"console"` // all the page logged, with KEEP_CONSOLE
+	Decoded              map[string]int `json:"decoded"` // pictures decoded of each participant's camera, in the page's last call
+	EndStatus            string         `json:"endStatus"`
+	EndWords             string         `json:"endWords"` // the members' check, in words, when sampling ended // what the page said when sampling ended
+	Ends                 []string       `json:"ends"`     // why each of the page's calls ended (guest.js state.ends)
 	JoinToFirstPictureMs int            `json:"joinToFirstPictureMs"`
 	MissingKeyErrors     int            `json:"missingKeyErrors"`
 	Publishing           []struct {
