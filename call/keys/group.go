@@ -357,11 +357,6 @@ func (g *Group) Joined(present []string) {
 		if g.leading {
 			g.publishRoster()
 		}
-		// Back in a new session (the call server lost), this participant
-		// left and joined again for the others: they forgot its keys.
-		for id := range g.sendTo {
-			g.resendKey(id)
-		}
 		g.membersChanged()
 	})
 }
@@ -387,7 +382,7 @@ func (g *Group) Present(present []string, asked time.Time) {
 		}
 		for id := range now {
 			if !g.present[id] {
-				g.arrived(id)
+				g.came[id] = time.Now()
 			}
 		}
 		g.present = now
@@ -624,10 +619,8 @@ func (g *Group) onHello(from string, m *message) error {
 		if g.leading {
 			g.send([]string{from}, g.rosterMessage()) // it missed the roster
 		}
-		g.resendKey(from)
 		return nil
 	case admitted && !a.box && sameSession(a.member, h.member):
-		g.resendKey(from)
 		return nil // admitted already: the leader lists it once this box's vouch reaches it
 	}
 	if admitted && !sameSession(a.member, h.member) {
@@ -1155,19 +1148,6 @@ func (g *Group) memberHasKey(id string) {
 	if g.cfg.OnMember != nil {
 		g.cfg.OnMember(id)
 	}
-}
-
-// resendKey gives a member the key this participant sends with, and the
-// one it is making: after this participant came back in a new session (its
-// call server lost) the member forgot its keys, and says hello again when
-// it hears the box (or its own way back went the same way).
-func (g *Group) resendKey(id string) {
-	to, ok := g.sendTo[id]
-	if !ok || g.material == nil {
-		return
-	}
-	g.sendKey(to, g.gen, g.material)
-	g.sendPendingTo([]string{id})
 }
 
 func (g *Group) sendPendingTo(ids []string) {
