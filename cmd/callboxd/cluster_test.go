@@ -6,14 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/callbox/callbox/call"
+	"github.com/callbox/callbox/internal/clustertest"
 	"github.com/callbox/callbox/internal/daemontest"
-	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/viewer"
 	"github.com/callbox/callbox/provisioning"
 	"github.com/callbox/callbox/web/guest"
@@ -32,11 +30,6 @@ import (
 func TestNodeDies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cluster, err := lkserver.StartClusterInNamespace(ctx, 2, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Close() })
 	const room = "cluster"
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "callbox.toml")
@@ -44,30 +37,21 @@ func TestNodeDies(t *testing.T) {
 		t.Fatal(err)
 	}
 	socket := filepath.Join(dir, "control.sock")
-	nodes := cluster.Nodes
 
-	// The room is made where LiveKit chooses, on either node: someone
-	// joins first to make it, and the box signals through that node, the
-	// member through the other. So the box's way back is through another
-	// server, the member's is noticing that its server answers while its
-	// media stopped; and a member on the dead node would be the box's case.
-	first, err := call.Watch(call.Options{URL: nodes[0].URL, Room: room, Identity: "first",
-		APIKey: nodes[0].APIKey, APISecret: nodes[0].APISecret}, call.Handlers{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder, err := cluster.RoomNode(ctx, room)
-	if err != nil {
-		t.Fatal(err)
-	}
-	survivor := nodes[slices.Index(nodes, holder)^1]
+	// The room is made where LiveKit chooses, on either node; the box
+	// signals through that node, the member through the other. So the
+	// box's way back is through another server, the member's is noticing
+	// that its server answers while its media stopped; and a member on the
+	// dead node would be the box's case.
+	cr := clustertest.Start(t, ctx, room)
+	holder, survivor := cr.Holder, cr.Survivor
 	t.Logf("the room is on %s; %s lives on", holder.URL, survivor.URL)
 	d := startDaemon(t, "-url", holder.URL+","+survivor.URL, "-room", room, "-identity", "box",
 		"-api-key", holder.APIKey, "-api-secret", holder.APISecret,
 		"-config", cfgPath, "-control", socket, "-width", "320", "-height", "180")
 	screen := provisioning.LocalClient{Socket: socket}
 	d.waitLog(t, "in the call", 30*time.Second)
-	first.Leave()
+	cr.LeaveFirst()
 
 	resp, err := screen.Invite(ctx, provisioning.InviteRequest{Name: "Anna", Page: "https://box.test/guest/"})
 	if err != nil {
@@ -108,7 +92,7 @@ func TestNodeDies(t *testing.T) {
 	picture, sound := waitPictureAndSound(t, ctx, v, killed)
 	t.Logf("node_failover_s: %.1f s (the first new picture; the sound after %.1f s)",
 		picture.Sub(killed).Seconds(), sound.Sub(killed).Seconds())
-	if now, err := cluster.RoomNode(ctx, room); err != nil || now != survivor {
+	if now, err := cr.Cluster.RoomNode(ctx, room); err != nil || now != survivor {
 		t.Errorf("the room is on %v (%v) after its node died, want %s", now, err, survivor.URL)
 	}
 	waitPictureAndSound(t, ctx, v, picture.Add(5*time.Second)) // and it goes on

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/callbox/callbox/call"
 	"github.com/callbox/callbox/device/camera"
+	"github.com/callbox/callbox/internal/clustertest"
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/lkserver"
 	"github.com/callbox/callbox/internal/viewer"
@@ -30,28 +30,14 @@ import (
 func TestGuestBackAfterANodeDies(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	cluster, err := lkserver.StartClusterInNamespace(ctx, 2, t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cluster.Close() })
 	const room = "cluster-guest"
-	nodes := cluster.Nodes
-	// Someone makes the room where LiveKit chooses; the others then come
-	// in through the other node, so the room's node can die under a call
-	// whose signalling goes on.
-	first, err := call.Watch(call.Options{URL: nodes[0].URL, Room: room, Identity: "first",
-		APIKey: nodes[0].APIKey, APISecret: nodes[0].APISecret}, call.Handlers{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	holder, err := cluster.RoomNode(ctx, room)
-	if err != nil {
-		t.Fatal(err)
-	}
-	survivor := nodes[slices.Index(nodes, holder)^1]
+	cr := clustertest.Start(t, ctx, room)
+	holder, survivor := cr.Holder, cr.Survivor
+	// The box and the others come in through the node that does not hold
+	// the room, so the room's node can die under a call whose signalling
+	// goes on.
 	rig := startRig(t, ctx, room, rigSettings{servers: []*lkserver.Server{survivor, holder}})
-	first.Leave()
+	cr.LeaveFirst()
 	box := provisioning.LocalClient{Socket: rig.socket}
 
 	bobLink, _ := rig.invite(t, "-name", "Bob")
@@ -131,7 +117,7 @@ func TestGuestBackAfterANodeDies(t *testing.T) {
 	if !page.Encrypted || page.Fingerprint == "" {
 		t.Errorf("the page: encrypted %v, check %q", page.Encrypted, page.Fingerprint)
 	}
-	if now, err := cluster.RoomNode(ctx, room); err != nil || now != survivor {
+	if now, err := cr.Cluster.RoomNode(ctx, room); err != nil || now != survivor {
 		t.Errorf("the room is on %v (%v) after its node died, want %s", now, err, survivor.URL)
 	}
 }
