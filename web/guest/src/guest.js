@@ -65,7 +65,7 @@ const state = { joined: false, encrypted: false, mode: '', fingerprint: '', word
   canShare: !!navigator.mediaDevices?.getDisplayMedia, sharing: false,
   // ends: why each call of this page ended (the name of livekit-client's
   // DisconnectReason, or 'lost': the page found its call dead and left it);
-  // rejoins: how often the page joined again by itself; away: the call was
+  // rejoins: how often the page tried to join again by itself; away: the call was
   // lost for a while (the page then says who is back).
   ends: [], rejoins: 0, away: false };
 window.callboxGuest = state;
