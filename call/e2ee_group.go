@@ -71,8 +71,9 @@ type groupSession struct {
 	sends  eventQueue        // the group's messages, in order
 	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
 	// serverSids is the server's list as last checked (identity: session
-	// id); the event goroutine's.
-	serverSids map[string]string
+	// id, and the key session that identity had said hello with then);
+	// the event goroutine's.
+	serverSids map[string]serverSeen
 	ctx        context.Context // ends with close
 	cancel     context.CancelFunc
 	wg         sync.WaitGroup
@@ -245,22 +246,31 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 	})
 }
 
+// serverSeen is one identity in the server's list.
+type serverSeen struct{ sid, keySession string }
+
 // serverSaw gives the group the server's list of participants. An identity
 // whose session changed since the last look left and came back, though the
 // SDK may never say so: when a participant leaves and its identity joins
 // again at once, the SDK takes the old session's DISCONNECTED for the new
 // one and lists neither. Not when the SDK told the group of that new
-// session already: its key session may be admitted by then, and a leave
-// now would drop it. It runs on the event goroutine.
+// session already, nor when the identity said hello with a new key
+// session since (the group took that for a new member then): a leave now
+// would drop that new session, admitted by then. It runs on the event
+// goroutine.
 func (gs *groupSession) serverSaw(now map[string]string, asked time.Time) {
+	seen := map[string]serverSeen{}
 	for id, sid := range now {
-		if old, ok := gs.serverSids[id]; ok && old != sid && gs.sids[id] != sid {
+		keySession := gs.group.KeySession(id)
+		if old, ok := gs.serverSids[id]; ok && old.sid != sid && gs.sids[id] != sid && old.keySession == keySession {
 			gs.log.Debug("a participant came back as a new session", "participant", id)
 			gs.group.ParticipantLeft(id)
 			gs.group.ParticipantJoined(id)
+			keySession = gs.group.KeySession(id)
 		}
+		seen[id] = serverSeen{sid: sid, keySession: keySession}
 	}
-	gs.serverSids = now
+	gs.serverSids = seen
 	gs.group.Present(slices.Collect(maps.Keys(now)), asked)
 }
 

@@ -397,6 +397,18 @@ func (g *Group) arrived(id string) {
 	g.came[id] = time.Now()
 }
 
+// KeySession says which session of the key exchange a participant last
+// said hello with ("" before its hello): another one is a new session of
+// that identity, with new keys.
+func (g *Group) KeySession(id string) string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if h := g.hellos[id]; h != nil {
+		return string(h.Nonce)
+	}
+	return ""
+}
+
 // ParticipantJoined and ParticipantLeft follow the room's events.
 func (g *Group) ParticipantJoined(id string) {
 	g.do(func() {
