@@ -110,7 +110,7 @@ func TestTheInputIsGivenBackOnlyIfTheBoxTookIt(t *testing.T) {
 		tv := startTV(t)
 		tv.status(call.Status{State: call.InCall, CallWanted: true})
 		tv.dev.Deliver([]byte{0x0f, byte(cec.OpRoutingChange), 0x10, 0x00, 0x30, 0x00}) // the TV's remote: HDMI 3
-		tv.dev.Deliver([]byte{0x04, byte(cec.OpUserControlPressed), byte(cec.KeyMute)})   // read after it
+		tv.dev.Deliver([]byte{0x04, byte(cec.OpUserControlPressed), byte(cec.KeyMute)}) // read after it
 		tv.waitActions(t, 1)
 		tv.status(call.Status{State: call.Idle})
 		if got := tv.opcodes(); slices.Contains(got, cec.OpInactiveSource) {

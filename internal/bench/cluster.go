@@ -76,7 +76,9 @@ func failoverOnce(daemonPath string, log *slog.Logger) (float64, error) {
 		return 0, err
 	}
 	defer daemon.stop()
-	fail := func(err error) (float64, error) { return 0, fmt.Errorf("%w\ncallboxd said:\n%s", err, daemon.log.String()) }
+	fail := func(err error) (float64, error) {
+		return 0, fmt.Errorf("%w\ncallboxd said:\n%s", err, daemon.log.String())
+	}
 
 	var resp provisioning.InviteResponse
 	err = daemontest.Poll(20*time.Second, 100*time.Millisecond, func() (err error) {
