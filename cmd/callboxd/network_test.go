@@ -59,6 +59,13 @@ func TestUDPBlocked(t *testing.T) {
 	t.Run("through TURN over TLS", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		// Other machines on the server's network, as a cluster's nodes
+		// are: the server's media must still go from its own address.
+		for _, addr := range []string{"10.99.0.21", "10.99.0.22", "10.99.0.23", "10.99.0.24"} {
+			if err := netns.AddAddr(addr); err != nil {
+				t.Fatal(err)
+			}
+		}
 		srv, err := lkserver.Start(ctx, lkserver.Options{Addr: netns.Addr, TURN: true})
 		if err != nil {
 			t.Fatal(err)

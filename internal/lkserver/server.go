@@ -487,11 +487,16 @@ type turnConfig struct {
 }
 
 type rtcConfig struct {
-	TCPPort       int      `json:"tcp_port"`
-	UDPPort       string   `json:"udp_port"`
-	NodeIP        string   `json:"node_ip"`
-	UseExternalIP bool     `json:"use_external_ip"`
-	STUNServers   []string `json:"stun_servers"`
+	TCPPort       int       `json:"tcp_port"`
+	UDPPort       string    `json:"udp_port"`
+	NodeIP        string    `json:"node_ip"`
+	UseExternalIP bool      `json:"use_external_ip"`
+	STUNServers   []string  `json:"stun_servers"`
+	IPs           ipsConfig `json:"ips"`
+}
+
+type ipsConfig struct {
+	Includes []string `json:"includes"`
 }
 
 type loggingConfig struct {
@@ -516,6 +521,14 @@ func writeConfig(path string, opts Options, ports serverPorts, stunAddr, secret 
 			// Without one (or TURN over UDP) the server names Google's
 			// and Twilio's to its participants (stun.go).
 			STUNServers: []string{stunAddr},
+			// Its media only on Addr. The namespace holds other addresses
+			// too (peers' gateways, other cluster nodes'), and the server
+			// binds its UDP port on each but names them all Addr (node_ip):
+			// of these look-alike candidates it keeps one at random, and
+			// checks sent from another address never pass a TURN relay,
+			// whose permission is for Addr (TestUDPBlocked failed so after
+			// the cluster tests).
+			IPs: ipsConfig{Includes: []string{addr + "/32"}},
 		},
 		Keys:    map[string]string{apiKey: secret},
 		Logging: loggingConfig{Level: "info", PionLevel: "error"},
