@@ -48,8 +48,10 @@ func TestCallUnderLoss(t *testing.T) {
 	time.Sleep(20 * time.Second)
 	up, down := peer.Stats()
 	t.Logf("the box's network lost %d of %d packets sent and %d of %d received", up.Dropped(), up.Packets, down.Dropped(), down.Packets)
-	if up.Lost == 0 || down.Lost == 0 {
-		t.Fatalf("loss3 lost nothing: the box is not behind the emulated network")
+	// Both ways through the emulated link, and some lost on the way: each
+	// way alone may lose nothing by chance (0.7 % for 160 packets at 3 %).
+	if up.Packets == 0 || down.Packets == 0 || up.Lost+down.Lost == 0 {
+		t.Fatalf("loss3 lost nothing or carried one way only: the box is not behind the emulated network")
 	}
 
 	stamped, last, backwards := 0, uint32(0), 0
