@@ -149,10 +149,11 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // Actions are the names of what a button or key can do: the call's (as
 // call.ParseAction reads them) and the box's own, the speaker's volume and
-// the factory reset and the content share (callboxd's controls). A test in cmd/callboxd keeps the
+// the factory reset, the content share and the choice of which share is
+// shown large (callboxd's controls). A test in cmd/callboxd keeps the
 // lists in step; config does not import call. Speed dial is
 // SpeedDialPrefix and a contact's number.
-var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "do_not_disturb", "volume_up", "volume_down", "factory_reset", "share"}
+var Actions = []string{"call", "answer", "hang_up", "mute", "camera", "do_not_disturb", "volume_up", "volume_down", "factory_reset", "share", "share_other"}
 
 // SpeedDialPrefix, with a number N from 1, calls contact N.
 const SpeedDialPrefix = "speed_dial_"

@@ -16,12 +16,13 @@ import (
 
 // act asks the running box for the action the command names: answer,
 // hang-up (or decline what rings), call (the box's own room), call N
-// (speed dial N), share start or share stop (the content input's share).
+// (speed dial N), share start or share stop (the content input's share),
+// share other (the other of two shares large on the screen).
 func act(ctx context.Context, name string, args []string, out io.Writer) error {
 	var shareWhat string
 	if name == "share" {
-		if len(args) == 0 || args[0] != "start" && args[0] != "stop" {
-			return fmt.Errorf("share: say start or stop")
+		if len(args) == 0 || args[0] != "start" && args[0] != "stop" && args[0] != "other" {
+			return fmt.Errorf("share: say start, stop or other")
 		}
 		shareWhat, args = args[0], args[1:]
 	}

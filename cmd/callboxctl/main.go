@@ -31,7 +31,7 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
        callboxctl box-key [-socket SOCKET]
        callboxctl screenshot [-socket SOCKET] [-o screen.png]
        callboxctl answer|hang-up|call [N]|do-not-disturb [-socket SOCKET]
-       callboxctl share start|stop [-socket SOCKET]
+       callboxctl share start|stop|other [-socket SOCKET]
        callboxctl calls [-socket SOCKET]
        callboxctl provision-file -admin-password PW -url URL -room ROOM ... [-o FILE]
 
@@ -54,7 +54,8 @@ const usage = `usage: callboxctl view -config FILE [-socket SOCKET] [-out DIR]
          out, or leaves the call; call joins the box's room, call N
          calls contact N (speed dial); do-not-disturb turns it on or off.
   share  start or stop sharing the box's content input
-         (video.content_camera, an HDMI input) in the call.
+         (video.content_camera, an HDMI input) in the call; other
+         shows the other of two shares large on the box's screen.
   calls  say what rings or whom the box calls, and the calls it missed.
   provision-file  write a provisioning file (callbox-provision.toml), which
          sets up a box without a phone on its first start: the settings

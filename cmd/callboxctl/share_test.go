@@ -29,11 +29,12 @@ func (b actingBox) Act(_ context.Context, a string) (string, error) {
 	return "did " + a, nil
 }
 
-// callboxctl share start|stop asks the running box for share_start and
-// share_stop, and prints what it did; anything else is refused.
+// callboxctl share start|stop|other asks the running box for share_start,
+// share_stop and share_other, and prints what it did; anything else is
+// refused.
 func TestShareStartStop(t *testing.T) {
 	socket := filepath.Join(t.TempDir(), "control.sock")
-	box := actingBox{asked: make(chan string, 2)}
+	box := actingBox{asked: make(chan string, 3)}
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() {
@@ -46,7 +47,7 @@ func TestShareStartStop(t *testing.T) {
 		}
 	})
 
-	for _, what := range []string{"start", "stop"} {
+	for _, what := range []string{"start", "stop", "other"} {
 		var out bytes.Buffer
 		var err error
 		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
@@ -64,7 +65,7 @@ func TestShareStartStop(t *testing.T) {
 			t.Errorf("share %s printed %q", what, got)
 		}
 	}
-	if err := act(ctx, "share", []string{"sideways"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "start or stop") {
-		t.Errorf("share sideways: %v, want an error saying start or stop", err)
+	if err := act(ctx, "share", []string{"sideways"}, &bytes.Buffer{}); err == nil || !strings.Contains(err.Error(), "start, stop or other") {
+		t.Errorf("share sideways: %v, want an error saying start, stop or other", err)
 	}
 }

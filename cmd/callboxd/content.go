@@ -24,6 +24,9 @@ const (
 	actionShare      = "share" // a button: start the share, or stop it
 	actionShareStart = "share_start"
 	actionShareStop  = "share_stop"
+	// actionShareOther shows the other of several shares large on the
+	// screen (receive.go's showOtherShare).
+	actionShareOther = "share_other"
 )
 
 // content is the daemon's content share; nil without video.content_camera.

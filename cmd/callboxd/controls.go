@@ -57,6 +57,9 @@ type boxActions struct {
 	factoryReset func() error
 	// share starts or stops the content share (content.go).
 	share func(ctx context.Context, action string) (string, error)
+	// otherShare shows the other of several shares large and says what
+	// it did (receive.go).
+	otherShare func() string
 }
 
 // openLine finds a GPIO line; tests put a fake here.
@@ -236,6 +239,12 @@ func (c *controls) do(ctx context.Context, a string) {
 			did = err.Error()
 		}
 		c.log.Info("control", "action", a, "did", did)
+	case actionShareOther:
+		did := "nothing: the box shows no screen"
+		if c.box.otherShare != nil {
+			did = c.box.otherShare()
+		}
+		c.log.Info("control", "action", a, "did", did)
 	default:
 		c.controller.Do(call.Action(a))
 	}
@@ -318,7 +327,7 @@ func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
 	if !cfg.Configured() {
 		return nil
 	}
-	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset, share: d.contentAction}
+	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset, share: d.contentAction, otherShare: d.rx.showOtherShare}
 	open := d.openLine
 	if open == nil {
 		open = gpio.Open

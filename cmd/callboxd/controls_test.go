@@ -25,7 +25,7 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 // the box's own.
 func TestActionNamesAgree(t *testing.T) {
 	want := append(slices.Clone(config.Actions), config.SpeedDialPrefix+"N")
-	got := append(call.ActionNames(), actionVolumeUp, actionVolumeDown, actionFactoryReset, actionShare)
+	got := append(call.ActionNames(), actionVolumeUp, actionVolumeDown, actionFactoryReset, actionShare, actionShareOther)
 	slices.Sort(want)
 	slices.Sort(got)
 	if !slices.Equal(got, want) {

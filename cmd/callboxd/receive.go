@@ -176,6 +176,20 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	rx.updateStatus()
 }
 
+// showOtherShare shows the other of several shares large on the screen,
+// and says what it did.
+func (rx *receiver) showOtherShare() string {
+	s := rx.screen.Load()
+	if s == nil {
+		return "nothing: the box shows no screen"
+	}
+	who, ok := s.ShowOtherShare()
+	if !ok {
+		return "nothing: fewer than two share their screen"
+	}
+	return "showing the screen of " + shownIdentity(who)
+}
+
 // shown is how many of identity's pictures the screen has shown (0
 // without a screen).
 func (rx *receiver) shown(identity string) int {

@@ -194,6 +194,8 @@ func (b *localBox) Act(ctx context.Context, action string) (string, error) {
 	switch action {
 	case actionShare, actionShareStart, actionShareStop:
 		return d.contentAction(ctx, action) // content.go
+	case actionShareOther:
+		return d.rx.showOtherShare(), nil // receive.go
 	}
 	a, err := call.ParseAction(action, len(d.cfg.Controls.Contacts))
 	if err != nil {

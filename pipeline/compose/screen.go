@@ -78,7 +78,7 @@ type Screen struct {
 
 	mu      sync.Mutex
 	members []Member
-	sharing []string                // identities sharing content, the latest last
+	sharing []string                // identities sharing content, the one shown large last
 	remote  map[string]*remoteVideo // by identity, and ContentKey(identity)
 	speaker string
 	status  string
@@ -175,6 +175,20 @@ func (s *Screen) SetMembers(ms []Member) {
 		rv.gone = true
 		rv.decodeMu.Unlock()
 	}
+}
+
+// ShowOtherShare shows the next of several shares large, in the order
+// they started, and says whose it is; false when fewer than two share.
+// A share that starts later is shown large again.
+func (s *Screen) ShowOtherShare() (identity string, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := len(s.sharing)
+	if n < 2 {
+		return "", false
+	}
+	s.sharing = append([]string{s.sharing[n-1]}, s.sharing[:n-1]...)
+	return s.sharing[n-1], true
 }
 
 // SetSpeaker says who speaks now ("" for nobody).

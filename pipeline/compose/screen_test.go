@@ -354,9 +354,25 @@ func TestScreenShowsContentLarge(t *testing.T) {
 	if got, err := readContent(frame); err != nil || got != 0 {
 		t.Fatalf("b shared last: content shows frame %d (%v), want b's frame 0", got, err)
 	}
+	// A button picks the other share, and again the first.
+	for _, want := range []struct {
+		who   string
+		frame uint32
+	}{{"a", 1}, {"b", 0}} {
+		if who, ok := s.ShowOtherShare(); !ok || who != want.who {
+			t.Fatalf("the other share: %q, %v; want %s's", who, ok, want.who)
+		}
+		if got, err := readContent(draw(bothShare, nil)); err != nil || got != want.frame {
+			t.Fatalf("the other share, %s's: content shows frame %d (%v), want %d", want.who, got, err, want.frame)
+		}
+	}
 	frame = draw(aShares, map[string][]byte{ContentKey("a"): content[2]})
 	if got, err := readContent(frame); err != nil || got != 2 {
 		t.Fatalf("b stopped: content shows frame %d (%v), want a's frame 2", got, err)
+	}
+
+	if who, ok := s.ShowOtherShare(); ok {
+		t.Errorf("one share, yet the other share is %q", who)
 	}
 
 	draw(people, nil)
