@@ -15,6 +15,10 @@ type Participant struct {
 	Picture *image.YCbCr
 	// Problem says, on the placeholder, why there is no picture.
 	Problem string
+	// Seq counts the pictures shown in this place: the same Picture with
+	// the same Seq is the same picture as in the last frame. 0 when not
+	// counted.
+	Seq int
 }
 
 // Scene is everything one frame shows.
@@ -38,6 +42,47 @@ type Compositor struct {
 	qr    *encodedQR // the card's QR code, made once per text
 	// status is the status line wrapped, made again when it changes.
 	status wrappedStatus
+	// content is the shared content as last scaled: content comes at 5
+	// to 15 fps and the screen draws 30, and a copy of 1080p content
+	// scaled for the screen costs a fifth of scaling it again.
+	content scaledPicture
+}
+
+// scaledPicture is a picture as scaled into rect: XRGB8888 rows, Stride
+// 4*rect.Dx().
+type scaledPicture struct {
+	pic  *image.YCbCr
+	seq  int
+	rect image.Rectangle
+	pix  []byte
+}
+
+// holds says whether s is pic numbered seq scaled into rect.
+func (s *scaledPicture) holds(pic *image.YCbCr, seq int, rect image.Rectangle) bool {
+	return s.pix != nil && seq != 0 && s.pic == pic && s.seq == seq && s.rect == rect
+}
+
+// keep copies rect of dst, where pic numbered seq was just drawn.
+func (s *scaledPicture) keep(dst *display.Frame, pic *image.YCbCr, seq int, rect image.Rectangle) {
+	row := 4 * rect.Dx()
+	if cap(s.pix) < row*rect.Dy() {
+		s.pix = make([]byte, row*rect.Dy())
+	}
+	s.pix = s.pix[:row*rect.Dy()]
+	for y := range rect.Dy() {
+		o := (rect.Min.Y+y)*dst.Stride + 4*rect.Min.X
+		copy(s.pix[y*row:(y+1)*row], dst.Pix[o:o+row])
+	}
+	s.pic, s.seq, s.rect = pic, seq, rect
+}
+
+// draw copies the kept picture back into dst.
+func (s *scaledPicture) draw(dst *display.Frame) {
+	row := 4 * s.rect.Dx()
+	for y := range s.rect.Dy() {
+		o := (s.rect.Min.Y+y)*dst.Stride + 4*s.rect.Min.X
+		copy(dst.Pix[o:o+row], s.pix[y*row:(y+1)*row])
+	}
 }
 
 type wrappedStatus struct {
@@ -78,7 +123,7 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	}
 	fillExcept(dst, stage, painted, colorBackground)
 	if s.Content != nil {
-		c.drawTile(dst, l.Content, s.Content.Picture, s.Content.Problem, small, FitContent)
+		c.drawContent(dst, l.Content, s.Content, small)
 		c.drawLabel(dst, l.Content, s.Content.Name+"'s screen", false, small)
 	}
 	for _, t := range l.Tiles {
@@ -96,6 +141,9 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	if !l.Self.Empty() {
 		c.drawTile(dst, l.Self, s.Self, "camera off", small, Fit)
 		c.drawLabel(dst, l.Self, "You", false, small)
+	}
+	if s.Content == nil {
+		c.content = scaledPicture{} // its memory
 	}
 	l.Status = c.drawStatus(dst, l.Status, s.Status, small)
 	if s.Card != nil {
@@ -129,20 +177,37 @@ func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text st
 	return bar
 }
 
+// drawContent draws shared content into r as drawTile does, or copies it
+// from c.content when it is the picture drawn last time.
+func (c *Compositor) drawContent(dst *display.Frame, r image.Rectangle, p *Participant, st textStyle) {
+	if p.Picture != nil {
+		if inner := FitContent(p.Picture.Rect.Size(), r); c.content.holds(p.Picture, p.Seq, inner) {
+			c.content.draw(dst)
+			fillAround(dst, r, inner, colorTile)
+			return
+		}
+	}
+	if inner := c.drawTile(dst, r, p.Picture, p.Problem, st, FitContent); !inner.Empty() && p.Seq != 0 {
+		c.content.keep(dst, p.Picture, p.Seq, inner)
+	}
+}
+
 // drawTile draws a picture placed in r by fit (Fit for people,
 // FitContent for content), or the placeholder with its reason when there
-// is no picture or it cannot be drawn.
+// is no picture or it cannot be drawn. It returns where the picture went,
+// empty for the placeholder.
 func (c *Compositor) drawTile(dst *display.Frame, r image.Rectangle, pic *image.YCbCr, problem string, st textStyle,
-	fit func(picture image.Point, r image.Rectangle) image.Rectangle) {
+	fit func(picture image.Point, r image.Rectangle) image.Rectangle) image.Rectangle {
 	if pic != nil {
 		inner := fit(pic.Rect.Size(), r)
 		if !inner.Empty() && c.scale.draw(dst, inner, pic) == nil {
 			fillAround(dst, r, inner, colorTile)
-			return
+			return inner
 		}
 		problem = "cannot show this picture"
 	}
 	c.drawPlaceholder(dst, r, problem, st)
+	return image.Rectangle{}
 }
 
 // drawPlaceholder is an empty tile with a crossed-out camera mark and the

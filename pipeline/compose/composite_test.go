@@ -136,3 +136,42 @@ func savePNG(t *testing.T, f *display.Frame) {
 		t.Error(err)
 	}
 }
+
+// TestContentKeptBetweenPictures: the compositor copies shared content it
+// scaled for the last frame while the picture is the same (the same Seq),
+// and scales it again when a new picture comes into the same buffer.
+func TestContentKeptBetweenPictures(t *testing.T) {
+	frame := display.NewFrame(1920, 1080)
+	pic := patternPicture(t, 1920, 1080, 3, 128, 128)
+	content := Participant{Identity: ContentKey("alice"), Name: "Alice", Picture: pic, Seq: 1}
+	scene := Scene{Participants: []Participant{{Identity: "alice", Picture: patternPicture(t, 640, 360, 1, 128, 128)}},
+		Content: &content}
+	var c Compositor
+	defer c.Close()
+	contentFrame := func() uint32 {
+		t.Helper()
+		l := c.Draw(frame, scene)
+		s, err := ReadTileStamp(frame, FitContent(pic.Rect.Size(), l.Content), pic.Rect.Size())
+		if err != nil {
+			t.Fatalf("content %v: no readable stamp: %v", l.Content, err)
+		}
+		return s.Frame
+	}
+	if got := contentFrame(); got != 2 {
+		t.Fatalf("content shows frame %d, want 2", got)
+	}
+	fillRect(frame, frame.Bounds(), colorBackground) // the next back buffer holds something else
+	if got := contentFrame(); got != 2 {
+		t.Errorf("the same picture drawn again shows frame %d, want 2", got)
+	}
+	copy(pic.Y, patternPicture(t, 1920, 1080, 7, 128, 128).Y) // the decoder's next picture, in the same buffer
+	content.Seq = 2
+	if got := contentFrame(); got != 6 {
+		t.Errorf("after a new picture the content shows frame %d, want 6", got)
+	}
+	scene.Content = nil
+	c.Draw(frame, scene)
+	if c.content.pix != nil {
+		t.Error("the scaled content is kept after the share ended")
+	}
+}

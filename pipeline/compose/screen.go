@@ -523,7 +523,7 @@ func (s *Screen) participantLocked(key, name, codec string, release, now time.Ti
 	case rv.picture != nil && now.Sub(rv.shownAt) > staleAfter:
 		p.Problem = "video paused"
 	default:
-		p.Picture, p.Problem = rv.picture, rv.problem
+		p.Picture, p.Problem, p.Seq = rv.picture, rv.problem, rv.shown
 	}
 	return p
 }
