@@ -56,8 +56,14 @@ type Format struct {
 	Stride int
 }
 
+// String is "YUYV 1920x1080@60", or "1920x1080@60" for a format without
+// a pixel layout (an HDMI input's signal).
 func (f Format) String() string {
-	return fmt.Sprintf("%s %dx%d@%d", f.Pixel, f.Width, f.Height, f.FPS)
+	size := fmt.Sprintf("%dx%d@%d", f.Width, f.Height, f.FPS)
+	if f.Pixel == 0 {
+		return size
+	}
+	return f.Pixel.String() + " " + size
 }
 
 // Frame is one captured picture.

@@ -251,3 +251,19 @@ func TestStampRectCoversCells(t *testing.T) {
 		t.Errorf("StampRect(64, 32) = %v, want empty", r)
 	}
 }
+
+// TestFormatString: an HDMI input's signal has no pixel layout, and says
+// only its size and rate, not four NUL bytes.
+func TestFormatString(t *testing.T) {
+	for _, c := range []struct {
+		f    Format
+		want string
+	}{
+		{Format{Pixel: PixelFormatYUYV, Width: 1280, Height: 720, FPS: 30}, "YUYV 1280x720@30"},
+		{Format{Width: 1920, Height: 1080, FPS: 60}, "1920x1080@60"},
+	} {
+		if got := c.f.String(); got != c.want {
+			t.Errorf("%#v: %q, want %q", c.f, got, c.want)
+		}
+	}
+}
