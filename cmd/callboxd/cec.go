@@ -14,7 +14,9 @@ import (
 
 // cecKeys are the TV remote's keys the box acts on, and what each does.
 // OK and green answer (and nothing else: the TV sends keys to the box
-// only while it shows the box), Back, red and stop hang up.
+// only while it shows the box), Back, red and stop hang up; yellow shows
+// the other of two shared screens large, blue starts or stops sharing
+// the box's HDMI input.
 var cecKeys = map[cec.Key]string{
 	cec.KeySelect:       string(call.ActionAnswer),
 	cec.KeyGreen:        string(call.ActionAnswer),
@@ -25,6 +27,8 @@ var cecKeys = map[cec.Key]string{
 	cec.KeyMuteFunction: string(call.ActionMute),
 	cec.KeyVolumeUp:     actionVolumeUp,
 	cec.KeyVolumeDown:   actionVolumeDown,
+	cec.KeyYellow:       actionShareOther,
+	cec.KeyBlue:         actionShare,
 }
 
 // openCEC opens a CEC adapter with the box claimed on it; tests put a
@@ -58,7 +62,7 @@ func (d *daemon) startCEC(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	d.log.Info("HDMI-CEC ready", "device", path, "logical_address", dev.LogicalAddress())
 	statuses, stop := d.session.Watch()
-	act := &controls{log: d.log, controller: d.controller, box: boxActions{speaker: d.rx.mixer}}
+	act := &controls{log: d.log, controller: d.controller, box: d.boxActions()}
 	wg.Go(func() {
 		defer stop()
 		defer dev.Close()

@@ -135,7 +135,9 @@ func TestTheRemotesKeysAreTheBoxsActions(t *testing.T) {
 	press(cec.KeyVolumeUp, false) // held: the volume goes on up
 	press(cec.KeyRed, false)
 	press(cec.KeyBack, false)
-	want := []string{"answer", "mute", "volume_up", "volume_up", "hang_up", "hang_up"}
+	press(cec.KeyYellow, false)
+	press(cec.KeyBlue, false)
+	want := []string{"answer", "mute", "volume_up", "volume_up", "hang_up", "hang_up", "share_other", "share"}
 	if got := tv.waitActions(t, len(want)); !slices.Equal(got, want) {
 		t.Errorf("actions %q, want %q", got, want)
 	}

@@ -43,6 +43,13 @@ const (
 // speaker's volume, in percent.
 const volumeStep = 10
 
+// boxActions are the box's own actions for the buttons and the TV's
+// remote: the speaker's volume and the shares. Factory reset is the
+// buttons' only.
+func (d *daemon) boxActions() boxActions {
+	return boxActions{speaker: d.rx.mixer, share: d.contentAction, otherShare: d.rx.showOtherShare}
+}
+
 // boxActions are what the box's own actions act on.
 type boxActions struct {
 	// speaker is the volume of what the speaker plays (the receive side's
@@ -327,7 +334,8 @@ func (d *daemon) startControls(ctx context.Context, wg *sync.WaitGroup) error {
 	if !cfg.Configured() {
 		return nil
 	}
-	box := boxActions{speaker: d.rx.mixer, factoryReset: d.factoryReset, share: d.contentAction, otherShare: d.rx.showOtherShare}
+	box := d.boxActions()
+	box.factoryReset = d.factoryReset // a held button; no remote's key
 	open := d.openLine
 	if open == nil {
 		open = gpio.Open
