@@ -131,7 +131,7 @@ func Watch(opts Options, h Handlers) (*Watcher, error) {
 		group.hook(callbacks)
 	}
 	callbacks.ParticipantCallback.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
-		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, h, decryption) })
+		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, h, decryption, nil) })
 	}
 	var room *lksdk.Room
 	var err error
@@ -210,9 +210,13 @@ func (w *Watcher) HeldKeys() [][]byte {
 	return w.group.keys.heldKeys()
 }
 
-// decryption may be nil: frames pass as they came.
-func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant, h Handlers, decryption *roomDecryption) {
+// decryption may be nil: frames pass as they came; reception too: the
+// packets are not counted.
+func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant, h Handlers,
+	decryption *roomDecryption, reception *receptionTotals) {
 	mime := strings.ToLower(track.Codec().MimeType)
+	counted := reception.open(track.Kind().String(), track.Codec().ClockRate)
+	defer reception.close(counted)
 	from := rp.Identity()
 	clock := newSenderClock(track.Codec().ClockRate)
 	content := false
@@ -228,6 +232,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 			if err != nil {
 				return
 			}
+			counted.note(pkt.SequenceNumber, pkt.Timestamp, time.Now())
 			if h.paused() {
 				continue
 			}
@@ -240,10 +245,10 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 		}
 	case mime == strings.ToLower(webrtc.MimeTypeH264) && h.Video != nil:
 		receiveVideo(ctx, track, rp, clock, content, media.CodecH264, &codecs.H264Packet{}, h,
-			decryption.forTrack(ctx, media.CodecH264, from))
+			decryption.forTrack(ctx, media.CodecH264, from), counted)
 	case mime == strings.ToLower(webrtc.MimeTypeVP8) && h.Video != nil:
 		receiveVideo(ctx, track, rp, clock, content, media.CodecVP8, &codecs.VP8Packet{}, h,
-			decryption.forTrack(ctx, media.CodecVP8, from))
+			decryption.forTrack(ctx, media.CodecVP8, from), counted)
 	default:
 		// Nobody wants it, but RTP must still be read or the SDK's buffers fill.
 		_, _ = io.Copy(io.Discard, rtpReader{track})
@@ -251,7 +256,7 @@ func receiveTrack(ctx context.Context, track *webrtc.TrackRemote, pub *lksdk.Rem
 }
 
 func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.RemoteParticipant, clock *senderClock, content bool,
-	codec media.Codec, depacketizer rtp.Depacketizer, h Handlers, dec *trackDecryption) {
+	codec media.Codec, depacketizer rtp.Depacketizer, h Handlers, dec *trackDecryption, counted *rtpReception) {
 	builder := samplebuilder.New(512, depacketizer, track.Codec().ClockRate,
 		samplebuilder.WithMaxTimeDelay(500*time.Millisecond))
 	waitingForKeyframe := true
@@ -261,6 +266,7 @@ func receiveVideo(ctx context.Context, track *webrtc.TrackRemote, rp *lksdk.Remo
 		if err != nil {
 			return
 		}
+		counted.note(pkt.SequenceNumber, pkt.Timestamp, time.Now())
 		builder.Push(pkt)
 		for sample := builder.Pop(); sample != nil; sample = builder.Pop() {
 			if sample.PrevDroppedPackets > 0 {

@@ -24,6 +24,10 @@ type MediaStats struct {
 	// RoundTrip is the round trip to the call server as its last report
 	// on the camera's packets gives it; 0 before one.
 	RoundTrip time.Duration
+	// Received is what arrived of the others' tracks, by kind ("audio",
+	// "video"), counted from their RTP packets as the box reads them
+	// (reception.go), since the session began.
+	Received map[string]ReceptionStats
 }
 
 // reportStats is what the server's receiver reports said; guarded by
@@ -43,6 +47,7 @@ func (s *Session) MediaStats() MediaStats {
 		SentBytes:    map[string]uint64{"audio": s.sentAudioBytes.Load(), "video": s.sentVideoBytes.Load()},
 		FramesSent:   s.framesSent.Load(),
 		FractionLost: rs.fractionLost, PacketsLost: rs.packetsLost, RoundTrip: rs.roundTrip,
+		Received: s.remote.reception.stats(),
 	}
 }
 

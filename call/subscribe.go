@@ -58,6 +58,9 @@ type remoteSet struct {
 	onMembers  func([]Member)
 	refresh    func()                  // asks for onMembers to be called with the list of now
 	keyframes  keyframeLimiter[string] // the box's requests, per participant
+	// reception counts the packets received of every track, over the
+	// session's joins (reception.go).
+	reception receptionTotals
 }
 
 // hook adds the receive side's callbacks, if opts wants anything; frames
@@ -111,7 +114,7 @@ func (r *remoteSet) hook(cb *lksdk.RoomCallback, opts RemoteOptions, key mediaKe
 	cb.OnTrackUnsubscribed = func(*webrtc.TrackRemote, *lksdk.RemoteTrackPublication, *lksdk.RemoteParticipant) { changed() }
 	cb.OnTrackSubscribed = func(track *webrtc.TrackRemote, pub *lksdk.RemoteTrackPublication, rp *lksdk.RemoteParticipant) {
 		changed()
-		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, opts.Handlers, decryption) })
+		receiving.start(func(ctx context.Context) { receiveTrack(ctx, track, pub, rp, opts.Handlers, decryption, &r.reception) })
 	}
 	cb.OnActiveSpeakersChanged = func(ps []lksdk.Participant) {
 		var ids []string
