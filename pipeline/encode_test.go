@@ -43,7 +43,7 @@ func newEncoder(t testing.TB, codec media.Codec, s pipeline.VideoSettings) media
 
 // TestEncodedFramesCarryTheirNumbers is the send path as a receiver sees it:
 // every picture decodes, and the frame number drawn into it survives lossy
-// coding.
+// coding; each keyframe's header says the picture's size.
 func TestEncodedFramesCarryTheirNumbers(t *testing.T) {
 	for _, codec := range []media.Codec{media.CodecH264, media.CodecVP8} {
 		for _, size := range []image.Point{{1280, 720}, {320, 180}} {
@@ -70,6 +70,10 @@ func TestEncodedFramesCarryTheirNumbers(t *testing.T) {
 					}
 					if i == 0 && !coded.Keyframe {
 						t.Fatal("the first frame is not a keyframe")
+					}
+					// What a receiver's metrics read of the size (media.PictureSize).
+					if w, h, ok := media.PictureSize(codec, coded.Data); coded.Keyframe && (!ok || w != size.X || h != size.Y) {
+						t.Fatalf("frame %d: the keyframe's header says %dx%d (%v), want %v", i, w, h, ok, size)
 					}
 					pic, err := dec.Decode(coded.Data)
 					if err != nil || pic == nil {

@@ -51,12 +51,10 @@ func isLongIntraSlice(nal []byte) bool {
 	if len(nal) < 2 || (nal[0]&0x1f != 1 && nal[0]&0x1f != 5) {
 		return false
 	}
-	r := bitReader{b: media.UnescapeRBSP(nal[1:min(len(nal), 8)])}
-	if _, ok := r.ue(); !ok {
-		return false
-	}
-	t, ok := r.ue()
-	return ok && t == 7
+	r := media.NewBitReader(media.UnescapeRBSP(nal[1:min(len(nal), 8)]))
+	r.UE() // first_mb_in_slice
+	t := r.UE()
+	return r.Ok() && t == 7
 }
 
 // rewriteIntraSliceType takes a slice's RBSP (after the NAL header) whose
@@ -64,14 +62,14 @@ func isLongIntraSlice(nal []byte) bool {
 // header and the slice data follow, four bits earlier, up to the RBSP stop
 // bit, then zero bits to the byte boundary.
 func rewriteIntraSliceType(rbsp []byte) []byte {
-	r := bitReader{b: rbsp}
-	firstMB, _ := r.ue()
-	r.ue() // 7
+	r := media.NewBitReader(rbsp)
+	firstMB := r.UE()
+	r.UE() // 7
 	stop := lastSetBit(rbsp)
 	var w bitWriter
 	w.ue(firstMB)
 	w.ue(2)
-	for pos := r.pos; pos <= stop; pos++ {
+	for pos := r.Pos(); pos <= stop; pos++ {
 		w.bit(rbsp[pos/8] >> (7 - pos%8) & 1)
 	}
 	return w.b
@@ -104,45 +102,6 @@ func appendEscaped(out, rbsp []byte) []byte {
 		}
 	}
 	return out
-}
-
-// bitReader reads bits most significant first.
-type bitReader struct {
-	b   []byte
-	pos int
-}
-
-func (r *bitReader) bit() (byte, bool) {
-	if r.pos >= len(r.b)*8 {
-		return 0, false
-	}
-	v := r.b[r.pos/8] >> (7 - r.pos%8) & 1
-	r.pos++
-	return v, true
-}
-
-// ue reads an unsigned Exp-Golomb code.
-func (r *bitReader) ue() (uint32, bool) {
-	zeros := 0
-	for {
-		b, ok := r.bit()
-		if !ok || zeros > 31 {
-			return 0, false
-		}
-		if b == 1 {
-			break
-		}
-		zeros++
-	}
-	v := uint32(1)
-	for range zeros {
-		b, ok := r.bit()
-		if !ok {
-			return 0, false
-		}
-		v = v<<1 | uint32(b)
-	}
-	return v - 1, true
 }
 
 // bitWriter writes bits most significant first.
