@@ -61,6 +61,10 @@ var (
 	descFramesGot     = desc("video_frames_received_total", "The others' pictures received, all of them together.")
 	descFreezes       = desc("video_freezes_total", "The times another's picture stopped on the screen at a frame that did not decode, until the next keyframe (with a screen).")
 	descVideoSize     = desc("video_sent_pixels", "The camera's picture as the encoder codes it (the largest layer), by dimension (width, height).", "dimension")
+	descVideoGotSize  = desc("video_received_pixels", "The others' camera pictures as the box receives them (their keyframes' headers say), the largest and the smallest by area (picture), by dimension (width, height); absent before any.", "picture", "dimension")
+	descGotPackets    = desc("received_packets_total", "RTP packets received from the others, by kind (audio, video), since the call started.", "kind")
+	descGotLost       = desc("received_packets_lost_total", "RTP packets of the others that never arrived (their sequence numbers' gaps, RFC 3550), by kind, since the call started.", "kind")
+	descGotJitter     = desc("received_jitter_seconds", "The largest interarrival jitter (RFC 3550) of the others' tracks received now, by kind; 0 with none.", "kind")
 	descEncoder       = desc("video_encoder_info", "1 for the video encoder in use: kind (hardware, software), codec, device.", "kind", "codec", "device")
 	descFallbacks     = desc("video_encoder_fallbacks_total", "The times software took over from a failing hardware encoder.")
 	descDecoders      = desc("video_decoders", "The others' video decoders open, by kind (hardware, software).", "kind")
@@ -101,7 +105,8 @@ func newBoxCollector(box *localBox) *boxCollector {
 
 func (c *boxCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descCallState, descCallDuration, descParticipants, descReconnects, descSentBytes,
-		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descFreezes, descVideoSize, descEncoder, descFallbacks, descDecoders, descDecFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
+		descReceivedBytes, descSentLost, descLossRatio, descRoundTrip, descFramesSent, descFramesGot, descFreezes, descVideoSize, descVideoGotSize,
+		descGotPackets, descGotLost, descGotJitter, descEncoder, descFallbacks, descDecoders, descDecFallbacks, descAudioFrames, descCPUTemp, descLoad, descMemAvailable,
 		descMemTotal, descThrottled, descUptime, descBuild} {
 		ch <- d
 	}
@@ -142,6 +147,12 @@ func (c *boxCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descLossRatio, ms.FractionLost)
 	gauge(descRoundTrip, ms.RoundTrip.Seconds())
 	counter(descFramesSent, float64(ms.FramesSent))
+	for _, kind := range []string{"audio", "video"} {
+		got := ms.Received[kind]
+		counter(descGotPackets, float64(got.Packets), kind)
+		counter(descGotLost, float64(got.Lost), kind)
+		gauge(descGotJitter, got.Jitter.Seconds(), kind)
+	}
 	if d.rx != nil {
 		counter(descReceivedBytes, float64(d.rx.audioBytesGot.Load()), "audio")
 		counter(descReceivedBytes, float64(d.rx.videoBytesGot.Load()), "video")
@@ -153,6 +164,12 @@ func (c *boxCollector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descDecoders, float64(hw), "hardware")
 		gauge(descDecoders, float64(sw), "software")
 		counter(descDecFallbacks, float64(d.rx.decoders.Fallbacks()))
+		if largest, smallest, ok := d.rx.pictureSizes(); ok {
+			gauge(descVideoGotSize, float64(largest.X), "largest", "width")
+			gauge(descVideoGotSize, float64(largest.Y), "largest", "height")
+			gauge(descVideoGotSize, float64(smallest.X), "smallest", "width")
+			gauge(descVideoGotSize, float64(smallest.Y), "smallest", "height")
+		}
 	}
 	if w, h := d.video.Size(); w > 0 {
 		gauge(descVideoSize, float64(w), "width")

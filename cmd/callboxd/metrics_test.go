@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/callbox/callbox/internal/daemontest"
 	"github.com/callbox/callbox/internal/netns"
+	"github.com/callbox/callbox/media"
 	"github.com/callbox/callbox/provisioning"
 )
 
@@ -36,8 +38,9 @@ func freePort(t *testing.T, addr string) int {
 
 // TestMetricsThroughPrometheus: a real Prometheus (Debian's) scrapes the
 // real callboxd in a call; its HTTP API shows the box sending pictures
-// (bitrate and frame rate above 0) and callbox_call_state in the call,
-// then idle after a hang-up. Without the token the box answers 401.
+// (bitrate and frame rate above 0), receiving another's at the size they
+// send with no packet lost, and callbox_call_state in the call, then idle
+// after a hang-up. Without the token the box answers 401.
 func TestMetricsThroughPrometheus(t *testing.T) {
 	promBin, err := exec.LookPath("prometheus")
 	if err != nil {
@@ -47,6 +50,10 @@ func TestMetricsThroughPrometheus(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Second)
 	defer cancel()
 	startViewer(t, srv, "metrics")
+	alice := senders[0] // sends senderW x senderH (receive_test.go)
+	aliceCtx, aliceLeaves := context.WithCancel(ctx)
+	aliceLeft := startSender(t, aliceCtx, srv, "metrics", alice)
+	t.Cleanup(func() { aliceLeaves(); <-aliceLeft })
 
 	dir := t.TempDir()
 	metricsAddr := net.JoinHostPort(netns.Addr, strconv.Itoa(freePort(t, netns.Addr)))
@@ -87,7 +94,19 @@ func TestMetricsThroughPrometheus(t *testing.T) {
 	prom.wait(t, ctx, `callbox_call_state{state="in call"} == 1`)
 	prom.wait(t, ctx, `rate(callbox_sent_bytes_total{kind="video"}[4s]) * 8 > 0`)
 	prom.wait(t, ctx, `rate(callbox_video_frames_sent_total[4s]) > 0`)
-	prom.wait(t, ctx, `callbox_participants == 1`)
+	prom.wait(t, ctx, `callbox_participants == 2`) // the viewer and alice
+	// What the box receives: alice's picture at the size she sends, the
+	// largest and the smallest (the viewer sends none).
+	for _, picture := range []string{"largest", "smallest"} {
+		prom.wait(t, ctx, fmt.Sprintf(`callbox_video_received_pixels{picture=%q,dimension="width"} == %d`, picture, senderW))
+		prom.wait(t, ctx, fmt.Sprintf(`callbox_video_received_pixels{picture=%q,dimension="height"} == %d`, picture, senderH))
+	}
+	// ...every packet of it on the clean link, with a jitter measured
+	// but well under the mixer's buffer.
+	prom.wait(t, ctx, `callbox_received_packets_total{kind="video"} > 200`)
+	prom.wait(t, ctx, `callbox_received_packets_total{kind="audio"} > 100`)
+	prom.wait(t, ctx, `sum(callbox_received_packets_lost_total) == 0`)
+	prom.wait(t, ctx, `callbox_received_jitter_seconds{kind="audio"} > 0 and callbox_received_jitter_seconds{kind="audio"} < 0.05`)
 	// On one machine's virtual cable: well under 100 ms, but measured.
 	prom.wait(t, ctx, `callbox_round_trip_seconds > 0 and callbox_round_trip_seconds < 0.1`)
 
@@ -188,4 +207,42 @@ func (p promServer) wait(t *testing.T, ctx context.Context, query string) {
 		}
 	}
 	t.Fatalf("Prometheus never answered %s with a series; last: %s", query, last)
+}
+
+// TestReceivedSizes: the largest and the smallest of the others'
+// pictures, of those here; frames that say no size change nothing.
+func TestReceivedSizes(t *testing.T) {
+	vp8Keyframe := func(w, h uint16) []byte {
+		return []byte{0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, byte(w), byte(w >> 8), byte(h), byte(h >> 8)}
+	}
+	var s receivedSizes
+	if _, _, ok := s.extremes(map[string]bool{"a": true}); ok {
+		t.Error("a size before any picture")
+	}
+	s.note("a", media.CodecVP8, vp8Keyframe(640, 360))
+	s.note("b", media.CodecVP8, vp8Keyframe(1280, 720))
+	s.note("c", media.CodecVP8, vp8Keyframe(320, 180))
+	s.note("a", media.CodecVP8, []byte{0x51, 0, 0})           // an interframe: a's size stays
+	s.note("b", media.CodecH264, []byte{0, 0, 1, 0x65, 0x88}) // an IDR slice without its SPS
+	for _, tc := range []struct {
+		here              []string
+		largest, smallest image.Point
+	}{
+		{[]string{"a", "b", "c"}, image.Pt(1280, 720), image.Pt(320, 180)},
+		{[]string{"a", "b"}, image.Pt(1280, 720), image.Pt(640, 360)},
+		{[]string{"a", "nobody"}, image.Pt(640, 360), image.Pt(640, 360)},
+	} {
+		here := map[string]bool{}
+		for _, who := range tc.here {
+			here[who] = true
+		}
+		largest, smallest, ok := s.extremes(here)
+		if !ok || largest != tc.largest || smallest != tc.smallest {
+			t.Errorf("with %v here: largest %v, smallest %v (%v); want %v and %v", tc.here, largest, smallest, ok, tc.largest, tc.smallest)
+		}
+	}
+	s.forget("a")
+	if _, _, ok := s.extremes(map[string]bool{"a": true}); ok {
+		t.Error("a's size after a left")
+	}
 }

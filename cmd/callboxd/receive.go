@@ -42,6 +42,8 @@ type receiver struct {
 	// What arrived from the others, for the metrics (metrics.go):
 	// pictures, and the coded bytes of pictures and sound.
 	picturesGot, videoBytesGot, audioBytesGot atomic.Uint64
+	// sizes are the sizes of the others' camera pictures.
+	sizes receivedSizes
 
 	mu      sync.Mutex // guards what a new screen is told
 	members []compose.Member
@@ -93,6 +95,9 @@ func (rx *receiver) remote() call.RemoteOptions {
 			Video: func(f call.Frame) {
 				rx.picturesGot.Add(1)
 				rx.videoBytesGot.Add(uint64(len(f.Data)))
+				if !f.Content {
+					rx.sizes.note(f.From, f.Codec, f.Data)
+				}
 				if s := rx.screen.Load(); s != nil {
 					s.VideoAt(senderKey(f), f.Codec, f.Data, f.Captured)
 				}
@@ -108,6 +113,69 @@ func (rx *receiver) remote() call.RemoteOptions {
 		OnMembers:  rx.setMembers,
 		OnSpeakers: rx.setSpeakers,
 	}
+}
+
+// receivedSizes are the sizes of the others' camera pictures as their
+// keyframes' headers say (media.PictureSize), by identity, of those in
+// the call now: what the call server sends the box of each (a simulcast
+// layer), whether or not a screen shows it.
+type receivedSizes struct {
+	mu sync.Mutex
+	of map[string]image.Point // guarded by mu
+}
+
+// note keeps the size of from's picture when frame says it (a keyframe).
+func (s *receivedSizes) note(from string, codec media.Codec, frame []byte) {
+	w, h, ok := media.PictureSize(codec, frame)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.of == nil {
+		s.of = map[string]image.Point{}
+	}
+	s.of[from] = image.Pt(w, h)
+}
+
+// forget drops the size of one who left.
+func (s *receivedSizes) forget(identity string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.of, identity)
+}
+
+// extremes are the largest and the smallest picture received (by
+// area) of those here; ok is false before any.
+func (s *receivedSizes) extremes(here map[string]bool) (largest, smallest image.Point, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	area := func(p image.Point) int { return p.X * p.Y }
+	for who, size := range s.of {
+		if !here[who] {
+			continue // left (a picture may come after the list said so)
+		}
+		if !ok || area(size) > area(largest) {
+			largest = size
+		}
+		if !ok || area(size) < area(smallest) {
+			smallest = size
+		}
+		ok = true
+	}
+	return largest, smallest, ok
+}
+
+// pictureSizes are the largest and the smallest of the others' camera
+// pictures received, of those in the call now.
+func (rx *receiver) pictureSizes() (largest, smallest image.Point, ok bool) {
+	here := map[string]bool{}
+	rx.mu.Lock()
+	for _, m := range rx.members {
+		here[m.Identity] = true
+	}
+	rx.mu.Unlock()
+	return rx.sizes.extremes(here)
 }
 
 // senderKey is who a frame is from as the screen and the mixer know them:
@@ -150,6 +218,7 @@ func (rx *receiver) setMembers(ms []call.Member) {
 	for _, old := range rx.members {
 		before[old.Identity] = old
 		if !here[old.Identity] {
+			rx.sizes.forget(old.Identity)
 			rx.mixer.Remove(old.Identity)
 			rx.mixer.Remove(compose.ContentKey(old.Identity))
 			rx.log.Info("a participant left", "participant", shownIdentity(old.Identity))
