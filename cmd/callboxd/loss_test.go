@@ -2,6 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,4 +81,79 @@ func TestCallUnderLoss(t *testing.T) {
 	}
 	checkTone(t, ctx, v)
 	d.stop(t)
+}
+
+// TestReceivedLossUnderLoss: the box behind the loss3 network receives
+// alice (on a good one) for 15 s; its metrics count audio packets lost on
+// the way (the call server does not send sound again, as it does video
+// after a NACK), about the 3 % the link drops, where the clean start
+// counted none.
+func TestReceivedLossUnderLoss(t *testing.T) {
+	profile, err := netem.ByName("loss3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := netem.NewPeer(20, netem.Profile{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	srv := startServer(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	const room = "lossy-receive"
+	left := startSender(t, ctx, srv, room, senders[0])
+	t.Cleanup(func() { cancel(); <-left })
+	metricsAddr := net.JoinHostPort(peer.Addr, "9464")
+	cfgPath := filepath.Join(t.TempDir(), "callbox.toml")
+	cfgText := fmt.Sprintf("[display]\noutput = \"none\"\n[metrics]\nlisten = %q\ntoken = %q\n", metricsAddr, metricsToken)
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := startDaemonCmd(t, peer.Command(daemontest.Build(t, "github.com/callbox/callbox/cmd/callboxd"),
+		append(plainArgs(srv, room), "-config", cfgPath)...))
+	d.waitLog(t, "in the call", 30*time.Second)
+
+	audio := func() (received, lost float64) {
+		text := scrape(t, metricsAddr)
+		received, _ = metricValue(text, `callbox_received_packets_total{kind="audio"}`)
+		lost, _ = metricValue(text, `callbox_received_packets_lost_total{kind="audio"}`)
+		return received, lost
+	}
+	if err := daemontest.Poll(20*time.Second, 200*time.Millisecond, func() error {
+		if received, _ := audio(); received < 100 {
+			return fmt.Errorf("%.0f of alice's sound packets received, want 100", received)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	received0, lost0 := audio()
+	if lost0 != 0 {
+		t.Errorf("%.0f of %.0f sound packets lost on the clean link", lost0, received0)
+	}
+	peer.Set(profile)
+	time.Sleep(15 * time.Second)
+	_, down := peer.Stats()
+	received, lost := audio()
+	received, lost = received-received0, lost-lost0
+	ratio := lost / (lost + received)
+	t.Logf("the link dropped %d of %d packets to the box; the box counted %.0f of %.0f sound packets lost (%.1f %%)",
+		down.Dropped(), down.Packets, lost, lost+received, 100*ratio)
+	if lost <= 0 || ratio > 0.1 {
+		t.Errorf("%.0f sound packets lost of %.0f under 3 %% loss, want some and under 10 %%", lost, lost+received)
+	}
+	d.stop(t)
+}
+
+// metricValue is the value of series (name and labels as the text
+// format writes them) in the metrics text.
+func metricValue(text, series string) (float64, bool) {
+	for line := range strings.Lines(text) {
+		if value, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
