@@ -23,12 +23,11 @@ const (
 type rtpReception struct {
 	clockRate float64 // RTP timestamp units per second
 
-	mu       sync.Mutex // guards what follows
-	started  bool
-	base     int64 // the run's first extended sequence number
-	max      int64 // the run's highest extended sequence number
-	badSeq   int64 // the packet after a jump, which would start a new run; -1 for none
-	expected uint64
+	mu      sync.Mutex // guards what follows
+	started bool
+	base    int64 // the run's first extended sequence number
+	max     int64 // the run's highest extended sequence number
+	badSeq  int64 // the packet after a jump, which would start a new run; -1 for none
 	// expectedBefore is what the runs before this one expected.
 	expectedBefore uint64
 	received       uint64

@@ -15,6 +15,23 @@ import (
 	"github.com/callbox/callbox/internal/netem"
 )
 
+// lossyPeer is peer n's namespace behind an emulated link, clean until
+// the test sets it to the loss3 profile it returns; removed when the test
+// ends.
+func lossyPeer(t *testing.T, n int) (*netem.Peer, netem.Profile) {
+	t.Helper()
+	profile, err := netem.ByName("loss3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	peer, err := netem.NewPeer(n, netem.Profile{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	return peer, profile
+}
+
 // TestCallUnderLoss: the box behind the loss3 network (3 % of packets
 // lost each way, 40 ms round trip: internal/netem) for a 20 s call. A
 // subscriber on a good network keeps decoding its pictures, whose frame
@@ -29,15 +46,7 @@ import (
 // loaded machine, and still fails a box that loses a third of its
 // pictures, as one without retransmissions or keyframe requests does.
 func TestCallUnderLoss(t *testing.T) {
-	profile, err := netem.ByName("loss3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := netem.NewPeer(19, netem.Profile{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
+	peer, profile := lossyPeer(t, 19)
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -89,15 +98,7 @@ func TestCallUnderLoss(t *testing.T) {
 // after a NACK), about the 3 % the link drops, where the clean start
 // counted none.
 func TestReceivedLossUnderLoss(t *testing.T) {
-	profile, err := netem.ByName("loss3")
-	if err != nil {
-		t.Fatal(err)
-	}
-	peer, err := netem.NewPeer(20, netem.Profile{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
+	peer, profile := lossyPeer(t, 20)
 	srv := startServer(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
