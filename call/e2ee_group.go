@@ -68,15 +68,13 @@ type groupSession struct {
 	room   atomic.Pointer[lksdk.Room]
 	log    *slog.Logger
 	events eventQueue
-	sends  eventQueue        // the group's messages, in order
-	sids   map[string]string // identity: session id, as last told to the group; the event goroutine's
-	// serverSids is the server's list as last checked (identity: session
-	// id, and the key session that identity had said hello with then);
-	// the event goroutine's.
-	serverSids map[string]serverSeen
-	ctx        context.Context // ends with close
-	cancel     context.CancelFunc
-	wg         sync.WaitGroup
+	sends  eventQueue // the group's messages, in order
+	// sids is who the SDK listed at the last look, and serverSids who
+	// the server did (the box), each by identity; the event goroutine's.
+	sids, serverSids map[string]presence
+	ctx              context.Context // ends with close
+	cancel           context.CancelFunc
+	wg               sync.WaitGroup
 	// onMessage is GroupOptions.OnMessage.
 	onMessage func(from string, msg []byte)
 }
@@ -197,32 +195,67 @@ func (gs *groupSession) present() map[string]string {
 }
 
 func (gs *groupSession) announce() {
-	gs.sids = gs.present()
+	now := gs.present()
+	gs.sids = map[string]presence{}
+	for id, sid := range now {
+		gs.sids[id] = presence{sid: sid}
+	}
 	// A new session of this participant's (joined again after losing the
 	// call server): the server's list from before is of another room's
 	// session, against which everyone would look as having come back.
 	gs.serverSids = nil
-	gs.group.Joined(slices.Collect(maps.Keys(gs.sids)))
+	gs.group.Joined(slices.Collect(maps.Keys(now)))
+}
+
+// presence is an identity in a list of participants as last looked at:
+// its session id ("": not listed yet, though it said hello) and the key
+// session it had said hello with by then.
+type presence struct{ sid, keySession string }
+
+// lookAgain says whether id's session, as was at the last look, ended now
+// that the list shows sid ("": none), and what to remember of id for the
+// next look. A new session id, or none, ends it, unless id said hello
+// with a new key session since the last look: that key session is of the
+// new session (its hello may come before the list shows it, and a page
+// that joins again says it at once), the group took it for a new member
+// then and may have admitted it, and a leave would drop it. A session
+// that said hello before any list showed it ends when it is still in none
+// at the next look. It runs on the event goroutine.
+func (gs *groupSession) lookAgain(id string, was presence, sid string) (now presence, ended bool) {
+	now = presence{sid: sid, keySession: gs.group.KeySession(id)}
+	switch {
+	case was.sid == "": // it said hello before the list showed it
+		return now, sid == "" && now.keySession == was.keySession
+	case sid == was.sid, now.keySession != was.keySession:
+		return now, false
+	}
+	return now, true
 }
 
 // comparePresence tells the group who left and who came since last time,
 // a participant with a new session both. It runs on the event goroutine.
 func (gs *groupSession) comparePresence() {
-	now := gs.present()
-	if !maps.Equal(now, gs.sids) {
-		gs.log.Debug("who is in the room changed", "before", gs.sids, "now", now)
-	}
-	for id, sid := range gs.sids {
-		if now[id] != sid {
+	listed := gs.present()
+	looked := map[string]presence{}
+	for id, was := range gs.sids {
+		now, ended := gs.lookAgain(id, was, listed[id])
+		if ended {
+			gs.log.Debug("a participant's session ended", "participant", id, "session", was.sid, "now", now.sid)
 			gs.group.ParticipantLeft(id)
+		} else if now.sid != "" || now.keySession != "" {
+			looked[id] = now
 		}
 	}
-	for id, sid := range now {
-		if gs.sids[id] != sid {
+	for id, sid := range listed {
+		if was, seen := gs.sids[id]; !seen || was.sid != sid {
+			gs.log.Debug("a participant's session came", "participant", id, "session", sid)
 			gs.group.ParticipantJoined(id)
 		}
+		if _, kept := looked[id]; !kept {
+			looked[id] = presence{sid: sid, keySession: gs.group.KeySession(id)}
+		}
 	}
-	gs.sids = now
+	gs.sids = looked
 }
 
 // checkServer gives the group the server's list of participants every
@@ -246,32 +279,28 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 	})
 }
 
-// serverSeen is one identity in the server's list.
-type serverSeen struct{ sid, keySession string }
-
 // serverSaw gives the group the server's list of participants. An identity
-// whose session changed since the last look left and came back, though the
-// SDK may never say so: when a participant leaves and its identity joins
-// again at once, the SDK takes the old session's DISCONNECTED for the new
-// one and lists neither. Not when the SDK told the group of that new
-// session already, nor when the identity said hello with a new key
-// session since (the group took that for a new member then): a leave now
-// would drop that new session, admitted by then. It runs on the event
+// whose session changed since the last look left and came back (as
+// lookAgain says), though the SDK may never say so: when a participant
+// leaves and its identity joins again at once, the SDK takes the old
+// session's DISCONNECTED for the new one and lists neither. Not when the
+// SDK told the group of that new session already. It runs on the event
 // goroutine.
-func (gs *groupSession) serverSaw(now map[string]string, asked time.Time) {
-	seen := map[string]serverSeen{}
-	for id, sid := range now {
-		keySession := gs.group.KeySession(id)
-		if old, ok := gs.serverSids[id]; ok && old.sid != sid && gs.sids[id] != sid && old.keySession == keySession {
+func (gs *groupSession) serverSaw(listed map[string]string, asked time.Time) {
+	looked := map[string]presence{}
+	for id, sid := range listed {
+		was, seen := gs.serverSids[id]
+		now, ended := gs.lookAgain(id, was, sid)
+		if seen && ended && gs.sids[id].sid != sid {
 			gs.log.Debug("a participant came back as a new session", "participant", id)
 			gs.group.ParticipantLeft(id)
 			gs.group.ParticipantJoined(id)
-			keySession = gs.group.KeySession(id)
+			now.keySession = gs.group.KeySession(id)
 		}
-		seen[id] = serverSeen{sid: sid, keySession: keySession}
+		looked[id] = now
 	}
-	gs.serverSids = seen
-	gs.group.Present(slices.Collect(maps.Keys(now)), asked)
+	gs.serverSids = looked
+	gs.group.Present(slices.Collect(maps.Keys(listed)), asked)
 }
 
 // close ends the exchange and waits for its goroutines.

@@ -142,6 +142,7 @@ type testBox struct {
 	book    *keys.InviteBook
 	id      *keys.Identity
 	got     *seen
+	heard   *heard
 	left    <-chan struct{}
 }
 
@@ -152,13 +153,13 @@ func startTestBox(t *testing.T, ctx context.Context, srv *lkserver.Server, room 
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &testBox{book: book, id: id, got: newSeen(t, watch...)}
+	b := &testBox{book: book, id: id, got: newSeen(t, watch...), heard: &heard{}}
 	b.session, b.left = startSenderSession(t, ctx, srv, room, s, func(o *call.Options) {
 		o.Group = &call.GroupOptions{Identity: id, Invites: book, Boxes: sigKeys(others...), RecordKeys: true}
 		if group != nil {
 			group(o.Group)
 		}
-		o.Remote = call.RemoteOptions{Handlers: call.Handlers{Video: b.got.onVideo}}
+		o.Remote = call.RemoteOptions{Handlers: call.Handlers{Video: b.got.onVideo, Audio: b.heard.onAudio}}
 		o.Logger = quietLog
 	})
 	return b
