@@ -69,12 +69,15 @@ type groupSession struct {
 	log    *slog.Logger
 	events eventQueue
 	sends  eventQueue // the group's messages, in order
-	// sids is who the SDK listed at the last look, and serverSids who
-	// the server did (the box), each by identity; the event goroutine's.
-	sids, serverSids map[string]presence
-	ctx              context.Context // ends with close
-	cancel           context.CancelFunc
-	wg               sync.WaitGroup
+	// sessions is each identity's newest session that a list of the
+	// room's participants showed (the SDK's, or the server's for the
+	// box), and sdkSids and serverSids what each list showed at its last
+	// look (identity: session id). All the event goroutine's.
+	sessions            map[string]presence
+	sdkSids, serverSids map[string]string
+	ctx                 context.Context // ends with close
+	cancel              context.CancelFunc
+	wg                  sync.WaitGroup
 	// onMessage is GroupOptions.OnMessage.
 	onMessage func(from string, msg []byte)
 }
@@ -195,67 +198,89 @@ func (gs *groupSession) present() map[string]string {
 }
 
 func (gs *groupSession) announce() {
-	now := gs.present()
-	gs.sids = map[string]presence{}
-	for id, sid := range now {
-		gs.sids[id] = presence{sid: sid}
+	gs.sdkSids = gs.present()
+	gs.sessions = map[string]presence{}
+	for id, sid := range gs.sdkSids {
+		gs.sessions[id] = presence{sid: sid}
 	}
 	// A new session of this participant's (joined again after losing the
 	// call server): the server's list from before is of another room's
 	// session, against which everyone would look as having come back.
 	gs.serverSids = nil
-	gs.group.Joined(slices.Collect(maps.Keys(now)))
+	gs.group.Joined(slices.Collect(maps.Keys(gs.sdkSids)))
 }
 
-// presence is an identity in a list of participants as last looked at:
-// its session id ("": not listed yet, though it said hello) and the key
-// session it had said hello with by then.
+// presence is an identity's session: its id ("": no list showed it yet,
+// though it said hello) and the key session it said hello with, as far
+// as known.
 type presence struct{ sid, keySession string }
 
-// lookAgain says whether id's session, as was at the last look, ended now
-// that the list shows sid ("": none), and what to remember of id for the
-// next look. A new session id, or none, ends it, unless id said hello
-// with a new key session since the last look: that key session is of the
-// new session (its hello may come before the list shows it, and a page
-// that joins again says it at once), the group took it for a new member
-// then and may have admitted it, and a leave would drop it. A session
-// that said hello before any list showed it ends when it is still in none
-// at the next look. It runs on the event goroutine.
-func (gs *groupSession) lookAgain(id string, was presence, sid string) (now presence, ended bool) {
-	now = presence{sid: sid, keySession: gs.group.KeySession(id)}
-	switch {
-	case was.sid == "": // it said hello before the list showed it
-		return now, sid == "" && now.keySession == was.keySession
-	case sid == was.sid, now.keySession != was.keySession:
-		return now, false
-	}
-	return now, true
+// comparePresence tells the group who left and who came since the last
+// look at the SDK's list of participants. It runs on the event goroutine.
+func (gs *groupSession) comparePresence() {
+	now := gs.present()
+	gs.lookAt(gs.sdkSids, now, true)
+	gs.sdkSids = now
 }
 
-// comparePresence tells the group who left and who came since last time,
-// a participant with a new session both. It runs on the event goroutine.
-func (gs *groupSession) comparePresence() {
-	listed := gs.present()
-	looked := map[string]presence{}
-	for id, was := range gs.sids {
-		now, ended := gs.lookAgain(id, was, listed[id])
-		if ended {
-			gs.log.Debug("a participant's session ended", "participant", id, "session", was.sid, "now", now.sid)
-			gs.group.ParticipantLeft(id)
-		} else if now.sid != "" || now.keySession != "" {
-			looked[id] = now
+// lookAt tells the group what changed in a list of the room's
+// participants (identity: session id) since the list's last look (was).
+// A session id that no list showed before is a join, and a leave of the
+// identity's session before it (the SDK may never tell that leave), unless
+// the identity said hello with a new key session since that session was
+// last seen: that key session is the new session's (a page that joins
+// again says hello at once, often before a list shows it), which the group
+// took for a new member then and may have admitted, and a leave would drop
+// it. The same holds for an identity gone from the list; one gone after
+// saying such a hello leaves when it is still gone at the next look.
+// A list that lags behind the other (the SDK's, often by a second) tells
+// nothing new. With leaves false (the server's list: the group is given
+// it whole, see serverSaw), an identity missing from it is not taken for
+// gone here. It runs on the event goroutine.
+func (gs *groupSession) lookAt(was, now map[string]string, leaves bool) {
+	ids := map[string]bool{}
+	for _, m := range []map[string]string{was, now} {
+		for id := range m {
+			ids[id] = true
 		}
 	}
-	for id, sid := range listed {
-		if was, seen := gs.sids[id]; !seen || was.sid != sid {
-			gs.log.Debug("a participant's session came", "participant", id, "session", sid)
+	if leaves {
+		for id := range gs.sessions {
+			ids[id] = true
+		}
+	}
+	for id := range ids {
+		before, after := was[id], now[id]
+		cur, known := gs.sessions[id]
+		keySession := gs.group.KeySession(id)
+		switch {
+		case after != "" && known && (after == cur.sid || cur.sid == ""):
+			// The newest session (or the one that said hello before
+			// a list showed it): what it says hello with is its own.
+			if cur.sid == "" {
+				gs.group.ParticipantJoined(id)
+			}
+			gs.sessions[id] = presence{sid: after, keySession: keySession}
+		case after != "" && after == before:
+			// This list lags behind the other.
+		case after != "":
+			if known && keySession == cur.keySession {
+				gs.log.Debug("a participant's session ended: a new one came", "participant", id)
+				gs.group.ParticipantLeft(id)
+			}
 			gs.group.ParticipantJoined(id)
-		}
-		if _, kept := looked[id]; !kept {
-			looked[id] = presence{sid: sid, keySession: gs.group.KeySession(id)}
+			gs.sessions[id] = presence{sid: after, keySession: gs.group.KeySession(id)}
+		case !leaves || !known || before != cur.sid:
+			// Not a leave this list tells, or of no session known, or
+			// of one that a newer session followed already.
+		case keySession != cur.keySession:
+			gs.sessions[id] = presence{keySession: keySession}
+		default:
+			gs.log.Debug("a participant's session ended", "participant", id)
+			gs.group.ParticipantLeft(id)
+			delete(gs.sessions, id)
 		}
 	}
-	gs.sids = looked
 }
 
 // checkServer gives the group the server's list of participants every
@@ -279,28 +304,16 @@ func (gs *groupSession) checkServer(url, apiKey, apiSecret, roomName string) {
 	})
 }
 
-// serverSaw gives the group the server's list of participants. An identity
-// whose session changed since the last look left and came back (as
-// lookAgain says), though the SDK may never say so: when a participant
-// leaves and its identity joins again at once, the SDK takes the old
-// session's DISCONNECTED for the new one and lists neither. Not when the
-// SDK told the group of that new session already. It runs on the event
+// serverSaw gives the group the server's list of participants: an
+// identity whose session changed since the last look left and came back
+// (lookAt), though the SDK may never say so: when a participant leaves
+// and its identity joins again at once, the SDK takes the old session's
+// DISCONNECTED for the new one and lists neither. It runs on the event
 // goroutine.
-func (gs *groupSession) serverSaw(listed map[string]string, asked time.Time) {
-	looked := map[string]presence{}
-	for id, sid := range listed {
-		was, seen := gs.serverSids[id]
-		now, ended := gs.lookAgain(id, was, sid)
-		if seen && ended && gs.sids[id].sid != sid {
-			gs.log.Debug("a participant came back as a new session", "participant", id)
-			gs.group.ParticipantLeft(id)
-			gs.group.ParticipantJoined(id)
-			now.keySession = gs.group.KeySession(id)
-		}
-		looked[id] = now
-	}
-	gs.serverSids = looked
-	gs.group.Present(slices.Collect(maps.Keys(listed)), asked)
+func (gs *groupSession) serverSaw(now map[string]string, asked time.Time) {
+	gs.lookAt(gs.serverSids, now, false)
+	gs.serverSids = now
+	gs.group.Present(slices.Collect(maps.Keys(now)), asked)
 }
 
 // close ends the exchange and waits for its goroutines.

@@ -3,13 +3,17 @@ package main
 // A guest whose call broke joins again by herself while the box stays: her
 // new session comes under the same identity with new keys, and the server
 // puts her old session out only when the new one joins (it never heard her
-// leave). The box must take the new session for hers, not for one that
-// left: it reads her new pictures and sound, she reads the box's, and both
-// show the same members' check.
+// leave: her signalling connection is cut, as when her page's network or
+// call server went). The box must take the new session for hers, not for
+// one that left: it reads her new pictures and sound, she reads the box's,
+// and both show the same members' check.
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -112,7 +116,65 @@ type rejoiningGuest struct {
 	left    <-chan struct{}
 }
 
-func startRejoiningGuest(t *testing.T, srv *lkserver.Server, room string, s sender, invite *keys.Invite, watch sender) *rejoiningGuest {
+// signalling relays TCP connections to the call server's signalling port,
+// until cut: a participant joined through it loses its connection to the
+// server without a word, and cannot join again through it.
+type signalling struct {
+	url   string
+	ln    net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+	wg    sync.WaitGroup
+}
+
+func relaySignalling(t *testing.T, srv *lkserver.Server) *signalling {
+	t.Helper()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(u.Hostname(), "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &signalling{url: "ws://" + ln.Addr().String(), ln: ln}
+	t.Cleanup(r.cut)
+	r.wg.Go(func() {
+		for {
+			in, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", u.Host)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			r.mu.Lock()
+			r.conns = append(r.conns, in, out)
+			r.mu.Unlock()
+			r.wg.Go(func() { _, _ = io.Copy(out, in); out.Close() })
+			r.wg.Go(func() { _, _ = io.Copy(in, out); in.Close() })
+		}
+	})
+	return r
+}
+
+// cut ends every connection and takes no more; it waits for the relay's
+// goroutines.
+func (r *signalling) cut() {
+	r.ln.Close()
+	r.mu.Lock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.mu.Unlock()
+	r.wg.Wait()
+}
+
+// startRejoiningGuest joins as s with the invite through serverURL,
+// reading watch's pictures and sound.
+func startRejoiningGuest(t *testing.T, srv *lkserver.Server, serverURL, room string, s sender, invite *keys.Invite, watch sender) *rejoiningGuest {
 	t.Helper()
 	id, err := keys.NewIdentity()
 	if err != nil {
@@ -129,6 +191,7 @@ func startRejoiningGuest(t *testing.T, srv *lkserver.Server, room string, s send
 		// A guest has a token, not the server's key: it cannot put its
 		// old session out itself, the server does when the new one joins.
 		o.APIKey, o.APISecret, o.Token = "", "", token
+		o.URL = serverURL
 		o.Group = &call.GroupOptions{Identity: id, Invite: invite}
 		o.Remote = call.RemoteOptions{Handlers: call.Handlers{Video: g.got.onVideo, Audio: g.heard.onAudio}}
 		o.Logger = quietLog
@@ -153,40 +216,32 @@ func TestGuestRejoinsWhileTheBoxStays(t *testing.T) {
 	}
 	invite := &keys.Invite{ID: rec.ID, Secret: rec.Secret, BoxKey: box.id.SigKey()}
 
-	first := startRejoiningGuest(t, srv, room, anna, invite, boxS)
+	relay := relaySignalling(t, srv)
+	first := startRejoiningGuest(t, srv, relay.url, room, anna, invite, boxS)
 	t0 := time.Now()
 	waitFor(t, "the box and the guest read each other's pictures", 60*time.Second, func() bool {
 		return box.got.read(anna.identity, t0) >= 10 && first.got.read(boxS.identity, t0) >= 10 && box.heard.since(anna.identity, t0) >= 20
 	})
 
 	for round := range 5 {
-		// Her call breaks and she joins again. The old session is put
-		// out by the server when the new one joins; it must not join
-		// again itself, as a page whose call broke is gone.
-		states, stopWatching := first.session.Watch()
-		var watching sync.WaitGroup
-		watching.Go(func() {
-			for st := range states {
-				if st.State != call.InCall {
-					first.stop()
-					return
-				}
-			}
-		})
+		// Her call breaks and she joins again: the server hears
+		// nothing of her old session until the new one joins.
+		relay.cut()
 		rejoined := time.Now()
-		second := startRejoiningGuest(t, srv, room, anna, invite, boxS)
+		next := relaySignalling(t, srv)
+		second := startRejoiningGuest(t, srv, next.url, room, anna, invite, boxS)
+		first.stop()
 		select {
 		case <-first.left:
 		case <-time.After(20 * time.Second):
-			t.Fatalf("round %d: the server did not put her old session out when the new one joined", round)
+			t.Fatalf("round %d: her old session did not end", round)
 		}
-		stopWatching()
-		watching.Wait()
+		alone := time.Now() // her new session is the only one sending
 
 		ok := func() bool {
 			e, g := box.session.Encryption(), second.session.Encryption()
-			return box.got.read(anna.identity, rejoined) >= 10 && second.got.read(boxS.identity, rejoined) >= 10 &&
-				box.heard.since(anna.identity, rejoined) >= 20 && second.heard.since(boxS.identity, rejoined) >= 20 &&
+			return box.got.read(anna.identity, alone) >= 10 && second.got.read(boxS.identity, alone) >= 10 &&
+				box.heard.since(anna.identity, alone) >= 20 && second.heard.since(boxS.identity, alone) >= 20 &&
 				e.Words != "" && e.Words == g.Words && slices.Equal(e.Members, []string{anna.identity, boxS.identity})
 		}
 		deadline := rejoined.Add(15 * time.Second)
@@ -194,9 +249,9 @@ func TestGuestRejoinsWhileTheBoxStays(t *testing.T) {
 			time.Sleep(50 * time.Millisecond)
 		}
 		if !ok() {
-			t.Fatalf("round %d: %v after she joined again: the box read %d of her pictures and heard %d sound frames, she read %d of the box's and heard %d of its sound frames; the box shows %+v, she %+v",
-				round, time.Since(rejoined).Round(time.Millisecond), box.got.read(anna.identity, rejoined), box.heard.since(anna.identity, rejoined), second.got.read(boxS.identity, rejoined),
-				second.heard.since(boxS.identity, rejoined), box.session.Encryption(), second.session.Encryption())
+			t.Fatalf("round %d: %v after she joined again: since her old session left, the box read %d of her pictures and heard %d sound frames, she read %d of the box's and heard %d of its sound frames; the box shows %+v, she %+v",
+				round, time.Since(rejoined).Round(time.Millisecond), box.got.read(anna.identity, alone), box.heard.since(anna.identity, alone), second.got.read(boxS.identity, alone),
+				second.heard.since(boxS.identity, alone), box.session.Encryption(), second.session.Encryption())
 		}
 		t.Logf("round %d: both read each other %.1f s after she joined again", round, time.Since(rejoined).Seconds())
 		// Her new session proves its invite once: the box takes her
@@ -206,6 +261,6 @@ func TestGuestRejoinsWhileTheBoxStays(t *testing.T) {
 		if n, e := boxSaw.admissionsSince(rejoined), box.session.Encryption(); n != 1 || !slices.Contains(e.Members, anna.identity) {
 			t.Errorf("round %d: the box admitted her %d times after she joined again, want once: it dropped her new session after admitting it (%s)", round, n, boxSaw.describe(rejoined))
 		}
-		first = second
+		first, relay = second, next
 	}
 }
