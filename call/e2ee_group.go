@@ -217,8 +217,11 @@ type presence struct{ sid, keySession string }
 
 // comparePresence tells the group who left and who came since the last
 // look at the SDK's list of participants. It runs on the event goroutine.
-func (gs *groupSession) comparePresence() {
-	now := gs.present()
+func (gs *groupSession) comparePresence() { gs.sdkSaw(gs.present()) }
+
+// sdkSaw gives the group what the SDK's list of participants shows now.
+// It runs on the event goroutine.
+func (gs *groupSession) sdkSaw(now map[string]string) {
 	gs.lookAt(gs.sdkSids, now, true)
 	gs.sdkSids = now
 }
