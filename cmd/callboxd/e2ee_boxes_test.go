@@ -89,8 +89,13 @@ func inColour(pic *image.YCbCr, s sender) bool {
 func (s *seen) read(from string, since time.Time) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return countSince(s.pictures[from], since)
+}
+
+// countSince counts the times at or after since.
+func countSince(times []time.Time, since time.Time) int {
 	n := 0
-	for _, at := range s.pictures[from] {
+	for _, at := range times {
 		if !at.Before(since) {
 			n++
 		}

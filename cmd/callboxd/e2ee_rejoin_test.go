@@ -43,13 +43,7 @@ func (h *heard) onAudio(f call.Frame) {
 func (h *heard) since(from string, t time.Time) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	n := 0
-	for _, at := range h.frames[from] {
-		if !at.Before(t) {
-			n++
-		}
-	}
-	return n
+	return countSince(h.frames[from], t)
 }
 
 // memberships is when a participant was a member as a box showed it: each
