@@ -102,16 +102,16 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 		byID[p.Identity] = p
 	}
 	selfView := s.Self != nil || s.ShowSelf
-	arrange := Arrange
-	if s.Content != nil {
-		arrange = ArrangeContent
-	}
-	l := arrange(image.Pt(dst.Width, dst.Height), ids, s.Speaker, selfView)
 	small := styleAt(dst.Height, stepSmallest, medium)
+	safe := SafeArea(image.Pt(dst.Width, dst.Height))
+	arrange := arrangePeople
+	if s.Content != nil {
+		arrange = arrangeContent
+	}
+	l := arrange(image.Pt(dst.Width, dst.Height), ids, s.Speaker, selfView, c.statusHeight(dst, safe.Dx(), s.Status, small))
 
 	// The background shows in the margin outside the safe area and in
 	// the stage's gaps.
-	safe := SafeArea(image.Pt(dst.Width, dst.Height))
 	stage := image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
 	fillAround(dst, dst.Bounds(), safe, colorBackground)
 	painted := make([]image.Rectangle, 0, len(l.Tiles)+1) // drawTile paints all of each
@@ -155,17 +155,32 @@ func (c *Compositor) Draw(dst *display.Frame, s Scene) Layout {
 	return l
 }
 
+// statusHeight is how tall the status line is for text on a bar width
+// wide: two lines (statusHeight), or as many as the text wraps into, up
+// to half the screen.
+func (c *Compositor) statusHeight(dst *display.Frame, width int, text string, st textStyle) int {
+	pad := textPad(dst.Height)
+	lines := c.statusLines(width, text, st, pad)
+	return max(statusHeight(dst.Height), min(evenUp(len(lines)*c.text.lineHeight(st)+2*pad), dst.Height/2))
+}
+
+// statusLines is text wrapped for a bar width wide (it holds what people
+// compare, the verification words), kept until the text or the width
+// changes.
+func (c *Compositor) statusLines(width int, text string, st textStyle, pad int) []string {
+	if c.status.text != text || c.status.width != width || c.status.style != st {
+		lines := wrap(text, func(s string) bool { return c.text.width(s, st) <= width-2*pad })
+		c.status = wrappedStatus{text, width, st, lines}
+	}
+	return c.status.lines
+}
+
 // drawStatus draws the status line in bar, and returns where it went: a
-// text too long for one line is wrapped (it holds what people compare,
-// the verification words), and the bar grows up over the stage when it
-// needs more lines than it holds.
+// text too long for one line is wrapped, and the bar grows up over the
+// stage should it need more lines than statusHeight gave it.
 func (c *Compositor) drawStatus(dst *display.Frame, bar image.Rectangle, text string, st textStyle) image.Rectangle {
 	pad := textPad(dst.Height)
-	if c.status.text != text || c.status.width != bar.Dx() || c.status.style != st {
-		lines := wrap(text, func(s string) bool { return c.text.width(s, st) <= bar.Dx()-2*pad })
-		c.status = wrappedStatus{text, bar.Dx(), st, lines}
-	}
-	lines := c.status.lines
+	lines := c.statusLines(bar.Dx(), text, st, pad)
 	lineH := c.text.lineHeight(st)
 	bar.Min.Y = max(0, min(bar.Min.Y, bar.Max.Y-len(lines)*lineH-2*pad))
 	fillRect(dst, bar, colorStatus)

@@ -175,3 +175,35 @@ func TestContentKeptBetweenPictures(t *testing.T) {
 		t.Error("the scaled content is kept after the share ended")
 	}
 }
+
+// TestLongStatusLeavesTheLabels: on a narrow screen the status (the
+// call's state and the words people compare) wraps into more lines than
+// the status line holds; the stage gives way, so the bar covers no tile
+// and the name label of a single tile still reads.
+func TestLongStatusLeavesTheLabels(t *testing.T) {
+	frame := display.NewFrame(640, 720)
+	scene := Scene{
+		Participants: []Participant{{Identity: "alice", Name: "Alice", Picture: patternPicture(t, 640, 360, 1, 128, 128)}},
+		Status:       "in call with Alice · end-to-end encrypted · compare: orbit maple canyon velvet harbor lantern tulip meadow",
+	}
+	var c Compositor
+	defer c.Close()
+	l := c.Draw(frame, scene)
+	savePNG(t, frame)
+	tile, ok := l.Tile("alice")
+	if !ok {
+		t.Fatal("alice has no tile")
+	}
+	if lines := len(c.status.lines); lines < 3 {
+		t.Fatalf("the status wrapped into %d lines; the test wants more than the bar's two", lines)
+	}
+	if tile.Rect.Max.Y > l.Status.Min.Y {
+		t.Errorf("the status bar %v covers alice's tile %v", l.Status, tile.Rect)
+	}
+	if _, ok := FindText(frame, tile.Rect, "Alice"); !ok {
+		t.Error("alice's name label does not read in her tile")
+	}
+	if _, ok := FindText(frame, l.Status, scene.Status); !ok {
+		t.Error("the status line does not read as the whole")
+	}
+}

@@ -55,7 +55,12 @@ func (l Layout) Tile(identity string) (Tile, bool) {
 // grid. The self view takes a free grid cell or the end of the strip, and
 // otherwise sits small in the bottom-right corner.
 func Arrange(screen image.Point, remotes []string, speaker string, selfView bool) Layout {
-	l, stage := frame(screen)
+	return arrangePeople(screen, remotes, speaker, selfView, statusHeight(screen.Y))
+}
+
+// arrangePeople is Arrange with a status line statusH tall.
+func arrangePeople(screen image.Point, remotes []string, speaker string, selfView bool, statusH int) Layout {
+	l, stage := frame(screen, statusH)
 	gap := even(max(4, screen.X/160))
 	shown := pickShown(remotes, speaker)
 	if !slices.Contains(shown, speaker) {
@@ -80,7 +85,12 @@ func Arrange(screen image.Point, remotes []string, speaker string, selfView bool
 // strip down the right, one above the other, so that the content is cut
 // the least: on a 16:9 screen it loses only the strip's width.
 func ArrangeContent(screen image.Point, remotes []string, speaker string, selfView bool) Layout {
-	l, stage := frame(screen)
+	return arrangeContent(screen, remotes, speaker, selfView, statusHeight(screen.Y))
+}
+
+// arrangeContent is ArrangeContent with a status line statusH tall.
+func arrangeContent(screen image.Point, remotes []string, speaker string, selfView bool, statusH int) Layout {
+	l, stage := frame(screen, statusH)
 	gap := even(max(4, screen.X/160))
 	stripW := even(screen.X / 6)
 	l.Content = image.Rect(stage.Min.X+gap, stage.Min.Y+gap, even(stage.Max.X-stripW-gap), stage.Max.Y-gap)
@@ -116,11 +126,10 @@ func SafeArea(screen image.Point) image.Rectangle {
 	return image.Rect(mx, my, screen.X-mx, screen.Y-my)
 }
 
-// frame is a layout with the status line along the bottom of the safe
-// area, and the stage above it.
-func frame(screen image.Point) (Layout, image.Rectangle) {
+// frame is a layout with the status line, statusH tall, along the bottom
+// of the safe area, and the stage above it.
+func frame(screen image.Point, statusH int) (Layout, image.Rectangle) {
 	safe := SafeArea(screen)
-	statusH := statusHeight(screen.Y)
 	l := Layout{Status: image.Rect(safe.Min.X, safe.Max.Y-statusH, safe.Max.X, safe.Max.Y)}
 	return l, image.Rect(safe.Min.X, safe.Min.Y, safe.Max.X, l.Status.Min.Y)
 }
@@ -128,7 +137,8 @@ func frame(screen image.Point) (Layout, image.Rectangle) {
 // statusHeight is the status line's height: two lines of the smallest
 // text with a margin above and below. Two: the call's state and its
 // verification words take more than one line of a 16:9 screen at that
-// size, and a bar that grew would cover the tiles' labels.
+// size. A status that needs more (a small screen) takes more, and the
+// stage above it less (Compositor.Draw), so that it covers no label.
 func statusHeight(screenH int) int {
 	return evenUp(2*lineHeight(styleAt(screenH, stepSmallest, medium)) + 2*textPad(screenH))
 }
