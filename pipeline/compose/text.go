@@ -1,7 +1,8 @@
 package compose
 
 // The screen's lettering: the Go fonts (golang.org/x/image/font/gofont,
-// bundled in the binary), antialiased, at sizes read from a sofa across
+// bundled in the binary), with a system font for the letters they lack
+// (fallback.go), antialiased, at sizes read from a sofa across
 // the room. Every size is a step of the smallest, which is 1/28 of the
 // screen's height (the height of a capital letter), so that FindText
 // knows which sizes to look for.
@@ -112,6 +113,7 @@ func (tc *textCache) face(st textStyle) font.Face {
 	if err != nil {
 		panic("compose: a face of the bundled Go font: " + err.Error()) // only for sizes <= 0, which styleAt never makes
 	}
+	f = &fallbackFace{primary: f, primaryFont: fonts().byWeight[st.weight], size: float64(st.px)}
 	if tc.faces == nil {
 		tc.faces = map[textStyle]font.Face{}
 	}
