@@ -53,8 +53,9 @@ var machines = map[string]struct {
 // TestPackages looks into each package as apt would install it: named for
 // its version and architecture, binaries of that architecture that link
 // only libraries of it, Depends that name exactly the packages of those
-// libraries, the image's unit file, the generated copyright file, and
-// nothing lintian calls an error or a warning.
+// libraries, Recommends the fonts of the screen's CJK letters, the
+// image's unit file, the generated copyright file, and nothing lintian
+// calls an error or a warning.
 func TestPackages(t *testing.T) {
 	debs := builtPackages(t)
 	version, err := exec.Command("../scripts/version.sh").Output()
@@ -88,6 +89,12 @@ func TestPackages(t *testing.T) {
 			for _, pkg := range depends {
 				if pkg != "systemd" && !libraryPackages[pkg] {
 					t.Errorf("Depends names %s, whose library no binary links", pkg)
+				}
+			}
+			// The screen's Chinese, Japanese and Korean letters (pipeline/compose/fallback.go).
+			for _, font := range []string{"fonts-droid-fallback", "fonts-nanum"} {
+				if !slices.Contains(dependsNames(field(t, deb, "Recommends")), font) {
+					t.Errorf("Recommends (%s) lacks %s, the screen's CJK letters", field(t, deb, "Recommends"), font)
 				}
 			}
 			if !strings.HasPrefix(field(t, deb, "Built-Using"), "ffmpeg (= ") {

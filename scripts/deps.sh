@@ -32,6 +32,7 @@ packages=(
 	mmdebstrap                # a throwaway Debian root to install the package into (debian/deb_test.go)
 	prometheus                # scrapes the box's metrics in cmd/callboxd's TestMetricsThroughPrometheus
 	redis-server              # the store a cluster of call servers shares (internal/lkserver/cluster.go)
+	fonts-droid-fallback fonts-nanum  # the screen's Chinese, Japanese and Korean letters (pipeline/compose/fallback.go)
 )
 
 host_arch=$(dpkg --print-architecture)
