@@ -2,8 +2,9 @@ package compose
 
 // Letters the Go fonts lack (Chinese, Japanese, Korean) come from a font
 // on the system, not one in the binary: the binary's size is the box's
-// memory (issue 20). It is opened the first time a text needs one of
-// them, so a box that never shows such a name maps nothing more. Scripts
+// memory (issue 20). Each is opened the first time a text needs a letter
+// the fonts before it lack, so a box that never shows such a name opens
+// nothing more, and read as glyphs are drawn, not held in memory. Scripts
 // that need shaping (Arabic's joining, right-to-left) are not handled:
 // their letters come out one by one, unjoined, left to right.
 
@@ -24,12 +25,12 @@ import (
 // lazyFont is a font file opened and parsed on first use; a file that is
 // missing or does not parse is logged once and never tried again.
 type lazyFont struct {
-	path    string
-	pkg     string // the Debian package that installs it
-	letters string // what it draws, for the log
-	once    sync.Once
-	opened  atomic.Bool
-	font    *opentype.Font // nil before the first use or when it failed
+	path      string
+	pkg       string // the Debian package that installs it
+	letters   string // what it draws, for the log
+	once      sync.Once
+	attempted atomic.Bool
+	font      *opentype.Font // nil before the first use or when it failed
 }
 
 // systemFallbackFonts are the fonts for the letters the Go fonts lack,
@@ -50,7 +51,7 @@ var fallbackFonts = systemFallbackFonts()
 // get is the font, opening it the first time; nil if it cannot be had.
 func (l *lazyFont) get() *opentype.Font {
 	l.once.Do(func() {
-		l.opened.Store(true)
+		l.attempted.Store(true)
 		f, err := openFont(l.path)
 		if err != nil {
 			slog.Warn("the screen draws "+l.letters+" letters as empty boxes: "+
@@ -63,8 +64,8 @@ func (l *lazyFont) get() *opentype.Font {
 }
 
 // tried says whether the file was opened (or tried): the first text
-// with a letter the Go fonts lack does it.
-func (l *lazyFont) tried() bool { return l.opened.Load() }
+// with a letter the fonts before it lack does it.
+func (l *lazyFont) tried() bool { return l.attempted.Load() }
 
 // openFont parses the font file at path, reading glyphs from it as they
 // are drawn rather than holding all of it in memory; the file stays open.
@@ -76,7 +77,7 @@ func openFont(path string) (*opentype.Font, error) {
 	f, err := opentype.ParseReaderAt(file)
 	if err != nil {
 		file.Close()
-		return nil, fmt.Errorf("font %s: %w", path, err)
+		return nil, fmt.Errorf("font %s is not a TrueType or OpenType font opentype reads: %w", path, err)
 	}
 	return f, nil
 }

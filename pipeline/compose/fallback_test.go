@@ -147,15 +147,18 @@ func framesDiffer(a, b *display.Frame, r image.Rectangle) int {
 	return n
 }
 
-// TestFallbackFontMissing: without the font a CJK name is drawn as before,
-// the same empty box for every letter, and the log says once which
-// package to install.
+// TestFallbackFontMissing: without the fonts (Nanum absent, Droid's file
+// not a font) a CJK name is drawn as before, the same empty box for every
+// letter, and the log says once for each which package to install.
 func TestFallbackFontMissing(t *testing.T) {
 	var logged bytes.Buffer
 	before := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
 	t.Cleanup(func() { slog.SetDefault(before) })
-	useFallbackFonts(t, true)
+	fonts := useFallbackFonts(t, true)
+	if err := os.WriteFile(fonts[0].path, []byte("not a font"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	for _, name := range cjkNames {
 		masks := glyphMasks(name)
