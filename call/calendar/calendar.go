@@ -138,23 +138,104 @@ func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 			skip(title, err)
 			continue
 		}
-		if set == nil || e.Props.Get(ical.PropRecurrenceID) != nil {
+		extra, err := extraDates(e.Props[ical.PropRecurrenceDates], end.Sub(start))
+		if err != nil {
+			skip(title, err)
+			continue
+		}
+		if (set == nil && len(extra) == 0) || e.Props.Get(ical.PropRecurrenceID) != nil {
 			out = append(out, m)
 			continue
 		}
 		uid, _ := e.Props.Text(ical.PropUID)
 		length := end.Sub(start)
-		for _, t := range set.Between(now.Add(-length), now.Add(Window), true) {
-			if slices.ContainsFunc(moved[uid], t.Equal) {
+		var times []Meeting
+		var excluded []time.Time
+		if set != nil {
+			excluded = set.GetExDate()
+			for _, t := range set.Between(now.Add(-length), now.Add(Window), true) {
+				times = append(times, Meeting{Start: t, End: t.Add(length)})
+			}
+		} else {
+			// Without RRULE the set is DTSTART and the RDATEs (RFC 5545 §3.8.5.2).
+			times = append(times, Meeting{Start: start, End: end})
+		}
+		for _, t := range times {
+			if slices.ContainsFunc(moved[uid], t.Start.Equal) {
 				continue
 			}
-			m.Start, m.End = t, t.Add(length)
+			m.Start, m.End = t.Start, t.End
+			out = append(out, m)
+		}
+		for _, t := range extra {
+			if slices.ContainsFunc(moved[uid], t.Start.Equal) || slices.ContainsFunc(excluded, t.Start.Equal) ||
+				slices.ContainsFunc(times, func(o Meeting) bool { return o.Start.Equal(t.Start) }) {
+				continue
+			}
+			m.Start, m.End = t.Start, t.End
 			out = append(out, m)
 		}
 	}
 	out = slices.DeleteFunc(out, func(m Meeting) bool { return !m.End.After(now) || m.Start.After(now.Add(Window)) })
 	slices.SortStableFunc(out, func(a, b Meeting) int { return a.Start.Compare(b.Start) })
 	return out, skipped
+}
+
+// extraDates reads a meeting's RDATE properties, which go-ical's
+// RecurrenceSet skips (it reads EXDATE in their place): each holds one or
+// more comma-separated DATE-TIMEs, DATEs or PERIODs (start/end or
+// start/duration), with the property's TZID. An extra time lasts length,
+// a PERIOD until its end.
+func extraDates(props []ical.Prop, length time.Duration) ([]Meeting, error) {
+	var out []Meeting
+	for _, p := range props {
+		period := p.ValueType() == ical.ValuePeriod
+		for value := range strings.SplitSeq(p.Value, ",") {
+			one := ical.Prop{Name: p.Name, Params: ical.Params{}, Value: strings.TrimSpace(value)}
+			if tzid := p.Params.Get(ical.PropTimezoneID); tzid != "" {
+				one.Params.Set(ical.PropTimezoneID, tzid)
+			}
+			if vt := p.ValueType(); vt == ical.ValueDate {
+				one.SetValueType(vt)
+			}
+			var until string
+			if period {
+				var ok bool
+				one.Value, until, ok = strings.Cut(one.Value, "/")
+				if !ok {
+					return nil, fmt.Errorf("RDATE period %q has no end", value)
+				}
+			}
+			start, err := one.DateTime(time.Local)
+			if err != nil {
+				return nil, fmt.Errorf("RDATE %q: %w", value, err)
+			}
+			m := Meeting{Start: start, End: start.Add(length)}
+			if period {
+				m.End, err = periodEnd(one, until)
+				if err != nil || !m.End.After(start) {
+					return nil, fmt.Errorf("RDATE period %q: the end is not after the start", value)
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+// periodEnd is a PERIOD's end: a date-time (in start's TZID) or a
+// duration (P1H) after start.
+func periodEnd(start ical.Prop, until string) (time.Time, error) {
+	begin, err := start.DateTime(time.Local)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if strings.HasPrefix(until, "P") || strings.HasPrefix(until, "+P") {
+		d, err := (&ical.Prop{Value: until}).Duration()
+		return begin.Add(d), err
+	}
+	start.Value = until
+	return start.DateTime(time.Local)
 }
 
 // RoomOf is the room a meeting's LOCATION names: the last part of a link
