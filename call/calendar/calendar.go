@@ -4,6 +4,8 @@
 // come and which room each is in; it joins nothing (callboxd does).
 package calendar
 
+//go:generate go run gen_windowszones.go
+
 import (
 	"context"
 	"errors"
@@ -97,6 +99,7 @@ func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not iCalendar: %w", err)
 	}
+	windowsZoneNames(cal.Component)
 	events := cal.Events()
 	// A meeting moved from its series (RECURRENCE-ID) replaces that one time.
 	moved := map[string][]time.Time{}
@@ -179,6 +182,29 @@ func Parse(r io.Reader, now time.Time) ([]Meeting, error) {
 	out = slices.DeleteFunc(out, func(m Meeting) bool { return !m.End.After(now) || m.Start.After(now.Add(Window)) })
 	slices.SortStableFunc(out, func(a, b Meeting) int { return a.Start.Compare(b.Start) })
 	return out, skipped
+}
+
+// windowsZoneNames replaces, in every TZID of comp and its children, a
+// Windows time zone name (Outlook's "W. Europe Standard Time") that the
+// system does not know with its IANA zone, so that go-ical finds it.
+func windowsZoneNames(comp *ical.Component) {
+	for name, props := range comp.Props {
+		for i := range props {
+			tzid := props[i].Params.Get(ical.PropTimezoneID)
+			if tzid == "" {
+				continue
+			}
+			if _, err := time.LoadLocation(tzid); err == nil {
+				continue
+			}
+			if zone, ok := windowsZones[tzid]; ok {
+				comp.Props[name][i].Params.Set(ical.PropTimezoneID, zone)
+			}
+		}
+	}
+	for _, child := range comp.Children {
+		windowsZoneNames(child)
+	}
 }
 
 // extraDates reads a meeting's RDATE properties, which go-ical's

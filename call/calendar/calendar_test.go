@@ -54,9 +54,9 @@ func TestParseListsMeetingsWithRooms(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("meetings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	// A meeting in a time zone the system does not know (Outlook's names)
-	// is left out, said, and the others are kept.
-	outlook := strings.Replace(cal, "BEGIN:VEVENT\r\nUID:later", "BEGIN:VEVENT\r\nUID:zone\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=W. Europe Standard Time:20260101T100000\r\nSUMMARY:Zoned\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:later", 1)
+	// A meeting in a time zone neither the system nor the Windows names
+	// know is left out, said, and the others are kept.
+	outlook := strings.Replace(cal, "BEGIN:VEVENT\r\nUID:later", "BEGIN:VEVENT\r\nUID:zone\r\nDTSTAMP:20260101T000000Z\r\nDTSTART;TZID=Nowhere Standard Time:20260101T100000\r\nSUMMARY:Zoned\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:later", 1)
 	kept, err := Parse(strings.NewReader(outlook), now)
 	if err == nil || !strings.Contains(err.Error(), `meeting "Zoned" left out`) || len(kept) != len(meetings) {
 		t.Errorf("a meeting in an unknown time zone: %d meetings, error %v; want it left out, said, and the %d others", len(kept), err, len(meetings))
@@ -158,5 +158,49 @@ func TestRDateAddsTimesAndExDateRemoves(t *testing.T) {
 	broken := strings.Replace(google, "RDATE;TZID=Europe/Berlin:20260401T140000,20260402T140000", "RDATE;VALUE=PERIOD:tomorrow", 1)
 	if _, err := Parse(strings.NewReader(broken), now); err == nil || !strings.Contains(err.Error(), `meeting "Weekly" left out: RDATE`) {
 		t.Errorf("a broken RDATE: %v, want it named", err)
+	}
+}
+
+// A weekly meeting as Outlook exports it: Windows time zone names in TZID
+// with their VTIMEZONE, across the change to summer time (Berlin, 29
+// March 2026), an EXDATE and an RDATE. A Pacific Standard Time meeting
+// and a GMT Standard Time one too.
+func TestOutlookWindowsTimeZones(t *testing.T) {
+	const outlook = "BEGIN:VCALENDAR\r\nMETHOD:PUBLISH\r\nPRODID:Microsoft Exchange Server 2010\r\nVERSION:2.0\r\nX-WR-CALNAME:Board room\r\n" +
+		"BEGIN:VTIMEZONE\r\nTZID:W. Europe Standard Time\r\n" +
+		"BEGIN:STANDARD\r\nDTSTART:16010101T030000\r\nTZOFFSETFROM:+0200\r\nTZOFFSETTO:+0100\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=10\r\nEND:STANDARD\r\n" +
+		"BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:+0100\r\nTZOFFSETTO:+0200\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=-1SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n" +
+		"BEGIN:VTIMEZONE\r\nTZID:Pacific Standard Time\r\n" +
+		"BEGIN:STANDARD\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0700\r\nTZOFFSETTO:-0800\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=11\r\nEND:STANDARD\r\n" +
+		"BEGIN:DAYLIGHT\r\nDTSTART:16010101T020000\r\nTZOFFSETFROM:-0800\r\nTZOFFSETTO:-0700\r\nRRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=2SU;BYMONTH=3\r\nEND:DAYLIGHT\r\nEND:VTIMEZONE\r\n" +
+		"BEGIN:VEVENT\r\nRRULE:FREQ=WEEKLY;UNTIL=20261228T090000Z;INTERVAL=1;BYDAY=MO;WKST=MO\r\n" +
+		"EXDATE;TZID=W. Europe Standard Time:20260323T100000\r\nRDATE;TZID=W. Europe Standard Time:20260401T140000\r\n" +
+		"UID:040000008200E00074C5B7101A82E0080000000010A1B2C3D4E5F6\r\nSUMMARY;LANGUAGE=en-US:Weekly\r\n" +
+		"DTSTART;TZID=W. Europe Standard Time:20260316T100000\r\nDTEND;TZID=W. Europe Standard Time:20260316T103000\r\n" +
+		"CLASS:PUBLIC\r\nPRIORITY:5\r\nDTSTAMP:20260301T120000Z\r\nTRANSP:OPAQUE\r\nSTATUS:CONFIRMED\r\nSEQUENCE:0\r\n" +
+		"LOCATION;LANGUAGE=en-US:https://meet.example/rooms/weekly\r\nX-MICROSOFT-CDO-BUSYSTATUS:BUSY\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E0080000000020A1B2C3D4E5F6\r\nSUMMARY;LANGUAGE=en-US:West coast\r\n" +
+		"DTSTART;TZID=Pacific Standard Time:20260324T090000\r\nDTEND;TZID=Pacific Standard Time:20260324T100000\r\n" +
+		"DTSTAMP:20260301T120000Z\r\nLOCATION:west\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:040000008200E00074C5B7101A82E0080000000030A1B2C3D4E5F6\r\nSUMMARY:London\r\n" +
+		"DTSTART;TZID=GMT Standard Time:20260331T090000\r\nDTEND;TZID=GMT Standard Time:20260331T093000\r\n" +
+		"DTSTAMP:20260301T120000Z\r\nLOCATION:london\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+	now := time.Date(2026, 3, 20, 0, 0, 0, 0, time.UTC)
+	meetings, err := Parse(strings.NewReader(outlook), now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, m := range meetings {
+		got = append(got, m.Title+" "+m.Start.UTC().Format("Mon 02 Jan 15:04")+" to "+m.End.UTC().Format("15:04"))
+	}
+	want := []string{
+		"West coast Tue 24 Mar 16:00 to 17:00", // Pacific summer time, UTC-7
+		"Weekly Mon 30 Mar 08:00 to 08:30",     // Berlin summer time; Mon 23 Mar taken out
+		"London Tue 31 Mar 08:00 to 08:30",     // British summer time
+		"Weekly Wed 01 Apr 12:00 to 12:30",     // the RDATE
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("meetings (UTC):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
