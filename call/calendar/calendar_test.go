@@ -123,10 +123,10 @@ func TestLoadOverHTTPS(t *testing.T) {
 }
 
 // A weekly meeting as Google exports it, across the change to summer time
-// (Berlin, 29 March 2026): an EXDATE takes one Monday out, RDATEs (a
-// DATE-TIME in the meeting's zone keeping its half hour, another that an
-// EXDATE takes out again, two PERIODs in
-// one property, one with an end and one with a duration) add times.
+// (Berlin, 29 March 2026): an EXDATE takes one Monday out, RDATEs add
+// times (a DATE-TIME in the meeting's zone keeping its half hour, another
+// that an EXDATE takes out again, two PERIODs in one property, one with
+// an end and one with a duration).
 func TestRDateAddsTimesAndExDateRemoves(t *testing.T) {
 	const google = "BEGIN:VCALENDAR\r\nPRODID:-//Google Inc//Google Calendar 70.9054//EN\r\nVERSION:2.0\r\nCALSCALE:GREGORIAN\r\nMETHOD:PUBLISH\r\n" +
 		"X-WR-CALNAME:Board room\r\nX-WR-TIMEZONE:Europe/Berlin\r\n" +
@@ -141,19 +141,13 @@ func TestRDateAddsTimesAndExDateRemoves(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, m := range meetings {
-		got = append(got, m.Start.UTC().Format("Mon 02 Jan 15:04")+" to "+m.End.UTC().Format("15:04"))
-	}
-	want := []string{
-		"Wed 25 Mar 16:00 to 18:00", // PERIOD with an end
-		"Fri 27 Mar 07:00 to 08:00", // PERIOD with a duration
-		"Mon 30 Mar 08:00 to 08:30", // summer time: 10:00 in Berlin
-		"Wed 01 Apr 12:00 to 12:30", // RDATE in Berlin time, the meeting's half hour
-	}
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("meetings (UTC):\n%s\nwant (Mon 23 Mar and Thu 2 Apr taken out by EXDATE):\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-	}
+	// Mon 23 Mar and Thu 2 Apr are taken out by EXDATE.
+	wantInUTC(t, meetings,
+		"Weekly Wed 25 Mar 16:00 to 18:00", // PERIOD with an end
+		"Weekly Fri 27 Mar 07:00 to 08:00", // PERIOD with a duration
+		"Weekly Mon 30 Mar 08:00 to 08:30", // summer time: 10:00 in Berlin
+		"Weekly Wed 01 Apr 12:00 to 12:30", // RDATE in Berlin time, the meeting's half hour
+	)
 	// An RDATE that is no date is said, never a crash.
 	broken := strings.Replace(google, "RDATE;TZID=Europe/Berlin:20260401T140000,20260402T140000", "RDATE;VALUE=PERIOD:tomorrow", 1)
 	if _, err := Parse(strings.NewReader(broken), now); err == nil || !strings.Contains(err.Error(), `meeting "Weekly" left out: RDATE`) {
@@ -190,15 +184,21 @@ func TestOutlookWindowsTimeZones(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, m := range meetings {
-		got = append(got, m.Title+" "+m.Start.UTC().Format("Mon 02 Jan 15:04")+" to "+m.End.UTC().Format("15:04"))
-	}
-	want := []string{
+	wantInUTC(t, meetings,
 		"West coast Tue 24 Mar 16:00 to 17:00", // Pacific summer time, UTC-7
 		"Weekly Mon 30 Mar 08:00 to 08:30",     // Berlin summer time; Mon 23 Mar taken out
 		"London Tue 31 Mar 08:00 to 08:30",     // British summer time
 		"Weekly Wed 01 Apr 12:00 to 12:30",     // the RDATE
+	)
+}
+
+// wantInUTC checks meetings are want, each "Title Mon 02 Jan 15:04 to
+// 15:04" in UTC.
+func wantInUTC(t *testing.T, meetings []Meeting, want ...string) {
+	t.Helper()
+	var got []string
+	for _, m := range meetings {
+		got = append(got, m.Title+" "+m.Start.UTC().Format("Mon 02 Jan 15:04")+" to "+m.End.UTC().Format("15:04"))
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("meetings (UTC):\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
