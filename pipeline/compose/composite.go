@@ -48,42 +48,30 @@ type Compositor struct {
 	content scaledPicture
 }
 
-// scaledPicture is a picture as scaled into rect: XRGB8888 rows, Stride
-// 4*rect.Dx().
+// scaledPicture is a picture as it was scaled into rect of a frame.
 type scaledPicture struct {
-	pic  *image.YCbCr
-	seq  int
-	rect image.Rectangle
-	pix  []byte
+	pic    *image.YCbCr
+	seq    int
+	rect   image.Rectangle
+	pixels *display.Frame // rect's size
 }
 
 // holds says whether s is pic numbered seq scaled into rect.
 func (s *scaledPicture) holds(pic *image.YCbCr, seq int, rect image.Rectangle) bool {
-	return s.pix != nil && seq != 0 && s.pic == pic && s.seq == seq && s.rect == rect
+	return s.pixels != nil && seq != 0 && s.pic == pic && s.seq == seq && s.rect == rect
 }
 
 // keep copies rect of dst, where pic numbered seq was just drawn.
 func (s *scaledPicture) keep(dst *display.Frame, pic *image.YCbCr, seq int, rect image.Rectangle) {
-	row := 4 * rect.Dx()
-	if cap(s.pix) < row*rect.Dy() {
-		s.pix = make([]byte, row*rect.Dy())
+	if s.pixels == nil || s.pixels.Bounds() != rect.Sub(rect.Min) {
+		s.pixels = display.NewFrame(rect.Dx(), rect.Dy())
 	}
-	s.pix = s.pix[:row*rect.Dy()]
-	for y := range rect.Dy() {
-		o := (rect.Min.Y+y)*dst.Stride + 4*rect.Min.X
-		copy(s.pix[y*row:(y+1)*row], dst.Pix[o:o+row])
-	}
+	copyRect(s.pixels, image.Point{}, dst, rect)
 	s.pic, s.seq, s.rect = pic, seq, rect
 }
 
 // draw copies the kept picture back into dst.
-func (s *scaledPicture) draw(dst *display.Frame) {
-	row := 4 * s.rect.Dx()
-	for y := range s.rect.Dy() {
-		o := (s.rect.Min.Y+y)*dst.Stride + 4*s.rect.Min.X
-		copy(dst.Pix[o:o+row], s.pix[y*row:(y+1)*row])
-	}
-}
+func (s *scaledPicture) draw(dst *display.Frame) { copyRect(dst, s.rect.Min, s.pixels, s.pixels.Bounds()) }
 
 type wrappedStatus struct {
 	text  string

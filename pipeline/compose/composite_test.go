@@ -171,7 +171,7 @@ func TestContentKeptBetweenPictures(t *testing.T) {
 	}
 	scene.Content = nil
 	c.Draw(frame, scene)
-	if c.content.pix != nil {
+	if c.content.pixels != nil {
 		t.Error("the scaled content is kept after the share ended")
 	}
 }

@@ -38,6 +38,17 @@ func fillRect(f *display.Frame, r image.Rectangle, c Color) {
 	}
 }
 
+// copyRect copies r of src into dst with r.Min at at; both must lie
+// inside their frames.
+func copyRect(dst *display.Frame, at image.Point, src *display.Frame, r image.Rectangle) {
+	n := 4 * r.Dx()
+	for y := range r.Dy() {
+		from := (r.Min.Y+y)*src.Stride + 4*r.Min.X
+		to := (at.Y+y)*dst.Stride + 4*at.X
+		copy(dst.Pix[to:to+n], src.Pix[from:from+n])
+	}
+}
+
 // fillAround paints the part of outer that is not inner.
 func fillAround(f *display.Frame, outer, inner image.Rectangle, c Color) {
 	inner = inner.Intersect(outer)
