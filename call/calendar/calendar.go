@@ -238,7 +238,7 @@ func extraDates(props []ical.Prop, length time.Duration) ([]Meeting, error) {
 			}
 			m := Meeting{Start: start, End: start.Add(length)}
 			if period {
-				m.End, err = periodEnd(one, until)
+				m.End, err = periodEnd(one, start, until)
 				if err != nil || !m.End.After(start) {
 					return nil, fmt.Errorf("RDATE period %q: the end is not after the start", value)
 				}
@@ -249,19 +249,16 @@ func extraDates(props []ical.Prop, length time.Duration) ([]Meeting, error) {
 	return out, nil
 }
 
-// periodEnd is a PERIOD's end: a date-time (in start's TZID) or a
-// duration (P1H) after start.
-func periodEnd(start ical.Prop, until string) (time.Time, error) {
-	begin, err := start.DateTime(time.Local)
-	if err != nil {
-		return time.Time{}, err
-	}
+// periodEnd is the end of a PERIOD that starts at start (read from
+// startProp): a date-time (in startProp's TZID) or a duration (P1H)
+// after start.
+func periodEnd(startProp ical.Prop, start time.Time, until string) (time.Time, error) {
 	if strings.HasPrefix(until, "P") || strings.HasPrefix(until, "+P") {
 		d, err := (&ical.Prop{Value: until}).Duration()
-		return begin.Add(d), err
+		return start.Add(d), err
 	}
-	start.Value = until
-	return start.DateTime(time.Local)
+	startProp.Value = until
+	return startProp.DateTime(time.Local)
 }
 
 // RoomOf is the room a meeting's LOCATION names: the last part of a link
