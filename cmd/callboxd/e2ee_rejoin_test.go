@@ -118,6 +118,7 @@ type signalling struct {
 	ln    net.Listener
 	mu    sync.Mutex
 	conns []net.Conn
+	isCut bool // under mu: a connection accepted as it was cut is closed at once
 	wg    sync.WaitGroup
 }
 
@@ -145,6 +146,12 @@ func relaySignalling(t *testing.T, srv *lkserver.Server) *signalling {
 				continue
 			}
 			r.mu.Lock()
+			if r.isCut {
+				r.mu.Unlock()
+				in.Close()
+				out.Close()
+				return
+			}
 			r.conns = append(r.conns, in, out)
 			r.mu.Unlock()
 			r.wg.Go(func() { _, _ = io.Copy(out, in); out.Close() })
@@ -159,6 +166,7 @@ func relaySignalling(t *testing.T, srv *lkserver.Server) *signalling {
 func (r *signalling) cut() {
 	r.ln.Close()
 	r.mu.Lock()
+	r.isCut = true
 	for _, c := range r.conns {
 		c.Close()
 	}
